@@ -1,0 +1,142 @@
+//! The one async interface the console and the CLI use. The local engine implements it in
+//! process; the HTTP client (remote COC or another `cocpit serve`) implements it over the wire,
+//! so neither front end can tell them apart.
+
+use async_trait::async_trait;
+use tokio::sync::broadcast;
+
+use crate::engine::{Engine, EngineError, EngineEvent};
+use crate::model::Page;
+use crate::model::order::*;
+use crate::model::resource::{ListResourcesQuery, Resource};
+use crate::model::script::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The remote API answered with an error body.
+    #[error("{message} ({code}, HTTP {status})")]
+    Remote {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error("{0}")]
+    Transport(String),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+#[async_trait]
+pub trait Backend: Send + Sync {
+    /// Where the data comes from, for the header line: a path or an endpoint.
+    fn describe(&self) -> String;
+    /// Live change events, when the backend has them (else the caller polls).
+    fn subscribe(&self) -> Option<broadcast::Receiver<EngineEvent>>;
+
+    async fn list_resources(&self, q: ListResourcesQuery) -> Result<Vec<Resource>>;
+
+    async fn create_script(&self, s: AddScriptModel) -> Result<String>;
+    async fn list_scripts(&self, q: ListScriptsQuery) -> Result<Page<ScriptListModel>>;
+    async fn get_script(&self, script_uuid: &str) -> Result<ScriptDetailModel>;
+    async fn update_script(&self, script_uuid: &str, e: EditScriptModel) -> Result<String>;
+    async fn delete_script(&self, script_uuid: &str) -> Result<String>;
+    async fn execute_script(&self, script_uuid: &str, e: ScriptExecuteModel) -> Result<String>;
+
+    async fn get_order(&self, execute_uuid: &str) -> Result<JobScriptOrderInfoModel>;
+    async fn list_orders(&self, q: ListOrdersQuery) -> Result<Page<JobScriptOrderListModel>>;
+    async fn list_batches(&self, execute_uuid: &str) -> Result<Vec<JobScriptBatchListModel>>;
+    async fn get_batch(
+        &self,
+        execute_uuid: &str,
+        batch_index: i64,
+        q: BatchDetailQuery,
+    ) -> Result<JobScriptBatchDetailModel>;
+    async fn statistics(&self, execute_uuid: &str) -> Result<JobScriptOrderStatisticsModel>;
+    async fn operate(&self, execute_uuid: &str, op: JobScriptOrderOperationBody) -> Result<String>;
+}
+
+/// The local engine, in process.
+pub struct Local {
+    pub engine: Engine,
+    pub user: String,
+}
+
+impl Local {
+    pub fn new(engine: Engine) -> Local {
+        let user = std::env::var("USER")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| "cocpit".into());
+        Local { engine, user }
+    }
+}
+
+#[async_trait]
+impl Backend for Local {
+    fn describe(&self) -> String {
+        format!("local engine {}", self.engine.location())
+    }
+
+    fn subscribe(&self) -> Option<broadcast::Receiver<EngineEvent>> {
+        Some(self.engine.subscribe())
+    }
+
+    async fn list_resources(&self, q: ListResourcesQuery) -> Result<Vec<Resource>> {
+        Ok(self.engine.list_resources(&q)?)
+    }
+
+    async fn create_script(&self, s: AddScriptModel) -> Result<String> {
+        Ok(self.engine.create_script(s, &self.user)?)
+    }
+
+    async fn list_scripts(&self, q: ListScriptsQuery) -> Result<Page<ScriptListModel>> {
+        Ok(self.engine.list_scripts(&q)?)
+    }
+
+    async fn get_script(&self, script_uuid: &str) -> Result<ScriptDetailModel> {
+        Ok(self.engine.get_script(script_uuid)?)
+    }
+
+    async fn update_script(&self, script_uuid: &str, e: EditScriptModel) -> Result<String> {
+        Ok(self.engine.update_script(script_uuid, e, &self.user)?)
+    }
+
+    async fn delete_script(&self, script_uuid: &str) -> Result<String> {
+        Ok(self.engine.delete_script(script_uuid)?)
+    }
+
+    async fn execute_script(&self, script_uuid: &str, e: ScriptExecuteModel) -> Result<String> {
+        Ok(self.engine.execute_script(script_uuid, e, &self.user)?)
+    }
+
+    async fn get_order(&self, execute_uuid: &str) -> Result<JobScriptOrderInfoModel> {
+        Ok(self.engine.get_order(execute_uuid)?)
+    }
+
+    async fn list_orders(&self, q: ListOrdersQuery) -> Result<Page<JobScriptOrderListModel>> {
+        Ok(self.engine.list_orders(&q)?)
+    }
+
+    async fn list_batches(&self, execute_uuid: &str) -> Result<Vec<JobScriptBatchListModel>> {
+        Ok(self.engine.list_batches(execute_uuid)?)
+    }
+
+    async fn get_batch(
+        &self,
+        execute_uuid: &str,
+        batch_index: i64,
+        q: BatchDetailQuery,
+    ) -> Result<JobScriptBatchDetailModel> {
+        Ok(self.engine.get_batch(execute_uuid, batch_index, &q)?)
+    }
+
+    async fn statistics(&self, execute_uuid: &str) -> Result<JobScriptOrderStatisticsModel> {
+        Ok(self.engine.statistics(execute_uuid)?)
+    }
+
+    async fn operate(&self, execute_uuid: &str, op: JobScriptOrderOperationBody) -> Result<String> {
+        Ok(self.engine.operate(execute_uuid, op).await?)
+    }
+}

@@ -1,0 +1,358 @@
+//! Configuration: the documented defaults (`config/cocpit.toml`), the user's file, and `COCPIT_*`
+//! environment overrides. Unknown keys are errors that name the key, so a typo never silently
+//! falls back to a default.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub inventory: Inventory,
+    #[serde(default)]
+    pub serve: Serve,
+    #[serde(default)]
+    pub engine: EngineSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inventory {
+    /// Local demo instances (`demo-01`…) used when no host is listed; 0 for none.
+    #[serde(default = "default_demo_fleet")]
+    pub demo_fleet: usize,
+    #[serde(default)]
+    pub hosts: Vec<Host>,
+}
+
+fn default_demo_fleet() -> usize {
+    8
+}
+
+impl Default for Inventory {
+    fn default() -> Self {
+        Inventory {
+            demo_fleet: default_demo_fleet(),
+            hosts: vec![],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransportKind {
+    Local,
+    Ssh,
+}
+
+/// One instance of the inventory.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Host {
+    pub id: String,
+    pub transport: TransportKind,
+    /// What you would give to ssh (may be a `~/.ssh/config` alias).
+    #[serde(default)]
+    pub destination: Option<String>,
+    #[serde(default)]
+    pub ssh_options: Vec<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub region_id: Option<String>,
+}
+
+impl Host {
+    pub fn local(id: &str) -> Host {
+        Host {
+            id: id.to_string(),
+            transport: TransportKind::Local,
+            destination: None,
+            ssh_options: vec![],
+            tags: BTreeMap::new(),
+            name: None,
+            region_id: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Serve {
+    #[serde(default)]
+    pub credentials: Vec<Credential>,
+    #[serde(default)]
+    pub tencent_credentials: Vec<TencentCredential>,
+    #[serde(default)]
+    pub integrations: Vec<Integration>,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credential {
+    pub ak: String,
+    pub sk: String,
+    #[serde(default)]
+    pub project_id: Option<String>,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("ak", &self.ak)
+            .field("sk", &"******")
+            .field("project_id", &self.project_id)
+            .finish()
+    }
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TencentCredential {
+    pub secret_id: String,
+    pub secret_key: String,
+}
+
+impl std::fmt::Debug for TencentCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TencentCredential")
+            .field("secret_id", &self.secret_id)
+            .field("secret_key", &"******")
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Integration {
+    pub key: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default = "default_integration_kind")]
+    pub kind: String,
+}
+
+fn default_integration_kind() -> String {
+    "custom".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineSettings {
+    /// Seconds ssh may take to connect before the instance fails.
+    #[serde(default = "default_connect_timeout")]
+    pub ssh_connect_timeout: u64,
+    /// Bytes of output kept per instance.
+    #[serde(default = "default_output_cap")]
+    pub output_cap: usize,
+}
+
+fn default_connect_timeout() -> u64 {
+    10
+}
+
+fn default_output_cap() -> usize {
+    1024 * 1024
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        EngineSettings {
+            ssh_connect_timeout: default_connect_timeout(),
+            output_cap: default_output_cap(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("config: {0}")]
+    Invalid(String),
+}
+
+fn env_dir(var: &str, home_rel: &str) -> Option<PathBuf> {
+    std::env::var_os(var)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(home_rel)))
+}
+
+/// `~/.config/cocpit/config.toml` (or under `$XDG_CONFIG_HOME`).
+pub fn user_config_path() -> Option<PathBuf> {
+    env_dir("XDG_CONFIG_HOME", ".config").map(|d| d.join("cocpit").join("config.toml"))
+}
+
+/// The local engine's data directory: `--data`, else `$COCPIT_HOME`, else the XDG data dir.
+pub fn data_dir(flag: Option<&Path>) -> PathBuf {
+    if let Some(p) = flag {
+        return p.to_path_buf();
+    }
+    if let Some(h) = std::env::var_os("COCPIT_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(h);
+    }
+    env_dir("XDG_DATA_HOME", ".local/share")
+        .map(|d| d.join("cocpit"))
+        .unwrap_or_else(|| PathBuf::from(".cocpit"))
+}
+
+impl Config {
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Loads `explicit` (which must exist) or the user config (if it exists), then applies the
+    /// environment.
+    pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+        let path = explicit
+            .map(Path::to_path_buf)
+            .or_else(|| user_config_path().filter(|p| p.exists()));
+        let mut cfg = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(&p).map_err(|source| ConfigError::Read {
+                    path: p.clone(),
+                    source,
+                })?;
+                Config::parse(&text, &p)?
+            }
+            None => Config::default(),
+        };
+        cfg.apply_env();
+        Ok(cfg)
+    }
+
+    /// Credentials from `COCPIT_SERVE_*` and the official SDKs' variable names.
+    fn apply_env(&mut self) {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let ak = var("COCPIT_SERVE_AK").or_else(|| var("HUAWEICLOUD_SDK_AK"));
+        let sk = var("COCPIT_SERVE_SK").or_else(|| var("HUAWEICLOUD_SDK_SK"));
+        if let (Some(ak), Some(sk)) = (ak, sk) {
+            let project_id =
+                var("COCPIT_SERVE_PROJECT_ID").or_else(|| var("HUAWEICLOUD_SDK_PROJECT_ID"));
+            self.serve
+                .credentials
+                .push(Credential { ak, sk, project_id });
+        }
+        let id = var("COCPIT_SERVE_TC_SECRET_ID").or_else(|| var("TENCENTCLOUD_SECRET_ID"));
+        let key = var("COCPIT_SERVE_TC_SECRET_KEY").or_else(|| var("TENCENTCLOUD_SECRET_KEY"));
+        if let (Some(secret_id), Some(secret_key)) = (id, key) {
+            self.serve.tencent_credentials.push(TencentCredential {
+                secret_id,
+                secret_key,
+            });
+        }
+        if let Some(n) = var("COCPIT_DEMO_FLEET").and_then(|v| v.parse().ok()) {
+            self.inventory.demo_fleet = n;
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let mut seen = std::collections::HashSet::new();
+        for (i, h) in self.inventory.hosts.iter().enumerate() {
+            let field = format!("inventory.hosts[{i}]");
+            if h.id.is_empty() || h.id.chars().count() > 64 {
+                return Err(ConfigError::Invalid(format!(
+                    "{field}.id must be 1 to 64 characters"
+                )));
+            }
+            if !seen.insert(h.id.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "{field}.id {:?} is listed twice",
+                    h.id
+                )));
+            }
+            if h.transport == TransportKind::Ssh {
+                match &h.destination {
+                    None => {
+                        return Err(ConfigError::Invalid(format!(
+                            "{field}.destination is required for transport \"ssh\""
+                        )));
+                    }
+                    Some(d) if d.is_empty() || d.starts_with('-') => {
+                        return Err(ConfigError::Invalid(format!(
+                            "{field}.destination {d:?} must be a host or alias and must not start with '-'"
+                        )));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The inventory the engine runs on: the listed hosts, or the demo fleet when none is listed.
+    pub fn hosts(&self) -> Vec<Host> {
+        if !self.inventory.hosts.is_empty() {
+            return self.inventory.hosts.clone();
+        }
+        (1..=self.inventory.demo_fleet)
+            .map(|i| {
+                let mut h = Host::local(&format!("demo-{i:02}"));
+                h.tags.insert("env".into(), "demo".into());
+                h.tags.insert(
+                    "role".into(),
+                    if i % 2 == 1 { "web" } else { "worker" }.into(),
+                );
+                h
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_default_config_parses() {
+        let text = include_str!("../config/cocpit.toml");
+        let cfg = Config::parse(text, Path::new("config/cocpit.toml")).unwrap();
+        assert_eq!(cfg.inventory.demo_fleet, 8);
+        assert_eq!(cfg.hosts().len(), 8);
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = Config::parse("[inventory]\ndemo_flet = 3\n", Path::new("x.toml")).unwrap_err();
+        assert!(err.to_string().contains("demo_flet"), "{err}");
+    }
+
+    #[test]
+    fn ssh_host_needs_destination() {
+        let err = Config::parse(
+            "[[inventory.hosts]]\nid = \"a\"\ntransport = \"ssh\"\n",
+            Path::new("x.toml"),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("inventory.hosts[0].destination"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn secrets_are_not_in_debug_output() {
+        let c = Credential {
+            ak: "AK".into(),
+            sk: "very-secret".into(),
+            project_id: None,
+        };
+        assert!(!format!("{c:?}").contains("very-secret"));
+    }
+}

@@ -1,0 +1,44 @@
+//! Change events the engine publishes; the console and the server's event stream consume them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::order::{InstanceStatus, OrderStatus};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EngineEvent {
+    ScriptChanged {
+        script_uuid: String,
+        deleted: bool,
+    },
+    OrderChanged {
+        execute_uuid: String,
+        status: OrderStatus,
+        current_batch: i64,
+        pause_reason: Option<String>,
+    },
+    InstanceChanged {
+        execute_uuid: String,
+        instance_id: i64,
+        batch_index: i64,
+        status: InstanceStatus,
+    },
+    /// Output appended to an instance (already masked; control sequences still raw).
+    Output {
+        execute_uuid: String,
+        instance_id: i64,
+        text: String,
+    },
+}
+
+impl EngineEvent {
+    /// The order an event concerns, if any.
+    pub fn execute_uuid(&self) -> Option<&str> {
+        match self {
+            EngineEvent::ScriptChanged { .. } => None,
+            EngineEvent::OrderChanged { execute_uuid, .. }
+            | EngineEvent::InstanceChanged { execute_uuid, .. }
+            | EngineEvent::Output { execute_uuid, .. } => Some(execute_uuid),
+        }
+    }
+}

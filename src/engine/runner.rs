@@ -1,0 +1,711 @@
+//! Driving orders: batches in order, the instances of a batch concurrently, rotation pauses,
+//! the success-rate threshold, timeouts and the six operator operations.
+//!
+//! Each open order has one driver task. It keeps no state of its own: on every wake-up (an
+//! instance ended, an operation arrived) it reads the order from the store and takes the next
+//! step, so a restart resumes exactly where the store says. Transitions happen under
+//! `Inner::lock`, which operations take too.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::AsyncReadExt;
+use tokio::sync::{Notify, mpsc, watch};
+
+use super::output::{Cap, Masker};
+use super::store::{InstanceRow, OrderRow};
+use super::transport::{Launch, PGID_MARKER, Process, bundle};
+use super::{EngineError, EngineEvent, Inner, Result, StopReason, now_ms};
+use crate::config::TransportKind;
+use crate::model::order::{
+    InstanceStatus, JobScriptOrderOperationBody, OperationType, OrderStatus, RotationStrategy,
+};
+
+/// Starts the order's driver, or wakes it if it is already running.
+pub(super) fn ensure_driver(inner: &Arc<Inner>, order_id: i64) {
+    let mut drivers = inner.drivers.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(n) = drivers.get(&order_id) {
+        n.notify_one();
+        return;
+    }
+    let notify = Arc::new(Notify::new());
+    drivers.insert(order_id, notify.clone());
+    let inner = inner.clone();
+    tokio::spawn(async move { drive(inner, order_id, notify).await });
+}
+
+fn poke(inner: &Inner, order_id: i64) {
+    let drivers = inner.drivers.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(n) = drivers.get(&order_id) {
+        n.notify_one();
+    }
+}
+
+async fn drive(inner: Arc<Inner>, order_id: i64, notify: Arc<Notify>) {
+    loop {
+        {
+            let _g = inner.lock.lock().await;
+            let keep = step(&inner, order_id).unwrap_or_else(|e| {
+                eprintln!("cocpit: order {order_id}: {e}");
+                false
+            });
+            if !keep {
+                inner
+                    .drivers
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&order_id);
+                return;
+            }
+        }
+        notify.notified().await;
+    }
+}
+
+fn emit_order(inner: &Inner, o: &OrderRow) {
+    inner.emit(EngineEvent::OrderChanged {
+        execute_uuid: o.execute_uuid.clone(),
+        status: o.status,
+        current_batch: o.current_batch,
+        pause_reason: o.pause_reason.clone(),
+    });
+}
+
+fn set_order(
+    inner: &Inner,
+    o: &mut OrderRow,
+    status: OrderStatus,
+    batch: i64,
+    reason: Option<String>,
+) -> Result<()> {
+    o.status = status;
+    o.current_batch = batch;
+    o.pause_reason = reason;
+    o.gmt_finished = status.is_terminal().then(now_ms);
+    inner.store.set_order_state(
+        o.id,
+        status,
+        batch,
+        o.pause_reason.as_deref(),
+        o.gmt_finished,
+    )?;
+    emit_order(inner, o);
+    Ok(())
+}
+
+fn set_instance(
+    inner: &Inner,
+    o: &OrderRow,
+    i: &InstanceRow,
+    status: InstanceStatus,
+    reason: Option<&str>,
+) -> Result<()> {
+    let finished = status.is_done().then(now_ms);
+    inner
+        .store
+        .set_instance_status(i.id, status, reason, finished)?;
+    inner.emit(EngineEvent::InstanceChanged {
+        execute_uuid: o.execute_uuid.clone(),
+        instance_id: i.id,
+        batch_index: i.batch_index,
+        status,
+    });
+    Ok(())
+}
+
+/// Success rate of the instances that ended with a verdict (canceled ones have none).
+fn success(insts: &[InstanceRow]) -> (usize, usize) {
+    let ok = insts
+        .iter()
+        .filter(|i| i.status == InstanceStatus::Finished)
+        .count();
+    let failed = insts
+        .iter()
+        .filter(|i| i.status == InstanceStatus::Abnormal)
+        .count();
+    (ok, failed)
+}
+
+fn rate_below(o: &OrderRow, insts: &[InstanceRow]) -> Option<String> {
+    let (ok, failed) = success(insts);
+    if failed as i64 <= o.acked_failures || ok + failed == 0 {
+        return None;
+    }
+    let rate = ok as f64 * 100.0 / (ok + failed) as f64;
+    let threshold = o.execute_param.success_rate;
+    (rate < threshold).then(|| {
+        format!(
+            "success {rate:.0} % below threshold {threshold} % ({failed} of {} failed)",
+            ok + failed
+        )
+    })
+}
+
+/// Takes every step the order can take now. Returns whether the driver should keep waiting.
+fn step(inner: &Arc<Inner>, order_id: i64) -> Result<bool> {
+    loop {
+        let mut o = inner.store.order_by_id(order_id)?;
+        if o.status.is_terminal() {
+            return Ok(false);
+        }
+        if o.status != OrderStatus::Processing {
+            return Ok(true);
+        }
+        let batches = inner.store.batches(order_id)?;
+        let insts = inner.store.instances(order_id)?;
+        let last = batches.last().map(|b| b.batch_index).unwrap_or(0);
+        let b = o.current_batch;
+        let Some(batch) = batches.iter().find(|x| x.batch_index == b) else {
+            set_order(inner, &mut o, OrderStatus::Finished, b, None)?;
+            return Ok(false);
+        };
+        if let Some(why) = rate_below(&o, &insts) {
+            set_order(inner, &mut o, OrderStatus::Paused, b, Some(why))?;
+            return Ok(true);
+        }
+        let mine: Vec<&InstanceRow> = insts.iter().filter(|i| i.batch_index == b).collect();
+        let ready: Vec<&InstanceRow> = mine
+            .iter()
+            .copied()
+            .filter(|i| i.status == InstanceStatus::Ready)
+            .collect();
+        if !ready.is_empty() {
+            for i in ready {
+                if batch.skipped {
+                    set_instance(
+                        inner,
+                        &o,
+                        i,
+                        InstanceStatus::Canceled,
+                        Some("batch skipped by operator"),
+                    )?;
+                } else {
+                    start_instance(inner, &o, i)?;
+                }
+            }
+            continue;
+        }
+        if mine.iter().any(|i| i.status == InstanceStatus::Processing) {
+            return Ok(true);
+        }
+        // The batch is done.
+        if batch.rotation_strategy == RotationStrategy::Pause && b < last && !batch.skipped {
+            let why = format!(
+                "rotation: paused after batch {b} of {last}; continue to run batch {}",
+                b + 1
+            );
+            set_order(inner, &mut o, OrderStatus::Paused, b, Some(why))?;
+            return Ok(true);
+        }
+        if b >= last {
+            set_order(inner, &mut o, OrderStatus::Finished, b, None)?;
+            return Ok(false);
+        }
+        set_order(inner, &mut o, OrderStatus::Processing, b + 1, None)?;
+    }
+}
+
+/// The operator's operations, legal only where they make sense.
+pub(super) async fn operate(
+    inner: &Arc<Inner>,
+    order_id: i64,
+    op: &JobScriptOrderOperationBody,
+) -> Result<()> {
+    let _g = inner.lock.lock().await;
+    let mut o = inner.store.order_by_id(order_id)?;
+    let insts = inner.store.instances(order_id)?;
+    let batches = inner.store.batches(order_id)?;
+    let last = batches.last().map(|b| b.batch_index).unwrap_or(0);
+    let kind = op.operation_type;
+    let illegal = |what: &str| {
+        Err(EngineError::Conflict(format!(
+            "{kind} is not allowed: {what} (order {} is {})",
+            o.execute_uuid, o.status
+        )))
+    };
+    let find_instance = |id: i64| -> Result<&InstanceRow> {
+        let i = insts.iter().find(|i| i.id == id).ok_or_else(|| {
+            EngineError::NotFound(format!("order {} has no instance {id}", o.execute_uuid))
+        })?;
+        if let Some(b) = op.batch_index
+            && b != i.batch_index
+        {
+            return Err(EngineError::Invalid(crate::model::validate::invalid(
+                "batch_index",
+                format!("instance {id} is in batch {}, not {b}", i.batch_index),
+            )));
+        }
+        Ok(i)
+    };
+    match kind {
+        OperationType::PauseOrder => {
+            if o.status != OrderStatus::Processing {
+                return illegal("only a PROCESSING order can be paused");
+            }
+            let b = o.current_batch;
+            set_order(
+                inner,
+                &mut o,
+                OrderStatus::Paused,
+                b,
+                Some("paused by operator".into()),
+            )?;
+        }
+        OperationType::ContinueOrder => {
+            if o.status != OrderStatus::Paused {
+                return illegal("only a PAUSED order can be continued");
+            }
+            let (_, failed) = success(&insts);
+            inner.store.set_acked_failures(o.id, failed as i64)?;
+            let b = o.current_batch;
+            let batch_done = insts
+                .iter()
+                .filter(|i| i.batch_index == b)
+                .all(|i| i.status.is_done());
+            let next = if batch_done && b < last { b + 1 } else { b };
+            set_order(inner, &mut o, OrderStatus::Processing, next, None)?;
+            ensure_driver(inner, o.id);
+        }
+        OperationType::CancelOrder => {
+            if o.status.is_terminal() {
+                return illegal("the order has already ended");
+            }
+            for i in &insts {
+                match i.status {
+                    InstanceStatus::Ready => set_instance(
+                        inner,
+                        &o,
+                        i,
+                        InstanceStatus::Canceled,
+                        Some("order canceled by operator"),
+                    )?,
+                    InstanceStatus::Processing => stop(inner, i.id, "order canceled by operator"),
+                    _ => {}
+                }
+            }
+            let b = o.current_batch;
+            set_order(inner, &mut o, OrderStatus::Canceled, b, None)?;
+            poke(inner, o.id);
+        }
+        OperationType::SkipBatch => {
+            let b = op.batch_index.unwrap_or_default();
+            if o.status.is_terminal() {
+                return illegal("the order has already ended");
+            }
+            if !batches.iter().any(|x| x.batch_index == b) {
+                return Err(EngineError::NotFound(format!(
+                    "order {} has no batch {b}",
+                    o.execute_uuid
+                )));
+            }
+            if insts
+                .iter()
+                .any(|i| i.batch_index == b && i.status != InstanceStatus::Ready)
+            {
+                return illegal(&format!("batch {b} has already started"));
+            }
+            inner.store.skip_batch(o.id, b)?;
+            for i in insts.iter().filter(|i| i.batch_index == b) {
+                set_instance(
+                    inner,
+                    &o,
+                    i,
+                    InstanceStatus::Canceled,
+                    Some("batch skipped by operator"),
+                )?;
+            }
+            poke(inner, o.id);
+        }
+        OperationType::CancelInstance => {
+            let i = find_instance(op.instance_id.unwrap_or_default())?;
+            match i.status {
+                InstanceStatus::Ready => {
+                    set_instance(
+                        inner,
+                        &o,
+                        i,
+                        InstanceStatus::Canceled,
+                        Some("canceled by operator"),
+                    )?;
+                    poke(inner, o.id);
+                }
+                InstanceStatus::Processing => stop(inner, i.id, "canceled by operator"),
+                s => {
+                    return illegal(&format!(
+                        "instance {} is {s}; only READY or PROCESSING instances can be canceled",
+                        i.id
+                    ));
+                }
+            }
+        }
+        OperationType::RetryInstance => {
+            let i = find_instance(op.instance_id.unwrap_or_default())?;
+            if !matches!(
+                i.status,
+                InstanceStatus::Abnormal | InstanceStatus::Canceled
+            ) {
+                return illegal(&format!(
+                    "instance {} is {}; only ABNORMAL or CANCELED instances can be retried",
+                    i.id, i.status
+                ));
+            }
+            if o.status == OrderStatus::Canceled {
+                return illegal("a canceled order cannot run again");
+            }
+            if o.status.is_terminal() {
+                let b = o.current_batch;
+                set_order(inner, &mut o, OrderStatus::Processing, b, None)?;
+            }
+            if i.batch_index <= o.current_batch {
+                start_instance(inner, &o, i)?;
+            } else {
+                set_instance(inner, &o, i, InstanceStatus::Ready, None)?;
+            }
+            ensure_driver(inner, o.id);
+        }
+    }
+    Ok(())
+}
+
+fn stop(inner: &Inner, instance_id: i64, why: &str) {
+    let running = inner.running.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(tx) = running.get(&instance_id) {
+        let _ = tx.send(Some(StopReason::Canceled(why.to_string())));
+    }
+}
+
+/// What an instance of an order needs to run, taken from the order once.
+struct Job {
+    execute_uuid: String,
+    order_id: i64,
+    launch_bundle: String,
+    secrets: Vec<String>,
+    timeout: Duration,
+}
+
+fn job(o: &OrderRow) -> Job {
+    let p = &o.execute_param;
+    // Declared defaults, overridden by the values given to this execution.
+    let mut values: Vec<(String, String, i64)> = o
+        .script_params
+        .iter()
+        .map(|d| (d.param_name.clone(), d.param_value.clone(), d.param_order))
+        .collect();
+    for given in &p.script_params {
+        if let Some(v) = values.iter_mut().find(|v| v.0 == given.param_name) {
+            v.1 = given.param_value.clone();
+        }
+    }
+    values.sort_by_key(|v| v.2);
+    let secrets = o
+        .script_params
+        .iter()
+        .filter(|d| d.sensitive)
+        .filter_map(|d| values.iter().find(|v| v.0 == d.param_name))
+        .map(|v| v.1.clone())
+        .collect();
+    let launch = Launch {
+        script_type: o.script_type,
+        content: &o.content,
+        args: values.iter().map(|v| v.1.clone()).collect(),
+        env: values.iter().map(|v| (v.0.clone(), v.1.clone())).collect(),
+    };
+    Job {
+        execute_uuid: o.execute_uuid.clone(),
+        order_id: o.id,
+        launch_bundle: bundle(&launch),
+        secrets,
+        timeout: Duration::from_secs(p.timeout.max(1) as u64),
+    }
+}
+
+fn start_instance(inner: &Arc<Inner>, o: &OrderRow, i: &InstanceRow) -> Result<()> {
+    inner.store.start_instance(i.id, now_ms())?;
+    inner.emit(EngineEvent::InstanceChanged {
+        execute_uuid: o.execute_uuid.clone(),
+        instance_id: i.id,
+        batch_index: i.batch_index,
+        status: InstanceStatus::Processing,
+    });
+    let (tx, rx) = watch::channel(None);
+    inner
+        .running
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(i.id, tx);
+    let inner = inner.clone();
+    let job = job(o);
+    let inst = i.clone();
+    tokio::spawn(async move {
+        let (status, exit_code, reason) = run_instance(&inner, &job, &inst, rx).await;
+        let _g = inner.lock.lock().await;
+        inner
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&inst.id);
+        if let Err(e) =
+            inner
+                .store
+                .finish_instance(inst.id, status, exit_code, reason.as_deref(), now_ms())
+        {
+            eprintln!("cocpit: instance {}: {e}", inst.id);
+        }
+        inner.emit(EngineEvent::InstanceChanged {
+            execute_uuid: job.execute_uuid.clone(),
+            instance_id: inst.id,
+            batch_index: inst.batch_index,
+            status,
+        });
+        poke(&inner, job.order_id);
+    });
+    Ok(())
+}
+
+enum Ended {
+    Exited(std::io::Result<std::process::ExitStatus>),
+    TimedOut,
+    Stopped(StopReason),
+}
+
+/// Output of one stream on its way to the store.
+struct Sink<'a> {
+    inner: &'a Inner,
+    job: &'a Job,
+    instance_id: i64,
+    cap: Cap,
+    last_stderr_line: String,
+}
+
+impl Sink<'_> {
+    fn write(&mut self, data: &[u8], stderr: bool) {
+        if data.is_empty() {
+            return;
+        }
+        if stderr
+            && let Some(line) = String::from_utf8_lossy(data)
+                .lines()
+                .rfind(|l| !l.trim().is_empty())
+        {
+            self.last_stderr_line = line.trim().to_string();
+        }
+        let (kept, dropped) = self.cap.take(data);
+        if let Err(e) = self
+            .inner
+            .store
+            .append_output(self.instance_id, kept, dropped)
+        {
+            eprintln!("cocpit: output of instance {}: {e}", self.instance_id);
+        }
+        if !kept.is_empty() {
+            self.inner.emit(EngineEvent::Output {
+                execute_uuid: self.job.execute_uuid.clone(),
+                instance_id: self.instance_id,
+                text: String::from_utf8_lossy(kept).into_owned(),
+            });
+        }
+    }
+}
+
+/// Splits the wrapper's process-group line off the start of stderr.
+#[derive(Default)]
+struct PgidFilter {
+    head: Option<Vec<u8>>,
+    pgid: Option<i32>,
+}
+
+impl PgidFilter {
+    fn new() -> Self {
+        PgidFilter {
+            head: Some(Vec::new()),
+            pgid: None,
+        }
+    }
+
+    /// Returns the bytes that belong to the script's stderr.
+    fn feed(&mut self, chunk: &[u8]) -> Vec<u8> {
+        let Some(head) = self.head.as_mut() else {
+            return chunk.to_vec();
+        };
+        head.extend_from_slice(chunk);
+        let marker = PGID_MARKER.as_bytes();
+        let n = head.len().min(marker.len());
+        if head[..n] != marker[..n] {
+            return self.head.take().unwrap_or_default();
+        }
+        let Some(nl) = head.iter().position(|&b| b == b'\n') else {
+            return Vec::new();
+        };
+        let line = String::from_utf8_lossy(&head[marker.len()..nl]).into_owned();
+        self.pgid = line.trim().parse().ok();
+        let rest = head[nl + 1..].to_vec();
+        self.head = None;
+        rest
+    }
+
+    fn finish(&mut self) -> Vec<u8> {
+        self.head.take().unwrap_or_default()
+    }
+}
+
+async fn read_into(
+    mut r: impl tokio::io::AsyncRead + Unpin,
+    stderr: bool,
+    tx: mpsc::Sender<(bool, Vec<u8>)>,
+) {
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        match r.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                if tx.send((stderr, buf[..n].to_vec())).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+async fn run_instance(
+    inner: &Inner,
+    job: &Job,
+    inst: &InstanceRow,
+    mut stop_rx: watch::Receiver<Option<StopReason>>,
+) -> (InstanceStatus, Option<i32>, Option<String>) {
+    let Some(host) = inner.hosts.get(&inst.resource_id) else {
+        return (
+            InstanceStatus::Abnormal,
+            None,
+            Some(format!(
+                "host {:?} is no longer in the inventory",
+                inst.resource_id
+            )),
+        );
+    };
+    let (mut proc, stdout, stderr) = match Process::start(
+        host,
+        job.launch_bundle.clone(),
+        inner.settings.ssh_connect_timeout,
+    ) {
+        Ok(p) => p,
+        Err(e) => {
+            return (
+                InstanceStatus::Abnormal,
+                None,
+                Some(format!(
+                    "cannot start the {:?} transport: {e}",
+                    host.transport
+                )),
+            );
+        }
+    };
+    let (tx, mut rx) = mpsc::channel(64);
+    tokio::spawn(read_into(stdout, false, tx.clone()));
+    tokio::spawn(read_into(stderr, true, tx));
+
+    let mut sink = Sink {
+        inner,
+        job,
+        instance_id: inst.id,
+        cap: Cap {
+            limit: inner.settings.output_cap,
+            kept: 0,
+        },
+        last_stderr_line: String::new(),
+    };
+    let mut out_mask = Masker::new(&job.secrets);
+    let mut err_mask = Masker::new(&job.secrets);
+    let mut pgid = PgidFilter::new();
+    let mut handle = |sink: &mut Sink, stderr: bool, data: Vec<u8>, pgid: &mut PgidFilter| {
+        if stderr {
+            let d = pgid.feed(&data);
+            let masked = err_mask.push(&d);
+            sink.write(&masked, true);
+        } else {
+            let masked = out_mask.push(&data);
+            sink.write(&masked, false);
+        }
+    };
+
+    let deadline = tokio::time::sleep(job.timeout);
+    tokio::pin!(deadline);
+    let ended = loop {
+        tokio::select! {
+            Some((stderr, data)) = rx.recv() => handle(&mut sink, stderr, data, &mut pgid),
+            status = proc.child.wait() => break Ended::Exited(status),
+            _ = &mut deadline => break Ended::TimedOut,
+            changed = stop_rx.changed() => {
+                if changed.is_err() { continue; }
+                let reason = stop_rx.borrow().clone();
+                if let Some(r) = reason { break Ended::Stopped(r); }
+            }
+        }
+    };
+    if matches!(ended, Ended::TimedOut | Ended::Stopped(_)) {
+        proc.kill(pgid.pgid).await;
+    }
+    // Drain what the process wrote before it ended; a background child that keeps the pipe
+    // open must not hold the instance forever.
+    let drain = tokio::time::sleep(Duration::from_secs(2));
+    tokio::pin!(drain);
+    loop {
+        tokio::select! {
+            msg = rx.recv() => match msg {
+                Some((stderr, data)) => handle(&mut sink, stderr, data, &mut pgid),
+                None => break,
+            },
+            _ = &mut drain => break,
+        }
+    }
+    let rest = pgid.finish();
+    let tail = err_mask.push(&rest);
+    sink.write(&tail, true);
+    let tail = out_mask.finish();
+    sink.write(&tail, false);
+    let tail = err_mask.finish();
+    sink.write(&tail, true);
+
+    let secs = job.timeout.as_secs();
+    match ended {
+        Ended::TimedOut => (
+            InstanceStatus::Abnormal,
+            None,
+            Some(format!(
+                "timed out after {secs} s; the script's process group was killed"
+            )),
+        ),
+        Ended::Stopped(StopReason::Canceled(why)) => (InstanceStatus::Canceled, None, Some(why)),
+        Ended::Exited(Err(e)) => (
+            InstanceStatus::Abnormal,
+            None,
+            Some(format!("wait failed: {e}")),
+        ),
+        Ended::Exited(Ok(status)) => match status.code() {
+            Some(0) => (InstanceStatus::Finished, Some(0), None),
+            Some(255) if host.transport == TransportKind::Ssh => (
+                InstanceStatus::Abnormal,
+                Some(255),
+                Some(format!("ssh failed (exit 255): {}", sink.last_stderr_line)),
+            ),
+            Some(125) => (
+                InstanceStatus::Abnormal,
+                Some(125),
+                Some("could not prepare a working directory on the host".into()),
+            ),
+            Some(code) => (
+                InstanceStatus::Abnormal,
+                Some(code),
+                Some(format!("exit code {code}")),
+            ),
+            None => {
+                use std::os::unix::process::ExitStatusExt;
+                let sig = status.signal().unwrap_or(0);
+                (
+                    InstanceStatus::Abnormal,
+                    None,
+                    Some(format!("killed by signal {sig}")),
+                )
+            }
+        },
+    }
+}

@@ -1,0 +1,219 @@
+//! Starting a script on a host and stopping it again, for the `local` and `ssh` transports.
+//!
+//! Both transports run the same small POSIX `sh` wrapper. It reads a *bundle* from standard input
+//! into a private temporary directory (so the script travels over the ssh connection itself, and
+//! sensitive values never appear on a command line), reports its process-group id on stderr, and
+//! then sources the bundle, which writes the script, exports the parameters and runs the
+//! interpreter. Killing means signalling that whole process group: directly for `local`, over a
+//! second ssh connection for `ssh` (closing the first does not stop a remote script).
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use tokio::io::AsyncWriteExt;
+use tokio::process::{Child, ChildStderr, ChildStdout, Command};
+
+use crate::config::{Host, TransportKind};
+use crate::model::script::ScriptType;
+
+/// Prefix of the line on stderr that carries the wrapper's process-group id.
+pub const PGID_MARKER: &str = "\u{1e}cocpit-pgid ";
+
+/// The wrapper: read the bundle, report the process group, clean up on a signal, run.
+const WRAPPER: &str = r#"d=$(mktemp -d "${TMPDIR:-/tmp}/cocpit.XXXXXX") || exit 125
+cat > "$d/bundle" || exit 125
+printf '\036cocpit-pgid %s\n' "$$" >&2
+trap 'cd /; rm -rf "$d"; exit 143' TERM INT HUP
+cd "$d" && . ./bundle"#;
+
+/// What to run: the script, its arguments (from `param_order`) and environment.
+pub struct Launch<'a> {
+    pub script_type: ScriptType,
+    pub content: &'a str,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+}
+
+/// Quotes a string for POSIX sh.
+pub fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+fn is_env_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The shell program the wrapper sources: it writes the script next to itself, exports the
+/// parameters, runs the interpreter with the arguments and removes the directory afterwards.
+pub fn bundle(l: &Launch) -> String {
+    let delimiter = format!("COCPIT_EOF_{:016x}", fastrand::u64(..));
+    let mut b = String::with_capacity(l.content.len() + 512);
+    b.push_str(&format!("cat > ./script <<'{delimiter}'\n"));
+    b.push_str(l.content);
+    if !l.content.ends_with('\n') {
+        b.push('\n');
+    }
+    b.push_str(&delimiter);
+    b.push_str("\nchmod 700 ./script\n");
+    for (k, v) in &l.env {
+        if is_env_name(k) {
+            b.push_str(&format!("export {k}={}\n", sh_quote(v)));
+        }
+    }
+    let args: Vec<String> = l.args.iter().map(|a| sh_quote(a)).collect();
+    let args = args.join(" ");
+    let run = match l.script_type {
+        ScriptType::Shell => format!(
+            "if command -v bash >/dev/null 2>&1; then bash ./script {args}; else sh ./script {args}; fi"
+        ),
+        ScriptType::Python => format!(
+            "if command -v python3 >/dev/null 2>&1; then python3 ./script {args}; else python ./script {args}; fi"
+        ),
+        ScriptType::Bat => {
+            "echo 'BAT scripts need a Windows host with cmd.exe' >&2; (exit 126)".to_string()
+        }
+    };
+    b.push_str(&run);
+    b.push_str(" </dev/null\nrc=$?\ncd /\nrm -rf \"$d\"\nexit $rc\n");
+    b
+}
+
+/// Arguments given to `ssh` for `host`: batch mode, a connect timeout, no pty, the host's own
+/// options, the destination.
+pub fn ssh_args(host: &Host, connect_timeout: u64) -> Vec<String> {
+    let mut a = vec![
+        "-T".to_string(),
+        "-o".into(),
+        "BatchMode=yes".into(),
+        "-o".into(),
+        format!("ConnectTimeout={connect_timeout}"),
+        "-o".into(),
+        "ServerAliveInterval=15".into(),
+    ];
+    a.extend(host.ssh_options.iter().cloned());
+    a.push(host.destination.clone().unwrap_or_default());
+    a
+}
+
+/// A started script.
+pub struct Process {
+    pub child: Child,
+    kind: TransportKind,
+    ssh: Vec<String>,
+    local_pgid: Option<i32>,
+}
+
+impl Process {
+    /// Starts the wrapper on `host` in its own process group and feeds it the bundle; returns
+    /// the process and its output pipes.
+    pub fn start(
+        host: &Host,
+        bundle: String,
+        connect_timeout: u64,
+    ) -> std::io::Result<(Process, ChildStdout, ChildStderr)> {
+        let ssh = ssh_args(host, connect_timeout);
+        let mut cmd = match host.transport {
+            TransportKind::Local => {
+                let mut c = Command::new("sh");
+                c.arg("-c").arg(WRAPPER);
+                c
+            }
+            TransportKind::Ssh => {
+                let mut c = Command::new("ssh");
+                c.args(&ssh)
+                    .arg(format!("exec sh -c {}", sh_quote(WRAPPER)));
+                c
+            }
+        };
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        let mut child = cmd.spawn()?;
+        let local_pgid = child.id().map(|p| p as i32);
+        let mut stdin = child.stdin.take().expect("stdin is piped");
+        tokio::spawn(async move {
+            // A host that dies before reading the bundle shows up as the process's failure.
+            let _ = stdin.write_all(bundle.as_bytes()).await;
+            let _ = stdin.shutdown().await;
+        });
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let process = Process {
+            child,
+            kind: host.transport,
+            ssh,
+            local_pgid,
+        };
+        Ok((process, stdout, stderr))
+    }
+
+    /// Stops the script's whole process group: TERM, then KILL for what is left after a grace
+    /// period. `remote_pgid` is what the wrapper reported (ssh only).
+    pub async fn kill(&mut self, remote_pgid: Option<i32>) {
+        match self.kind {
+            TransportKind::Local => {
+                if let Some(pgid) = self.local_pgid {
+                    let pg = Pid::from_raw(pgid);
+                    let _ = killpg(pg, Signal::SIGTERM);
+                    let exited =
+                        tokio::time::timeout(Duration::from_secs(2), self.child.wait()).await;
+                    // Survivors of TERM (and the group's stragglers) get KILL either way.
+                    let _ = killpg(pg, Signal::SIGKILL);
+                    if exited.is_err() {
+                        let _ = self.child.wait().await;
+                    }
+                }
+            }
+            TransportKind::Ssh => {
+                if let Some(pgid) = remote_pgid {
+                    let remote = format!(
+                        "kill -TERM -- -{pgid} 2>/dev/null; i=0; while kill -0 -- -{pgid} 2>/dev/null && [ $i -lt 20 ]; \
+                         do sleep 0.1; i=$((i+1)); done; kill -KILL -- -{pgid} 2>/dev/null; true"
+                    );
+                    let _ = Command::new("ssh")
+                        .args(&self.ssh)
+                        .arg(remote)
+                        .stdin(Stdio::null())
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .kill_on_drop(true)
+                        .status()
+                        .await;
+                }
+                if let Some(pgid) = self.local_pgid {
+                    let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+                }
+                let _ = self.child.wait().await;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_survives_single_quotes() {
+        assert_eq!(sh_quote("it's"), r"'it'\''s'");
+    }
+
+    #[test]
+    fn bundle_exports_only_valid_names_and_passes_args_in_order() {
+        let b = bundle(&Launch {
+            script_type: ScriptType::Shell,
+            content: "echo $1",
+            args: vec!["a b".into(), "c'd".into()],
+            env: vec![("name".into(), "v".into()), ("bad-name".into(), "x".into())],
+        });
+        assert!(b.contains("export name='v'\n"));
+        assert!(!b.contains("bad-name"));
+        assert!(b.contains(r"bash ./script 'a b' 'c'\''d'"));
+    }
+}

@@ -1,0 +1,12 @@
+//! cocpit: a terminal console for cloud operations, with a local engine that implements the
+//! Huawei Cloud COC job API.
+#![forbid(unsafe_code)]
+
+pub mod backend;
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod model;
+pub mod sanitize;
+pub mod server;
+pub mod sign;

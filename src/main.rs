@@ -1,0 +1,197 @@
+//! `cocpit`: parse the command line, then open the console, serve the API, or run a subcommand.
+#![forbid(unsafe_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use cocpit::backend::{Backend, Local};
+use cocpit::cli::{self, Output};
+use cocpit::config::{self, Config};
+use cocpit::engine::Engine;
+use cocpit::server::{self, App, Keys};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cocpit",
+    version,
+    about = "A terminal console for cloud operations (Huawei Cloud COC API), with a local engine",
+    long_about = "cocpit runs scripts on your hosts batch by batch and follows them live. With no \
+                  command it works on the local engine (data under $COCPIT_HOME, or the XDG data \
+                  dir), which runs scripts on the inventory of the config file, or on a demo \
+                  fleet of local instances when none is configured."
+)]
+struct Cli {
+    /// Config file to use instead of ~/.config/cocpit/config.toml.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The local engine's data directory.
+    #[arg(long, global = true, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// A remote COC-compatible endpoint (another `cocpit serve`, or Huawei COC).
+    #[arg(long, global = true, value_name = "URL")]
+    endpoint: Option<String>,
+    /// Output format of subcommands: a table for people, or the API's own JSON.
+    #[arg(short = 'o', long, global = true, value_enum, default_value = "table")]
+    output: Output,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the engine headless and serve the HTTP API.
+    Serve {
+        /// Address to listen on (port 0 takes a free port).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Accept unsigned requests (loopback addresses only; for development).
+        #[arg(long)]
+        no_auth: bool,
+    },
+    /// Scripts: list, show, create, edit, delete, run.
+    #[command(subcommand)]
+    Script(cli::ScriptCmd),
+    /// Orders (script tickets): list, show, batches, logs, op.
+    #[command(subcommand)]
+    Order(cli::OrderCmd),
+    /// Resources (the hosts scripts run on).
+    #[command(subcommand)]
+    Resource(cli::ResourceCmd),
+}
+
+fn main() -> ExitCode {
+    let args = Cli::parse();
+    let config = match Config::load(args.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("cocpit: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("start the tokio runtime");
+    let code = runtime.block_on(run(args, config));
+    // Instances still running belong to this process; don't wait on their pipes.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    ExitCode::from(code)
+}
+
+async fn run(args: Cli, config: Config) -> u8 {
+    if args.endpoint.is_some() {
+        eprintln!("cocpit: --endpoint: the remote client is not available in this build yet");
+        return 2;
+    }
+    let data_dir = config::data_dir(args.data.as_deref());
+    if let Some(Command::Serve { listen, no_auth }) = &args.command {
+        return serve(&config, &data_dir, *listen, *no_auth).await;
+    }
+    let engine = match Engine::open(&data_dir, &config) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("cocpit: {e}");
+            return 1;
+        }
+    };
+    let backend = Local::new(engine);
+    let result = match args.command {
+        None => overview(&backend).await,
+        Some(Command::Script(c)) => cli::script(&backend, c, args.output).await,
+        Some(Command::Order(c)) => cli::order(&backend, c, args.output).await,
+        Some(Command::Resource(c)) => cli::resource(&backend, c, args.output).await,
+        Some(Command::Serve { .. }) => unreachable!("handled above"),
+    };
+    match result {
+        Ok(code) => code,
+        Err(f) => {
+            eprintln!("cocpit: {}", f.message);
+            f.code
+        }
+    }
+}
+
+async fn serve(
+    config: &Config,
+    data_dir: &std::path::Path,
+    listen: SocketAddr,
+    no_auth: bool,
+) -> u8 {
+    if no_auth && !listen.ip().is_loopback() {
+        eprintln!("cocpit: --no-auth is only allowed on a loopback address (got {listen})");
+        return 2;
+    }
+    let keys = Keys::from_config(config, no_auth);
+    if no_auth {
+        eprintln!(
+            "cocpit: WARNING: --no-auth: requests are NOT authenticated. Development use on loopback only."
+        );
+    } else if keys.is_empty() {
+        eprintln!(
+            "cocpit: no credentials configured for serve: add [[serve.credentials]] (ak, sk, project_id) to the \
+             config, or set COCPIT_SERVE_AK and COCPIT_SERVE_SK (or use --no-auth on loopback)"
+        );
+        return 2;
+    }
+    let engine = match Engine::open(data_dir, config) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("cocpit: {e}");
+            return 1;
+        }
+    };
+    eprintln!("cocpit: serving the local engine at {}", engine.location());
+    let app = Arc::new(App { engine, keys });
+    match server::serve(app, listen).await {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("cocpit: serve {listen}: {e}");
+            1
+        }
+    }
+}
+
+/// What `cocpit` shows until the console lands: where the data is, the fleet, the latest
+/// scripts and orders, and what to type next.
+async fn overview(b: &dyn Backend) -> cli::CliResult {
+    println!("cocpit — {}", b.describe());
+    println!();
+    cli::resource(b, cli::ResourceCmd::List { limit: 100 }, Output::Table).await?;
+    println!();
+    cli::script(
+        b,
+        cli::ScriptCmd::List {
+            name_like: None,
+            risk_level: None,
+            script_type: None,
+            limit: 10,
+            marker: None,
+        },
+        Output::Table,
+    )
+    .await?;
+    println!();
+    cli::order(
+        b,
+        cli::OrderCmd::List {
+            status: None,
+            limit: 10,
+            marker: None,
+        },
+        Output::Table,
+    )
+    .await?;
+    println!();
+    println!("Try:");
+    println!("  echo 'echo hello from $(hostname)' > hello.sh");
+    println!("  cocpit script create --name hello --file hello.sh");
+    println!(
+        "  cocpit script run <SCRIPT_UUID> --hosts demo-01,demo-02,demo-03,demo-04 --batch-size 2"
+    );
+    println!("  cocpit --help");
+    Ok(0)
+}

@@ -1,0 +1,324 @@
+//! Script execution and script tickets ("orders"), seed 003 §4.2.6 and §4.3 and seed 004.
+
+use serde::{Deserialize, Serialize};
+
+use super::lenient;
+use super::wire_enum;
+
+wire_enum!(RotationStrategy { Continue = "CONTINUE", Pause = "PAUSE" });
+wire_enum!(
+    /// Status of an order (script ticket).
+    OrderStatus {
+        Ready = "READY",
+        Processing = "PROCESSING",
+        Abnormal = "ABNORMAL",
+        Error = "ERROR",
+        Paused = "PAUSED",
+        Canceled = "CANCELED",
+        Finished = "FINISHED",
+        Rollbacked = "ROLLBACKED",
+    }
+);
+wire_enum!(
+    /// Status of one instance (one host) of an order.
+    InstanceStatus {
+        Ready = "READY",
+        Processing = "PROCESSING",
+        Abnormal = "ABNORMAL",
+        Canceled = "CANCELED",
+        Finished = "FINISHED",
+        Rollbacked = "ROLLBACKED",
+    }
+);
+wire_enum!(
+    /// `operation_type` of `PUT …/orders/{execute_uuid}/operation`. `RETRY_INSTANCE` is in the
+    /// seed's example though in neither enum list; it is supported.
+    OperationType {
+        CancelInstance = "CANCEL_INSTANCE",
+        RetryInstance = "RETRY_INSTANCE",
+        SkipBatch = "SKIP_BATCH",
+        PauseOrder = "PAUSE_ORDER",
+        ContinueOrder = "CONTINUE_ORDER",
+        CancelOrder = "CANCEL_ORDER",
+    }
+);
+
+impl OrderStatus {
+    /// An order in one of these states never changes again by itself.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            OrderStatus::Canceled | OrderStatus::Finished | OrderStatus::Rollbacked
+        )
+    }
+}
+
+impl InstanceStatus {
+    pub fn is_done(self) -> bool {
+        !matches!(self, InstanceStatus::Ready | InstanceStatus::Processing)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomAttribute {
+    pub key: String,
+    pub value: String,
+}
+
+/// `ScriptExecuteInputParam`: a parameter value for one execution.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScriptExecuteInputParam {
+    pub param_name: String,
+    #[serde(default)]
+    pub param_value: String,
+    #[serde(deserialize_with = "lenient::i64_or_str")]
+    pub param_order: i64,
+}
+
+/// `ScriptExecuteParam`: timeout, success-rate threshold, user and parameter values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScriptExecuteParam {
+    #[serde(default = "default_true")]
+    pub resourceful: bool,
+    #[serde(deserialize_with = "lenient::i64_or_str")]
+    pub timeout: i64,
+    #[serde(deserialize_with = "lenient::f64_or_str")]
+    pub success_rate: f64,
+    pub execute_user: String,
+    #[serde(default)]
+    pub script_params: Vec<ScriptExecuteInputParam>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// `ExecuteResourceInstance`: a target host as the execute call names it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecuteResourceInstance {
+    pub resource_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub resource_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_attributes: Option<Vec<CustomAttribute>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_sn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
+}
+
+/// `ExecuteInstancesBatchInfo`: one batch of the execute call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecuteInstancesBatchInfo {
+    #[serde(deserialize_with = "lenient::i64_or_str")]
+    pub batch_index: i64,
+    pub target_instances: Vec<ExecuteResourceInstance>,
+    pub rotation_strategy: RotationStrategy,
+}
+
+/// `ScriptExecuteModel`: the body of `POST /v1/job/scripts/{script_uuid}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScriptExecuteModel {
+    pub execute_param: ScriptExecuteParam,
+    pub execute_batches: Vec<ExecuteInstancesBatchInfo>,
+}
+
+/// `JobScriptOrderInfoProp`. `pause_reason` is cocpit's: why a PAUSED order stopped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobScriptOrderInfoProp {
+    pub script_uuid: String,
+    pub script_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script_version_uuid: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script_version_name: Option<String>,
+    pub current_execute_batch_index: i64,
+    pub execute_param: ScriptExecuteParam,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script_source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause_reason: Option<String>,
+}
+
+/// `JobScriptOrderInfoModel`: `GET /v1/job/script/orders/{execute_uuid}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobScriptOrderInfoModel {
+    pub execute_uuid: String,
+    pub gmt_created: i64,
+    #[serde(default)]
+    pub gmt_finished: Option<i64>,
+    #[serde(default)]
+    pub execute_costs: Option<i64>,
+    pub creator: String,
+    pub status: OrderStatus,
+    pub properties: JobScriptOrderInfoProp,
+}
+
+/// `JobScriptBatchListModel`: one row of `GET …/orders/{execute_uuid}/batches`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobScriptBatchListModel {
+    pub batch_index: i64,
+    pub total_instances: i64,
+    pub rotation_strategy: RotationStrategy,
+    /// The seed's "batch label", a string; cocpit puts the batch's status here
+    /// (`READY`, `PROCESSING`, `FINISHED`, `ABNORMAL`, `SKIPPED`).
+    #[serde(default)]
+    pub properties: Option<String>,
+}
+
+/// `ExectuionStatistic` (sic, the SDK's spelling): instances in one status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecutionStatistic {
+    pub instance_status: InstanceStatus,
+    pub instance_count: i64,
+    pub batch_indexes: Vec<i64>,
+}
+
+/// `JobScriptOrderStatisticsModel`: `GET …/orders/{execute_uuid}/statistics`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobScriptOrderStatisticsModel {
+    pub total_instance: i64,
+    pub execute_statistics: Vec<ExecutionStatistic>,
+}
+
+/// `ResourceInstanceProp`: extra attributes of a target host.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceInstanceProp {
+    #[serde(default)]
+    pub host_name: Option<String>,
+    #[serde(default)]
+    pub fixed_ip: Option<String>,
+    #[serde(default)]
+    pub floating_ip: Option<String>,
+    #[serde(default)]
+    pub region_id: Option<String>,
+    #[serde(default)]
+    pub zone_id: Option<String>,
+    #[serde(default)]
+    pub application: Option<String>,
+    #[serde(default)]
+    pub group: Option<String>,
+    #[serde(default)]
+    pub project_id: Option<String>,
+}
+
+/// `ResourceInstance`: the host an execution instance ran on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceInstance {
+    pub resource_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    #[serde(default)]
+    pub region_id: Option<String>,
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub resource_type: Option<String>,
+    #[serde(default)]
+    pub agent_sn: Option<String>,
+    #[serde(default)]
+    pub agent_status: Option<String>,
+    #[serde(default)]
+    pub project_id: Option<String>,
+    #[serde(default)]
+    pub properties: Option<ResourceInstanceProp>,
+}
+
+/// `ExectionInstanceModel` (sic): one host of one batch, with its output in `message`.
+/// `exit_code` is cocpit's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecutionInstanceModel {
+    pub id: i64,
+    pub target_instance: ResourceInstance,
+    pub gmt_created: i64,
+    #[serde(default)]
+    pub gmt_finished: Option<i64>,
+    #[serde(default)]
+    pub execute_costs: Option<i64>,
+    pub status: InstanceStatus,
+    #[serde(default)]
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+}
+
+/// `JobScriptBatchDetailModel`: `GET …/orders/{execute_uuid}/batches/{batch_index}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobScriptBatchDetailModel {
+    pub batch_index: i64,
+    pub total_instances: i64,
+    pub execute_instances: Vec<ExecutionInstanceModel>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobScriptOrderListProp {
+    #[serde(default)]
+    pub region_ids: Option<String>,
+}
+
+/// `JobScriptOrderListModel`: one row of `GET /v1/job/script/orders`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobScriptOrderListModel {
+    pub order_id: i64,
+    pub order_name: String,
+    pub execute_uuid: String,
+    pub gmt_created: i64,
+    #[serde(default)]
+    pub gmt_finished: Option<i64>,
+    #[serde(default)]
+    pub execute_costs: Option<i64>,
+    pub creator: String,
+    pub status: OrderStatus,
+    #[serde(default)]
+    pub properties: JobScriptOrderListProp,
+}
+
+/// `JobScriptOrderOperationBody`: the body of `PUT …/orders/{execute_uuid}/operation`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobScriptOrderOperationBody {
+    #[serde(
+        default,
+        deserialize_with = "lenient::opt_i64_or_str",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub batch_index: Option<i64>,
+    #[serde(
+        default,
+        deserialize_with = "lenient::opt_i64_or_str",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub instance_id: Option<i64>,
+    pub operation_type: OperationType,
+}
+
+/// Query of `GET /v1/job/script/orders`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListOrdersQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creator: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+/// Query of `GET …/orders/{execute_uuid}/batches/{batch_index}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchDetailQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}

@@ -1,0 +1,89 @@
+//! The one place engine errors become HTTP answers with the seeds' `error_code`s.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use crate::engine::EngineError;
+use crate::model::ApiError;
+use crate::model::validate::Invalid;
+
+/// Invalid parameter (the seed's code for a bad script parameter or a duplicate name).
+pub const INVALID: &str = "COC.00040601";
+/// The operation is not legal in the order's current state.
+pub const CONFLICT: &str = "COC.00040602";
+pub const NOT_FOUND: &str = "COC.00040404";
+pub const INTERNAL: &str = "COC.00040701";
+/// The API gateway's code for a rejected signature.
+pub const AUTH: &str = "APIGW.0301";
+
+#[derive(Debug)]
+pub struct ApiFailure {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiFailure {
+    pub fn invalid(message: impl Into<String>) -> Self {
+        ApiFailure {
+            status: StatusCode::BAD_REQUEST,
+            code: INVALID,
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiFailure {
+            status: StatusCode::NOT_FOUND,
+            code: NOT_FOUND,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<EngineError> for ApiFailure {
+    fn from(e: EngineError) -> Self {
+        let (status, code) = match &e {
+            EngineError::Invalid(_) => (StatusCode::BAD_REQUEST, INVALID),
+            EngineError::NotFound(_) => (StatusCode::NOT_FOUND, NOT_FOUND),
+            EngineError::Conflict(_) => (StatusCode::BAD_REQUEST, CONFLICT),
+            EngineError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, INTERNAL),
+        };
+        ApiFailure {
+            status,
+            code,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<Invalid> for ApiFailure {
+    fn from(e: Invalid) -> Self {
+        ApiFailure::invalid(e.to_string())
+    }
+}
+
+impl IntoResponse for ApiFailure {
+    fn into_response(self) -> Response {
+        let mut message = self.message;
+        if message.len() > 512 {
+            let mut cut = 509;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+            message.push_str("...");
+        }
+        (
+            self.status,
+            Json(ApiError {
+                error_code: self.code.to_string(),
+                error_msg: message,
+            }),
+        )
+            .into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiFailure>;

@@ -1,0 +1,83 @@
+//! `cocpit serve`: the engine over HTTP at the seeds' paths, with AK/SK authentication and a
+//! live event stream. Handlers translate; the engine decides.
+
+mod auth;
+pub mod error;
+mod events;
+mod extract;
+mod jobs;
+mod resources;
+mod tat;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::engine::Engine;
+pub use auth::Keys;
+use error::ApiFailure;
+
+pub struct App {
+    pub engine: Engine,
+    pub keys: Keys,
+}
+
+/// The whole API as a router.
+pub fn router(app: Arc<App>) -> Router {
+    let huawei = jobs::routes()
+        .route("/v1/resources", get(resources::list))
+        .route("/v1/cocpit/events", get(events::stream))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(app.clone(), auth::huawei))
+        .with_state(app.clone());
+    let tencent = Router::new()
+        .route("/", post(tat::dispatch))
+        .with_state(app);
+    let both = Router::new().merge(tencent);
+    both.fallback_service(huawei)
+        .layer(middleware::from_fn(no_store))
+}
+
+async fn not_found(req: Request) -> ApiFailure {
+    ApiFailure::not_found(format!("no API at {} {}", req.method(), req.uri().path()))
+}
+
+/// API answers are never cached by intermediaries.
+async fn no_store(req: Request, next: Next) -> Response {
+    let mut r = next.run(req).await.into_response();
+    r.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    r
+}
+
+/// Binds `addr` and serves until the process is stopped. Prints `listening on http://HOST:PORT`
+/// as the first line on stdout once the socket accepts connections.
+pub async fn serve(app: Arc<App>, addr: SocketAddr) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on http://{local}")?;
+        out.flush()?;
+    }
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
