@@ -383,7 +383,9 @@ struct Job {
     timeout: Duration,
 }
 
-fn job(o: &OrderRow) -> Job {
+/// The job of one instance: its parameters, plus where it runs (`COCPIT_RESOURCE_ID`,
+/// `COCPIT_EXECUTE_UUID`, `COCPIT_INSTANCE_ID` in its environment).
+fn job(o: &OrderRow, i: &InstanceRow) -> Job {
     let p = &o.execute_param;
     // Declared defaults, overridden by the values given to this execution.
     let mut values: Vec<(String, String, i64)> = o
@@ -404,11 +406,17 @@ fn job(o: &OrderRow) -> Job {
         .filter_map(|d| values.iter().find(|v| v.0 == d.param_name))
         .map(|v| v.1.clone())
         .collect();
+    let mut env: Vec<(String, String)> = vec![
+        ("COCPIT_RESOURCE_ID".into(), i.resource_id.clone()),
+        ("COCPIT_EXECUTE_UUID".into(), o.execute_uuid.clone()),
+        ("COCPIT_INSTANCE_ID".into(), i.id.to_string()),
+    ];
+    env.extend(values.iter().map(|v| (v.0.clone(), v.1.clone())));
     let launch = Launch {
         script_type: o.script_type,
         content: &o.content,
         args: values.iter().map(|v| v.1.clone()).collect(),
-        env: values.iter().map(|v| (v.0.clone(), v.1.clone())).collect(),
+        env,
     };
     Job {
         execute_uuid: o.execute_uuid.clone(),
@@ -434,7 +442,7 @@ fn start_instance(inner: &Arc<Inner>, o: &OrderRow, i: &InstanceRow) -> Result<(
         .unwrap_or_else(|p| p.into_inner())
         .insert(i.id, tx);
     let inner = inner.clone();
-    let job = job(o);
+    let job = job(o, i);
     let inst = i.clone();
     tokio::spawn(async move {
         let (status, exit_code, reason) = run_instance(&inner, &job, &inst, rx).await;

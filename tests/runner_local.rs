@@ -1,0 +1,408 @@
+//! The runner on real local processes: parameters, output capture, masking, the success-rate
+//! threshold, rotation, timeouts and cancels that kill whole process groups, the output cap.
+
+mod common;
+
+use cocpit::model::order::{
+    InstanceStatus as I, OperationType as Op, OrderStatus as O, RotationStrategy::*,
+};
+use common::*;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn parameters_arrive_as_env_and_args_and_secrets_are_masked() {
+    let e = demo_engine(2);
+    let s = create(
+        &e,
+        "params",
+        "echo \"args: $1 $2\"\necho \"env: $who $token\"\necho \"where: $COCPIT_RESOURCE_ID\"\necho oops >&2\n",
+        vec![
+            param("who", "world", 1, false),
+            param("token", "hunter22", 2, true),
+        ],
+    );
+    let eid = e
+        .execute_script(
+            &s,
+            plan(
+                &[(&["demo-01", "demo-02"], Continue)],
+                &[("who", "ops")],
+                30,
+                100.0,
+            ),
+            "t",
+        )
+        .unwrap();
+    let snap = wait_status(&e, &eid, O::Finished).await;
+    let m = &snap.on("demo-02").message;
+    assert!(m.contains("args: ops ******"), "{m}");
+    assert!(m.contains("env: ops ******"), "{m}");
+    assert!(m.contains("where: demo-02"), "{m}");
+    assert!(m.contains("oops"), "stderr is captured: {m}");
+    assert!(!m.contains("hunter22"), "the secret leaked: {m}");
+    assert_eq!(snap.on("demo-01").exit_code, Some(0));
+    // The sensitive default is masked in the order's parameters too.
+    let shown = serde_json::to_string(&snap.order).unwrap();
+    assert!(!shown.contains("hunter22"), "{shown}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn output_is_readable_while_the_instance_runs() {
+    let flags = tempfile::tempdir().unwrap();
+    let e = demo_engine(1);
+    let s = create(
+        &e,
+        "live",
+        "echo first\nwhile [ ! -e \"$1/go\" ]; do sleep 0.05; done\necho second\n",
+        vec![param("dir", "", 1, false)],
+    );
+    let dir = flags.path().display().to_string();
+    let eid = e
+        .execute_script(
+            &s,
+            plan(&[(&["demo-01"], Continue)], &[("dir", &dir)], 60, 100.0),
+            "t",
+        )
+        .unwrap();
+    let running = wait_for(&e, &eid, "first line while running", |s| {
+        s.on("demo-01").message.contains("first")
+    })
+    .await;
+    assert_eq!(running.on("demo-01").status, I::Processing);
+    assert!(!running.on("demo-01").message.contains("second"));
+    std::fs::write(flags.path().join("go"), "").unwrap();
+    let done = wait_status(&e, &eid, O::Finished).await;
+    assert!(done.on("demo-01").message.contains("first\nsecond"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn success_rate_pauses_the_order_and_running_instances_finish() {
+    let flags = tempfile::tempdir().unwrap();
+    let dir = flags.path().display().to_string();
+    let e = demo_engine(3);
+    let s = create(
+        &e,
+        "flaky",
+        "if [ \"$COCPIT_RESOURCE_ID\" = demo-01 ]; then echo failing; exit 7; fi\n\
+         while [ ! -e \"$1/go\" ]; do sleep 0.05; done\necho done\n",
+        vec![param("dir", "", 1, false)],
+    );
+    let eid = e
+        .execute_script(
+            &s,
+            plan(
+                &[
+                    (&["demo-01", "demo-02"], Continue),
+                    (&["demo-03"], Continue),
+                ],
+                &[("dir", &dir)],
+                60,
+                80.0,
+            ),
+            "t",
+        )
+        .unwrap();
+    let paused = wait_for(&e, &eid, "pause on the success rate", |s| {
+        s.order.status == O::Paused
+    })
+    .await;
+    let why = paused.order.properties.pause_reason.clone().unwrap();
+    assert!(why.contains("success 0 % below threshold 80 %"), "{why}");
+    assert_eq!(paused.on("demo-01").status, I::Abnormal);
+    assert_eq!(paused.on("demo-01").exit_code, Some(7));
+    assert!(paused.on("demo-01").message.contains("failing"));
+    assert_eq!(
+        paused.on("demo-02").status,
+        I::Processing,
+        "a running instance is not stopped"
+    );
+    std::fs::write(flags.path().join("go"), "").unwrap();
+    let s2 = wait_for(&e, &eid, "demo-02 finishes while paused", |s| {
+        s.on("demo-02").status == I::Finished
+    })
+    .await;
+    assert_eq!(s2.order.status, O::Paused);
+    assert_eq!(
+        s2.on("demo-03").status,
+        I::Ready,
+        "the next batch waits for the operator"
+    );
+    e.operate(&eid, op(Op::ContinueOrder, None, None))
+        .await
+        .unwrap();
+    let done = wait_status(&e, &eid, O::Finished).await;
+    assert_eq!(done.on("demo-03").status, I::Finished);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rotation_pause_holds_the_next_batch() {
+    let e = demo_engine(2);
+    let s = create(&e, "rot", "echo hi\n", vec![]);
+    let eid = e
+        .execute_script(
+            &s,
+            plan(
+                &[(&["demo-01"], Pause), (&["demo-02"], Pause)],
+                &[],
+                30,
+                100.0,
+            ),
+            "t",
+        )
+        .unwrap();
+    let p = wait_status(&e, &eid, O::Paused).await;
+    assert!(
+        p.order
+            .properties
+            .pause_reason
+            .as_deref()
+            .unwrap()
+            .contains("after batch 1 of 2")
+    );
+    assert_eq!(p.on("demo-02").status, I::Ready);
+    e.operate(&eid, op(Op::ContinueOrder, None, None))
+        .await
+        .unwrap();
+    // The last batch's PAUSE has nothing to hold: the order finishes.
+    let f = wait_status(&e, &eid, O::Finished).await;
+    assert_eq!(f.order.properties.current_execute_batch_index, 2);
+    assert!(f.order.gmt_finished.is_some());
+}
+
+const SPAWNER: &str =
+    "echo $$ > \"$1/main.pid\"\nsleep 300 &\necho $! > \"$1/child.pid\"\necho started\nwait\n";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn timeout_kills_the_whole_process_group() {
+    let pids = tempfile::tempdir().unwrap();
+    let dir = pids.path().display().to_string();
+    let e = demo_engine(1);
+    let s = create(&e, "hang", SPAWNER, vec![param("dir", "", 1, false)]);
+    let eid = e
+        .execute_script(
+            &s,
+            plan(&[(&["demo-01"], Continue)], &[("dir", &dir)], 5, 100.0),
+            "t",
+        )
+        .unwrap();
+    let done = wait_for(&e, &eid, "the timeout", |s| {
+        s.on("demo-01").status == I::Abnormal
+    })
+    .await;
+    let m = &done.on("demo-01").message;
+    assert!(m.contains("timed out after 5 s"), "{m}");
+    assert!(m.contains("started"), "{m}");
+    let found = pids_in(pids.path());
+    assert_eq!(found.len(), 2, "the script recorded its pids");
+    assert!(
+        all_gone(&found).await,
+        "processes left after the timeout: {found:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cancel_instance_and_cancel_order_stop_processes() {
+    let pids = tempfile::tempdir().unwrap();
+    let dir = pids.path().display().to_string();
+    let e = demo_engine(3);
+    let s = create(&e, "hang2", SPAWNER, vec![param("dir", "", 1, false)]);
+    let eid = e
+        .execute_script(
+            &s,
+            plan(
+                &[
+                    (&["demo-01"], Continue),
+                    (&["demo-02", "demo-03"], Continue),
+                ],
+                &[("dir", &dir)],
+                600,
+                1.0,
+            ),
+            "t",
+        )
+        .unwrap();
+    let running = wait_for(&e, &eid, "demo-01 started", |s| {
+        s.on("demo-01").message.contains("started")
+    })
+    .await;
+    let id = running.on("demo-01").id;
+    e.operate(&eid, op(Op::CancelInstance, Some(1), Some(id)))
+        .await
+        .unwrap();
+    let after = wait_for(&e, &eid, "demo-01 canceled", |s| {
+        s.on("demo-01").status == I::Canceled
+    })
+    .await;
+    assert!(after.on("demo-01").message.contains("canceled by operator"));
+    let first = pids_in(pids.path());
+    assert!(
+        all_gone(&first).await,
+        "left after CANCEL_INSTANCE: {first:?}"
+    );
+    // Batch 2 starts (a canceled instance is not a failure); cancel the whole order mid-run.
+    std::fs::remove_dir_all(pids.path()).unwrap();
+    std::fs::create_dir(pids.path()).unwrap();
+    wait_for(&e, &eid, "batch 2 running", |s| {
+        s.on("demo-03").message.contains("started") && s.on("demo-02").message.contains("started")
+    })
+    .await;
+    e.operate(&eid, op(Op::CancelOrder, None, None))
+        .await
+        .unwrap();
+    let c = wait_status(&e, &eid, O::Canceled).await;
+    assert!(
+        c.instances.iter().all(|i| i.status == I::Canceled),
+        "every instance canceled"
+    );
+    let second = pids_in(pids.path());
+    assert!(
+        all_gone(&second).await,
+        "left after CANCEL_ORDER: {second:?}"
+    );
+    // An ended order refuses further operations with a reason.
+    let err = e
+        .operate(&eid, op(Op::PauseOrder, None, None))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("CANCELED"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retry_runs_a_failed_instance_again_and_skip_batch_never_runs_it() {
+    let flags = tempfile::tempdir().unwrap();
+    let dir = flags.path().display().to_string();
+    let e = demo_engine(3);
+    // Fails until the flag exists.
+    let s = create(
+        &e,
+        "retry",
+        "echo attempt\n[ -e \"$1/ok\" ] || exit 1\n",
+        vec![param("dir", "", 1, false)],
+    );
+    let eid = e
+        .execute_script(
+            &s,
+            plan(
+                &[
+                    (&["demo-01"], Continue),
+                    (&["demo-02"], Continue),
+                    (&["demo-03"], Continue),
+                ],
+                &[("dir", &dir)],
+                30,
+                100.0,
+            ),
+            "t",
+        )
+        .unwrap();
+    let p = wait_status(&e, &eid, O::Paused).await;
+    let failed = p.on("demo-01").id;
+    e.operate(&eid, op(Op::SkipBatch, Some(2), None))
+        .await
+        .unwrap();
+    std::fs::write(flags.path().join("ok"), "").unwrap();
+    e.operate(&eid, op(Op::RetryInstance, Some(1), Some(failed)))
+        .await
+        .unwrap();
+    let retried = wait_for(&e, &eid, "the retry", |s| {
+        s.on("demo-01").status == I::Finished
+    })
+    .await;
+    assert_eq!(
+        retried.on("demo-01").message.matches("attempt").count(),
+        1,
+        "output is the latest attempt's"
+    );
+    assert_eq!(retried.order.status, O::Paused);
+    e.operate(&eid, op(Op::ContinueOrder, None, None))
+        .await
+        .unwrap();
+    let done = wait_status(&e, &eid, O::Finished).await;
+    assert_eq!(done.on("demo-02").status, I::Canceled);
+    assert!(done.on("demo-02").message.contains("skipped"));
+    assert_eq!(done.on("demo-03").status, I::Finished);
+    // Skipping a batch that already ran is refused.
+    let err = e
+        .operate(&eid, op(Op::SkipBatch, Some(3), None))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("SKIP_BATCH"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn output_is_capped_at_one_mebibyte_with_a_marker() {
+    let e = demo_engine(1);
+    let s = create(
+        &e,
+        "loud",
+        "head -c 1500000 /dev/zero | tr '\\0' a\necho\necho end\n",
+        vec![],
+    );
+    let eid = e
+        .execute_script(&s, plan(&[(&["demo-01"], Continue)], &[], 60, 100.0), "t")
+        .unwrap();
+    let done = wait_status(&e, &eid, O::Finished).await;
+    let m = &done.on("demo-01").message;
+    // 1 500 000 a's, a newline and "end\n": the first MiB is kept, the rest counted.
+    let kept = 1024 * 1024;
+    assert!(m.starts_with(&"a".repeat(kept)));
+    assert!(!m.contains("end"), "bytes past the cap were stored");
+    assert!(
+        m[kept..]
+            .starts_with("\n[cocpit: output truncated at 1048576 bytes; 451429 bytes dropped]"),
+        "{}",
+        &m[kept..]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn events_describe_the_order_as_it_runs() {
+    let e = demo_engine(1);
+    let mut rx = e.subscribe();
+    let s = create(&e, "ev", "echo one\n", vec![]);
+    let eid = e
+        .execute_script(&s, plan(&[(&["demo-01"], Continue)], &[], 30, 100.0), "t")
+        .unwrap();
+    let mut seen = vec![];
+    loop {
+        let ev = tokio::time::timeout(PATIENCE, rx.recv())
+            .await
+            .expect("events")
+            .unwrap();
+        seen.push(ev.clone());
+        if let cocpit::engine::EngineEvent::OrderChanged {
+            status: O::Finished,
+            ..
+        } = ev
+        {
+            break;
+        }
+    }
+    use cocpit::engine::EngineEvent::*;
+    assert!(seen.iter().any(|e| matches!(
+        e,
+        InstanceChanged {
+            status: I::Processing,
+            ..
+        }
+    )));
+    assert!(
+        seen.iter()
+            .any(|e| matches!(e, Output { text, .. } if text.contains("one")))
+    );
+    assert!(seen.iter().any(|e| matches!(
+        e,
+        InstanceChanged {
+            status: I::Finished,
+            ..
+        }
+    )));
+    assert!(
+        seen.iter()
+            .filter(|e| !matches!(e, ScriptChanged { .. }))
+            .all(|e| e.execute_uuid() == Some(eid.as_str()))
+    );
+    assert!(
+        seen.iter()
+            .any(|e| matches!(e, ScriptChanged { deleted: false, .. }))
+    );
+}

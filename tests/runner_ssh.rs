@@ -1,0 +1,146 @@
+//! The ssh transport against a real sshd on 127.0.0.1: the script travels over the connection,
+//! a timeout or cancel leaves no process of the script on the host, and an unreachable host
+//! fails only its own instance, with ssh's error as the message.
+
+mod common;
+
+use cocpit::config::Host;
+use cocpit::model::order::{
+    InstanceStatus as I, OperationType as Op, OrderStatus as O, RotationStrategy::*,
+};
+use common::sshd::{Sshd, free_port};
+use common::*;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_script_runs_over_ssh_with_its_parameters() {
+    let sshd = Sshd::start();
+    let e = engine_on(vec![sshd.host("web-01"), sshd.host("web-02")]);
+    let s = create(
+        &e,
+        "remote",
+        "echo \"hello $1 from $COCPIT_RESOURCE_ID in $(pwd)\"\necho \"secret=$2\"\n",
+        vec![param("who", "x", 1, false), param("pw", "p4ss", 2, true)],
+    );
+    let eid = e
+        .execute_script(
+            &s,
+            plan(
+                &[(&["web-01", "web-02"], Continue)],
+                &[("who", "ops")],
+                60,
+                100.0,
+            ),
+            "t",
+        )
+        .unwrap();
+    let done = wait_status(&e, &eid, O::Finished).await;
+    for h in ["web-01", "web-02"] {
+        let m = &done.on(h).message;
+        assert!(m.contains(&format!("hello ops from {h} in /")), "{m}");
+        assert!(m.contains("secret=******") && !m.contains("p4ss"), "{m}");
+        assert!(
+            !m.contains("cocpit-pgid"),
+            "the wrapper's line is not output: {m}"
+        );
+    }
+}
+
+const SPAWNER: &str =
+    "echo $$ > \"$1/main.pid\"\nsleep 300 &\necho $! > \"$1/child.pid\"\necho started\nwait\n";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn timeout_over_ssh_leaves_no_process_on_the_host() {
+    let sshd = Sshd::start();
+    let pids = tempfile::tempdir().unwrap();
+    let dir = pids.path().display().to_string();
+    let e = engine_on(vec![sshd.host("web-01")]);
+    let s = create(&e, "hang", SPAWNER, vec![param("dir", "", 1, false)]);
+    let eid = e
+        .execute_script(
+            &s,
+            plan(&[(&["web-01"], Continue)], &[("dir", &dir)], 5, 100.0),
+            "t",
+        )
+        .unwrap();
+    let done = wait_for(&e, &eid, "the timeout", |s| {
+        s.on("web-01").status == I::Abnormal
+    })
+    .await;
+    assert!(
+        done.on("web-01").message.contains("timed out after 5 s"),
+        "{}",
+        done.on("web-01").message
+    );
+    let found = pids_in(pids.path());
+    assert_eq!(found.len(), 2);
+    assert!(all_gone(&found).await, "remote processes left: {found:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cancel_over_ssh_leaves_no_process_on_the_host() {
+    let sshd = Sshd::start();
+    let pids = tempfile::tempdir().unwrap();
+    let dir = pids.path().display().to_string();
+    let e = engine_on(vec![sshd.host("web-01")]);
+    let s = create(&e, "hang", SPAWNER, vec![param("dir", "", 1, false)]);
+    let eid = e
+        .execute_script(
+            &s,
+            plan(&[(&["web-01"], Continue)], &[("dir", &dir)], 600, 100.0),
+            "t",
+        )
+        .unwrap();
+    let r = wait_for(&e, &eid, "started", |s| {
+        s.on("web-01").message.contains("started")
+    })
+    .await;
+    e.operate(&eid, op(Op::CancelInstance, None, Some(r.on("web-01").id)))
+        .await
+        .unwrap();
+    wait_for(&e, &eid, "canceled", |s| {
+        s.on("web-01").status == I::Canceled
+    })
+    .await;
+    let found = pids_in(pids.path());
+    assert_eq!(found.len(), 2);
+    assert!(all_gone(&found).await, "remote processes left: {found:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_host_fails_only_its_instance() {
+    let sshd = Sshd::start();
+    let mut dead = sshd.host("gone-01");
+    // A port nothing listens on.
+    let port = free_port();
+    let i = dead.ssh_options.iter().position(|o| o == "-p").unwrap();
+    dead.ssh_options[i + 1] = port.to_string();
+    let e = engine_on(vec![sshd.host("web-01"), dead, Host::local("local-01")]);
+    let s = create(&e, "hi", "echo hi\n", vec![]);
+    // The dead host runs last, so the success rate (2 of 3) stays above the threshold.
+    let eid = e
+        .execute_script(
+            &s,
+            plan(
+                &[
+                    (&["web-01", "local-01"], Continue),
+                    (&["gone-01"], Continue),
+                ],
+                &[],
+                60,
+                50.0,
+            ),
+            "t",
+        )
+        .unwrap();
+    let done = wait_status(&e, &eid, O::Finished).await;
+    assert_eq!(done.on("web-01").status, I::Finished);
+    assert_eq!(done.on("local-01").status, I::Finished);
+    let g = done.on("gone-01");
+    assert_eq!(g.status, I::Abnormal);
+    assert_eq!(g.exit_code, Some(255));
+    assert!(
+        g.message.contains("ssh failed (exit 255)") && g.message.contains("Connection refused"),
+        "{}",
+        g.message
+    );
+}
