@@ -2,6 +2,7 @@
 //! engine's events (never on fixed delays).
 #![allow(dead_code)]
 
+pub mod server;
 pub mod sshd;
 
 use std::time::Duration;

@@ -1,0 +1,214 @@
+//! The CLI as a user runs it: exit codes, JSON output in the API's shapes, terminal-safe logs.
+
+mod common;
+
+use std::process::Output;
+
+use common::server::cocpit;
+use serde_json::Value;
+
+struct Cli {
+    dir: tempfile::TempDir,
+}
+
+impl Cli {
+    fn new() -> Cli {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("config.toml"),
+            "[inventory]\ndemo_fleet = 4\n",
+        )
+        .unwrap();
+        Cli { dir }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        cocpit()
+            .arg("--config")
+            .arg(self.dir.path().join("config.toml"))
+            .arg("--data")
+            .arg(self.dir.path().join("data"))
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["-o", "json"];
+        all.extend_from_slice(args);
+        let out = self.run(&all);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    fn file(&self, name: &str, content: &str) -> String {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, content).unwrap();
+        p.display().to_string()
+    }
+}
+
+#[test]
+fn create_run_and_read_back_with_exit_codes() {
+    let cli = Cli::new();
+    let f = cli.file(
+        "ok.sh",
+        "echo \"hi $1\"\nprintf '\\033]0;pwned\\007\\033[2Jafter\\n'\n",
+    );
+    let uuid = cli.json(&[
+        "script",
+        "create",
+        "--name",
+        "ok",
+        "--file",
+        &f,
+        "--param",
+        "who=world",
+    ]);
+    let uuid = uuid["data"].as_str().unwrap().to_string();
+    let list = cli.json(&["script", "list"]);
+    assert_eq!(list["data"]["total"], 1);
+    assert_eq!(list["data"]["data"][0]["script_uuid"], uuid.as_str());
+
+    let out = cli.run(&[
+        "script",
+        "run",
+        &uuid,
+        "--hosts",
+        "demo-01,demo-02,demo-03",
+        "--batch-size",
+        "2",
+        "--param",
+        "who=ops",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let orders = cli.json(&["order", "list", "--status", "FINISHED"]);
+    let eid = orders["data"]["data"][0]["execute_uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let batches = cli.json(&["order", "batches", &eid]);
+    assert_eq!(batches["data"].as_array().unwrap().len(), 2);
+
+    // Logs are terminal-safe: the title change and screen clear are gone, the text is there.
+    let logs = cli.run(&["order", "logs", &eid, "--batch", "1"]);
+    let text = String::from_utf8(logs.stdout).unwrap();
+    assert!(text.contains("hi ops") && text.contains("after"), "{text}");
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "{text:?}"
+    );
+    // JSON keeps the output as the host wrote it.
+    let raw = cli.json(&["order", "logs", &eid, "--batch", "1"]);
+    assert!(
+        raw["data"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("\u{1b}]0;pwned")
+    );
+}
+
+#[test]
+fn a_failing_order_exits_1_and_usage_errors_exit_2() {
+    let cli = Cli::new();
+    let f = cli.file("bad.sh", "exit 4\n");
+    let uuid = cli.json(&["script", "create", "--name", "bad", "--file", &f]);
+    let uuid = uuid["data"].as_str().unwrap();
+    let out = cli.run(&["script", "run", uuid, "--hosts", "demo-01"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("paused: success 0 % below threshold 100 %"),
+        "{err}"
+    );
+    assert!(
+        err.contains("CONTINUE_ORDER"),
+        "tells what to do next: {err}"
+    );
+
+    let out = cli.run(&["script", "run", uuid]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "missing --hosts is a usage error"
+    );
+    let out = cli.run(&["script", "create", "--name", "bad name", "--file", &f]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("name: may contain only letters"));
+}
+
+#[test]
+fn help_documents_every_subcommand() {
+    let out = cocpit().arg("--help").output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    for cmd in [
+        "serve",
+        "script",
+        "order",
+        "resource",
+        "--endpoint",
+        "--data",
+        "--config",
+        "--output",
+    ] {
+        assert!(help.contains(cmd), "--help lacks {cmd}");
+    }
+    let out = cocpit().args(["order", "--help"]).output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    for cmd in ["list", "show", "batches", "logs", "op"] {
+        assert!(help.contains(cmd), "order --help lacks {cmd}");
+    }
+}
+
+#[test]
+fn a_second_engine_on_the_same_data_is_refused_with_a_way_out() {
+    let cli = Cli::new();
+    let f = cli.file(
+        "slow.sh",
+        "while [ ! -e \"$1/stop\" ]; do sleep 0.05; done\n",
+    );
+    let uuid = cli.json(&[
+        "script", "create", "--name", "slow", "--file", &f, "--param", "dir=x",
+    ]);
+    let uuid = uuid["data"].as_str().unwrap().to_string();
+    let dir = cli.dir.path().display().to_string();
+    let mut first = cocpit()
+        .arg("--config")
+        .arg(cli.dir.path().join("config.toml"))
+        .arg("--data")
+        .arg(cli.dir.path().join("data"))
+        .args([
+            "script",
+            "run",
+            &uuid,
+            "--hosts",
+            "demo-01",
+            "--param",
+            &format!("dir={dir}"),
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first command holds the engine once its order has started.
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(first.stderr.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert!(line.contains("started"), "{line}");
+    let out = cli.run(&["script", "list"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("in use by another cocpit"));
+    std::fs::write(cli.dir.path().join("stop"), "").unwrap();
+    assert!(first.wait().unwrap().success());
+}

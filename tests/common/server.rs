@@ -1,0 +1,196 @@
+//! A real `cocpit serve` process and a client that signs its requests with SDK-HMAC-SHA256.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use cocpit::sign::huawei;
+use serde_json::Value;
+
+pub const AK: &str = "TESTAK00000000000001";
+pub const SK: &str = "test-secret-key-0001";
+pub const PROJECT: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub host: String,
+}
+
+pub fn cocpit() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_cocpit"))
+}
+
+impl Server {
+    /// Starts `cocpit serve` on a free loopback port with `data` as its data directory.
+    pub fn start(data: &Path) -> Server {
+        let config = data.with_extension("toml");
+        if !config.exists() {
+            std::fs::write(&config, "[inventory]\ndemo_fleet = 4\n").unwrap();
+        }
+        let mut child = cocpit()
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .arg("--config")
+            .arg(&config)
+            .env("COCPIT_SERVE_AK", AK)
+            .env("COCPIT_SERVE_SK", SK)
+            .env("COCPIT_SERVE_PROJECT_ID", PROJECT)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn cocpit serve");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let base = first
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+            .to_string();
+        let host = base.trim_start_matches("http://").to_string();
+        Server { child, base, host }
+    }
+
+    /// kill -9: no chance to clean up.
+    pub fn kill9(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    pub fn client(&self) -> Api {
+        Api {
+            base: self.base.clone(),
+            host: self.host.clone(),
+            http: reqwest::Client::new(),
+            sk: SK.into(),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct Api {
+    pub base: String,
+    pub host: String,
+    pub http: reqwest::Client,
+    pub sk: String,
+}
+
+impl Api {
+    pub fn signed(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        body: &[u8],
+    ) -> reqwest::RequestBuilder {
+        let (path, query) = path_and_query
+            .split_once('?')
+            .unwrap_or((path_and_query, ""));
+        let date = chrono::Utc::now().format(huawei::DATE_FORMAT).to_string();
+        let headers = vec![
+            ("Content-Type".to_string(), "application/json".to_string()),
+            ("Host".to_string(), self.host.clone()),
+            ("X-Project-Id".to_string(), PROJECT.to_string()),
+            ("X-Sdk-Date".to_string(), date),
+        ];
+        let auth = huawei::authorization(AK, &self.sk, method, path, query, &headers, body);
+        let mut req = self
+            .http
+            .request(
+                method.parse().unwrap(),
+                format!("{}{}", self.base, path_and_query),
+            )
+            .body(body.to_vec())
+            .header("Authorization", auth);
+        for (k, v) in headers.iter().filter(|(k, _)| k != "Host") {
+            req = req.header(k, v);
+        }
+        req
+    }
+
+    pub async fn call(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let bytes = body
+            .map(|b| serde_json::to_vec(&b).unwrap())
+            .unwrap_or_default();
+        let r = self
+            .signed(method, path_and_query, &bytes)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn ok(&self, method: &str, path_and_query: &str, body: Option<Value>) -> Value {
+        let (status, v) = self.call(method, path_and_query, body).await;
+        assert_eq!(status, 200, "{method} {path_and_query}: {v}");
+        v["data"].clone()
+    }
+
+    /// Polls an order until `pred` holds on (order, instances of every batch).
+    pub async fn wait(
+        &self,
+        eid: &str,
+        what: &str,
+        pred: impl Fn(&Value, &[Value]) -> bool,
+    ) -> (Value, Vec<Value>) {
+        let deadline = tokio::time::Instant::now() + super::PATIENCE;
+        loop {
+            let order = self
+                .ok("GET", &format!("/v1/job/script/orders/{eid}"), None)
+                .await;
+            let mut insts = vec![];
+            for b in self
+                .ok("GET", &format!("/v1/job/script/orders/{eid}/batches"), None)
+                .await
+                .as_array()
+                .unwrap()
+            {
+                let d = self
+                    .ok(
+                        "GET",
+                        &format!(
+                            "/v1/job/script/orders/{eid}/batches/{}?limit=100",
+                            b["batch_index"]
+                        ),
+                        None,
+                    )
+                    .await;
+                insts.extend(d["execute_instances"].as_array().unwrap().iter().cloned());
+            }
+            if pred(&order, &insts) {
+                return (order, insts);
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {what}: {order} {insts:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// The instance on `host` among `insts`.
+pub fn on<'a>(insts: &'a [Value], host: &str) -> &'a Value {
+    insts
+        .iter()
+        .find(|i| i["target_instance"]["resource_id"] == host)
+        .unwrap_or_else(|| panic!("no instance on {host}"))
+}

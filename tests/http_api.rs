@@ -1,0 +1,270 @@
+//! The API over real HTTP against a spawned `cocpit serve`: envelopes, errors that name the
+//! field, authentication, paging, and the live event stream.
+
+mod common;
+
+use common::server::{Server, cocpit, on};
+use serde_json::{Value, json};
+
+fn script_body(name: &str, content: &str) -> Value {
+    json!({"name": name, "description": "http test", "type": "SHELL", "content": content,
+           "properties": {"risk_level": "MEDIUM", "version": "2.0"}})
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unsigned_tampered_and_wrong_key_requests_are_401() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("d"));
+    let api = server.client();
+    let r = reqwest::get(format!("{}/v1/job/scripts?limit=1", server.base))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error_code"], "APIGW.0301");
+    assert!(
+        body["error_msg"]
+            .as_str()
+            .unwrap()
+            .contains("missing Authorization")
+    );
+
+    let wrong = common::server::Api {
+        sk: "nope".into(),
+        ..server.client()
+    };
+    let (status, body) = wrong.call("GET", "/v1/job/scripts?limit=1", None).await;
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (401, Some("APIGW.0301"))
+    );
+
+    // Signed for one body, sent with another.
+    let signed = serde_json::to_vec(&script_body("a", "echo a")).unwrap();
+    let r = api
+        .signed("POST", "/v1/job/scripts", &signed)
+        .body(serde_json::to_vec(&script_body("b", "echo b")).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let (_, list) = api.call("GET", "/v1/job/scripts?limit=10", None).await;
+    assert_eq!(
+        list["data"]["total"], 0,
+        "nothing was stored by rejected requests"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn errors_name_the_field_and_use_the_seed_envelope() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("d"));
+    let api = server.client();
+    let (status, body) = api
+        .call("POST", "/v1/job/scripts", Some(json!({"name": 5})))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error_code"], "COC.00040601");
+    assert!(
+        body["error_msg"].as_str().unwrap().starts_with("name:"),
+        "{body}"
+    );
+
+    let mut bad = script_body("ok_name", "echo");
+    bad["properties"]["risk_level"] = "SEVERE".into();
+    let (status, body) = api.call("POST", "/v1/job/scripts", Some(bad)).await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error_msg"]
+            .as_str()
+            .unwrap()
+            .contains("properties.risk_level"),
+        "{body}"
+    );
+
+    let (status, body) = api.call("GET", "/v1/job/scripts?limit=500", None).await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error_msg"].as_str().unwrap().contains("limit"),
+        "{body}"
+    );
+
+    let (status, body) = api.call("GET", "/v1/job/scripts/SC0000", None).await;
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (404, Some("COC.00040404"))
+    );
+    let (status, body) = api.call("GET", "/v1/nothing/here", None).await;
+    assert_eq!(status, 404);
+    assert!(
+        body["error_msg"]
+            .as_str()
+            .unwrap()
+            .contains("/v1/nothing/here")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn resources_and_scripts_page_with_markers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("d"));
+    let api = server.client();
+    let all = api
+        .ok(
+            "GET",
+            "/v1/resources?provider=ecs&type=cloudservers&limit=100",
+            None,
+        )
+        .await;
+    let ids: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["demo-01", "demo-02", "demo-03", "demo-04"]);
+    assert!(
+        all[0]["tags"].is_array(),
+        "tags are a list of {{key, value}}"
+    );
+    let page = api
+        .ok(
+            "GET",
+            "/v1/resources?limit=3&provider=ecs&type=cloudservers",
+            None,
+        )
+        .await;
+    let next = api
+        .ok(
+            "GET",
+            &format!(
+                "/v1/resources?limit=3&marker={}&provider=ecs&type=cloudservers",
+                page[2]["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(next.as_array().unwrap().len(), 1);
+    assert_eq!(next[0]["id"], "demo-04");
+    let two = api
+        .ok("GET", "/v1/resources?limit=100&provider=ecs&resource_id_list=demo-03&resource_id_list=demo-01&type=cloudservers", None)
+        .await;
+    assert_eq!(two.as_array().unwrap().len(), 2);
+
+    for i in 0..5 {
+        api.ok(
+            "POST",
+            "/v1/job/scripts",
+            Some(script_body(&format!("page_{i}"), "echo")),
+        )
+        .await;
+    }
+    let mut seen = vec![];
+    let mut marker = String::new();
+    loop {
+        let p = api
+            .ok(
+                "GET",
+                &format!("/v1/job/scripts?limit=2{marker}&name_like=page_"),
+                None,
+            )
+            .await;
+        assert_eq!(p["total"], 5);
+        let rows = p["data"].as_array().unwrap().clone();
+        seen.extend(rows.iter().map(|r| r["name"].as_str().unwrap().to_string()));
+        if rows.len() < 2 {
+            break;
+        }
+        marker = format!("&marker={}", rows.last().unwrap()["id"]);
+    }
+    assert_eq!(seen, ["page_4", "page_3", "page_2", "page_1", "page_0"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_event_stream_follows_an_order_live() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("d"));
+    let api = server.client();
+    let mut stream = api
+        .signed("GET", "/v1/cocpit/events", b"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    assert!(
+        stream.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    // The stream is open once its first event arrives.
+    let first = stream.chunk().await.unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&first).contains("event: hello"));
+
+    let uuid = api
+        .ok(
+            "POST",
+            "/v1/job/scripts",
+            Some(script_body("sse", "echo streamed-line")),
+        )
+        .await;
+    let eid = api
+        .ok("POST", &format!("/v1/job/scripts/{}", uuid.as_str().unwrap()), Some(json!({
+            "execute_param": {"resourceful": true, "timeout": 60, "success_rate": 100, "execute_user": "root"},
+            "execute_batches": [{"batch_index": 1, "rotation_strategy": "CONTINUE",
+                                 "target_instances": [{"resource_id": "demo-01"}, {"resource_id": "demo-02"}]}]
+        })))
+        .await;
+    let eid = eid.as_str().unwrap();
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + common::PATIENCE;
+    while !text.contains(&format!(
+        "\"execute_uuid\":\"{eid}\",\"status\":\"FINISHED\""
+    )) {
+        let chunk = tokio::time::timeout_at(deadline, stream.chunk())
+            .await
+            .expect("events")
+            .unwrap()
+            .unwrap();
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(
+        text.contains("\"type\":\"output\"") && text.contains("streamed-line"),
+        "{text}"
+    );
+    assert!(text.contains("\"type\":\"instance_changed\""), "{text}");
+    let (_, insts) = api
+        .wait(eid, "finished", |o, _| o["status"] == "FINISHED")
+        .await;
+    assert!(
+        on(&insts, "demo-02")["message"]
+            .as_str()
+            .unwrap()
+            .contains("streamed-line")
+    );
+}
+
+#[test]
+fn serve_refuses_to_run_without_keys_or_with_no_auth_off_loopback() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("empty.toml");
+    std::fs::write(&cfg, "").unwrap();
+    let out = cocpit()
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&cfg)
+        .arg("--data")
+        .arg(tmp.path().join("d"))
+        .env_remove("COCPIT_SERVE_AK")
+        .env_remove("HUAWEICLOUD_SDK_AK")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no credentials configured"));
+    let out = cocpit()
+        .args(["serve", "--no-auth", "--listen", "0.0.0.0:0", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
+}
