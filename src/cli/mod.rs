@@ -497,6 +497,33 @@ async fn run(b: &dyn Backend, a: RunArgs, out: Output) -> CliResult {
     follow(b, &eid, out).await
 }
 
+/// Waits for a status change of the order, then takes every event already queued, so a burst
+/// of changes costs one re-read instead of one per event.
+async fn wait_for_change(
+    rx: &mut tokio::sync::broadcast::Receiver<crate::engine::EngineEvent>,
+    eid: &str,
+) -> Result<(), Failure> {
+    use crate::engine::EngineEvent;
+    use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+    let relevant =
+        |e: &EngineEvent| e.execute_uuid() == Some(eid) && !matches!(e, EngineEvent::Output { .. });
+    loop {
+        match rx.recv().await {
+            Ok(e) if relevant(&e) => break,
+            Ok(_) => continue,
+            Err(RecvError::Lagged(_)) => break,
+            Err(RecvError::Closed) => return Err(fail("the engine stopped")),
+        }
+    }
+    loop {
+        match rx.try_recv() {
+            Ok(_) | Err(TryRecvError::Lagged(_)) => continue,
+            Err(TryRecvError::Empty) => return Ok(()),
+            Err(TryRecvError::Closed) => return Err(fail("the engine stopped")),
+        }
+    }
+}
+
 /// Follows an order until it settles (ended, or paused with nothing running), printing
 /// progress on stderr. Exit code 0 only for FINISHED.
 pub async fn follow(b: &dyn Backend, eid: &str, out: Output) -> CliResult {
@@ -546,16 +573,7 @@ pub async fn follow(b: &dyn Backend, eid: &str, out: Output) -> CliResult {
             });
         }
         match events.as_mut() {
-            Some(rx) => loop {
-                match rx.recv().await {
-                    Ok(e) if e.execute_uuid() == Some(eid) => break,
-                    Ok(_) => continue,
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => break,
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => {
-                        return Err(fail("the engine stopped"));
-                    }
-                }
-            },
+            Some(rx) => wait_for_change(rx, eid).await?,
             None => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
         }
     }

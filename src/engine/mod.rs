@@ -64,6 +64,8 @@ pub(crate) struct Inner {
     pub(crate) drivers: std::sync::Mutex<HashMap<i64, Arc<Notify>>>,
     pub(crate) running: std::sync::Mutex<HashMap<i64, watch::Sender<Option<StopReason>>>>,
     pub(crate) location: String,
+    /// Where local instances get their working directories.
+    pub(crate) work_dir: PathBuf,
     _lock_file: Option<Flock<std::fs::File>>,
 }
 
@@ -106,18 +108,39 @@ impl Engine {
         })?;
         let lock = lock_data_dir(data_dir)?;
         let store = Store::open(&data_dir.join("cocpit.db"))?;
-        Self::start(store, config, data_dir.display().to_string(), Some(lock))
+        let work = data_dir.join("work");
+        // Working directories of a previous run belong to instances that have ended.
+        let _ = std::fs::remove_dir_all(&work);
+        Self::start(
+            store,
+            config,
+            data_dir.display().to_string(),
+            work,
+            Some(lock),
+        )
     }
 
     /// An engine on an in-memory store (tests, benchmarks).
     pub fn in_memory(config: &Config) -> Result<Engine> {
-        Self::start(Store::open_in_memory()?, config, ":memory:".into(), None)
+        let work = std::env::temp_dir().join(format!(
+            "cocpit-work-{}-{:08x}",
+            std::process::id(),
+            fastrand::u32(..)
+        ));
+        Self::start(
+            Store::open_in_memory()?,
+            config,
+            ":memory:".into(),
+            work,
+            None,
+        )
     }
 
     fn start(
         store: Store,
         config: &Config,
         location: String,
+        work_dir: PathBuf,
         lock: Option<Flock<std::fs::File>>,
     ) -> Result<Engine> {
         store.recover_after_restart(RESTART_REASON, now_ms())?;
@@ -135,6 +158,7 @@ impl Engine {
             drivers: Default::default(),
             running: Default::default(),
             location,
+            work_dir,
             _lock_file: lock,
         });
         for o in inner.store.open_orders()? {

@@ -14,7 +14,7 @@ use tokio::sync::{Notify, mpsc, watch};
 
 use super::output::{Cap, Masker};
 use super::store::{InstanceRow, OrderRow};
-use super::transport::{Launch, PGID_MARKER, Process, bundle};
+use super::transport::{Launch, PGID_MARKER, Process};
 use super::{EngineError, EngineEvent, Inner, Result, StopReason, now_ms};
 use crate::config::TransportKind;
 use crate::model::order::{
@@ -113,22 +113,48 @@ fn set_instance(
     Ok(())
 }
 
-/// Success rate of the instances that ended with a verdict (canceled ones have none).
-fn success(insts: &[InstanceRow]) -> (usize, usize) {
-    let ok = insts
-        .iter()
-        .filter(|i| i.status == InstanceStatus::Finished)
-        .count();
-    let failed = insts
-        .iter()
-        .filter(|i| i.status == InstanceStatus::Abnormal)
-        .count();
-    (ok, failed)
+/// Instances of an order counted by batch and status.
+struct Counts(Vec<(i64, InstanceStatus, i64)>);
+
+impl Counts {
+    fn of(inner: &Inner, order_id: i64) -> Result<Counts> {
+        Ok(Counts(inner.store.status_counts(order_id)?))
+    }
+
+    fn from_rows(insts: &[InstanceRow]) -> Counts {
+        let mut v: Vec<(i64, InstanceStatus, i64)> = vec![];
+        for i in insts {
+            match v
+                .iter_mut()
+                .find(|c| c.0 == i.batch_index && c.1 == i.status)
+            {
+                Some(c) => c.2 += 1,
+                None => v.push((i.batch_index, i.status, 1)),
+            }
+        }
+        Counts(v)
+    }
+
+    fn count(&self, batch: Option<i64>, status: InstanceStatus) -> i64 {
+        self.0
+            .iter()
+            .filter(|c| c.1 == status && batch.is_none_or(|b| c.0 == b))
+            .map(|c| c.2)
+            .sum()
+    }
+
+    /// Succeeded and failed instances (canceled ones have no verdict).
+    fn verdicts(&self) -> (i64, i64) {
+        (
+            self.count(None, InstanceStatus::Finished),
+            self.count(None, InstanceStatus::Abnormal),
+        )
+    }
 }
 
-fn rate_below(o: &OrderRow, insts: &[InstanceRow]) -> Option<String> {
-    let (ok, failed) = success(insts);
-    if failed as i64 <= o.acked_failures || ok + failed == 0 {
+fn rate_below(o: &OrderRow, counts: &Counts) -> Option<String> {
+    let (ok, failed) = counts.verdicts();
+    if failed <= o.acked_failures || ok + failed == 0 {
         return None;
     }
     let rate = ok as f64 * 100.0 / (ok + failed) as f64;
@@ -152,40 +178,37 @@ fn step(inner: &Arc<Inner>, order_id: i64) -> Result<bool> {
             return Ok(true);
         }
         let batches = inner.store.batches(order_id)?;
-        let insts = inner.store.instances(order_id)?;
+        let counts = Counts::of(inner, order_id)?;
         let last = batches.last().map(|b| b.batch_index).unwrap_or(0);
         let b = o.current_batch;
         let Some(batch) = batches.iter().find(|x| x.batch_index == b) else {
             set_order(inner, &mut o, OrderStatus::Finished, b, None)?;
             return Ok(false);
         };
-        if let Some(why) = rate_below(&o, &insts) {
+        if let Some(why) = rate_below(&o, &counts) {
             set_order(inner, &mut o, OrderStatus::Paused, b, Some(why))?;
             return Ok(true);
         }
-        let mine: Vec<&InstanceRow> = insts.iter().filter(|i| i.batch_index == b).collect();
-        let ready: Vec<&InstanceRow> = mine
-            .iter()
-            .copied()
-            .filter(|i| i.status == InstanceStatus::Ready)
-            .collect();
-        if !ready.is_empty() {
-            for i in ready {
+        if counts.count(Some(b), InstanceStatus::Ready) > 0 {
+            for i in inner
+                .store
+                .instances_in(order_id, b, InstanceStatus::Ready)?
+            {
                 if batch.skipped {
                     set_instance(
                         inner,
                         &o,
-                        i,
+                        &i,
                         InstanceStatus::Canceled,
                         Some("batch skipped by operator"),
                     )?;
                 } else {
-                    start_instance(inner, &o, i)?;
+                    start_instance(inner, &o, &i)?;
                 }
             }
             continue;
         }
-        if mine.iter().any(|i| i.status == InstanceStatus::Processing) {
+        if counts.count(Some(b), InstanceStatus::Processing) > 0 {
             return Ok(true);
         }
         // The batch is done.
@@ -255,8 +278,8 @@ pub(super) async fn operate(
             if o.status != OrderStatus::Paused {
                 return illegal("only a PAUSED order can be continued");
             }
-            let (_, failed) = success(&insts);
-            inner.store.set_acked_failures(o.id, failed as i64)?;
+            let (_, failed) = Counts::from_rows(&insts).verdicts();
+            inner.store.set_acked_failures(o.id, failed)?;
             let b = o.current_batch;
             let batch_done = insts
                 .iter()
@@ -378,7 +401,7 @@ fn stop(inner: &Inner, instance_id: i64, why: &str) {
 struct Job {
     execute_uuid: String,
     order_id: i64,
-    launch_bundle: String,
+    launch: Launch,
     secrets: Vec<String>,
     timeout: Duration,
 }
@@ -414,14 +437,14 @@ fn job(o: &OrderRow, i: &InstanceRow) -> Job {
     env.extend(values.iter().map(|v| (v.0.clone(), v.1.clone())));
     let launch = Launch {
         script_type: o.script_type,
-        content: &o.content,
+        content: o.content.clone(),
         args: values.iter().map(|v| v.1.clone()).collect(),
         env,
     };
     Job {
         execute_uuid: o.execute_uuid.clone(),
         order_id: o.id,
-        launch_bundle: bundle(&launch),
+        launch,
         secrets,
         timeout: Duration::from_secs(p.timeout.max(1) as u64),
     }
@@ -578,7 +601,7 @@ async fn run_instance(
     inner: &Inner,
     job: &Job,
     inst: &InstanceRow,
-    mut stop_rx: watch::Receiver<Option<StopReason>>,
+    stop_rx: watch::Receiver<Option<StopReason>>,
 ) -> (InstanceStatus, Option<i32>, Option<String>) {
     let Some(host) = inner.hosts.get(&inst.resource_id) else {
         return (
@@ -590,23 +613,41 @@ async fn run_instance(
             )),
         );
     };
-    let (mut proc, stdout, stderr) = match Process::start(
+    let workdir = inner
+        .work_dir
+        .join(format!("{}-{}", inst.id, inst.attempt + 1));
+    let started = Process::start(
         host,
-        job.launch_bundle.clone(),
+        &job.launch,
+        &workdir,
         inner.settings.ssh_connect_timeout,
-    ) {
-        Ok(p) => p,
-        Err(e) => {
-            return (
-                InstanceStatus::Abnormal,
-                None,
-                Some(format!(
-                    "cannot start the {:?} transport: {e}",
-                    host.transport
-                )),
-            );
+    );
+    let result = match started {
+        Ok((proc, stdout, stderr)) => {
+            supervise(inner, job, inst, host, proc, stdout, stderr, stop_rx).await
         }
+        Err(e) => (
+            InstanceStatus::Abnormal,
+            None,
+            Some(format!("cannot start the script: {e}")),
+        ),
     };
+    let _ = std::fs::remove_dir_all(&workdir);
+    result
+}
+
+/// Follows a started process to its end: output, timeout, an operator's stop.
+#[allow(clippy::too_many_arguments)]
+async fn supervise(
+    inner: &Inner,
+    job: &Job,
+    inst: &InstanceRow,
+    host: &crate::config::Host,
+    mut proc: Process,
+    stdout: tokio::process::ChildStdout,
+    stderr: tokio::process::ChildStderr,
+    mut stop_rx: watch::Receiver<Option<StopReason>>,
+) -> (InstanceStatus, Option<i32>, Option<String>) {
     let (tx, mut rx) = mpsc::channel(64);
     tokio::spawn(read_into(stdout, false, tx.clone()));
     tokio::spawn(read_into(stderr, true, tx));

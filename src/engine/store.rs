@@ -623,6 +623,36 @@ impl Store {
         stmt.query_map([order_id], instance_row)?.collect()
     }
 
+    /// How many instances of the order are in each (batch, status): what the driver decides on.
+    pub fn status_counts(&self, order_id: i64) -> Result<Vec<(i64, InstanceStatus, i64)>> {
+        let c = self.conn();
+        let mut stmt = c.prepare_cached(
+            "SELECT batch_index, status, COUNT(*) FROM instances WHERE order_id = ?1 GROUP BY batch_index, status",
+        )?;
+        stmt.query_map([order_id], |r| {
+            Ok((r.get(0)?, parse(r.get(1)?)?, r.get(2)?))
+        })?
+        .collect()
+    }
+
+    /// The instances of one batch in one status.
+    pub fn instances_in(
+        &self,
+        order_id: i64,
+        batch_index: i64,
+        status: InstanceStatus,
+    ) -> Result<Vec<InstanceRow>> {
+        let c = self.conn();
+        let mut stmt = c.prepare_cached(&format!(
+            "SELECT {INSTANCE_COLS} FROM instances WHERE order_id = ?1 AND batch_index = ?2 AND status = ?3 ORDER BY id"
+        ))?;
+        stmt.query_map(
+            params![order_id, batch_index, status.as_str()],
+            instance_row,
+        )?
+        .collect()
+    }
+
     pub fn instance(&self, id: i64) -> Result<Option<InstanceRow>> {
         self.conn()
             .query_row(
@@ -721,5 +751,50 @@ impl Store {
         )?;
         tx.commit()?;
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_run_once_and_reopening_keeps_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        let mode: String = s
+            .conn()
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        s.insert_script(&ScriptRow {
+            id: 0,
+            script_uuid: "SC1".into(),
+            name: "kept".into(),
+            description: "d".into(),
+            script_type: ScriptType::Shell,
+            content: "echo".into(),
+            properties: ScriptPropertiesModel {
+                risk_level: crate::model::script::RiskLevel::Low,
+                version: "1".into(),
+                reviewers: None,
+                protocol: None,
+            },
+            script_params: vec![],
+            status: ScriptStatus::Approved,
+            gmt_created: 1,
+            gmt_modified: 1,
+            creator: "c".into(),
+            creator_id: "c".into(),
+            operator: "c".into(),
+            enterprise_project_id: None,
+        })
+        .unwrap();
+        drop(s);
+        let again = Store::open(&path).unwrap();
+        assert_eq!(again.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        assert_eq!(again.script("SC1").unwrap().unwrap().name, "kept");
     }
 }

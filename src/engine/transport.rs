@@ -1,11 +1,16 @@
 //! Starting a script on a host and stopping it again, for the `local` and `ssh` transports.
 //!
-//! Both transports run the same small POSIX `sh` wrapper. It reads a *bundle* from standard input
-//! into a private temporary directory (so the script travels over the ssh connection itself, and
-//! sensitive values never appear on a command line), reports its process-group id on stderr, and
-//! then sources the bundle, which writes the script, exports the parameters and runs the
-//! interpreter. Killing means signalling that whole process group: directly for `local`, over a
-//! second ssh connection for `ssh` (closing the first does not stop a remote script).
+//! `local`: the script is written into the instance's own working directory and its interpreter
+//! started directly, in a new process group, with the parameters in its environment and
+//! arguments — one process, so a fan-out spends its CPU on the scripts, not on plumbing.
+//!
+//! `ssh`: a small POSIX `sh` wrapper reads a *bundle* from standard input into a private
+//! temporary directory (so the script travels over the connection itself, and sensitive values
+//! never appear on a command line), reports its process-group id on stderr, then sources the
+//! bundle, which writes the script, exports the parameters and runs the interpreter.
+//!
+//! Killing means signalling the whole process group: directly for `local`, over a second ssh
+//! connection for `ssh` (closing the first does not stop a remote script).
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -29,11 +34,23 @@ trap 'cd /; rm -rf "$d"; exit 143' TERM INT HUP
 cd "$d" && . ./bundle"#;
 
 /// What to run: the script, its arguments (from `param_order`) and environment.
-pub struct Launch<'a> {
+#[derive(Debug, Clone)]
+pub struct Launch {
     pub script_type: ScriptType,
-    pub content: &'a str,
+    pub content: String,
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
+}
+
+/// The first of `candidates` found on `PATH`, else the last one (whose failure to start then
+/// names it).
+fn find_program(candidates: &[&'static str]) -> &'static str {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    candidates
+        .iter()
+        .copied()
+        .find(|c| std::env::split_paths(&path).any(|d| d.join(c).is_file()))
+        .unwrap_or(candidates[candidates.len() - 1])
 }
 
 /// Quotes a string for POSIX sh.
@@ -53,7 +70,7 @@ pub fn bundle(l: &Launch) -> String {
     let delimiter = format!("COCPIT_EOF_{:016x}", fastrand::u64(..));
     let mut b = String::with_capacity(l.content.len() + 512);
     b.push_str(&format!("cat > ./script <<'{delimiter}'\n"));
-    b.push_str(l.content);
+    b.push_str(&l.content);
     if !l.content.ends_with('\n') {
         b.push('\n');
     }
@@ -108,40 +125,61 @@ pub struct Process {
 }
 
 impl Process {
-    /// Starts the wrapper on `host` in its own process group and feeds it the bundle; returns
-    /// the process and its output pipes.
+    /// Starts `launch` on `host` in its own process group; returns the process and its output
+    /// pipes. `workdir` is the instance's working directory for the `local` transport (created
+    /// here; the caller removes it when the instance ends).
     pub fn start(
         host: &Host,
-        bundle: String,
+        launch: &Launch,
+        workdir: &std::path::Path,
         connect_timeout: u64,
     ) -> std::io::Result<(Process, ChildStdout, ChildStderr)> {
         let ssh = ssh_args(host, connect_timeout);
+        let mut bundle_input = None;
         let mut cmd = match host.transport {
             TransportKind::Local => {
-                let mut c = Command::new("sh");
-                c.arg("-c").arg(WRAPPER);
+                std::fs::create_dir_all(workdir)?;
+                let script = workdir.join("script");
+                std::fs::write(&script, &launch.content)?;
+                let interpreter = match launch.script_type {
+                    ScriptType::Shell => find_program(&["bash", "sh"]),
+                    ScriptType::Python => find_program(&["python3", "python"]),
+                    ScriptType::Bat => {
+                        return Err(std::io::Error::other(
+                            "BAT scripts need a Windows host with cmd.exe",
+                        ));
+                    }
+                };
+                let mut c = Command::new(interpreter);
+                c.arg(&script)
+                    .args(&launch.args)
+                    .envs(launch.env.iter().filter(|(k, _)| is_env_name(k)).cloned())
+                    .current_dir(workdir)
+                    .stdin(Stdio::null());
                 c
             }
             TransportKind::Ssh => {
                 let mut c = Command::new("ssh");
                 c.args(&ssh)
-                    .arg(format!("exec sh -c {}", sh_quote(WRAPPER)));
+                    .arg(format!("exec sh -c {}", sh_quote(WRAPPER)))
+                    .stdin(Stdio::piped());
+                bundle_input = Some(bundle(launch));
                 c
             }
         };
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
+        cmd.stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
         let mut child = cmd.spawn()?;
         let local_pgid = child.id().map(|p| p as i32);
-        let mut stdin = child.stdin.take().expect("stdin is piped");
-        tokio::spawn(async move {
-            // A host that dies before reading the bundle shows up as the process's failure.
-            let _ = stdin.write_all(bundle.as_bytes()).await;
-            let _ = stdin.shutdown().await;
-        });
+        if let (Some(bundle), Some(mut stdin)) = (bundle_input, child.stdin.take()) {
+            tokio::spawn(async move {
+                // A host that dies before reading the bundle shows up as the process's failure.
+                let _ = stdin.write_all(bundle.as_bytes()).await;
+                let _ = stdin.shutdown().await;
+            });
+        }
         let stdout = child.stdout.take().expect("stdout is piped");
         let stderr = child.stderr.take().expect("stderr is piped");
         let process = Process {
@@ -208,7 +246,7 @@ mod tests {
     fn bundle_exports_only_valid_names_and_passes_args_in_order() {
         let b = bundle(&Launch {
             script_type: ScriptType::Shell,
-            content: "echo $1",
+            content: "echo $1".into(),
             args: vec!["a b".into(), "c'd".into()],
             env: vec![("name".into(), "v".into()), ("bad-name".into(), "x".into())],
         });

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Fan-out benchmark, side by side with peer tools (issue "Local engine …"):
+#   local: `echo hello; sleep 0.1` on 200 instances, 20 batches of 10 (ideal 2.0 s) through
+#          cocpit, GNU parallel, an xargs -P10 loop, and ansible (serial 10, local connection);
+#   ssh:   the same on 50 instances over real ssh to 127.0.0.1 (a throwaway sshd), 10 at a time
+#          (ideal 0.5 s), through cocpit, GNU parallel + ssh, and pdsh.
+# Prints each figure, the ratio to the ideal and to cocpit, and cocpit's peak RSS.
+# Usage: benches/fanout.sh   (RUNS=N repeats each fast run N times and takes the median)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+RUNS=${RUNS:-3}
+
+need=()
+for t in parallel pdsh ansible-playbook sshd; do
+  command -v "$t" >/dev/null 2>&1 || [ -x "/usr/sbin/$t" ] || need+=("$t")
+done
+[ -x /usr/bin/time ] || need+=(time)
+if [ ${#need[@]} -gt 0 ]; then
+  pkgs=$(printf '%s\n' "${need[@]}" | sed 's/^ansible-playbook$/ansible/; s/^sshd$/openssh-server/')
+  echo "installing: $pkgs"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $pkgs >/dev/null
+fi
+cargo build --release --quiet
+bin="$root/target/release/cocpit"
+
+tmp=$(mktemp -d)
+sshd_pid=""
+cleanup() { [ -n "$sshd_pid" ] && kill "$sshd_pid" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# time_of CMD...: seconds of one run (output discarded); fails if the command fails.
+time_of() { local s e; s=$(now); "$@" >/dev/null 2>&1; e=$(now); elapsed "$s" "$e"; }
+best_of() { for _ in $(seq "$RUNS"); do time_of "$@"; done | median; }
+
+declare -a rows
+row() { rows+=("$(printf '%-34s %8s s  %6s× ideal  %s' "$1" "$2" "$(awk -v t="$2" -v i="$3" 'BEGIN{printf "%.2f", t/i}')" "${4:-}")"); }
+
+# ---------------------------------------------------------------- local, 200 instances
+SCRIPT='echo hello; sleep 0.1'
+printf '[inventory]\ndemo_fleet = 200\n' > "$tmp/local.toml"
+hosts=$(seq -f 'demo-%02g' 1 200 | paste -sd, -)
+# Only the run is timed: create + list happen before the clock starts.
+cocpit_local_timed() {
+  rm -rf "$tmp/data"
+  "$bin" --config "$tmp/local.toml" --data "$tmp/data" script create --name hello --file <(echo "$SCRIPT") >/dev/null
+  local uuid s e
+  uuid=$("$bin" --config "$tmp/local.toml" --data "$tmp/data" -o json script list | sed -n 's/.*"script_uuid": "\(SC[^"]*\)".*/\1/p')
+  s=$(now)
+  /usr/bin/time -f '%M' -o "$tmp/rss" "$bin" --config "$tmp/local.toml" --data "$tmp/data" \
+    script run "$uuid" --hosts "$hosts" --batch-size 10 >/dev/null 2>&1
+  e=$(now)
+  elapsed "$s" "$e"
+}
+echo "== local: 200 instances, 20 batches of 10, ideal 2.0 s"
+cocpit_l=$(for _ in $(seq "$RUNS"); do cocpit_local_timed; done | median)
+rss_kb=$(cat "$tmp/rss")
+row "cocpit (20 batches of 10)" "$cocpit_l" 2.0 "peak RSS $((rss_kb / 1024)) MB"
+
+parallel_batches() { for _ in $(seq 20); do parallel -j10 "$SCRIPT" ::: $(seq 10); done; }
+par_b=$(best_of parallel_batches)
+row "GNU parallel (20 calls of -j10)" "$par_b" 2.0
+par_s() { parallel -j10 "$SCRIPT" ::: $(seq 200); }
+par_1=$(best_of par_s)
+row "GNU parallel (-j10, no batches)" "$par_1" 2.0
+xargs_loop() { for _ in $(seq 20); do seq 10 | xargs -P10 -I{} sh -c "$SCRIPT"; done; }
+xa=$(best_of xargs_loop)
+row "xargs -P10 loop (20 batches)" "$xa" 2.0
+
+{ echo "[all]"; for i in $(seq -f '%03g' 1 200); do echo "h$i ansible_connection=local ansible_python_interpreter=/usr/bin/python3"; done; } > "$tmp/inventory"
+cat > "$tmp/play.yml" <<EOF
+- hosts: all
+  gather_facts: false
+  serial: 10
+  tasks:
+    - shell: "$SCRIPT"
+EOF
+ansible_run() { ANSIBLE_HOST_KEY_CHECKING=False ANSIBLE_NOCOLOR=1 ansible-playbook -i "$tmp/inventory" -f 10 "$tmp/play.yml"; }
+ans=$(time_of ansible_run)
+row "ansible (serial 10, local)" "$ans" 2.0
+
+# ---------------------------------------------------------------- ssh, 50 instances
+echo "== ssh: 50 instances over ssh to 127.0.0.1, 10 at a time, ideal 0.5 s"
+mkdir -p "$tmp/ssh" /run/sshd
+ssh-keygen -q -t ed25519 -N '' -f "$tmp/ssh/host_key"
+ssh-keygen -q -t ed25519 -N '' -f "$tmp/ssh/client_key"
+cp "$tmp/ssh/client_key.pub" "$tmp/ssh/authorized_keys"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat > "$tmp/ssh/sshd_config" <<EOF
+Port $port
+ListenAddress 127.0.0.1
+HostKey $tmp/ssh/host_key
+AuthorizedKeysFile $tmp/ssh/authorized_keys
+PidFile $tmp/ssh/sshd.pid
+StrictModes no
+UsePAM no
+PasswordAuthentication no
+PermitRootLogin yes
+MaxStartups 200
+MaxSessions 200
+LogLevel ERROR
+EOF
+/usr/sbin/sshd -D -e -f "$tmp/ssh/sshd_config" 2>/dev/null &
+sshd_pid=$!
+until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do sleep 0.05; done
+user=${USER:-root}
+{
+  for i in $(seq -f '%02g' 1 50); do
+    printf 'Host h%s\n  HostName 127.0.0.1\n  Port %s\n  User %s\n' "$i" "$port" "$user"
+  done
+  printf 'Host *\n  IdentityFile %s\n  IdentitiesOnly yes\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n  BatchMode yes\n' "$tmp/ssh/client_key"
+} > "$tmp/ssh/config"
+{
+  echo "[inventory]"
+  echo "demo_fleet = 0"
+  for i in $(seq -f '%02g' 1 50); do
+    printf '[[inventory.hosts]]\nid = "h%s"\ntransport = "ssh"\ndestination = "h%s"\nssh_options = ["-F", "%s"]\n' "$i" "$i" "$tmp/ssh/config"
+  done
+} > "$tmp/ssh.toml"
+ssh_hosts=$(seq -f 'h%02g' 1 50 | paste -sd, -)
+cocpit_ssh_timed() {
+  rm -rf "$tmp/sdata"
+  "$bin" --config "$tmp/ssh.toml" --data "$tmp/sdata" script create --name hello --file <(echo "$SCRIPT") >/dev/null
+  local uuid s e
+  uuid=$("$bin" --config "$tmp/ssh.toml" --data "$tmp/sdata" -o json script list | sed -n 's/.*"script_uuid": "\(SC[^"]*\)".*/\1/p')
+  s=$(now)
+  "$bin" --config "$tmp/ssh.toml" --data "$tmp/sdata" script run "$uuid" --hosts "$ssh_hosts" --batch-size 10 >/dev/null 2>&1
+  e=$(now)
+  elapsed "$s" "$e"
+}
+cocpit_s=$(for _ in $(seq "$RUNS"); do cocpit_ssh_timed; done | median)
+row "cocpit ssh (5 batches of 10)" "$cocpit_s" 0.5
+par_ssh() { parallel -j10 ssh -F "$tmp/ssh/config" {} "'$SCRIPT'" ::: $(seq -f 'h%02g' 1 50); }
+ps_=$(best_of par_ssh)
+row "GNU parallel + ssh (-j10)" "$ps_" 0.5
+pdsh_run() { PDSH_SSH_ARGS="-F $tmp/ssh/config %h" pdsh -R ssh -f 10 -w "h[01-50]" "$SCRIPT"; }
+pd=$(best_of pdsh_run)
+row "pdsh -R ssh (-f 10)" "$pd" 0.5
+
+echo
+printf '%s\n' "${rows[@]}"
+echo
+fastest_ssh=$(printf '%s\n%s\n' "$ps_" "$pd" | sort -n | head -1)
+awk -v c="$cocpit_l" -v a="$ans" -v p="$par_b" 'BEGIN {
+  printf "local: cocpit is %.2f× the ideal, %.1f× faster than ansible, %.2f× the time of GNU parallel in batches\n", c / 2.0, a / c, c / p }'
+awk -v c="$cocpit_s" -v f="$fastest_ssh" 'BEGIN {
+  printf "ssh:   cocpit takes %.2f× the time of the fastest peer (%+.0f %%)\n", c / f, (c / f - 1) * 100 }'
+echo "orchestrator peak RSS (local run): $((rss_kb / 1024)) MB"
