@@ -16,6 +16,19 @@ pub struct Config {
     pub serve: Serve,
     #[serde(default)]
     pub engine: EngineSettings,
+    /// Key → action name overrides for the console (`"ctrl-r" = "refresh"`, `"q" = "none"`).
+    #[serde(default)]
+    pub keys: BTreeMap<String, String>,
+    #[serde(default)]
+    pub ui: Ui,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ui {
+    /// A shipped theme (`dark`, `light`, `high-contrast`) or the path of a theme file.
+    #[serde(default)]
+    pub theme: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -61,6 +61,8 @@ enum Command {
     /// Resources (the hosts scripts run on).
     #[command(subcommand)]
     Resource(cli::ResourceCmd),
+    /// A text overview: the fleet, the latest scripts and orders.
+    Status,
 }
 
 fn main() -> ExitCode {
@@ -100,7 +102,17 @@ async fn run(args: Cli, config: Config) -> u8 {
     };
     let backend = Local::new(engine);
     let result = match args.command {
-        None => overview(&backend).await,
+        None if std::io::IsTerminal::is_terminal(&std::io::stdout()) => {
+            let backend: Arc<dyn Backend> = Arc::new(backend);
+            return match cocpit::tui::run(backend, &config).await {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("cocpit: {e}");
+                    1
+                }
+            };
+        }
+        None | Some(Command::Status) => overview(&backend).await,
         Some(Command::Script(c)) => cli::script(&backend, c, args.output).await,
         Some(Command::Order(c)) => cli::order(&backend, c, args.output).await,
         Some(Command::Resource(c)) => cli::resource(&backend, c, args.output).await,
@@ -155,8 +167,8 @@ async fn serve(
     }
 }
 
-/// What `cocpit` shows until the console lands: where the data is, the fleet, the latest
-/// scripts and orders, and what to type next.
+/// `cocpit status` (and `cocpit` when stdout is not a terminal): where the data is, the fleet,
+/// the latest scripts and orders, and what to type next.
 async fn overview(b: &dyn Backend) -> cli::CliResult {
     println!("cocpit — {}", b.describe());
     println!();

@@ -67,14 +67,7 @@ pub fn opt_time(ms: Option<i64>) -> String {
     ms.map(time).unwrap_or_else(|| "-".into())
 }
 
-pub fn duration(ms: Option<i64>) -> String {
-    match ms {
-        None => "-".into(),
-        Some(ms) if ms < 1000 => format!("{ms} ms"),
-        Some(ms) if ms < 60_000 => format!("{:.1} s", ms as f64 / 1000.0),
-        Some(ms) => format!("{}m{:02}s", ms / 60_000, (ms % 60_000) / 1000),
-    }
-}
+pub use crate::format::duration;
 
 #[cfg(test)]
 mod tests {

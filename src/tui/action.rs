@@ -1,0 +1,167 @@
+//! What the user can ask for. Keys, the `:` palette and the `?` help all speak this one type;
+//! the keymap file names actions by their snake_case names (`ctrl-c = "quit"`).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Quit,
+    Back,
+    Up,
+    Down,
+    Top,
+    Bottom,
+    PageUp,
+    PageDown,
+    Open,
+    ToggleMark,
+    Filter,
+    Palette,
+    Help,
+    Refresh,
+    Scripts,
+    Orders,
+    Resources,
+    Incidents,
+    Alarms,
+    RunScript,
+    ContinueOrder,
+    PauseOrder,
+    CancelOrder,
+    CancelInstance,
+    RetryInstance,
+    RetryFailed,
+    SkipBatch,
+    NextBatch,
+    PrevBatch,
+    SwitchFocus,
+    ToggleFollow,
+    ToggleWrap,
+    /// Unbinds a key in the keymap file.
+    None,
+}
+
+/// Where an action applies; help lists the actions of the current context plus the global ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Context {
+    Global,
+    List,
+    Scripts,
+    Resources,
+    Orders,
+    OrderView,
+}
+
+impl Action {
+    pub const ALL: &'static [Action] = &[
+        Action::Quit,
+        Action::Back,
+        Action::Up,
+        Action::Down,
+        Action::Top,
+        Action::Bottom,
+        Action::PageUp,
+        Action::PageDown,
+        Action::Open,
+        Action::ToggleMark,
+        Action::Filter,
+        Action::Palette,
+        Action::Help,
+        Action::Refresh,
+        Action::Scripts,
+        Action::Orders,
+        Action::Resources,
+        Action::Incidents,
+        Action::Alarms,
+        Action::RunScript,
+        Action::ContinueOrder,
+        Action::PauseOrder,
+        Action::CancelOrder,
+        Action::CancelInstance,
+        Action::RetryInstance,
+        Action::RetryFailed,
+        Action::SkipBatch,
+        Action::NextBatch,
+        Action::PrevBatch,
+        Action::SwitchFocus,
+        Action::ToggleFollow,
+        Action::ToggleWrap,
+    ];
+
+    pub fn name(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+
+    pub fn from_name(s: &str) -> Option<Action> {
+        serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Action::Quit => "quit (asks if an edit would be lost)",
+            Action::Back => "back / close",
+            Action::Up => "move up",
+            Action::Down => "move down",
+            Action::Top => "first row",
+            Action::Bottom => "last row",
+            Action::PageUp => "page up",
+            Action::PageDown => "page down",
+            Action::Open => "open the selection",
+            Action::ToggleMark => "mark / unmark (multi-select)",
+            Action::Filter => "filter the list (! inverts)",
+            Action::Palette => "command palette",
+            Action::Help => "this help",
+            Action::Refresh => "reload from the backend",
+            Action::Scripts => "scripts",
+            Action::Orders => "orders",
+            Action::Resources => "resources",
+            Action::Incidents => "incidents",
+            Action::Alarms => "alarms",
+            Action::RunScript => "run a script on hosts",
+            Action::ContinueOrder => "continue the order",
+            Action::PauseOrder => "pause the order",
+            Action::CancelOrder => "cancel the order (asks first)",
+            Action::CancelInstance => "cancel the selected instance",
+            Action::RetryInstance => "retry the selected instance",
+            Action::RetryFailed => "retry every failed instance",
+            Action::SkipBatch => "skip the selected batch",
+            Action::NextBatch => "next batch",
+            Action::PrevBatch => "previous batch",
+            Action::SwitchFocus => "switch between instances and log",
+            Action::ToggleFollow => "follow the log",
+            Action::ToggleWrap => "wrap long log lines",
+            Action::None => "unbound",
+        }
+    }
+
+    /// The context whose help lists this action.
+    pub fn context(self) -> Context {
+        use Action::*;
+        match self {
+            Up | Down | Top | Bottom | PageUp | PageDown | Open | Filter | Refresh => Context::List,
+            ToggleMark => Context::Resources,
+            RunScript => Context::Scripts,
+            ContinueOrder | PauseOrder | CancelOrder | CancelInstance | RetryInstance
+            | RetryFailed | SkipBatch | NextBatch | PrevBatch | SwitchFocus | ToggleFollow
+            | ToggleWrap => Context::OrderView,
+            _ => Context::Global,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for a in Action::ALL {
+            assert_eq!(Action::from_name(&a.name()), Some(*a), "{a:?}");
+        }
+        assert_eq!(Action::RetryFailed.name(), "retry_failed");
+    }
+}

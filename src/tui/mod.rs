@@ -1,0 +1,310 @@
+//! The console. Input → [`Action`](action::Action) → [`update`](update::update) →
+//! [`render`](render::render); backend calls run as tasks that report back on a channel, engine
+//! events arrive on another. The loop drains everything pending, applies it, and draws once if
+//! something visible changed (at most ~60 frames a second), inside a synchronized update. Nothing
+//! ticks: an idle console draws nothing (the header clock wakes it once a minute).
+
+pub mod action;
+pub mod keymap;
+mod panes;
+pub mod render;
+pub mod state;
+pub mod theme;
+pub mod update;
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{Event, EventStream, KeyEventKind};
+use crossterm::execute;
+use tokio::sync::{broadcast, mpsc};
+use tokio_stream::StreamExt;
+
+use crate::backend::Backend;
+use crate::config::Config;
+use crate::model::order::BatchDetailQuery;
+use crate::model::script::ListScriptsQuery;
+use state::{BatchInstance, State};
+use update::{Effect, Msg, OrderSnapshot};
+
+/// Whether the terminal says it shows 24-bit colour.
+pub fn truecolor() -> bool {
+    std::env::var("COLORTERM").is_ok_and(|v| v == "truecolor" || v == "24bit")
+}
+
+/// The theme the config names: a shipped one, or a TOML file.
+pub fn load_theme(name: &str) -> Result<theme::Theme, String> {
+    if let Some(t) = theme::Theme::shipped(name) {
+        return Ok(t);
+    }
+    let text = std::fs::read_to_string(name)
+        .map_err(|e| format!("ui.theme {name:?}: not a shipped theme (dark, light, high-contrast) and not a readable file: {e}"))?;
+    theme::Theme::parse(name, &text)
+}
+
+/// Builds the starting state from the config and the terminal's abilities.
+pub fn initial_state(backend: String, cfg: &Config) -> Result<State, String> {
+    let keymap = keymap::Keymap::with_overrides(&cfg.keys)?;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let theme =
+        load_theme(cfg.ui.theme.as_deref().unwrap_or("dark"))?.for_terminal(no_color, truecolor());
+    let mut s = State::new(backend, theme, keymap);
+    s.utc_offset = crate::format::local_offset();
+    s.clock = chrono::Local::now().format("%H:%M").to_string();
+    Ok(s)
+}
+
+/// Restores the terminal however the console ends.
+struct TerminalGuard;
+
+impl TerminalGuard {
+    fn enter() -> std::io::Result<(TerminalGuard, ratatui::DefaultTerminal)> {
+        let terminal = ratatui::try_init()?;
+        execute!(std::io::stdout(), crossterm::event::EnableMouseCapture)?;
+        Ok((TerminalGuard, terminal))
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        let _ = execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+        ratatui::restore();
+    }
+}
+
+/// Runs a backend call and turns its answer into a message.
+async fn run_effect(b: Arc<dyn Backend>, e: Effect) -> Msg {
+    let err = |e: crate::backend::Error| e.to_string();
+    match e {
+        Effect::LoadScripts => {
+            // Every page, so a filter sees every script.
+            let mut all = vec![];
+            let mut marker = None;
+            loop {
+                let q = ListScriptsQuery {
+                    limit: Some(100),
+                    marker,
+                    ..Default::default()
+                };
+                match b.list_scripts(q).await {
+                    Ok(page) => {
+                        let n = page.data.len();
+                        marker = page.data.last().map(|s| s.id);
+                        all.extend(page.data);
+                        if n < 100 {
+                            return Msg::Scripts(Ok(all));
+                        }
+                    }
+                    Err(e) => return Msg::Scripts(Err(err(e))),
+                }
+            }
+        }
+        Effect::LoadOrders => {
+            let q = crate::model::order::ListOrdersQuery {
+                limit: Some(100),
+                ..Default::default()
+            };
+            Msg::Orders(b.list_orders(q).await.map(|p| p.data).map_err(err))
+        }
+        Effect::LoadResources => {
+            let q = crate::model::resource::ListResourcesQuery {
+                provider: Some("ecs".into()),
+                resource_type: Some("cloudservers".into()),
+                limit: Some(100),
+                ..Default::default()
+            };
+            Msg::Resources(b.list_resources(q).await.map_err(err))
+        }
+        Effect::LoadOrder(eid) => {
+            let snap = async {
+                let info = b.get_order(&eid).await?;
+                let batches = b.list_batches(&eid).await?;
+                let mut instances = vec![];
+                for bl in &batches {
+                    let q = BatchDetailQuery {
+                        limit: Some(100),
+                        ..Default::default()
+                    };
+                    let d = b.get_batch(&eid, bl.batch_index, q).await?;
+                    instances.extend(d.execute_instances.into_iter().map(|instance| {
+                        BatchInstance {
+                            batch_index: bl.batch_index,
+                            instance,
+                        }
+                    }));
+                }
+                Ok::<_, crate::backend::Error>(OrderSnapshot {
+                    info,
+                    batches,
+                    instances,
+                })
+            }
+            .await;
+            Msg::Order(eid, snap.map(Box::new).map_err(err))
+        }
+        Effect::Operate { execute_uuid, op } => {
+            let what = op.operation_type;
+            Msg::Done(
+                b.operate(&execute_uuid, op)
+                    .await
+                    .map(|_| format!("{what} done"))
+                    .map_err(err),
+            )
+        }
+        Effect::Execute { script_uuid, body } => match b.execute_script(&script_uuid, body).await {
+            Ok(eid) => Msg::Started(eid),
+            Err(e) => Msg::Done(Err(format!("not started: {}", err(e)))),
+        },
+    }
+}
+
+/// Keeps one load of each kind in flight; asking again while it runs re-runs it once after.
+#[derive(Default)]
+struct Jobs {
+    running: HashSet<String>,
+    again: HashSet<String>,
+}
+
+fn job_key(e: &Effect) -> Option<String> {
+    match e {
+        Effect::LoadScripts => Some("scripts".into()),
+        Effect::LoadOrders => Some("orders".into()),
+        Effect::LoadResources => Some("resources".into()),
+        Effect::LoadOrder(id) => Some(format!("order {id}")),
+        Effect::Operate { .. } | Effect::Execute { .. } => None,
+    }
+}
+
+type Done = (Option<String>, Effect, Msg);
+
+impl Jobs {
+    fn spawn(&mut self, b: &Arc<dyn Backend>, tx: &mpsc::UnboundedSender<Done>, e: Effect) {
+        let key = job_key(&e);
+        if let Some(k) = &key
+            && !self.running.insert(k.clone())
+        {
+            self.again.insert(k.clone());
+            return;
+        }
+        let (b, tx) = (b.clone(), tx.clone());
+        tokio::spawn(async move {
+            let msg = run_effect(b, e.clone()).await;
+            let _ = tx.send((key, e, msg));
+        });
+    }
+
+    /// A job ended: returns the effect to run again, if it was asked for meanwhile.
+    fn finished(&mut self, key: &Option<String>, e: Effect) -> Option<Effect> {
+        let k = key.as_ref()?;
+        self.running.remove(k);
+        self.again.remove(k).then_some(e)
+    }
+}
+
+async fn next_engine_event(
+    rx: &mut Option<broadcast::Receiver<crate::engine::EngineEvent>>,
+) -> Option<Msg> {
+    match rx {
+        Some(r) => match r.recv().await {
+            Ok(e) => Some(Msg::Engine(e)),
+            // Fell behind: reload what is shown instead of replaying.
+            Err(broadcast::error::RecvError::Lagged(_)) => Some(Msg::Resize),
+            Err(broadcast::error::RecvError::Closed) => {
+                *rx = None;
+                None
+            }
+        },
+        None => std::future::pending().await,
+    }
+}
+
+const FRAME: Duration = Duration::from_millis(16);
+
+/// Opens the console on `backend` and runs it until the user quits or the terminal goes away.
+pub async fn run(backend: Arc<dyn Backend>, cfg: &Config) -> Result<(), String> {
+    let mut s = initial_state(backend.describe(), cfg)?;
+    let (guard, mut terminal) =
+        TerminalGuard::enter().map_err(|e| format!("cannot open the terminal: {e}"))?;
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
+    let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+    let (tx, mut rx) = mpsc::unbounded_channel::<Done>();
+    let mut jobs = Jobs::default();
+    let mut engine = backend.subscribe();
+    let mut input = EventStream::new();
+    for e in [
+        Effect::LoadScripts,
+        Effect::LoadOrders,
+        Effect::LoadResources,
+    ] {
+        jobs.spawn(&backend, &tx, e);
+    }
+    let mut dirty = true;
+    let mut last_draw = Instant::now() - FRAME;
+    let frames_file = std::env::var_os("COCPIT_TEST_FRAMES");
+    let mut frames: u64 = 0;
+    loop {
+        if dirty && last_draw.elapsed() >= FRAME {
+            let mut out = std::io::stdout();
+            let _ = execute!(out, crossterm::terminal::BeginSynchronizedUpdate);
+            terminal
+                .draw(|f| {
+                    render::render(&s, f);
+                })
+                .map_err(|e| format!("draw: {e}"))?;
+            let _ = execute!(out, crossterm::terminal::EndSynchronizedUpdate);
+            let _ = out.flush();
+            s.page = terminal
+                .size()
+                .map(|r| r.height.saturating_sub(8) as usize)
+                .unwrap_or(10);
+            last_draw = Instant::now();
+            dirty = false;
+            frames += 1;
+            if let Some(p) = &frames_file {
+                let _ = std::fs::write(p, frames.to_string());
+            }
+        }
+        let until_frame = FRAME.saturating_sub(last_draw.elapsed());
+        let next_minute = Duration::from_secs(60 - (chrono::Local::now().timestamp() % 60) as u64);
+        let msg = tokio::select! {
+            ev = input.next() => match ev {
+                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => Some(Msg::Key(k)),
+                Some(Ok(Event::Mouse(m))) => Some(Msg::Mouse(m)),
+                Some(Ok(Event::Resize(..))) => Some(Msg::Resize),
+                Some(Ok(_)) => None,
+                Some(Err(_)) | None => break,
+            },
+            Some((key, e, msg)) = rx.recv() => {
+                if let Some(again) = jobs.finished(&key, e) {
+                    jobs.spawn(&backend, &tx, again);
+                }
+                Some(msg)
+            }
+            Some(msg) = next_engine_event(&mut engine) => Some(msg),
+            _ = tokio::time::sleep(next_minute) => Some(Msg::Clock(chrono::Local::now().format("%H:%M").to_string())),
+            _ = tokio::time::sleep(until_frame), if dirty => None,
+            _ = hup.recv() => break,
+            _ = term.recv() => break,
+        };
+        if let Some(msg) = msg {
+            let reload = matches!(msg, Msg::Resize) && engine.is_some();
+            let out = update::update(&mut s, msg);
+            dirty |= out.redraw;
+            for e in out.effects {
+                jobs.spawn(&backend, &tx, e);
+            }
+            if reload {
+                jobs.spawn(&backend, &tx, Effect::LoadOrders);
+            }
+        }
+        if s.quit {
+            break;
+        }
+    }
+    drop(terminal);
+    drop(guard);
+    Ok(())
+}

@@ -1,0 +1,5 @@
+//! One file per pane; each renders from `&State` only.
+
+pub mod lists;
+pub mod order;
+pub mod run;

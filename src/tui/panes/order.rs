@@ -1,0 +1,316 @@
+//! The order view: a header (script, status and why it paused, progress, success rate against
+//! its threshold, elapsed), the batch grid, the selected batch's instances, and the selected
+//! instance's log.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row as TableRow, Table, Wrap};
+
+use crate::format::duration;
+use crate::model::order::{InstanceStatus, OrderStatus};
+use crate::sanitize::for_display;
+use crate::tui::state::{Focus, Load, OrderView, State};
+
+pub fn render(s: &State, f: &mut Frame, area: Rect) {
+    let Some(v) = &s.order else {
+        f.render_widget(
+            Paragraph::new("no order open: pick one in Orders (2)"),
+            area,
+        );
+        return;
+    };
+    if let Load::Failed(e) = &v.load
+        && v.info.is_none()
+    {
+        f.render_widget(
+            Paragraph::new(Span::styled(
+                format!(
+                    "✘ could not load order {}: {}",
+                    v.execute_uuid,
+                    for_display(e)
+                ),
+                s.theme.error(),
+            ))
+            .wrap(Wrap { trim: true }),
+            area,
+        );
+        return;
+    }
+    if v.info.is_none() {
+        f.render_widget(
+            Paragraph::new(format!("loading order {}…", v.execute_uuid)),
+            area,
+        );
+        return;
+    }
+    let grid_h = batch_grid_height(v, area.width);
+    let [head, grid, rest] = Layout::vertical([
+        Constraint::Length(3),
+        Constraint::Length(grid_h),
+        Constraint::Min(3),
+    ])
+    .areas(area);
+    header(s, v, f, head);
+    batch_grid(s, v, f, grid);
+    // Side by side on wide terminals, stacked on narrow ones.
+    let [insts, log] = if rest.width >= 140 {
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(rest)
+    } else {
+        Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(rest)
+    };
+    instances(s, v, f, insts);
+    log_view(s, v, f, log);
+}
+
+fn header(s: &State, v: &OrderView, f: &mut Frame, area: Rect) {
+    let Some(info) = &v.info else { return };
+    let p = &info.properties;
+    let (sym, style) = s.theme.order_status(info.status);
+    let total = v.instances.len();
+    let done = v
+        .instances
+        .iter()
+        .filter(|i| i.instance.status.is_done())
+        .count();
+    let ok = v.count(InstanceStatus::Finished);
+    let failed = v.count(InstanceStatus::Abnormal);
+    let rate = if ok + failed == 0 {
+        "-".to_string()
+    } else {
+        format!("{:.0} %", ok as f64 * 100.0 / (ok + failed) as f64)
+    };
+    let threshold = p.execute_param.success_rate;
+    let below = ok + failed > 0 && (ok as f64 * 100.0 / (ok + failed) as f64) < threshold;
+    let elapsed = duration(info.execute_costs);
+    let line1 = Line::from(vec![
+        Span::styled(format!("{sym} {} ", info.status), style),
+        Span::styled(for_display(&p.script_name), s.theme.accent()),
+        Span::styled(format!("  {}", info.execute_uuid), s.theme.dim()),
+    ]);
+    let bar_w = (area.width as usize).saturating_sub(46).clamp(10, 40);
+    let filled = (done * bar_w).checked_div(total).unwrap_or(0);
+    let line2 = Line::from(vec![
+        Span::styled("█".repeat(filled), s.theme.ok()),
+        Span::styled("░".repeat(bar_w - filled), s.theme.dim()),
+        Span::raw(format!(" {done}/{total} done  ")),
+        Span::raw("success "),
+        Span::styled(rate, if below { s.theme.error() } else { s.theme.ok() }),
+        Span::raw(format!(
+            " (threshold {threshold} %)  batch {}/{}  ",
+            p.current_execute_batch_index,
+            v.batches.len()
+        )),
+        Span::styled(
+            if info.status.is_terminal() {
+                format!("took {elapsed}")
+            } else {
+                String::new()
+            },
+            s.theme.dim(),
+        ),
+    ]);
+    let line3 = match (&p.pause_reason, info.status) {
+        (Some(why), OrderStatus::Paused) => Line::from(vec![
+            Span::styled("⏸ paused: ", s.theme.warn()),
+            Span::raw(for_display(why)),
+            Span::styled(
+                format!(
+                    "  ({} continues)",
+                    s.keymap
+                        .first_key(crate::tui::action::Action::ContinueOrder)
+                ),
+                s.theme.dim(),
+            ),
+        ]),
+        _ => Line::from(Span::styled(
+            format!(
+                "timeout {} s · {} failed · {} running",
+                p.execute_param.timeout,
+                failed,
+                v.count(InstanceStatus::Processing)
+            ),
+            s.theme.dim(),
+        )),
+    };
+    f.render_widget(Paragraph::new(vec![line1, line2, line3]), area);
+}
+
+/// Each batch is a cell `␣3✔␣` (index and status symbol), wrapped over as many lines as needed.
+const CELL_W: u16 = 6;
+
+fn batch_grid_height(v: &OrderView, width: u16) -> u16 {
+    let per_line = (width / CELL_W).max(1) as usize;
+    (v.batches.len().div_ceil(per_line) as u16).clamp(1, 4) + 1
+}
+
+fn batch_status(v: &OrderView, b: i64) -> (InstanceStatus, bool) {
+    let mine: Vec<_> = v
+        .instances
+        .iter()
+        .filter(|i| i.batch_index == b)
+        .map(|i| i.instance.status)
+        .collect();
+    let any = |s: InstanceStatus| mine.contains(&s);
+    let status = if any(InstanceStatus::Processing) {
+        InstanceStatus::Processing
+    } else if any(InstanceStatus::Abnormal) {
+        InstanceStatus::Abnormal
+    } else if !mine.is_empty() && mine.iter().all(|s| *s == InstanceStatus::Canceled) {
+        InstanceStatus::Canceled
+    } else if any(InstanceStatus::Ready) {
+        InstanceStatus::Ready
+    } else {
+        InstanceStatus::Finished
+    };
+    (status, mine.is_empty())
+}
+
+fn batch_grid(s: &State, v: &OrderView, f: &mut Frame, area: Rect) {
+    let per_line = (area.width / CELL_W).max(1) as usize;
+    let mut lines = vec![Line::from(Span::styled(
+        format!(
+            "batches ({} / {} switch)",
+            s.keymap.first_key(crate::tui::action::Action::PrevBatch),
+            s.keymap.first_key(crate::tui::action::Action::NextBatch)
+        ),
+        s.theme.dim(),
+    ))];
+    for chunk in v.batches.chunks(per_line) {
+        let spans: Vec<Span> = chunk
+            .iter()
+            .map(|b| {
+                let (st, _) = batch_status(v, b.batch_index);
+                let (sym, style) = s.theme.instance_status(st);
+                let selected = v.batch_index() == Some(b.batch_index);
+                let text = format!("{:>3}{sym} ", b.batch_index);
+                let text = if b.properties.as_deref() == Some("SKIPPED") {
+                    format!("{:>3}⤼ ", b.batch_index)
+                } else {
+                    text
+                };
+                Span::styled(text, if selected { s.theme.selected() } else { style })
+            })
+            .collect();
+        lines.push(Line::from(spans));
+    }
+    f.render_widget(Paragraph::new(lines), area);
+}
+
+fn last_line(message: &str) -> String {
+    let line = message
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    for_display(line)
+}
+
+fn instances(s: &State, v: &OrderView, f: &mut Frame, area: Rect) {
+    let rows_here = v.batch_instances();
+    let focused = v.focus == Focus::Instances;
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(if focused {
+            s.theme.accent()
+        } else {
+            s.theme.dim()
+        })
+        .title(format!(
+            " batch {} · {} instances ",
+            v.batch_index().unwrap_or(0),
+            rows_here.len()
+        ));
+    let wide = area.width >= 70;
+    let rows: Vec<TableRow> = rows_here
+        .iter()
+        .enumerate()
+        .map(|(n, i)| {
+            let (sym, style) = s.theme.instance_status(i.status);
+            let mut cells = vec![
+                Cell::from(i.id.to_string()),
+                Cell::from(for_display(&i.target_instance.resource_id)),
+                Cell::from(Span::styled(format!("{sym} {}", i.status), style)),
+                Cell::from(
+                    i.exit_code
+                        .map(|c| c.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                ),
+            ];
+            if wide {
+                cells.push(Cell::from(duration(i.execute_costs)));
+            }
+            cells.push(Cell::from(last_line(&i.message)));
+            let r = TableRow::new(cells);
+            if n == v.instance {
+                r.style(s.theme.selected())
+            } else {
+                r
+            }
+        })
+        .collect();
+    let mut widths = vec![
+        Constraint::Length(5),
+        Constraint::Length(12),
+        Constraint::Length(12),
+        Constraint::Length(4),
+    ];
+    let mut titles = vec!["ID", "HOST", "STATUS", "EXIT"];
+    if wide {
+        widths.push(Constraint::Length(8));
+        titles.push("TIME");
+    }
+    widths.push(Constraint::Min(10));
+    titles.push("LAST LINE");
+    f.render_widget(
+        Table::new(rows, widths)
+            .header(TableRow::new(titles).style(s.theme.dim()))
+            .block(block)
+            .column_spacing(1),
+        area,
+    );
+}
+
+fn log_view(s: &State, v: &OrderView, f: &mut Frame, area: Rect) {
+    let focused = v.focus == Focus::Log;
+    let Some(i) = v.selected_instance() else {
+        f.render_widget(
+            Paragraph::new("no instance selected").block(Block::default().borders(Borders::ALL)),
+            area,
+        );
+        return;
+    };
+    let mode = match (v.follow, v.wrap) {
+        (true, true) => "following · wrap",
+        (true, false) => "following",
+        (false, true) => "scrolled · wrap",
+        (false, false) => "scrolled",
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(if focused {
+            s.theme.accent()
+        } else {
+            s.theme.dim()
+        })
+        .title(format!(
+            " log of {} ({}) · {mode} ",
+            for_display(&i.target_instance.resource_id),
+            i.id
+        ));
+    let height = area.height.saturating_sub(2) as usize;
+    // Only the lines on screen are made terminal-safe: a 1 MiB log costs what fits, not all of it.
+    let all: Vec<&str> = i.message.lines().collect();
+    let end = all.len().saturating_sub(v.log_scroll);
+    let start = end.saturating_sub(height);
+    let lines: Vec<Line> = all[start..end]
+        .iter()
+        .map(|l| Line::from(for_display(l)))
+        .collect();
+    let mut p = Paragraph::new(lines).block(block).style(Style::default());
+    if v.wrap {
+        p = p.wrap(Wrap { trim: false });
+    }
+    f.render_widget(p, area);
+}

@@ -1,0 +1,81 @@
+//! The run form: targets, batch plan, thresholds, and the name check for HIGH-risk scripts, with
+//! the plan validated as it is typed.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+
+use crate::sanitize::for_display;
+use crate::tui::render::centered;
+use crate::tui::state::{RunForm, State};
+
+pub fn render(s: &State, f: &mut Frame, area: Rect, form: &RunForm) {
+    let rect = centered(area, 70, 14);
+    let hosts = if form.hosts.len() <= 6 {
+        form.hosts.join(", ")
+    } else {
+        format!(
+            "{} … ({} hosts)",
+            form.hosts[..6].join(", "),
+            form.hosts.len()
+        )
+    };
+    let value = |i: usize| -> String {
+        match i {
+            0 => form.batch_size.clone(),
+            1 => {
+                if form.rotation_pause {
+                    "PAUSE after each batch".into()
+                } else {
+                    "CONTINUE".into()
+                }
+            }
+            2 => form.success_rate.clone(),
+            3 => form.timeout.clone(),
+            _ => {
+                if form.high_risk {
+                    form.confirm_name.clone()
+                } else {
+                    "(not needed: not a HIGH-risk script)".into()
+                }
+            }
+        }
+    };
+    let mut lines = vec![
+        Line::from(vec![
+            Span::raw("script  "),
+            Span::styled(for_display(&form.script_name), s.theme.accent()),
+        ]),
+        Line::from(vec![Span::raw("hosts   "), Span::raw(for_display(&hosts))]),
+        Line::default(),
+    ];
+    for (i, name) in RunForm::FIELDS.iter().enumerate() {
+        let style = if i == form.field {
+            s.theme.selected()
+        } else {
+            ratatui::style::Style::default()
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{name:>15}  "), s.theme.dim()),
+            Span::styled(value(i), style),
+        ]));
+    }
+    lines.push(Line::default());
+    lines.push(match &form.error {
+        Some(e) => Line::from(Span::styled(format!("✘ {e}"), s.theme.error())),
+        None => Line::from(Span::styled(
+            "✔ plan is valid: enter starts it",
+            s.theme.ok(),
+        )),
+    });
+    crate::tui::render::clear_popup(f, rect);
+    f.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" run (tab/↑↓ fields, space toggles rotation, esc cancels) "),
+        ),
+        rect,
+    );
+}

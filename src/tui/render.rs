@@ -1,0 +1,274 @@
+//! `render(&State, &mut Frame)`: the frame (header, pane, message line, footer) and overlays.
+//! A pure function of state: it reads, never changes, and does no I/O.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+use super::action::{Action, Context};
+use super::panes;
+use super::state::*;
+use super::update::completions;
+
+/// Smaller than this, the console shows a message instead of a broken layout.
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 15;
+
+pub fn render(s: &State, f: &mut Frame) {
+    let area = f.area();
+    f.render_widget(Block::default().style(s.theme.base()), area);
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let text = format!(
+            "cocpit needs at least {MIN_WIDTH}×{MIN_HEIGHT}; this terminal is {}×{}. Enlarge it, or press q to quit.",
+            area.width, area.height
+        );
+        f.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
+        return;
+    }
+    let [header, body, message, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    render_header(s, f, header);
+    match s.pane {
+        Pane::Scripts => panes::lists::scripts(s, f, body),
+        Pane::Orders => panes::lists::orders(s, f, body),
+        Pane::Resources => panes::lists::resources(s, f, body),
+        Pane::Incidents => panes::lists::not_backed(s, f, body, "Incidents"),
+        Pane::Alarms => panes::lists::not_backed(s, f, body, "Alarms"),
+        Pane::Order => panes::order::render(s, f, body),
+    }
+    render_message(s, f, message);
+    render_footer(s, f, footer);
+    match &s.overlay {
+        Overlay::None | Overlay::Filter { .. } => {}
+        Overlay::Help => render_help(s, f, area),
+        Overlay::Palette { input, selected } => render_palette(s, f, area, input, *selected),
+        Overlay::Confirm(c) => render_confirm(s, f, area, c),
+        Overlay::Run(form) => panes::run::render(s, f, area, form),
+    }
+}
+
+fn render_header(s: &State, f: &mut Frame, area: Rect) {
+    let running = s.running_orders();
+    let mut spans = vec![
+        Span::styled(" cocpit ", s.theme.accent()),
+        Span::raw("│ "),
+        Span::styled(s.pane.title(), s.theme.accent()),
+        Span::raw(" │ "),
+        Span::raw(crate::sanitize::for_display(&s.backend)),
+        Span::raw(" │ "),
+        Span::raw(format!("▶ {running} running")),
+    ];
+    let used: usize = spans.iter().map(|sp| sp.width()).sum();
+    let clock = format!("{} ", s.clock);
+    let pad = (area.width as usize).saturating_sub(used + clock.chars().count());
+    spans.push(Span::raw(" ".repeat(pad)));
+    spans.push(Span::raw(clock));
+    f.render_widget(
+        Paragraph::new(Line::from(spans)).style(s.theme.header()),
+        area,
+    );
+}
+
+fn render_message(s: &State, f: &mut Frame, area: Rect) {
+    let line = match (&s.overlay, &s.message) {
+        (Overlay::Filter { input }, _) => Line::from(vec![
+            Span::styled("/", s.theme.accent()),
+            Span::raw(input.clone()),
+            Span::styled("▏", s.theme.accent()),
+            Span::styled("  (enter keeps, esc clears, ! inverts)", s.theme.dim()),
+        ]),
+        (_, Some((Level::Error, m))) => Line::from(Span::styled(format!("✘ {m}"), s.theme.error())),
+        (_, Some((Level::Info, m))) => Line::from(Span::raw(format!("• {m}"))),
+        _ => Line::default(),
+    };
+    f.render_widget(Paragraph::new(line), area);
+}
+
+/// The actions the footer advertises in each pane.
+fn footer_actions(p: Pane) -> &'static [Action] {
+    match p {
+        Pane::Scripts => &[
+            Action::RunScript,
+            Action::Filter,
+            Action::Orders,
+            Action::Resources,
+        ],
+        Pane::Orders => &[Action::Open, Action::Filter, Action::Scripts],
+        Pane::Resources => &[Action::ToggleMark, Action::RunScript, Action::Filter],
+        Pane::Order => &[
+            Action::ContinueOrder,
+            Action::PauseOrder,
+            Action::CancelOrder,
+            Action::RetryFailed,
+            Action::NextBatch,
+            Action::SwitchFocus,
+            Action::ToggleFollow,
+        ],
+        Pane::Incidents | Pane::Alarms => &[Action::Scripts, Action::Orders],
+    }
+}
+
+fn short(a: Action) -> &'static str {
+    match a {
+        Action::RunScript => "run",
+        Action::Filter => "filter",
+        Action::Orders => "orders",
+        Action::Scripts => "scripts",
+        Action::Resources => "resources",
+        Action::Open => "open",
+        Action::ToggleMark => "mark",
+        Action::ContinueOrder => "continue",
+        Action::PauseOrder => "pause",
+        Action::CancelOrder => "cancel",
+        Action::RetryFailed => "retry failed",
+        Action::NextBatch => "batch",
+        Action::SwitchFocus => "focus",
+        Action::ToggleFollow => "follow",
+        _ => "",
+    }
+}
+
+fn render_footer(s: &State, f: &mut Frame, area: Rect) {
+    let mut spans = vec![];
+    let always = [Action::Palette, Action::Help, Action::Back, Action::Quit];
+    let names = ["cmd", "help", "back", "quit"];
+    for a in footer_actions(s.pane) {
+        spans.push(Span::styled(
+            format!(" {} ", s.keymap.first_key(*a)),
+            s.theme.accent(),
+        ));
+        spans.push(Span::styled(short(*a).to_string(), s.theme.dim()));
+    }
+    for (a, n) in always.iter().zip(names) {
+        spans.push(Span::styled(
+            format!(" {} ", s.keymap.first_key(*a)),
+            s.theme.accent(),
+        ));
+        spans.push(Span::styled(n.to_string(), s.theme.dim()));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// A centred rectangle of at most `w`×`h` inside `area`.
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width.saturating_sub(2));
+    let h = h.min(area.height.saturating_sub(2));
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+/// Clears a popup's area and one column either side, so a wide character of the pane beneath
+/// cannot straddle (and hide) the popup's border.
+pub fn clear_popup(f: &mut Frame, rect: Rect) {
+    let area = f.area();
+    let x = rect.x.saturating_sub(1).max(area.x);
+    let right = (rect.x + rect.width + 1).min(area.x + area.width);
+    f.render_widget(
+        Clear,
+        Rect {
+            x,
+            y: rect.y,
+            width: right - x,
+            height: rect.height,
+        },
+    );
+}
+
+fn contexts(p: Pane) -> Vec<Context> {
+    let mut c = vec![Context::Global];
+    match p {
+        Pane::Scripts => c.extend([Context::List, Context::Scripts]),
+        Pane::Orders => c.push(Context::List),
+        Pane::Resources => c.extend([Context::List, Context::Resources, Context::Scripts]),
+        Pane::Order => c.extend([Context::OrderView]),
+        Pane::Incidents | Pane::Alarms => {}
+    }
+    c
+}
+
+fn render_help(s: &State, f: &mut Frame, area: Rect) {
+    let rows = s.keymap.help(&contexts(s.pane));
+    let width = rows
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(4);
+    let lines: Vec<Line> = rows
+        .iter()
+        .map(|(keys, a)| {
+            Line::from(vec![
+                Span::styled(format!("{keys:>width$}  "), s.theme.accent()),
+                Span::raw(a.describe()),
+            ])
+        })
+        .collect();
+    let rect = centered(area, 64, lines.len() as u16 + 2);
+    clear_popup(f, rect);
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(format!(" keys: {} (any key closes) ", s.pane.title())),
+        ),
+        rect,
+    );
+}
+
+fn render_palette(s: &State, f: &mut Frame, area: Rect, input: &str, selected: usize) {
+    let matches = completions(input);
+    let h = (matches.len() as u16 + 3).min(14);
+    let rect = Rect {
+        x: area.x + 2,
+        y: area.y + 1,
+        width: area.width.saturating_sub(4).min(60),
+        height: h,
+    };
+    let mut lines = vec![Line::from(vec![
+        Span::styled(":", s.theme.accent()),
+        Span::raw(input.to_string()),
+        Span::styled("▏", s.theme.accent()),
+    ])];
+    for (i, (cmd, what)) in matches.iter().enumerate() {
+        let style = if i == selected {
+            s.theme.selected()
+        } else {
+            Style::default()
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{cmd:<22}"), style),
+            Span::styled(what.to_string(), s.theme.dim()),
+        ]));
+    }
+    clear_popup(f, rect);
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" command (tab completes, enter runs) "),
+        ),
+        rect,
+    );
+}
+
+fn render_confirm(s: &State, f: &mut Frame, area: Rect, c: &Confirm) {
+    let rect = centered(area, 60, 5);
+    clear_popup(f, rect);
+    f.render_widget(
+        Paragraph::new(c.question.clone())
+            .wrap(Wrap { trim: true })
+            .style(s.theme.warn())
+            .block(Block::default().borders(Borders::ALL).title(" confirm ")),
+        rect,
+    );
+}

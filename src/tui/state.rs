@@ -1,0 +1,374 @@
+//! Everything the console shows, in one value. `update` changes it; `render` only reads it, so
+//! anything derived (filtered rows, the selected batch's instances) is computed here, once per
+//! change, not once per frame.
+
+use std::collections::BTreeSet;
+
+use crate::model::order::*;
+use crate::model::resource::Resource;
+use crate::model::script::ScriptListModel;
+
+use super::keymap::Keymap;
+use super::theme::Theme;
+
+/// A row of a list: a stable key (for marks and keeping the selection across reloads) and the
+/// text the filter searches.
+pub trait Row {
+    fn key(&self) -> String;
+    fn haystack(&self) -> String;
+}
+
+impl Row for ScriptListModel {
+    fn key(&self) -> String {
+        self.script_uuid.clone()
+    }
+    fn haystack(&self) -> String {
+        format!(
+            "{} {} {} {} {}",
+            self.name,
+            self.script_uuid,
+            self.script_type,
+            self.properties.risk_level,
+            self.properties.version
+        )
+    }
+}
+
+impl Row for JobScriptOrderListModel {
+    fn key(&self) -> String {
+        self.execute_uuid.clone()
+    }
+    fn haystack(&self) -> String {
+        format!(
+            "{} {} {} {}",
+            self.execute_uuid, self.order_name, self.status, self.creator
+        )
+    }
+}
+
+impl Row for Resource {
+    fn key(&self) -> String {
+        self.resource_id.clone()
+    }
+    fn haystack(&self) -> String {
+        let tags: Vec<String> = self
+            .tags
+            .iter()
+            .map(|t| format!("{}={}", t.key, t.value))
+            .collect();
+        format!("{} {} {}", self.resource_id, self.name, tags.join(" "))
+    }
+}
+
+/// Loading state of something fetched from the backend.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Load {
+    #[default]
+    Loading,
+    Ready,
+    Failed(String),
+}
+
+/// A filterable, selectable, markable list.
+#[derive(Debug, Clone)]
+pub struct List<T> {
+    pub items: Vec<T>,
+    /// Indices of `items` that pass the filter, in display order.
+    pub visible: Vec<usize>,
+    pub selected: usize,
+    pub filter: String,
+    pub marked: BTreeSet<String>,
+    pub load: Load,
+}
+
+impl<T> Default for List<T> {
+    fn default() -> Self {
+        List {
+            items: vec![],
+            visible: vec![],
+            selected: 0,
+            filter: String::new(),
+            marked: BTreeSet::new(),
+            load: Load::Loading,
+        }
+    }
+}
+
+impl<T: Row> List<T> {
+    /// Replaces the items, keeping the selection on the same row when it still exists.
+    pub fn set_items(&mut self, items: Vec<T>) {
+        let keep = self.selected_item().map(Row::key);
+        self.items = items;
+        self.load = Load::Ready;
+        let keys: BTreeSet<String> = self.items.iter().map(Row::key).collect();
+        self.marked.retain(|k| keys.contains(k));
+        self.refilter();
+        if let Some(k) = keep
+            && let Some(pos) = self.visible.iter().position(|&i| self.items[i].key() == k)
+        {
+            self.selected = pos;
+        }
+    }
+
+    /// `text` filters by substring (case-insensitive); a leading `!` inverts.
+    pub fn set_filter(&mut self, text: &str) {
+        self.filter = text.to_string();
+        self.refilter();
+    }
+
+    fn refilter(&mut self) {
+        let (invert, needle) = match self.filter.strip_prefix('!') {
+            Some(rest) => (true, rest.to_lowercase()),
+            None => (false, self.filter.to_lowercase()),
+        };
+        self.visible = self
+            .items
+            .iter()
+            .enumerate()
+            .filter(|(_, it)| {
+                needle.is_empty() || it.haystack().to_lowercase().contains(&needle) != invert
+            })
+            .map(|(i, _)| i)
+            .collect();
+        self.selected = self.selected.min(self.visible.len().saturating_sub(1));
+    }
+
+    pub fn selected_item(&self) -> Option<&T> {
+        self.visible.get(self.selected).map(|&i| &self.items[i])
+    }
+
+    pub fn visible_items(&self) -> impl Iterator<Item = &T> {
+        self.visible.iter().map(|&i| &self.items[i])
+    }
+
+    pub fn move_by(&mut self, delta: isize) {
+        let n = self.visible.len();
+        if n == 0 {
+            self.selected = 0;
+            return;
+        }
+        self.selected = (self.selected as isize + delta).clamp(0, n as isize - 1) as usize;
+    }
+
+    pub fn toggle_mark(&mut self) {
+        if let Some(k) = self.selected_item().map(Row::key)
+            && !self.marked.remove(&k)
+        {
+            self.marked.insert(k);
+        }
+    }
+}
+
+/// The panes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Scripts,
+    Orders,
+    Resources,
+    Incidents,
+    Alarms,
+    Order,
+}
+
+impl Pane {
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Scripts => "Scripts",
+            Pane::Orders => "Orders",
+            Pane::Resources => "Resources",
+            Pane::Incidents => "Incidents",
+            Pane::Alarms => "Alarms",
+            Pane::Order => "Order",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Instances,
+    Log,
+}
+
+/// One order, open: its header, batches, instances and the selected instance's log.
+#[derive(Debug, Clone)]
+pub struct OrderView {
+    pub execute_uuid: String,
+    pub info: Option<JobScriptOrderInfoModel>,
+    pub batches: Vec<JobScriptBatchListModel>,
+    pub instances: Vec<BatchInstance>,
+    pub load: Load,
+    /// Index into `batches`.
+    pub batch: usize,
+    /// Index into the selected batch's instances.
+    pub instance: usize,
+    pub focus: Focus,
+    pub follow: bool,
+    pub wrap: bool,
+    /// Lines scrolled up from the bottom of the log when not following.
+    pub log_scroll: usize,
+}
+
+impl OrderView {
+    pub fn new(execute_uuid: String) -> OrderView {
+        OrderView {
+            execute_uuid,
+            info: None,
+            batches: vec![],
+            instances: vec![],
+            load: Load::Loading,
+            batch: 0,
+            instance: 0,
+            focus: Focus::Instances,
+            follow: true,
+            wrap: false,
+            log_scroll: 0,
+        }
+    }
+
+    pub fn batch_index(&self) -> Option<i64> {
+        self.batches.get(self.batch).map(|b| b.batch_index)
+    }
+
+    /// The instances of the selected batch.
+    pub fn batch_instances(&self) -> Vec<&ExecutionInstanceModel> {
+        let b = self.batch_index();
+        self.instances
+            .iter()
+            .filter(|i| Some(i.batch_index) == b)
+            .map(|i| &i.instance)
+            .collect()
+    }
+
+    pub fn selected_instance(&self) -> Option<&ExecutionInstanceModel> {
+        self.batch_instances().get(self.instance).copied()
+    }
+
+    pub fn instance_mut(&mut self, id: i64) -> Option<&mut ExecutionInstanceModel> {
+        self.instances
+            .iter_mut()
+            .map(|i| &mut i.instance)
+            .find(|i| i.id == id)
+    }
+
+    pub fn count(&self, s: InstanceStatus) -> usize {
+        self.instances
+            .iter()
+            .filter(|i| i.instance.status == s)
+            .count()
+    }
+}
+
+/// An instance with the batch it belongs to (the API's instance model does not carry it).
+#[derive(Debug, Clone)]
+pub struct BatchInstance {
+    pub batch_index: i64,
+    pub instance: ExecutionInstanceModel,
+}
+
+/// Something that needs the user's yes before it happens.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Confirm {
+    pub question: String,
+    pub then: Pending,
+}
+
+/// What happens once confirmed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pending {
+    CancelOrder(String),
+    Quit,
+}
+
+/// The run form: a script, hosts and a batch plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunForm {
+    pub script_uuid: String,
+    pub script_name: String,
+    pub high_risk: bool,
+    pub hosts: Vec<String>,
+    pub field: usize,
+    pub batch_size: String,
+    pub rotation_pause: bool,
+    pub success_rate: String,
+    pub timeout: String,
+    /// What the user typed to confirm a HIGH-risk run.
+    pub confirm_name: String,
+    pub error: Option<String>,
+}
+
+impl RunForm {
+    pub const FIELDS: &'static [&'static str] = &[
+        "batch size",
+        "rotation",
+        "success rate %",
+        "timeout s",
+        "confirm",
+    ];
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Overlay {
+    None,
+    Help,
+    Palette { input: String, selected: usize },
+    Filter { input: String },
+    Confirm(Confirm),
+    Run(Box<RunForm>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Error,
+}
+
+pub struct State {
+    pub backend: String,
+    pub pane: Pane,
+    pub history: Vec<Pane>,
+    pub scripts: List<ScriptListModel>,
+    pub orders: List<JobScriptOrderListModel>,
+    pub resources: List<Resource>,
+    pub order: Option<OrderView>,
+    pub overlay: Overlay,
+    pub message: Option<(Level, String)>,
+    /// `HH:MM`, updated once a minute.
+    pub clock: String,
+    pub theme: Theme,
+    pub keymap: Keymap,
+    pub quit: bool,
+    /// Rows of the body in the last frame, for paging.
+    pub page: usize,
+    /// The time zone times are shown in (fixed at start: rendering reads no clock).
+    pub utc_offset: chrono::FixedOffset,
+}
+
+impl State {
+    pub fn new(backend: String, theme: Theme, keymap: Keymap) -> State {
+        State {
+            backend,
+            pane: Pane::Scripts,
+            history: vec![],
+            scripts: List::default(),
+            orders: List::default(),
+            resources: List::default(),
+            order: None,
+            overlay: Overlay::None,
+            message: None,
+            clock: String::new(),
+            theme,
+            keymap,
+            quit: false,
+            page: 10,
+            utc_offset: chrono::FixedOffset::east_opt(0).expect("zero offset"),
+        }
+    }
+
+    pub fn running_orders(&self) -> usize {
+        self.orders
+            .items
+            .iter()
+            .filter(|o| o.status == OrderStatus::Processing)
+            .count()
+    }
+}

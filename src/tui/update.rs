@@ -1,0 +1,808 @@
+//! `update(state, msg)`: the only place the console's state changes. Input becomes an
+//! [`Action`]; backend answers and engine events arrive as [`Msg`]s; anything slow leaves as an
+//! [`Effect`] for the loop to run off the render path.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
+
+use crate::engine::EngineEvent;
+use crate::model::order::*;
+use crate::model::resource::Resource;
+use crate::model::script::{RiskLevel, ScriptListModel};
+
+use super::action::Action;
+use super::state::*;
+use super::theme::Theme;
+
+/// Everything that happens to the console.
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize,
+    Clock(String),
+    Scripts(Result<Vec<ScriptListModel>, String>),
+    Orders(Result<Vec<JobScriptOrderListModel>, String>),
+    Resources(Result<Vec<Resource>, String>),
+    Order(String, Result<Box<OrderSnapshot>, String>),
+    Engine(EngineEvent),
+    /// An operation finished: a confirmation or an error for the message line.
+    Done(Result<String, String>),
+    /// An order was started; open it.
+    Started(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct OrderSnapshot {
+    pub info: JobScriptOrderInfoModel,
+    pub batches: Vec<JobScriptBatchListModel>,
+    pub instances: Vec<BatchInstance>,
+}
+
+/// Work for the loop to do on the backend.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    LoadScripts,
+    LoadOrders,
+    LoadResources,
+    LoadOrder(String),
+    Operate {
+        execute_uuid: String,
+        op: JobScriptOrderOperationBody,
+    },
+    Execute {
+        script_uuid: String,
+        body: ScriptExecuteModel,
+    },
+}
+
+/// What an update asks of the loop: effects to run, and whether the screen changed.
+#[derive(Debug, Default, PartialEq)]
+pub struct Outcome {
+    pub effects: Vec<Effect>,
+    pub redraw: bool,
+}
+
+impl Outcome {
+    fn redraw() -> Outcome {
+        Outcome {
+            effects: vec![],
+            redraw: true,
+        }
+    }
+
+    fn with(mut self, e: Effect) -> Outcome {
+        if !self.effects.contains(&e) {
+            self.effects.push(e);
+        }
+        self
+    }
+}
+
+pub fn update(s: &mut State, msg: Msg) -> Outcome {
+    match msg {
+        Msg::Key(k) => key(s, k),
+        Msg::Mouse(m) => match m.kind {
+            MouseEventKind::ScrollUp => act(s, Action::Up),
+            MouseEventKind::ScrollDown => act(s, Action::Down),
+            _ => Outcome::default(),
+        },
+        Msg::Resize => Outcome::redraw(),
+        Msg::Clock(c) => {
+            s.clock = c;
+            Outcome::redraw()
+        }
+        Msg::Scripts(r) => loaded(&mut s.scripts, r),
+        Msg::Orders(r) => loaded(&mut s.orders, r),
+        Msg::Resources(r) => loaded(&mut s.resources, r),
+        Msg::Order(eid, r) => {
+            let Some(v) = s.order.as_mut().filter(|v| v.execute_uuid == eid) else {
+                return Outcome::default();
+            };
+            match r {
+                Ok(snap) => {
+                    let snap = *snap;
+                    v.info = Some(snap.info);
+                    v.batches = snap.batches;
+                    v.instances = snap.instances;
+                    v.load = Load::Ready;
+                    v.batch = v.batch.min(v.batches.len().saturating_sub(1));
+                    let n = v.batch_instances().len();
+                    v.instance = v.instance.min(n.saturating_sub(1));
+                }
+                Err(e) => v.load = Load::Failed(e),
+            }
+            Outcome::redraw()
+        }
+        Msg::Engine(e) => engine_event(s, e),
+        Msg::Done(r) => {
+            s.message = Some(match r {
+                Ok(m) => (Level::Info, m),
+                Err(e) => (Level::Error, e),
+            });
+            Outcome::redraw()
+        }
+        Msg::Started(eid) => {
+            s.message = Some((Level::Info, format!("order {eid} started")));
+            open_order(s, eid).with(Effect::LoadOrders)
+        }
+    }
+}
+
+fn loaded<T: Row>(list: &mut List<T>, r: Result<Vec<T>, String>) -> Outcome {
+    match r {
+        Ok(items) => list.set_items(items),
+        Err(e) => list.load = Load::Failed(e),
+    }
+    Outcome::redraw()
+}
+
+fn engine_event(s: &mut State, e: EngineEvent) -> Outcome {
+    let mut out = Outcome::default();
+    match &e {
+        EngineEvent::ScriptChanged { .. } => {
+            if s.scripts.load != Load::Loading {
+                out = out.with(Effect::LoadScripts);
+            }
+        }
+        EngineEvent::Output {
+            execute_uuid,
+            instance_id,
+            text,
+        } => {
+            // Appended in place: a log tail needs no reload.
+            if let Some(v) = s.order.as_mut().filter(|v| &v.execute_uuid == execute_uuid)
+                && let Some(i) = v.instance_mut(*instance_id)
+            {
+                i.message.push_str(text);
+                let shown = s.pane == Pane::Order
+                    && v.selected_instance().map(|i| i.id) == Some(*instance_id);
+                out.redraw = shown;
+            }
+        }
+        EngineEvent::OrderChanged { execute_uuid, .. }
+        | EngineEvent::InstanceChanged { execute_uuid, .. } => {
+            out = out.with(Effect::LoadOrders);
+            if s.order
+                .as_ref()
+                .is_some_and(|v| &v.execute_uuid == execute_uuid)
+            {
+                out = out.with(Effect::LoadOrder(execute_uuid.clone()));
+            }
+        }
+    }
+    out
+}
+
+fn key(s: &mut State, k: KeyEvent) -> Outcome {
+    // Text-entry overlays take the keys first.
+    match &s.overlay {
+        Overlay::Filter { input } => {
+            let input = input.clone();
+            return filter_key(s, k, input);
+        }
+        Overlay::Palette { .. } => return palette_key(s, k),
+        Overlay::Run(_) => return run_key(s, k),
+        Overlay::Confirm(c) => {
+            let c = c.clone();
+            s.overlay = Overlay::None;
+            return match k.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') => confirmed(s, c.then),
+                _ => {
+                    s.message = Some((Level::Info, "not done".into()));
+                    Outcome::redraw()
+                }
+            };
+        }
+        Overlay::Help => {
+            s.overlay = Overlay::None;
+            return Outcome::redraw();
+        }
+        Overlay::None => {}
+    }
+    match s.keymap.action(&k) {
+        Some(a) => act(s, a),
+        None => Outcome::default(),
+    }
+}
+
+fn confirmed(s: &mut State, p: Pending) -> Outcome {
+    match p {
+        Pending::Quit => {
+            s.quit = true;
+            Outcome::redraw()
+        }
+        Pending::CancelOrder(eid) => operate(s, eid, OperationType::CancelOrder, None, None),
+    }
+}
+
+/// Switches to a pane, remembering where we came from, and loads what it shows.
+pub fn go(s: &mut State, pane: Pane) -> Outcome {
+    if s.pane != pane {
+        s.history.push(s.pane);
+        s.pane = pane;
+    }
+    let out = Outcome::redraw();
+    match pane {
+        Pane::Scripts => out.with(Effect::LoadScripts),
+        Pane::Orders => out.with(Effect::LoadOrders),
+        Pane::Resources => out.with(Effect::LoadResources),
+        Pane::Order => match &s.order {
+            Some(v) => out.with(Effect::LoadOrder(v.execute_uuid.clone())),
+            None => out,
+        },
+        Pane::Incidents | Pane::Alarms => out,
+    }
+}
+
+fn open_order(s: &mut State, eid: String) -> Outcome {
+    if s.order.as_ref().is_none_or(|v| v.execute_uuid != eid) {
+        s.order = Some(OrderView::new(eid));
+    }
+    go(s, Pane::Order)
+}
+
+fn operate(
+    s: &mut State,
+    eid: String,
+    t: OperationType,
+    batch: Option<i64>,
+    instance: Option<i64>,
+) -> Outcome {
+    s.message = Some((Level::Info, format!("{t} sent")));
+    Outcome::redraw().with(Effect::Operate {
+        execute_uuid: eid,
+        op: JobScriptOrderOperationBody {
+            batch_index: batch,
+            instance_id: instance,
+            operation_type: t,
+        },
+    })
+}
+
+fn list_move<T: Row>(list: &mut List<T>, a: Action, page: usize) {
+    match a {
+        Action::Up => list.move_by(-1),
+        Action::Down => list.move_by(1),
+        Action::Top => list.selected = 0,
+        Action::Bottom => list.move_by(isize::MAX / 2),
+        Action::PageUp => list.move_by(-(page.max(1) as isize)),
+        Action::PageDown => list.move_by(page.max(1) as isize),
+        _ => {}
+    }
+}
+
+fn is_move(a: Action) -> bool {
+    matches!(
+        a,
+        Action::Up
+            | Action::Down
+            | Action::Top
+            | Action::Bottom
+            | Action::PageUp
+            | Action::PageDown
+    )
+}
+
+pub fn act(s: &mut State, a: Action) -> Outcome {
+    s.message = None;
+    let page = s.page;
+    match a {
+        Action::Quit => {
+            s.quit = true;
+            return Outcome::redraw();
+        }
+        Action::Help => {
+            s.overlay = Overlay::Help;
+            return Outcome::redraw();
+        }
+        Action::Palette => {
+            s.overlay = Overlay::Palette {
+                input: String::new(),
+                selected: 0,
+            };
+            return Outcome::redraw();
+        }
+        Action::Back => {
+            if let Some(prev) = s.history.pop() {
+                s.pane = prev;
+            }
+            return Outcome::redraw();
+        }
+        Action::Scripts => return go(s, Pane::Scripts),
+        Action::Orders => return go(s, Pane::Orders),
+        Action::Resources => return go(s, Pane::Resources),
+        Action::Incidents => return go(s, Pane::Incidents),
+        Action::Alarms => return go(s, Pane::Alarms),
+        Action::Refresh => {
+            let pane = s.pane;
+            let out = go(s, pane);
+            s.message = Some((Level::Info, "reloading".into()));
+            return out;
+        }
+        _ => {}
+    }
+    match s.pane {
+        Pane::Scripts => match a {
+            _ if is_move(a) => list_move(&mut s.scripts, a, page),
+            Action::Filter => {
+                s.overlay = Overlay::Filter {
+                    input: s.scripts.filter.clone(),
+                }
+            }
+            Action::RunScript | Action::Open => return start_run(s),
+            _ => return Outcome::default(),
+        },
+        Pane::Orders => match a {
+            _ if is_move(a) => list_move(&mut s.orders, a, page),
+            Action::Filter => {
+                s.overlay = Overlay::Filter {
+                    input: s.orders.filter.clone(),
+                }
+            }
+            Action::Open => {
+                if let Some(o) = s.orders.selected_item() {
+                    let eid = o.execute_uuid.clone();
+                    return open_order(s, eid);
+                }
+            }
+            _ => return Outcome::default(),
+        },
+        Pane::Resources => match a {
+            _ if is_move(a) => list_move(&mut s.resources, a, page),
+            Action::Filter => {
+                s.overlay = Overlay::Filter {
+                    input: s.resources.filter.clone(),
+                }
+            }
+            Action::ToggleMark => {
+                s.resources.toggle_mark();
+                s.resources.move_by(1);
+            }
+            Action::RunScript => {
+                if s.resources.marked.is_empty() {
+                    s.message = Some((Level::Error, "mark hosts with space first".into()));
+                } else {
+                    s.message = Some((
+                        Level::Info,
+                        format!(
+                            "{} hosts marked: pick a script and press r",
+                            s.resources.marked.len()
+                        ),
+                    ));
+                    return go(s, Pane::Scripts);
+                }
+            }
+            _ => return Outcome::default(),
+        },
+        Pane::Incidents | Pane::Alarms => return Outcome::default(),
+        Pane::Order => return order_action(s, a),
+    }
+    Outcome::redraw()
+}
+
+fn order_action(s: &mut State, a: Action) -> Outcome {
+    let page = s.page;
+    let Some(v) = s.order.as_mut() else {
+        return Outcome::default();
+    };
+    let eid = v.execute_uuid.clone();
+    let batch = v.batch_index();
+    let inst = v.selected_instance().map(|i| (i.id, i.status));
+    match a {
+        _ if is_move(a) && v.focus == Focus::Log => {
+            let step = match a {
+                Action::Up => 1,
+                Action::Down => -1,
+                Action::PageUp => page as isize,
+                Action::PageDown => -(page as isize),
+                Action::Top => isize::MAX / 2,
+                _ => isize::MIN / 2,
+            };
+            v.log_scroll = (v.log_scroll as isize).saturating_add(step).max(0) as usize;
+            v.follow = v.log_scroll == 0;
+        }
+        _ if is_move(a) => {
+            let n = v.batch_instances().len() as isize;
+            let cur = v.instance as isize;
+            let next = match a {
+                Action::Up => cur - 1,
+                Action::Down => cur + 1,
+                Action::Top => 0,
+                Action::Bottom => n - 1,
+                Action::PageUp => cur - page as isize,
+                _ => cur + page as isize,
+            };
+            v.instance = next.clamp(0, (n - 1).max(0)) as usize;
+            v.log_scroll = 0;
+            v.follow = true;
+        }
+        Action::NextBatch | Action::PrevBatch => {
+            let n = v.batches.len();
+            if n > 0 {
+                v.batch = if a == Action::NextBatch {
+                    (v.batch + 1) % n
+                } else {
+                    (v.batch + n - 1) % n
+                };
+                v.instance = 0;
+                v.log_scroll = 0;
+            }
+        }
+        Action::SwitchFocus => {
+            v.focus = if v.focus == Focus::Instances {
+                Focus::Log
+            } else {
+                Focus::Instances
+            }
+        }
+        Action::ToggleFollow => {
+            v.follow = !v.follow;
+            if v.follow {
+                v.log_scroll = 0;
+            }
+        }
+        Action::ToggleWrap => v.wrap = !v.wrap,
+        Action::ContinueOrder => return operate(s, eid, OperationType::ContinueOrder, None, None),
+        Action::PauseOrder => return operate(s, eid, OperationType::PauseOrder, None, None),
+        Action::CancelOrder => {
+            s.overlay = Overlay::Confirm(Confirm {
+                question: format!("Cancel order {eid}? Running instances are killed. [y/N]"),
+                then: Pending::CancelOrder(eid),
+            });
+        }
+        Action::SkipBatch => match batch {
+            Some(b) => return operate(s, eid, OperationType::SkipBatch, Some(b), None),
+            None => return Outcome::default(),
+        },
+        Action::CancelInstance => match inst {
+            Some((id, _)) => {
+                return operate(s, eid, OperationType::CancelInstance, batch, Some(id));
+            }
+            None => return Outcome::default(),
+        },
+        Action::RetryInstance => match inst {
+            Some((id, _)) => return operate(s, eid, OperationType::RetryInstance, batch, Some(id)),
+            None => return Outcome::default(),
+        },
+        Action::RetryFailed => {
+            let failed: Vec<(i64, i64)> = v
+                .instances
+                .iter()
+                .filter(|i| i.instance.status == InstanceStatus::Abnormal)
+                .map(|i| (i.batch_index, i.instance.id))
+                .collect();
+            if failed.is_empty() {
+                s.message = Some((Level::Info, "no failed instance to retry".into()));
+                return Outcome::redraw();
+            }
+            s.message = Some((
+                Level::Info,
+                format!("retrying {} failed instances", failed.len()),
+            ));
+            let mut out = Outcome::redraw();
+            for (b, id) in failed {
+                out = out.with(Effect::Operate {
+                    execute_uuid: eid.clone(),
+                    op: JobScriptOrderOperationBody {
+                        batch_index: Some(b),
+                        instance_id: Some(id),
+                        operation_type: OperationType::RetryInstance,
+                    },
+                });
+            }
+            return out;
+        }
+        _ => return Outcome::default(),
+    }
+    Outcome::redraw()
+}
+
+fn filter_key(s: &mut State, k: KeyEvent, mut input: String) -> Outcome {
+    match k.code {
+        KeyCode::Esc => {
+            input.clear();
+            s.overlay = Overlay::None;
+        }
+        KeyCode::Enter => {
+            s.overlay = Overlay::None;
+            return Outcome::redraw();
+        }
+        KeyCode::Backspace => {
+            input.pop();
+            s.overlay = Overlay::Filter {
+                input: input.clone(),
+            };
+        }
+        KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) => {
+            input.push(c);
+            s.overlay = Overlay::Filter {
+                input: input.clone(),
+            };
+        }
+        _ => return Outcome::default(),
+    }
+    match s.pane {
+        Pane::Scripts => s.scripts.set_filter(&input),
+        Pane::Orders => s.orders.set_filter(&input),
+        Pane::Resources => s.resources.set_filter(&input),
+        _ => {}
+    }
+    Outcome::redraw()
+}
+
+/// Palette commands: `(name, what it does)`.
+pub const COMMANDS: &[(&str, &str)] = &[
+    ("scripts", "list scripts"),
+    ("orders", "list orders"),
+    ("resources", "list resources"),
+    ("incidents", "incidents"),
+    ("alarms", "alarms"),
+    ("theme dark", "dark theme"),
+    ("theme light", "light theme"),
+    ("theme high-contrast", "high-contrast theme"),
+    ("help", "every key"),
+    ("refresh", "reload"),
+    ("q", "quit"),
+];
+
+/// Commands matching what was typed (prefix first, then substring).
+pub fn completions(input: &str) -> Vec<&'static (&'static str, &'static str)> {
+    let t = input.trim();
+    let mut v: Vec<_> = COMMANDS.iter().filter(|(c, _)| c.starts_with(t)).collect();
+    v.extend(
+        COMMANDS
+            .iter()
+            .filter(|(c, _)| !c.starts_with(t) && c.contains(t)),
+    );
+    v
+}
+
+fn palette_key(s: &mut State, k: KeyEvent) -> Outcome {
+    let Overlay::Palette { input, selected } = &mut s.overlay else {
+        return Outcome::default();
+    };
+    match k.code {
+        KeyCode::Esc => s.overlay = Overlay::None,
+        KeyCode::Up => *selected = selected.saturating_sub(1),
+        KeyCode::Down => *selected += 1,
+        KeyCode::Tab => {
+            if let Some((c, _)) = completions(input).get(*selected) {
+                *input = c.to_string();
+                *selected = 0;
+            }
+        }
+        KeyCode::Backspace => {
+            input.pop();
+            *selected = 0;
+        }
+        KeyCode::Char(c) => {
+            input.push(c);
+            *selected = 0;
+        }
+        KeyCode::Enter => {
+            let typed = input.trim().to_string();
+            let matches = completions(&typed);
+            let chosen = if COMMANDS.iter().any(|(c, _)| *c == typed) || typed.starts_with("theme ")
+            {
+                typed
+            } else {
+                match matches.get(*selected) {
+                    Some((c, _)) => c.to_string(),
+                    None => typed,
+                }
+            };
+            s.overlay = Overlay::None;
+            return command(s, &chosen);
+        }
+        _ => return Outcome::default(),
+    }
+    if let Overlay::Palette { input, selected } = &mut s.overlay {
+        let n = completions(input).len();
+        *selected = (*selected).min(n.saturating_sub(1));
+    }
+    Outcome::redraw()
+}
+
+/// Runs a palette command.
+pub fn command(s: &mut State, cmd: &str) -> Outcome {
+    let mut words = cmd.split_whitespace();
+    match (words.next().unwrap_or(""), words.next()) {
+        ("scripts", _) => go(s, Pane::Scripts),
+        ("orders", _) => go(s, Pane::Orders),
+        ("resources", _) => go(s, Pane::Resources),
+        ("incidents", _) => go(s, Pane::Incidents),
+        ("alarms", _) => go(s, Pane::Alarms),
+        ("help", _) => act(s, Action::Help),
+        ("refresh", _) => act(s, Action::Refresh),
+        ("q" | "quit", _) => act(s, Action::Quit),
+        ("theme", Some(name)) => {
+            match Theme::shipped(name) {
+                Some(t) => {
+                    let no_color = s.theme.no_color;
+                    s.theme = t.for_terminal(no_color, super::truecolor());
+                    s.message = Some((Level::Info, format!("theme {name}")));
+                }
+                None => {
+                    s.message = Some((
+                        Level::Error,
+                        format!("no theme {name:?}; shipped: dark, light, high-contrast"),
+                    ))
+                }
+            }
+            Outcome::redraw()
+        }
+        (other, _) => {
+            s.message = Some((
+                Level::Error,
+                format!("unknown command {other:?} (try :help)"),
+            ));
+            Outcome::redraw()
+        }
+    }
+}
+
+fn start_run(s: &mut State) -> Outcome {
+    let Some(script) = s.scripts.selected_item() else {
+        s.message = Some((Level::Error, "no script selected".into()));
+        return Outcome::redraw();
+    };
+    let hosts: Vec<String> = if s.resources.marked.is_empty() {
+        s.resources
+            .items
+            .iter()
+            .map(|r| r.resource_id.clone())
+            .collect()
+    } else {
+        s.resources.marked.iter().cloned().collect()
+    };
+    s.overlay = Overlay::Run(Box::new(RunForm {
+        script_uuid: script.script_uuid.clone(),
+        script_name: script.name.clone(),
+        high_risk: script.properties.risk_level == RiskLevel::High,
+        hosts,
+        field: 0,
+        batch_size: "10".into(),
+        rotation_pause: false,
+        success_rate: "100".into(),
+        timeout: "300".into(),
+        confirm_name: String::new(),
+        error: None,
+    }));
+    let out = Outcome::redraw();
+    if s.resources.load == Load::Loading {
+        out.with(Effect::LoadResources)
+    } else {
+        out
+    }
+}
+
+/// Checks the plan and builds the execute request, or says what is wrong.
+pub fn run_plan(f: &RunForm) -> Result<ScriptExecuteModel, String> {
+    use crate::model::validate as v;
+    if f.hosts.is_empty() {
+        return Err("no hosts: mark some in Resources (space)".into());
+    }
+    let size: usize = f
+        .batch_size
+        .trim()
+        .parse()
+        .map_err(|_| format!("batch size {:?} is not a number", f.batch_size))?;
+    if !(1..=v::MAX_HOSTS_PER_BATCH).contains(&size) {
+        return Err(format!(
+            "batch size must be 1 to {}",
+            v::MAX_HOSTS_PER_BATCH
+        ));
+    }
+    let batches = f.hosts.len().div_ceil(size);
+    if batches > v::MAX_BATCHES {
+        return Err(format!(
+            "{} hosts in batches of {size} make {batches} batches; at most {} (use bigger batches)",
+            f.hosts.len(),
+            v::MAX_BATCHES
+        ));
+    }
+    let rate: f64 = f
+        .success_rate
+        .trim()
+        .parse()
+        .map_err(|_| format!("success rate {:?} is not a number", f.success_rate))?;
+    let timeout: i64 = f
+        .timeout
+        .trim()
+        .parse()
+        .map_err(|_| format!("timeout {:?} is not a whole number of seconds", f.timeout))?;
+    if f.high_risk && f.confirm_name != f.script_name {
+        return Err(format!(
+            "HIGH risk: type the script name ({}) to confirm",
+            f.script_name
+        ));
+    }
+    let rotation = if f.rotation_pause {
+        RotationStrategy::Pause
+    } else {
+        RotationStrategy::Continue
+    };
+    let body = ScriptExecuteModel {
+        execute_param: ScriptExecuteParam {
+            resourceful: true,
+            timeout,
+            success_rate: rate,
+            execute_user: "root".into(),
+            script_params: vec![],
+        },
+        execute_batches: f
+            .hosts
+            .chunks(size)
+            .enumerate()
+            .map(|(i, hs)| ExecuteInstancesBatchInfo {
+                batch_index: i as i64 + 1,
+                rotation_strategy: rotation,
+                target_instances: hs
+                    .iter()
+                    .map(|h| ExecuteResourceInstance {
+                        resource_id: h.clone(),
+                        ..Default::default()
+                    })
+                    .collect(),
+            })
+            .collect(),
+    };
+    // The engine's own rules, checked before anything is sent (hosts are known to exist).
+    v::execute(&body, &[], |_| true).map_err(|e| e.to_string())?;
+    Ok(body)
+}
+
+fn run_key(s: &mut State, k: KeyEvent) -> Outcome {
+    let Overlay::Run(f) = &mut s.overlay else {
+        return Outcome::default();
+    };
+    let last = RunForm::FIELDS.len() - 1;
+    match k.code {
+        KeyCode::Esc => {
+            s.overlay = Overlay::None;
+            s.message = Some((Level::Info, "run not started".into()));
+            return Outcome::redraw();
+        }
+        KeyCode::Tab | KeyCode::Down => f.field = (f.field + 1).min(last),
+        KeyCode::BackTab | KeyCode::Up => f.field = f.field.saturating_sub(1),
+        KeyCode::Enter => match run_plan(f) {
+            Ok(body) => {
+                let script_uuid = f.script_uuid.clone();
+                s.overlay = Overlay::None;
+                s.message = Some((Level::Info, "starting…".into()));
+                return Outcome::redraw().with(Effect::Execute { script_uuid, body });
+            }
+            Err(e) => f.error = Some(e),
+        },
+        KeyCode::Char(' ') if f.field == 1 => f.rotation_pause = !f.rotation_pause,
+        KeyCode::Char(c) => {
+            if let Some(t) = field_text(f) {
+                t.push(c);
+            }
+            f.error = None;
+        }
+        KeyCode::Backspace => {
+            if let Some(t) = field_text(f) {
+                t.pop();
+            }
+        }
+        _ => return Outcome::default(),
+    }
+    // Live validation: the error line always reflects the current plan.
+    if let Overlay::Run(f) = &mut s.overlay
+        && k.code != KeyCode::Enter
+    {
+        f.error = run_plan(f).err();
+    }
+    Outcome::redraw()
+}
+
+fn field_text(f: &mut RunForm) -> Option<&mut String> {
+    match f.field {
+        0 => Some(&mut f.batch_size),
+        2 => Some(&mut f.success_rate),
+        3 => Some(&mut f.timeout),
+        4 => Some(&mut f.confirm_name),
+        _ => None,
+    }
+}

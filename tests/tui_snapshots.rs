@@ -1,0 +1,332 @@
+//! Every pane, in its empty, loading, error and full states, rendered into ratatui's TestBackend
+//! at 80×24 and 160×48 and compared with the committed snapshots (`tests/snapshots/`).
+
+use cocpit::model::order::*;
+use cocpit::model::resource::{Resource, Tag};
+use cocpit::model::script::*;
+use cocpit::tui::action::Action;
+use cocpit::tui::keymap::Keymap;
+use cocpit::tui::render::render;
+use cocpit::tui::state::*;
+use cocpit::tui::theme::Theme;
+use cocpit::tui::update::{self, Msg, OrderSnapshot};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+const T0: i64 = 1_700_000_000_000;
+
+fn state() -> State {
+    let mut s = State::new(
+        "local engine /data/cocpit".into(),
+        Theme::default(),
+        Keymap::default(),
+    );
+    s.clock = "12:00".into();
+    s
+}
+
+fn script(i: i64, name: &str, risk: RiskLevel) -> ScriptListModel {
+    ScriptListModel {
+        id: i,
+        script_uuid: format!("SC20231114221320{i:09x}"),
+        name: name.into(),
+        script_type: if i % 3 == 0 {
+            ScriptType::Python
+        } else {
+            ScriptType::Shell
+        },
+        status: ScriptStatus::Approved,
+        gmt_created: T0,
+        gmt_modified: T0 + i * 60_000,
+        creator: "ops".into(),
+        creator_id: "ops".into(),
+        operator: "ops".into(),
+        properties: ScriptPropertiesModel {
+            risk_level: risk,
+            version: format!("1.{i}"),
+            reviewers: None,
+            protocol: None,
+        },
+        enterprise_project_id: None,
+    }
+}
+
+fn scripts() -> Vec<ScriptListModel> {
+    let names = [
+        "deploy_web",
+        "rotate_logs",
+        "restart_nginx",
+        "清理缓存_cache",
+        "db_backup",
+        "kernel_patch",
+    ];
+    (1..=30)
+        .map(|i| {
+            let risk = [RiskLevel::Low, RiskLevel::Medium, RiskLevel::High][i as usize % 3];
+            script(i, &format!("{}_{i}", names[i as usize % names.len()]), risk)
+        })
+        .collect()
+}
+
+fn order_row(i: i64, status: OrderStatus) -> JobScriptOrderListModel {
+    JobScriptOrderListModel {
+        order_id: i,
+        order_name: format!("deploy_web_{i}"),
+        execute_uuid: format!("SCT20231114221320{i:09x}"),
+        gmt_created: T0 + i * 3_600_000,
+        gmt_finished: status.is_terminal().then_some(T0 + i * 3_600_000 + 42_000),
+        execute_costs: status.is_terminal().then_some(42_000),
+        creator: "ops".into(),
+        status,
+        properties: JobScriptOrderListProp {
+            region_ids: Some("local".into()),
+        },
+    }
+}
+
+fn resources() -> Vec<Resource> {
+    (1..=12)
+        .map(|i| Resource {
+            id: format!("web-{i:02}"),
+            resource_id: format!("web-{i:02}"),
+            name: format!("web-{i:02}"),
+            provider: "ecs".into(),
+            resource_type: "cloudservers".into(),
+            project_id: None,
+            region_id: Some("local".into()),
+            ep_id: None,
+            tags: vec![
+                Tag {
+                    key: "env".into(),
+                    value: if i < 6 { "prod" } else { "staging" }.into(),
+                },
+                Tag {
+                    key: "app".into(),
+                    value: "web".into(),
+                },
+            ],
+            properties: serde_json::json!({"transport": if i % 4 == 0 { "local" } else { "ssh" }})
+                .as_object()
+                .cloned()
+                .unwrap(),
+            agent_id: None,
+            agent_state: Some("ONLINE".into()),
+            inner_ip: None,
+        })
+        .collect()
+}
+
+fn instance(id: i64, host: &str, status: InstanceStatus, message: &str) -> ExecutionInstanceModel {
+    ExecutionInstanceModel {
+        id,
+        target_instance: ResourceInstance {
+            resource_id: host.into(),
+            ..Default::default()
+        },
+        gmt_created: T0,
+        gmt_finished: status.is_done().then_some(T0 + 1500),
+        execute_costs: status.is_done().then_some(1500),
+        status,
+        message: message.into(),
+        exit_code: match status {
+            InstanceStatus::Finished => Some(0),
+            InstanceStatus::Abnormal => Some(3),
+            _ => None,
+        },
+    }
+}
+
+fn order_snapshot() -> OrderSnapshot {
+    let log = "pulling release 2.4.1\n\u{1b}]0;evil title\u{7}checking health \u{1b}[31mRED\u{1b}[0m\n宽字符 ✓ done\n";
+    let mut instances = vec![];
+    let statuses = [
+        (1, InstanceStatus::Finished),
+        (1, InstanceStatus::Finished),
+        (1, InstanceStatus::Abnormal),
+        (2, InstanceStatus::Processing),
+        (2, InstanceStatus::Ready),
+        (3, InstanceStatus::Ready),
+    ];
+    for (n, (b, st)) in statuses.iter().enumerate() {
+        let msg = match st {
+            InstanceStatus::Abnormal => {
+                "connecting\nerror: disk full\n[cocpit] exit code 3".to_string()
+            }
+            InstanceStatus::Ready => String::new(),
+            _ => log.to_string(),
+        };
+        instances.push(BatchInstance {
+            batch_index: *b,
+            instance: instance(n as i64 + 1, &format!("web-{:02}", n + 1), *st, &msg),
+        });
+    }
+    let batch = |i: i64, n: i64, p: &str| JobScriptBatchListModel {
+        batch_index: i,
+        total_instances: n,
+        rotation_strategy: RotationStrategy::Pause,
+        properties: Some(p.into()),
+    };
+    OrderSnapshot {
+        info: JobScriptOrderInfoModel {
+            execute_uuid: "SCT20231114221320000000001".into(),
+            gmt_created: T0,
+            gmt_finished: None,
+            execute_costs: None,
+            creator: "ops".into(),
+            status: OrderStatus::Paused,
+            properties: JobScriptOrderInfoProp {
+                script_uuid: "SC20231114221320000000001".into(),
+                script_name: "deploy_web".into(),
+                script_version_uuid: None,
+                script_version_name: Some("1.2".into()),
+                current_execute_batch_index: 2,
+                execute_param: ScriptExecuteParam {
+                    resourceful: true,
+                    timeout: 300,
+                    success_rate: 80.0,
+                    execute_user: "root".into(),
+                    script_params: vec![],
+                },
+                script_source: None,
+                pause_reason: Some("success 67 % below threshold 80 % (1 of 3 failed)".into()),
+            },
+        },
+        batches: vec![
+            batch(1, 3, "ABNORMAL"),
+            batch(2, 2, "PROCESSING"),
+            batch(3, 1, "READY"),
+        ],
+        instances,
+    }
+}
+
+fn draw(s: &State, w: u16, h: u16) -> TestBackend {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| render(s, f)).unwrap();
+    t.backend().clone()
+}
+
+/// Snapshots `s` at both sizes.
+fn snap(name: &str, s: &State) {
+    insta::assert_snapshot!(format!("{name}_80x24"), draw(s, 80, 24));
+    insta::assert_snapshot!(format!("{name}_160x48"), draw(s, 160, 48));
+}
+
+fn loaded() -> State {
+    let mut s = state();
+    update::update(&mut s, Msg::Scripts(Ok(scripts())));
+    let orders = vec![
+        order_row(1, OrderStatus::Finished),
+        order_row(2, OrderStatus::Paused),
+        order_row(3, OrderStatus::Processing),
+        order_row(4, OrderStatus::Canceled),
+    ];
+    update::update(&mut s, Msg::Orders(Ok(orders)));
+    update::update(&mut s, Msg::Resources(Ok(resources())));
+    s
+}
+
+#[test]
+fn scripts_pane_states() {
+    snap("scripts_loading", &state());
+    let mut s = state();
+    update::update(
+        &mut s,
+        Msg::Scripts(Err("connection refused (retrying in 4 s)".into())),
+    );
+    snap("scripts_error", &s);
+    let mut s = state();
+    update::update(&mut s, Msg::Scripts(Ok(vec![])));
+    snap("scripts_empty", &s);
+    let mut s = loaded();
+    update::act(&mut s, Action::Down);
+    update::act(&mut s, Action::Down);
+    snap("scripts_full", &s);
+    s.scripts.set_filter("nginx");
+    snap("scripts_filtered", &s);
+    s.scripts.set_filter("no-such-script");
+    snap("scripts_filter_no_match", &s);
+}
+
+#[test]
+fn orders_and_resources_panes() {
+    let mut s = loaded();
+    update::go(&mut s, Pane::Orders);
+    snap("orders_full", &s);
+    update::go(&mut s, Pane::Resources);
+    update::act(&mut s, Action::ToggleMark);
+    update::act(&mut s, Action::ToggleMark);
+    snap("resources_marked", &s);
+    update::go(&mut s, Pane::Incidents);
+    snap("incidents_not_backed", &s);
+}
+
+#[test]
+fn order_view_states() {
+    let mut s = loaded();
+    s.order = Some(OrderView::new("SCT20231114221320000000001".into()));
+    update::go(&mut s, Pane::Order);
+    snap("order_loading", &s);
+    let eid = "SCT20231114221320000000001".to_string();
+    update::update(
+        &mut s,
+        Msg::Order(eid.clone(), Ok(Box::new(order_snapshot()))),
+    );
+    snap("order_paused", &s);
+    update::act(&mut s, Action::NextBatch);
+    update::act(&mut s, Action::ToggleWrap);
+    snap("order_batch2", &s);
+    let mut s2 = loaded();
+    s2.order = Some(OrderView::new(eid.clone()));
+    update::go(&mut s2, Pane::Order);
+    update::update(&mut s2, Msg::Order(eid, Err("order does not exist".into())));
+    snap("order_error", &s2);
+}
+
+#[test]
+fn overlays() {
+    let mut s = loaded();
+    update::act(&mut s, Action::Help);
+    snap("help_scripts", &s);
+    let mut s = loaded();
+    update::act(&mut s, Action::Palette);
+    for c in "the".chars() {
+        update::update(&mut s, Msg::Key(key(c)));
+    }
+    snap("palette_theme", &s);
+    let mut s = loaded();
+    update::act(&mut s, Action::Bottom);
+    update::act(&mut s, Action::RunScript);
+    for _ in 0..2 {
+        update::update(
+            &mut s,
+            Msg::Key(ratatui::crossterm::event::KeyEvent::from(
+                ratatui::crossterm::event::KeyCode::Backspace,
+            )),
+        );
+    }
+    update::update(&mut s, Msg::Key(key('4')));
+    update::update(&mut s, Msg::Key(key('0')));
+    snap("run_form_invalid", &s);
+    let mut s = loaded();
+    s.order = Some(OrderView::new("SCT20231114221320000000001".into()));
+    update::go(&mut s, Pane::Order);
+    update::update(
+        &mut s,
+        Msg::Order(
+            "SCT20231114221320000000001".into(),
+            Ok(Box::new(order_snapshot())),
+        ),
+    );
+    update::act(&mut s, Action::CancelOrder);
+    snap("confirm_cancel", &s);
+}
+
+#[test]
+fn a_tiny_terminal_gets_a_message() {
+    insta::assert_snapshot!("too_small_40x10", draw(&loaded(), 40, 10));
+}
+
+fn key(c: char) -> ratatui::crossterm::event::KeyEvent {
+    ratatui::crossterm::event::KeyEvent::from(ratatui::crossterm::event::KeyCode::Char(c))
+}
