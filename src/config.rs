@@ -208,16 +208,18 @@ pub fn user_config_path() -> Option<PathBuf> {
 }
 
 /// The local engine's data directory: `--data`, else `$COCPIT_HOME`, else the XDG data dir.
+/// Always absolute: ssh control sockets and instance directories live under it.
 pub fn data_dir(flag: Option<&Path>) -> PathBuf {
-    if let Some(p) = flag {
-        return p.to_path_buf();
-    }
-    if let Some(h) = std::env::var_os("COCPIT_HOME").filter(|v| !v.is_empty()) {
-        return PathBuf::from(h);
-    }
-    env_dir("XDG_DATA_HOME", ".local/share")
-        .map(|d| d.join("cocpit"))
-        .unwrap_or_else(|| PathBuf::from(".cocpit"))
+    let dir = if let Some(p) = flag {
+        p.to_path_buf()
+    } else if let Some(h) = std::env::var_os("COCPIT_HOME").filter(|v| !v.is_empty()) {
+        PathBuf::from(h)
+    } else {
+        env_dir("XDG_DATA_HOME", ".local/share")
+            .map(|d| d.join("cocpit"))
+            .unwrap_or_else(|| PathBuf::from(".cocpit"))
+    };
+    std::path::absolute(&dir).unwrap_or(dir)
 }
 
 impl Config {

@@ -144,3 +144,53 @@ async fn an_unreachable_host_fails_only_its_instance() {
         g.message
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn batches_and_retries_reuse_each_hosts_master_connection() {
+    let sshd = Sshd::start();
+    let flags = tempfile::tempdir().unwrap();
+    let dir = flags.path().display().to_string();
+    let e = engine_on(vec![
+        sshd.host("web-01"),
+        sshd.host("web-02"),
+        sshd.host("web-03"),
+    ]);
+    // web-02 fails until the flag exists, so its retry is a second session on the same host.
+    let s = create(
+        &e,
+        "once",
+        "echo run\n[ \"$COCPIT_RESOURCE_ID\" != web-02 ] || [ -e \"$1/ok\" ]\n",
+        vec![param("dir", "", 1, false)],
+    );
+    let eid = e
+        .execute_script(
+            &s,
+            plan(
+                &[
+                    (&["web-01"], Continue),
+                    (&["web-02"], Continue),
+                    (&["web-03"], Continue),
+                ],
+                &[("dir", &dir)],
+                60,
+                1.0,
+            ),
+            "t",
+        )
+        .unwrap();
+    let done = wait_status(&e, &eid, O::Finished).await;
+    assert_eq!(done.on("web-02").status, I::Abnormal);
+    assert_eq!(done.on("web-03").status, I::Finished);
+    std::fs::write(flags.path().join("ok"), "").unwrap();
+    let id = done.on("web-02").id;
+    e.operate(&eid, op(Op::RetryInstance, None, Some(id)))
+        .await
+        .unwrap();
+    let again = wait_for(&e, &eid, "the retry", |s| {
+        s.on("web-02").status == I::Finished
+    })
+    .await;
+    assert_eq!(again.order.status, O::Finished);
+    // Four sessions, three hosts: each host authenticated once, over its master.
+    assert_eq!(sshd.authentications(), 3, "one connection per host");
+}

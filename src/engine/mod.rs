@@ -4,6 +4,7 @@
 //! ([`EngineEvent`]); it knows nothing of terminals or HTTP.
 
 pub mod events;
+mod masters;
 pub mod output;
 mod runner;
 pub mod store;
@@ -66,6 +67,8 @@ pub(crate) struct Inner {
     pub(crate) location: String,
     /// Where local instances get their working directories.
     pub(crate) work_dir: PathBuf,
+    pub(crate) ssh: transport::SshSettings,
+    pub(crate) masters: Arc<masters::Masters>,
     _lock_file: Option<Flock<std::fs::File>>,
 }
 
@@ -145,6 +148,10 @@ impl Engine {
     ) -> Result<Engine> {
         store.recover_after_restart(RESTART_REASON, now_ms())?;
         let (events, _) = broadcast::channel(4096);
+        let ssh = transport::SshSettings {
+            connect_timeout: config.engine.ssh_connect_timeout,
+            control_dir: work_dir.join("ssh"),
+        };
         let inner = Arc::new(Inner {
             store,
             hosts: config
@@ -158,6 +165,8 @@ impl Engine {
             drivers: Default::default(),
             running: Default::default(),
             location,
+            masters: masters::Masters::new(ssh.clone()),
+            ssh,
             work_dir,
             _lock_file: lock,
         });

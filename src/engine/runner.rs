@@ -190,6 +190,12 @@ fn step(inner: &Arc<Inner>, order_id: i64) -> Result<bool> {
             return Ok(true);
         }
         if counts.count(Some(b), InstanceStatus::Ready) > 0 {
+            if !batch.skipped {
+                // This batch's masters first, then the next two batches' (see `masters`).
+                for ahead in b..=(b + 2).min(last) {
+                    request_masters(inner, order_id, ahead)?;
+                }
+            }
             for i in inner
                 .store
                 .instances_in(order_id, b, InstanceStatus::Ready)?
@@ -226,6 +232,19 @@ fn step(inner: &Arc<Inner>, order_id: i64) -> Result<bool> {
         }
         set_order(inner, &mut o, OrderStatus::Processing, b + 1, None)?;
     }
+}
+
+/// Queues ssh master connections for the hosts of batch `b` that have yet to run.
+fn request_masters(inner: &Arc<Inner>, order_id: i64, b: i64) -> Result<()> {
+    for i in inner
+        .store
+        .instances_in(order_id, b, InstanceStatus::Ready)?
+    {
+        if let Some(host) = inner.hosts.get(&i.resource_id) {
+            inner.masters.request(host);
+        }
+    }
+    Ok(())
 }
 
 /// The operator's operations, legal only where they make sense.
@@ -613,15 +632,11 @@ async fn run_instance(
             )),
         );
     };
+    inner.masters.ready(host).await;
     let workdir = inner
         .work_dir
         .join(format!("{}-{}", inst.id, inst.attempt + 1));
-    let started = Process::start(
-        host,
-        &job.launch,
-        &workdir,
-        inner.settings.ssh_connect_timeout,
-    );
+    let started = Process::start(host, &job.launch, &workdir, &inner.ssh);
     let result = match started {
         Ok((proc, stdout, stderr)) => {
             supervise(inner, job, inst, host, proc, stdout, stderr, stop_rx).await

@@ -99,21 +99,72 @@ pub fn bundle(l: &Launch) -> String {
     b
 }
 
-/// Arguments given to `ssh` for `host`: batch mode, a connect timeout, no pty, the host's own
-/// options, the destination.
-pub fn ssh_args(host: &Host, connect_timeout: u64) -> Vec<String> {
+/// How the engine uses ssh.
+#[derive(Debug, Clone)]
+pub struct SshSettings {
+    pub connect_timeout: u64,
+    /// Where master connections keep their control sockets (one per inventory host).
+    pub control_dir: std::path::PathBuf,
+}
+
+impl SshSettings {
+    /// The control socket of `host`: named after a hash of its inventory id, so every host has
+    /// its own master (two aliases of one machine are still two hosts) and the path stays short.
+    pub fn control_path(&self, host: &Host) -> std::path::PathBuf {
+        let digest = crate::sign::sha256_hex(host.id.as_bytes());
+        self.control_dir.join(&digest[..16])
+    }
+}
+
+fn ssh_options(host: &Host, ssh: &SshSettings, master: bool) -> Vec<String> {
     let mut a = vec![
         "-T".to_string(),
         "-o".into(),
         "BatchMode=yes".into(),
         "-o".into(),
-        format!("ConnectTimeout={connect_timeout}"),
+        format!("ConnectTimeout={}", ssh.connect_timeout),
         "-o".into(),
         "ServerAliveInterval=15".into(),
+        "-o".into(),
+        format!("ControlPath={}", ssh.control_path(host).display()),
+        "-o".into(),
+        // A run uses the host's master when one is up, and connects directly otherwise.
+        format!("ControlMaster={}", if master { "yes" } else { "no" }),
     ];
+    if master {
+        a.extend(["-o".into(), "ControlPersist=60".into()]);
+    }
     a.extend(host.ssh_options.iter().cloned());
     a.push(host.destination.clone().unwrap_or_default());
     a
+}
+
+/// Arguments given to `ssh` for `host`: batch mode, a connect timeout, no pty, the host's
+/// master connection if one is up, the host's own options, the destination.
+pub fn ssh_args(host: &Host, ssh: &SshSettings) -> Vec<String> {
+    ssh_options(host, ssh, false)
+}
+
+/// Opens a master connection to `host` ahead of its batch, so the batch pays for a session
+/// rather than a handshake; it lingers 60 s after its last use. Failures are silent: the
+/// instance's own connection reports them.
+pub async fn prewarm(host: &Host, ssh: &SshSettings) {
+    if host.transport != TransportKind::Ssh || ssh.control_path(host).exists() {
+        return;
+    }
+    let _ = std::fs::create_dir_all(&ssh.control_dir);
+    // -N -f: authenticate, then put the master in the background without opening a session.
+    // The socket was checked absent above and requests are deduplicated (see `masters`), so
+    // this cannot become a stray plain connection.
+    let _ = Command::new("ssh")
+        .args(["-N", "-f"])
+        .args(ssh_options(host, ssh, true))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .status()
+        .await;
 }
 
 /// A started script.
@@ -132,9 +183,9 @@ impl Process {
         host: &Host,
         launch: &Launch,
         workdir: &std::path::Path,
-        connect_timeout: u64,
+        ssh_settings: &SshSettings,
     ) -> std::io::Result<(Process, ChildStdout, ChildStderr)> {
-        let ssh = ssh_args(host, connect_timeout);
+        let ssh = ssh_args(host, ssh_settings);
         let mut bundle_input = None;
         let mut cmd = match host.transport {
             TransportKind::Local => {

@@ -10,7 +10,7 @@ pub mod tencent;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-pub(crate) fn sha256_hex(data: &[u8]) -> String {
+pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
 

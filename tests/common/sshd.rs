@@ -54,14 +54,16 @@ impl Sshd {
         let config = format!(
             "Port {port}\nListenAddress 127.0.0.1\nHostKey {hk}\nAuthorizedKeysFile {ak}\nPidFile {pid}\n\
              StrictModes no\nUsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
-             PubkeyAuthentication yes\nPermitRootLogin yes\nLogLevel ERROR\nMaxStartups 100\nMaxSessions 100\n",
+             PubkeyAuthentication yes\nPermitRootLogin yes\nLogLevel VERBOSE\nMaxStartups 100\nMaxSessions 100\n",
             hk = d.join("host_key").display(),
             ak = d.join("authorized_keys").display(),
             pid = d.join("sshd.pid").display(),
         );
         std::fs::write(d.join("sshd_config"), config).unwrap();
         let child = Command::new(sshd_binary())
-            .args(["-D", "-e", "-f"])
+            .args(["-D", "-E"])
+            .arg(d.join("sshd.log"))
+            .arg("-f")
             .arg(d.join("sshd_config"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -76,6 +78,14 @@ impl Sshd {
             std::thread::sleep(Duration::from_millis(20));
         }
         Sshd { port, dir, child }
+    }
+
+    /// How many times a client authenticated (one per ssh connection, not per session).
+    pub fn authentications(&self) -> usize {
+        std::fs::read_to_string(self.dir.path().join("sshd.log"))
+            .unwrap_or_default()
+            .matches("Accepted publickey")
+            .count()
     }
 
     pub fn user() -> String {
