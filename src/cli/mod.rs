@@ -455,22 +455,7 @@ async fn run(b: &dyn Backend, a: RunArgs, out: Output) -> CliResult {
         }
     }
     script_params.sort_by_key(|p| p.param_order);
-    let execute_batches = a
-        .hosts
-        .chunks(a.batch_size)
-        .enumerate()
-        .map(|(i, hosts)| ExecuteInstancesBatchInfo {
-            batch_index: i as i64 + 1,
-            rotation_strategy: a.rotation,
-            target_instances: hosts
-                .iter()
-                .map(|h| ExecuteResourceInstance {
-                    resource_id: h.clone(),
-                    ..Default::default()
-                })
-                .collect(),
-        })
-        .collect();
+    let execute_batches = batches_of(&a.hosts, a.batch_size, a.rotation);
     let eid = b
         .execute_script(
             &a.script_uuid,

@@ -156,9 +156,16 @@ pub async fn prewarm(host: &Host, ssh: &SshSettings) {
     // -N -f: authenticate, then put the master in the background without opening a session.
     // The socket was checked absent above and requests are deduplicated (see `masters`), so
     // this cannot become a stray plain connection.
+    let mut args = vec!["-N".to_string(), "-f".to_string()];
+    args.extend(ssh_options(host, ssh, true));
+    quiet_ssh(&args).await;
+}
+
+/// Runs `ssh ARGS` with no input or output and waits for it; its failure is the caller's to
+/// ignore (a prewarm, a best-effort kill).
+async fn quiet_ssh(args: &[String]) {
     let _ = Command::new("ssh")
-        .args(["-N", "-f"])
-        .args(ssh_options(host, ssh, true))
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -265,15 +272,9 @@ impl Process {
                         "kill -TERM -- -{pgid} 2>/dev/null; i=0; while kill -0 -- -{pgid} 2>/dev/null && [ $i -lt 20 ]; \
                          do sleep 0.1; i=$((i+1)); done; kill -KILL -- -{pgid} 2>/dev/null; true"
                     );
-                    let _ = Command::new("ssh")
-                        .args(&self.ssh)
-                        .arg(remote)
-                        .stdin(Stdio::null())
-                        .stdout(Stdio::null())
-                        .stderr(Stdio::null())
-                        .kill_on_drop(true)
-                        .status()
-                        .await;
+                    let mut args = self.ssh.clone();
+                    args.push(remote);
+                    quiet_ssh(&args).await;
                 }
                 if let Some(pgid) = self.local_pgid {
                     let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);

@@ -122,6 +122,29 @@ pub struct ExecuteInstancesBatchInfo {
     pub rotation_strategy: RotationStrategy,
 }
 
+/// Cuts `hosts` into consecutive batches of `size` (numbered from 1), all with `rotation`.
+pub fn batches_of(
+    hosts: &[String],
+    size: usize,
+    rotation: RotationStrategy,
+) -> Vec<ExecuteInstancesBatchInfo> {
+    hosts
+        .chunks(size.max(1))
+        .enumerate()
+        .map(|(i, chunk)| ExecuteInstancesBatchInfo {
+            batch_index: i as i64 + 1,
+            rotation_strategy: rotation,
+            target_instances: chunk
+                .iter()
+                .map(|h| ExecuteResourceInstance {
+                    resource_id: h.clone(),
+                    ..Default::default()
+                })
+                .collect(),
+        })
+        .collect()
+}
+
 /// `ScriptExecuteModel`: the body of `POST /v1/job/scripts/{script_uuid}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScriptExecuteModel {

@@ -730,22 +730,7 @@ pub fn run_plan(f: &RunForm) -> Result<ScriptExecuteModel, String> {
             execute_user: "root".into(),
             script_params: vec![],
         },
-        execute_batches: f
-            .hosts
-            .chunks(size)
-            .enumerate()
-            .map(|(i, hs)| ExecuteInstancesBatchInfo {
-                batch_index: i as i64 + 1,
-                rotation_strategy: rotation,
-                target_instances: hs
-                    .iter()
-                    .map(|h| ExecuteResourceInstance {
-                        resource_id: h.clone(),
-                        ..Default::default()
-                    })
-                    .collect(),
-            })
-            .collect(),
+        execute_batches: batches_of(&f.hosts, size, rotation),
     };
     // The engine's own rules, checked before anything is sent (hosts are known to exist).
     v::execute(&body, &[], |_| true).map_err(|e| e.to_string())?;

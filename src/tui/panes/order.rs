@@ -207,21 +207,25 @@ fn last_line(message: &str) -> String {
     for_display(line)
 }
 
-fn instances(s: &State, v: &OrderView, f: &mut Frame, area: Rect) {
-    let rows_here = v.batch_instances();
-    let focused = v.focus == Focus::Instances;
-    let block = Block::default()
+/// A bordered block, highlighted when it has the keyboard.
+fn framed(s: &State, focused: bool) -> Block<'static> {
+    Block::default()
         .borders(Borders::ALL)
         .border_style(if focused {
             s.theme.accent()
         } else {
             s.theme.dim()
         })
-        .title(format!(
-            " batch {} · {} instances ",
-            v.batch_index().unwrap_or(0),
-            rows_here.len()
-        ));
+}
+
+fn instances(s: &State, v: &OrderView, f: &mut Frame, area: Rect) {
+    let rows_here = v.batch_instances();
+    let focused = v.focus == Focus::Instances;
+    let block = framed(s, focused).title(format!(
+        " batch {} · {} instances ",
+        v.batch_index().unwrap_or(0),
+        rows_here.len()
+    ));
     let wide = area.width >= 70;
     let rows: Vec<TableRow> = rows_here
         .iter()
@@ -287,18 +291,11 @@ fn log_view(s: &State, v: &OrderView, f: &mut Frame, area: Rect) {
         (false, true) => "scrolled · wrap",
         (false, false) => "scrolled",
     };
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(if focused {
-            s.theme.accent()
-        } else {
-            s.theme.dim()
-        })
-        .title(format!(
-            " log of {} ({}) · {mode} ",
-            for_display(&i.target_instance.resource_id),
-            i.id
-        ));
+    let block = framed(s, focused).title(format!(
+        " log of {} ({}) · {mode} ",
+        for_display(&i.target_instance.resource_id),
+        i.id
+    ));
     let height = area.height.saturating_sub(2) as usize;
     // Only the lines on screen are made terminal-safe: a 1 MiB log costs what fits, not all of it.
     let all: Vec<&str> = i.message.lines().collect();
