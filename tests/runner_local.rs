@@ -168,9 +168,6 @@ async fn rotation_pause_holds_the_next_batch() {
     assert!(f.order.gmt_finished.is_some());
 }
 
-const SPAWNER: &str =
-    "echo $$ > \"$1/main.pid\"\nsleep 300 &\necho $! > \"$1/child.pid\"\necho started\nwait\n";
-
 #[tokio::test(flavor = "multi_thread")]
 async fn timeout_kills_the_whole_process_group() {
     let pids = tempfile::tempdir().unwrap();
@@ -191,7 +188,7 @@ async fn timeout_kills_the_whole_process_group() {
     let m = &done.on("demo-01").message;
     assert!(m.contains("timed out after 5 s"), "{m}");
     assert!(m.contains("started"), "{m}");
-    let found = pids_in(pids.path());
+    let found = pids_of(pids.path(), "demo-01");
     assert_eq!(found.len(), 2, "the script recorded its pids");
     assert!(
         all_gone(&found).await,
@@ -233,14 +230,13 @@ async fn cancel_instance_and_cancel_order_stop_processes() {
     })
     .await;
     assert!(after.on("demo-01").message.contains("canceled by operator"));
-    let first = pids_in(pids.path());
+    let first = pids_of(pids.path(), "demo-01");
+    assert_eq!(first.len(), 2, "demo-01 recorded its pids");
     assert!(
         all_gone(&first).await,
         "left after CANCEL_INSTANCE: {first:?}"
     );
     // Batch 2 starts (a canceled instance is not a failure); cancel the whole order mid-run.
-    std::fs::remove_dir_all(pids.path()).unwrap();
-    std::fs::create_dir(pids.path()).unwrap();
     wait_for(&e, &eid, "batch 2 running", |s| {
         s.on("demo-03").message.contains("started") && s.on("demo-02").message.contains("started")
     })
@@ -253,7 +249,11 @@ async fn cancel_instance_and_cancel_order_stop_processes() {
         c.instances.iter().all(|i| i.status == I::Canceled),
         "every instance canceled"
     );
-    let second = pids_in(pids.path());
+    let second: Vec<i32> = ["demo-02", "demo-03"]
+        .iter()
+        .flat_map(|h| pids_of(pids.path(), h))
+        .collect();
+    assert_eq!(second.len(), 4, "batch 2 recorded its pids");
     assert!(
         all_gone(&second).await,
         "left after CANCEL_ORDER: {second:?}"

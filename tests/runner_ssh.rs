@@ -45,9 +45,6 @@ async fn a_script_runs_over_ssh_with_its_parameters() {
     }
 }
 
-const SPAWNER: &str =
-    "echo $$ > \"$1/main.pid\"\nsleep 300 &\necho $! > \"$1/child.pid\"\necho started\nwait\n";
-
 #[tokio::test(flavor = "multi_thread")]
 async fn timeout_over_ssh_leaves_no_process_on_the_host() {
     let sshd = Sshd::start();
@@ -71,7 +68,7 @@ async fn timeout_over_ssh_leaves_no_process_on_the_host() {
         "{}",
         done.on("web-01").message
     );
-    let found = pids_in(pids.path());
+    let found = pids_of(pids.path(), "web-01");
     assert_eq!(found.len(), 2);
     assert!(all_gone(&found).await, "remote processes left: {found:?}");
 }
@@ -101,7 +98,7 @@ async fn cancel_over_ssh_leaves_no_process_on_the_host() {
         s.on("web-01").status == I::Canceled
     })
     .await;
-    let found = pids_in(pids.path());
+    let found = pids_of(pids.path(), "web-01");
     assert_eq!(found.len(), 2);
     assert!(all_gone(&found).await, "remote processes left: {found:?}");
 }

@@ -297,6 +297,24 @@ fn overlays() {
     let mut s = loaded();
     update::act(&mut s, Action::Bottom);
     update::act(&mut s, Action::RunScript);
+    let uuid = s.scripts.selected_item().unwrap().script_uuid.clone();
+    let p = |name: &str, value: &str, order: i64, sensitive: bool| ScriptParamDefine {
+        param_name: name.into(),
+        param_value: value.into(),
+        param_description: String::new(),
+        param_order: order,
+        sensitive,
+    };
+    update::update(
+        &mut s,
+        Msg::ScriptParams(
+            uuid,
+            Ok(vec![
+                p("release", "2.4.1", 1, false),
+                p("token", "hunter2", 2, true),
+            ]),
+        ),
+    );
     for _ in 0..2 {
         update::update(
             &mut s,
@@ -308,6 +326,10 @@ fn overlays() {
     update::update(&mut s, Msg::Key(key('4')));
     update::update(&mut s, Msg::Key(key('0')));
     snap("run_form_invalid", &s);
+    assert!(
+        !format!("{}", draw(&s, 160, 48)).contains("hunter2"),
+        "a sensitive value was shown"
+    );
     let mut s = loaded();
     s.order = Some(OrderView::new("SCT20231114221320000000001".into()));
     update::go(&mut s, Pane::Order);
@@ -320,6 +342,43 @@ fn overlays() {
     );
     update::act(&mut s, Action::CancelOrder);
     snap("confirm_cancel", &s);
+}
+
+#[test]
+fn the_run_form_sends_the_edited_parameters() {
+    let mut s = loaded();
+    update::act(&mut s, Action::RunScript);
+    let uuid = s.scripts.selected_item().unwrap().script_uuid.clone();
+    let declared = ScriptParamDefine {
+        param_name: "release".into(),
+        param_value: "1.0".into(),
+        param_description: String::new(),
+        param_order: 1,
+        sensitive: false,
+    };
+    update::update(&mut s, Msg::ScriptParams(uuid.clone(), Ok(vec![declared])));
+    // Fields: batch size, rotation, success rate, timeout, then $release.
+    for _ in 0..4 {
+        update::update(
+            &mut s,
+            Msg::Key(ratatui::crossterm::event::KeyEvent::from(
+                ratatui::crossterm::event::KeyCode::Tab,
+            )),
+        );
+    }
+    update::update(&mut s, Msg::Key(key('1')));
+    let out = update::update(
+        &mut s,
+        Msg::Key(ratatui::crossterm::event::KeyEvent::from(
+            ratatui::crossterm::event::KeyCode::Enter,
+        )),
+    );
+    let Some(update::Effect::Execute { script_uuid, body }) = out.effects.first() else {
+        panic!("no execution: {:?} {:?}", out.effects, s.overlay);
+    };
+    assert_eq!(script_uuid, &uuid);
+    assert_eq!(body.execute_param.script_params[0].param_value, "1.01");
+    assert_eq!(body.execute_batches.len(), 2, "12 hosts in batches of 10");
 }
 
 #[test]

@@ -144,6 +144,14 @@ async fn run_effect(b: Arc<dyn Backend>, e: Effect) -> Msg {
             .await;
             Msg::Order(eid, snap.map(Box::new).map_err(err))
         }
+        Effect::LoadScriptParams(uuid) => {
+            let params = b
+                .get_script(&uuid)
+                .await
+                .map(|d| d.script_params)
+                .map_err(err);
+            Msg::ScriptParams(uuid, params)
+        }
         Effect::Operate { execute_uuid, op } => {
             let what = op.operation_type;
             Msg::Done(
@@ -173,6 +181,7 @@ fn job_key(e: &Effect) -> Option<String> {
         Effect::LoadOrders => Some("orders".into()),
         Effect::LoadResources => Some("resources".into()),
         Effect::LoadOrder(id) => Some(format!("order {id}")),
+        Effect::LoadScriptParams(id) => Some(format!("script {id}")),
         Effect::Operate { .. } | Effect::Execute { .. } => None,
     }
 }

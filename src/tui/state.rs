@@ -291,19 +291,22 @@ pub struct RunForm {
     pub rotation_pause: bool,
     pub success_rate: String,
     pub timeout: String,
+    /// The script's parameters, their values as edited here (loaded from the script).
+    pub params: Vec<crate::model::script::ScriptParamDefine>,
+    pub params_loaded: bool,
     /// What the user typed to confirm a HIGH-risk run.
     pub confirm_name: String,
     pub error: Option<String>,
 }
 
 impl RunForm {
-    pub const FIELDS: &'static [&'static str] = &[
-        "batch size",
-        "rotation",
-        "success rate %",
-        "timeout s",
-        "confirm",
-    ];
+    /// The fields before the parameters; the parameters follow, then the confirmation.
+    pub const FIELDS: &'static [&'static str] =
+        &["batch size", "rotation", "success rate %", "timeout s"];
+
+    pub fn confirm_field(&self) -> usize {
+        Self::FIELDS.len() + self.params.len()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

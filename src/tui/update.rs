@@ -29,6 +29,11 @@ pub enum Msg {
     Done(Result<String, String>),
     /// An order was started; open it.
     Started(String),
+    /// The declared parameters of a script, for the run form.
+    ScriptParams(
+        String,
+        Result<Vec<crate::model::script::ScriptParamDefine>, String>,
+    ),
 }
 
 #[derive(Debug, Clone)]
@@ -45,6 +50,7 @@ pub enum Effect {
     LoadOrders,
     LoadResources,
     LoadOrder(String),
+    LoadScriptParams(String),
     Operate {
         execute_uuid: String,
         op: JobScriptOrderOperationBody,
@@ -119,6 +125,21 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
                 Ok(m) => (Level::Info, m),
                 Err(e) => (Level::Error, e),
             });
+            Outcome::redraw()
+        }
+        Msg::ScriptParams(uuid, r) => {
+            if let Overlay::Run(f) = &mut s.overlay
+                && f.script_uuid == uuid
+            {
+                match r {
+                    Ok(params) => {
+                        f.params = params;
+                        f.params_loaded = true;
+                        f.error = run_plan(f).err();
+                    }
+                    Err(e) => f.error = Some(format!("cannot read the script's parameters: {e}")),
+                }
+            }
             Outcome::redraw()
         }
         Msg::Started(eid) => {
@@ -665,10 +686,12 @@ fn start_run(s: &mut State) -> Outcome {
         rotation_pause: false,
         success_rate: "100".into(),
         timeout: "300".into(),
+        params: vec![],
+        params_loaded: false,
         confirm_name: String::new(),
-        error: None,
+        error: Some("reading the script's parameters…".into()),
     }));
-    let out = Outcome::redraw();
+    let out = Outcome::redraw().with(Effect::LoadScriptParams(script.script_uuid.clone()));
     if s.resources.load == Load::Loading {
         out.with(Effect::LoadResources)
     } else {
@@ -711,6 +734,9 @@ pub fn run_plan(f: &RunForm) -> Result<ScriptExecuteModel, String> {
         .trim()
         .parse()
         .map_err(|_| format!("timeout {:?} is not a whole number of seconds", f.timeout))?;
+    if !f.params_loaded {
+        return Err("reading the script's parameters…".into());
+    }
     if f.high_risk && f.confirm_name != f.script_name {
         return Err(format!(
             "HIGH risk: type the script name ({}) to confirm",
@@ -728,12 +754,20 @@ pub fn run_plan(f: &RunForm) -> Result<ScriptExecuteModel, String> {
             timeout,
             success_rate: rate,
             execute_user: "root".into(),
-            script_params: vec![],
+            script_params: f
+                .params
+                .iter()
+                .map(|p| ScriptExecuteInputParam {
+                    param_name: p.param_name.clone(),
+                    param_value: p.param_value.clone(),
+                    param_order: p.param_order,
+                })
+                .collect(),
         },
         execute_batches: batches_of(&f.hosts, size, rotation),
     };
     // The engine's own rules, checked before anything is sent (hosts are known to exist).
-    v::execute(&body, &[], |_| true).map_err(|e| e.to_string())?;
+    v::execute(&body, &f.params, |_| true).map_err(|e| e.to_string())?;
     Ok(body)
 }
 
@@ -741,7 +775,7 @@ fn run_key(s: &mut State, k: KeyEvent) -> Outcome {
     let Overlay::Run(f) = &mut s.overlay else {
         return Outcome::default();
     };
-    let last = RunForm::FIELDS.len() - 1;
+    let last = f.confirm_field();
     match k.code {
         KeyCode::Esc => {
             s.overlay = Overlay::None;
@@ -783,11 +817,15 @@ fn run_key(s: &mut State, k: KeyEvent) -> Outcome {
 }
 
 fn field_text(f: &mut RunForm) -> Option<&mut String> {
+    let confirm = f.confirm_field();
     match f.field {
         0 => Some(&mut f.batch_size),
         2 => Some(&mut f.success_rate),
         3 => Some(&mut f.timeout),
-        4 => Some(&mut f.confirm_name),
-        _ => None,
+        n if n == confirm => Some(&mut f.confirm_name),
+        n => f
+            .params
+            .get_mut(n - RunForm::FIELDS.len())
+            .map(|p| &mut p.param_value),
     }
 }

@@ -205,12 +205,19 @@ pub fn alive(pid: i32) -> bool {
     }
 }
 
-/// Reads the pids a script wrote into `dir` (one file per pid).
-pub fn pids_in(dir: &std::path::Path) -> Vec<i32> {
+/// A script that records its own pid and a background child's in `$1/<host>.*.pid`, then waits.
+pub const SPAWNER: &str = "echo $$ > \"$1/$COCPIT_RESOURCE_ID.main.pid\"\nsleep 300 &\n\
+    echo $! > \"$1/$COCPIT_RESOURCE_ID.child.pid\"\necho started\nwait\n";
+
+/// The pids the script on `host` wrote into `dir` (see [`SPAWNER`]).
+pub fn pids_of(dir: &std::path::Path, host: &str) -> Vec<i32> {
     std::fs::read_dir(dir)
         .unwrap()
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".pid"))
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with(&format!("{host}.")) && name.ends_with(".pid")
+        })
         .filter_map(|e| std::fs::read_to_string(e.path()).ok()?.trim().parse().ok())
         .collect()
 }

@@ -11,7 +11,7 @@ use crate::tui::render::centered;
 use crate::tui::state::{RunForm, State};
 
 pub fn render(s: &State, f: &mut Frame, area: Rect, form: &RunForm) {
-    let rect = centered(area, 70, 14);
+    let rect = centered(area, 70, 12 + form.params.len() as u16);
     let hosts = if form.hosts.len() <= 6 {
         form.hosts.join(", ")
     } else {
@@ -21,25 +21,43 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, form: &RunForm) {
             form.hosts.len()
         )
     };
+    let confirm = form.confirm_field();
     let value = |i: usize| -> String {
         match i {
             0 => form.batch_size.clone(),
             1 => {
                 if form.rotation_pause {
-                    "PAUSE after each batch".into()
+                    "PAUSE after each batch (space toggles)".into()
                 } else {
-                    "CONTINUE".into()
+                    "CONTINUE (space toggles)".into()
                 }
             }
             2 => form.success_rate.clone(),
             3 => form.timeout.clone(),
-            _ => {
+            n if n == confirm => {
                 if form.high_risk {
                     form.confirm_name.clone()
                 } else {
                     "(not needed: not a HIGH-risk script)".into()
                 }
             }
+            n => match form.params.get(n - RunForm::FIELDS.len()) {
+                // Sensitive values never reach the screen.
+                Some(p) if p.sensitive => "•".repeat(p.param_value.chars().count()),
+                Some(p) => for_display(&p.param_value),
+                None => String::new(),
+            },
+        }
+    };
+    let label = |i: usize| -> String {
+        match i {
+            n if n == confirm => "type name".into(),
+            n if n < RunForm::FIELDS.len() => RunForm::FIELDS[n].into(),
+            n => form
+                .params
+                .get(n - RunForm::FIELDS.len())
+                .map(|p| format!("${}", for_display(&p.param_name)))
+                .unwrap_or_default(),
         }
     };
     let mut lines = vec![
@@ -50,12 +68,13 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, form: &RunForm) {
         Line::from(vec![Span::raw("hosts   "), Span::raw(for_display(&hosts))]),
         Line::default(),
     ];
-    for (i, name) in RunForm::FIELDS.iter().enumerate() {
+    for i in 0..=confirm {
         let style = if i == form.field {
             s.theme.selected()
         } else {
             ratatui::style::Style::default()
         };
+        let name: String = label(i).chars().take(15).collect();
         lines.push(Line::from(vec![
             Span::styled(format!("{name:>15}  "), s.theme.dim()),
             Span::styled(value(i), style),
