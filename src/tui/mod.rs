@@ -11,6 +11,7 @@ pub mod render;
 pub mod state;
 pub mod theme;
 pub mod update;
+mod widgets;
 
 use std::collections::HashSet;
 use std::io::Write;

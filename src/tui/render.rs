@@ -18,7 +18,10 @@ pub const MIN_HEIGHT: u16 = 15;
 
 pub fn render(s: &State, f: &mut Frame) {
     let area = f.area();
-    f.render_widget(Block::default().style(s.theme.base()), area);
+    // Themes on the terminal's own colours need no fill (it would restyle every cell).
+    if s.theme.base() != Style::default() {
+        f.buffer_mut().set_style(area, s.theme.base());
+    }
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         let text = format!(
             "cocpit needs at least {MIN_WIDTH}×{MIN_HEIGHT}; this terminal is {}×{}. Enlarge it, or press q to quit.",

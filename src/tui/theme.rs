@@ -155,7 +155,7 @@ impl Theme {
     }
 
     pub fn base(&self) -> Style {
-        if self.no_color {
+        if self.no_color || (self.fg == Color::Reset && self.bg == Color::Reset) {
             Style::default()
         } else {
             Style::default().fg(self.fg).bg(self.bg)
@@ -233,7 +233,11 @@ mod tests {
             .map(|(n, t)| Theme::parse(n, t).unwrap())
             .collect();
         assert_eq!(all.len(), 3);
-        assert_ne!(all[0].fg, all[1].fg);
+        assert_ne!(all[0].accent, all[1].accent);
+        assert_ne!(
+            all[0].bg, all[2].bg,
+            "high-contrast paints its own background"
+        );
     }
 
     #[test]

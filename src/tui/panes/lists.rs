@@ -1,16 +1,22 @@
 //! The list panes: scripts, orders, resources, and the panes not backed by data yet.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row as TableRow, Table, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use crate::format::{duration, short_time};
 use crate::sanitize::for_display;
 use crate::tui::state::{List, Load, Row, State};
+use crate::tui::widgets::rows::{self, Width};
 
 /// Columns shown at a width: each (title, width constraint, minimum terminal width to show it).
-type Column = (&'static str, Constraint, u16);
+type Column = (&'static str, Width, u16);
+
+fn plain(text: impl Into<String>) -> (String, Style) {
+    (text.into(), Style::default())
+}
 
 /// The visible window of a list: rows `[start, start + height)` keep the selection in view.
 fn window<T>(list: &List<T>, height: usize) -> (usize, usize) {
@@ -49,7 +55,7 @@ fn table<T: Row>(
     area: Rect,
     list: &List<T>,
     spec: Spec,
-    cells: impl Fn(&T) -> Vec<Cell<'static>>,
+    cells: impl Fn(&T) -> Vec<(String, Style)>,
 ) {
     let Spec {
         what,
@@ -97,63 +103,56 @@ fn table<T: Row>(
         f.render_widget(Paragraph::new(text).style(s.theme.dim()).block(block), area);
         return;
     }
-    let shown: Vec<&Column> = columns.iter().filter(|c| area.width >= c.2).collect();
-    let keep: Vec<usize> = columns
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| area.width >= c.2)
-        .map(|(i, _)| i)
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let keep: Vec<usize> = (0..columns.len())
+        .filter(|&i| area.width >= columns[i].2)
         .collect();
-    let height = area.height.saturating_sub(2) as usize;
-    let (start, end) = window(list, height);
-    let rows: Vec<TableRow> = list.visible[start..end]
-        .iter()
-        .enumerate()
-        .map(|(n, &i)| {
-            let item = &list.items[i];
-            let mut all = cells(item);
-            let marked = list.marked.contains(&item.key());
-            all.insert(0, Cell::from(if marked { "●" } else { " " }));
-            let row: Vec<Cell> = std::iter::once(all.remove(0))
-                .chain(
-                    keep.iter()
-                        .map(|&k| all.get(k).cloned().unwrap_or_default()),
-                )
-                .collect();
-            let r = TableRow::new(row);
-            if start + n == list.selected {
-                r.style(s.theme.selected())
-            } else {
-                r
-            }
-        })
+    let widths: Vec<Width> = std::iter::once(Width::Fixed(1))
+        .chain(keep.iter().map(|&i| columns[i].1))
         .collect();
-    let widths: Vec<Constraint> = std::iter::once(Constraint::Length(1))
-        .chain(shown.iter().map(|c| c.1))
+    let titles: Vec<&str> = std::iter::once("")
+        .chain(keep.iter().map(|&i| columns[i].0))
         .collect();
-    let header = TableRow::new(
-        std::iter::once(Cell::from(""))
-            .chain(shown.iter().map(|c| Cell::from(c.0)))
-            .collect::<Vec<_>>(),
-    )
-    .style(s.theme.dim());
-    f.render_widget(
-        Table::new(rows, widths)
-            .header(header)
-            .block(block)
-            .column_spacing(1),
-        area,
+    let (start, end) = window(list, inner.height.saturating_sub(1) as usize);
+    let rows = list.visible[start..end].iter().enumerate().map(|(n, &i)| {
+        let item = &list.items[i];
+        let all = cells(item);
+        let mark = if list.marked.contains(&item.key()) {
+            "●"
+        } else {
+            " "
+        };
+        let row: Vec<(String, Style)> = std::iter::once((mark.to_string(), Style::default()))
+            .chain(
+                keep.iter()
+                    .map(|&k| all.get(k).cloned().unwrap_or_default()),
+            )
+            .collect();
+        let style = if start + n == list.selected {
+            s.theme.selected()
+        } else {
+            Style::default()
+        };
+        (row, style)
+    });
+    rows::render(
+        f.buffer_mut(),
+        inner,
+        &widths,
+        (&titles, s.theme.dim()),
+        rows,
     );
 }
 
 pub fn scripts(s: &State, f: &mut Frame, area: Rect) {
     let columns: &[Column] = &[
-        ("NAME", Constraint::Min(16), 0),
-        ("TYPE", Constraint::Length(6), 0),
-        ("RISK", Constraint::Length(6), 0),
-        ("VERSION", Constraint::Length(8), 70),
-        ("UPDATED", Constraint::Length(11), 60),
-        ("SCRIPT_UUID", Constraint::Length(25), 110),
+        ("NAME", Width::Fill(16), 0),
+        ("TYPE", Width::Fixed(6), 0),
+        ("RISK", Width::Fixed(6), 0),
+        ("VERSION", Width::Fixed(8), 70),
+        ("UPDATED", Width::Fixed(11), 60),
+        ("SCRIPT_UUID", Width::Fixed(25), 110),
     ];
     table(
         s,
@@ -167,12 +166,12 @@ pub fn scripts(s: &State, f: &mut Frame, area: Rect) {
         },
         |x| {
             vec![
-                Cell::from(for_display(&x.name)),
-                Cell::from(x.script_type.to_string()),
-                Cell::from(x.properties.risk_level.to_string()),
-                Cell::from(for_display(&x.properties.version)),
-                Cell::from(short_time(x.gmt_modified, s.utc_offset)),
-                Cell::from(x.script_uuid.clone()),
+                plain(for_display(&x.name)),
+                plain(x.script_type.to_string()),
+                plain(x.properties.risk_level.to_string()),
+                plain(for_display(&x.properties.version)),
+                plain(short_time(x.gmt_modified, s.utc_offset)),
+                plain(x.script_uuid.clone()),
             ]
         },
     );
@@ -180,11 +179,11 @@ pub fn scripts(s: &State, f: &mut Frame, area: Rect) {
 
 pub fn orders(s: &State, f: &mut Frame, area: Rect) {
     let columns: &[Column] = &[
-        ("STATUS", Constraint::Length(12), 0),
-        ("SCRIPT", Constraint::Min(12), 0),
-        ("CREATED", Constraint::Length(11), 0),
-        ("DURATION", Constraint::Length(9), 70),
-        ("EXECUTE_UUID", Constraint::Length(26), 100),
+        ("STATUS", Width::Fixed(12), 0),
+        ("SCRIPT", Width::Fill(12), 0),
+        ("CREATED", Width::Fixed(11), 0),
+        ("DURATION", Width::Fixed(9), 70),
+        ("EXECUTE_UUID", Width::Fixed(26), 100),
     ];
     table(
         s,
@@ -199,11 +198,11 @@ pub fn orders(s: &State, f: &mut Frame, area: Rect) {
         |o| {
             let (sym, style) = s.theme.order_status(o.status);
             vec![
-                Cell::from(Span::styled(format!("{sym} {}", o.status), style)),
-                Cell::from(for_display(&o.order_name)),
-                Cell::from(short_time(o.gmt_created, s.utc_offset)),
-                Cell::from(duration(o.execute_costs)),
-                Cell::from(o.execute_uuid.clone()),
+                (format!("{sym} {}", o.status), style),
+                plain(for_display(&o.order_name)),
+                plain(short_time(o.gmt_created, s.utc_offset)),
+                plain(duration(o.execute_costs)),
+                plain(o.execute_uuid.clone()),
             ]
         },
     );
@@ -211,10 +210,10 @@ pub fn orders(s: &State, f: &mut Frame, area: Rect) {
 
 pub fn resources(s: &State, f: &mut Frame, area: Rect) {
     let columns: &[Column] = &[
-        ("RESOURCE_ID", Constraint::Min(12), 0),
-        ("TRANSPORT", Constraint::Length(9), 0),
-        ("STATE", Constraint::Length(8), 0),
-        ("TAGS", Constraint::Min(10), 70),
+        ("RESOURCE_ID", Width::Fill(12), 0),
+        ("TRANSPORT", Width::Fixed(9), 0),
+        ("STATE", Width::Fixed(8), 0),
+        ("TAGS", Width::Fill(10), 70),
     ];
     table(
         s,
@@ -233,16 +232,16 @@ pub fn resources(s: &State, f: &mut Frame, area: Rect) {
                 .map(|t| format!("{}={}", t.key, t.value))
                 .collect();
             vec![
-                Cell::from(for_display(&r.resource_id)),
-                Cell::from(
+                plain(for_display(&r.resource_id)),
+                plain(
                     r.properties
                         .get("transport")
                         .and_then(|v| v.as_str())
                         .unwrap_or("-")
                         .to_string(),
                 ),
-                Cell::from(r.agent_state.clone().unwrap_or_else(|| "-".into())),
-                Cell::from(for_display(&tags.join(" "))),
+                plain(r.agent_state.clone().unwrap_or_else(|| "-".into())),
+                plain(for_display(&tags.join(" "))),
             ]
         },
     );

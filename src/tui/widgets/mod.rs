@@ -1,0 +1,3 @@
+//! Widgets the panes share.
+
+pub mod rows;
