@@ -73,10 +73,14 @@ fn render_header(s: &State, f: &mut Frame, area: Rect) {
     let pad = (area.width as usize).saturating_sub(used + clock.chars().count());
     spans.push(Span::raw(" ".repeat(pad)));
     spans.push(Span::raw(clock));
-    f.render_widget(
-        Paragraph::new(Line::from(spans)).style(s.theme.header()),
-        area,
-    );
+    one_line(f, area, &Line::from(spans), s.theme.header());
+}
+
+/// Writes a single line (no wrapping needed) straight into the buffer.
+fn one_line(f: &mut Frame, area: Rect, line: &Line, style: Style) {
+    let buf = f.buffer_mut();
+    buf.set_style(area, style);
+    buf.set_line(area.x, area.y, line, area.width);
 }
 
 fn render_message(s: &State, f: &mut Frame, area: Rect) {
@@ -91,7 +95,7 @@ fn render_message(s: &State, f: &mut Frame, area: Rect) {
         (_, Some((Level::Info, m))) => Line::from(Span::raw(format!("• {m}"))),
         _ => Line::default(),
     };
-    f.render_widget(Paragraph::new(line), area);
+    one_line(f, area, &line, Style::default());
 }
 
 /// The actions the footer advertises in each pane.
@@ -156,7 +160,7 @@ fn render_footer(s: &State, f: &mut Frame, area: Rect) {
         ));
         spans.push(Span::styled(n.to_string(), s.theme.dim()));
     }
-    f.render_widget(Paragraph::new(Line::from(spans)), area);
+    one_line(f, area, &Line::from(spans), Style::default());
 }
 
 /// A centred rectangle of at most `w`×`h` inside `area`.

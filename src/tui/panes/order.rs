@@ -6,12 +6,13 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row as TableRow, Table, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use crate::format::duration;
 use crate::model::order::{InstanceStatus, OrderStatus};
 use crate::sanitize::for_display;
 use crate::tui::state::{Focus, Load, OrderView, State};
+use crate::tui::widgets::rows::{self, Width};
 
 pub fn render(s: &State, f: &mut Frame, area: Rect) {
     let Some(v) = &s.order else {
@@ -226,53 +227,55 @@ fn instances(s: &State, v: &OrderView, f: &mut Frame, area: Rect) {
         v.batch_index().unwrap_or(0),
         rows_here.len()
     ));
-    let wide = area.width >= 70;
-    let rows: Vec<TableRow> = rows_here
-        .iter()
-        .enumerate()
-        .map(|(n, i)| {
-            let (sym, style) = s.theme.instance_status(i.status);
-            let mut cells = vec![
-                Cell::from(i.id.to_string()),
-                Cell::from(for_display(&i.target_instance.resource_id)),
-                Cell::from(Span::styled(format!("{sym} {}", i.status), style)),
-                Cell::from(
-                    i.exit_code
-                        .map(|c| c.to_string())
-                        .unwrap_or_else(|| "-".into()),
-                ),
-            ];
-            if wide {
-                cells.push(Cell::from(duration(i.execute_costs)));
-            }
-            cells.push(Cell::from(last_line(&i.message)));
-            let r = TableRow::new(cells);
-            if n == v.instance {
-                r.style(s.theme.selected())
-            } else {
-                r
-            }
-        })
-        .collect();
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let wide = inner.width >= 68;
     let mut widths = vec![
-        Constraint::Length(5),
-        Constraint::Length(12),
-        Constraint::Length(12),
-        Constraint::Length(4),
+        Width::Fixed(5),
+        Width::Fixed(12),
+        Width::Fixed(12),
+        Width::Fixed(4),
     ];
     let mut titles = vec!["ID", "HOST", "STATUS", "EXIT"];
     if wide {
-        widths.push(Constraint::Length(8));
+        widths.push(Width::Fixed(8));
         titles.push("TIME");
     }
-    widths.push(Constraint::Min(10));
+    widths.push(Width::Fill(10));
     titles.push("LAST LINE");
-    f.render_widget(
-        Table::new(rows, widths)
-            .header(TableRow::new(titles).style(s.theme.dim()))
-            .block(block)
-            .column_spacing(1),
-        area,
+    // Keep the selection in view when the batch has more rows than fit.
+    let height = inner.height.saturating_sub(1) as usize;
+    let start = v.instance.saturating_sub(height.saturating_sub(1));
+    let plain = |t: String| (t, Style::default());
+    let rows = rows_here.iter().enumerate().skip(start).map(|(n, i)| {
+        let (sym, style) = s.theme.instance_status(i.status);
+        let mut cells = vec![
+            plain(i.id.to_string()),
+            plain(for_display(&i.target_instance.resource_id)),
+            (format!("{sym} {}", i.status), style),
+            plain(
+                i.exit_code
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| "-".into()),
+            ),
+        ];
+        if wide {
+            cells.push(plain(duration(i.execute_costs)));
+        }
+        cells.push(plain(last_line(&i.message)));
+        let row_style = if n == v.instance {
+            s.theme.selected()
+        } else {
+            Style::default()
+        };
+        (cells, row_style)
+    });
+    rows::render(
+        f.buffer_mut(),
+        inner,
+        &widths,
+        (&titles, s.theme.dim()),
+        rows,
     );
 }
 
@@ -297,17 +300,37 @@ fn log_view(s: &State, v: &OrderView, f: &mut Frame, area: Rect) {
         i.id
     ));
     let height = area.height.saturating_sub(2) as usize;
-    // Only the lines on screen are made terminal-safe: a 1 MiB log costs what fits, not all of it.
-    let all: Vec<&str> = i.message.lines().collect();
-    let end = all.len().saturating_sub(v.log_scroll);
-    let start = end.saturating_sub(height);
-    let lines: Vec<Line> = all[start..end]
-        .iter()
-        .map(|l| Line::from(for_display(l)))
+    // Only the lines on screen are read and made terminal-safe, walking back from the end: a
+    // 1 MiB log costs what fits, not all of it.
+    let mut tail: Vec<String> = i
+        .message
+        .lines()
+        .rev()
+        .skip(v.log_scroll)
+        .take(height)
+        .map(for_display)
         .collect();
-    let mut p = Paragraph::new(lines).block(block).style(Style::default());
+    tail.reverse();
     if v.wrap {
-        p = p.wrap(Wrap { trim: false });
+        let lines: Vec<Line> = tail.into_iter().map(Line::from).collect();
+        f.render_widget(
+            Paragraph::new(lines)
+                .block(block)
+                .wrap(Wrap { trim: false }),
+            area,
+        );
+        return;
     }
-    f.render_widget(p, area);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let buf = f.buffer_mut();
+    for (n, line) in tail.iter().enumerate() {
+        buf.set_stringn(
+            inner.x,
+            inner.y + n as u16,
+            line,
+            inner.width as usize,
+            Style::default(),
+        );
+    }
 }
