@@ -92,6 +92,10 @@ fn create_run_and_read_back_with_exit_codes() {
         String::from_utf8_lossy(&out.stderr)
     );
     let orders = cli.json(&["order", "list", "--status", "FINISHED"]);
+    assert_eq!(
+        orders["data"]["data"][0]["properties"]["region_ids"],
+        "local"
+    );
     let eid = orders["data"]["data"][0]["execute_uuid"]
         .as_str()
         .unwrap()

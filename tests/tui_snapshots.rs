@@ -389,3 +389,17 @@ fn a_tiny_terminal_gets_a_message() {
 fn key(c: char) -> ratatui::crossterm::event::KeyEvent {
     ratatui::crossterm::event::KeyEvent::from(ratatui::crossterm::event::KeyCode::Char(c))
 }
+
+#[test]
+fn falling_behind_reloads_what_is_shown_and_a_resize_only_redraws() {
+    let mut s = loaded();
+    s.order = Some(OrderView::new("SCT1".into()));
+    let out = update::update(&mut s, Msg::Resize);
+    assert!(out.redraw && out.effects.is_empty(), "{out:?}");
+    let out = update::update(&mut s, Msg::Resync);
+    assert!(out.effects.contains(&update::Effect::LoadOrders));
+    assert!(
+        out.effects
+            .contains(&update::Effect::LoadOrder("SCT1".into()))
+    );
+}

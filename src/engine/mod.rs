@@ -216,10 +216,6 @@ impl Engine {
             .collect())
     }
 
-    pub fn hosts(&self) -> impl Iterator<Item = &Host> {
-        self.inner.hosts.values()
-    }
-
     // ---------------------------------------------------------------- scripts
 
     pub fn create_script(&self, s: AddScriptModel, creator: &str) -> Result<String> {
@@ -386,6 +382,14 @@ impl Engine {
                 }
             })
             .collect();
+        let mut regions: Vec<String> = e
+            .execute_batches
+            .iter()
+            .flat_map(|b| &b.target_instances)
+            .map(|t| views::region_of(&self.inner.hosts[&t.resource_id]))
+            .collect();
+        regions.sort();
+        regions.dedup();
         let execute_uuid = new_uuid("SCT");
         let order_id = self.inner.store.insert_order(&NewOrder {
             execute_uuid: execute_uuid.clone(),
@@ -393,6 +397,7 @@ impl Engine {
             execute_param: e.execute_param,
             creator: creator.to_string(),
             now: now_ms(),
+            region_ids: regions.join(","),
             batches,
         })?;
         self.inner.emit(EngineEvent::OrderChanged {
@@ -442,13 +447,7 @@ impl Engine {
             created_to: q.end_time.map(|s| s * 1000 + 999),
         };
         let (total, rows) = self.inner.store.list_orders(&f, q.marker, limit)?;
-        let data = rows
-            .into_iter()
-            .map(|o| {
-                let insts = self.inner.store.instances(o.id)?;
-                Ok(views::order_list(o, &insts))
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let data = rows.into_iter().map(views::order_list).collect();
         Ok(Page { total, data })
     }
 

@@ -43,6 +43,7 @@ CREATE TABLE orders (
     execute_param TEXT NOT NULL,
     status TEXT NOT NULL,
     current_batch INTEGER NOT NULL,
+    region_ids TEXT NOT NULL,
     pause_reason TEXT,
     acked_failures INTEGER NOT NULL DEFAULT 0,
     creator TEXT NOT NULL,
@@ -122,6 +123,8 @@ pub struct OrderRow {
     pub execute_param: ScriptExecuteParam,
     pub status: OrderStatus,
     pub current_batch: i64,
+    /// The targets' regions, comma-separated (the order list shows them).
+    pub region_ids: String,
     pub pause_reason: Option<String>,
     pub acked_failures: i64,
     pub creator: String,
@@ -169,6 +172,7 @@ pub struct NewOrder {
     pub execute_param: ScriptExecuteParam,
     pub creator: String,
     pub now: i64,
+    pub region_ids: String,
     pub batches: Vec<NewBatch>,
 }
 
@@ -212,8 +216,8 @@ fn script_row(r: &rusqlite::Row) -> Result<ScriptRow> {
 }
 
 const ORDER_COLS: &str = "id, execute_uuid, script_uuid, script_name, script_version, script_type, \
-    content, script_params, execute_param, status, current_batch, pause_reason, acked_failures, creator, \
-    gmt_created, gmt_finished";
+    content, script_params, execute_param, status, current_batch, region_ids, pause_reason, acked_failures, \
+    creator, gmt_created, gmt_finished";
 
 fn order_row(r: &rusqlite::Row) -> Result<OrderRow> {
     Ok(OrderRow {
@@ -228,11 +232,12 @@ fn order_row(r: &rusqlite::Row) -> Result<OrderRow> {
         execute_param: from_json(r.get(8)?)?,
         status: parse(r.get(9)?)?,
         current_batch: r.get(10)?,
-        pause_reason: r.get(11)?,
-        acked_failures: r.get(12)?,
-        creator: r.get(13)?,
-        gmt_created: r.get(14)?,
-        gmt_finished: r.get(15)?,
+        region_ids: r.get(11)?,
+        pause_reason: r.get(12)?,
+        acked_failures: r.get(13)?,
+        creator: r.get(14)?,
+        gmt_created: r.get(15)?,
+        gmt_finished: r.get(16)?,
     })
 }
 
@@ -449,8 +454,8 @@ impl Store {
         let tx = c.transaction()?;
         tx.execute(
             "INSERT INTO orders (execute_uuid, script_uuid, script_name, script_version, script_type, content, \
-             script_params, execute_param, status, current_batch, creator, gmt_created) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?10, ?11)",
+             script_params, execute_param, status, current_batch, region_ids, creator, gmt_created) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?10, ?11, ?12)",
             params![
                 o.execute_uuid,
                 o.script.script_uuid,
@@ -461,6 +466,7 @@ impl Store {
                 json(&o.script.script_params),
                 json(&o.execute_param),
                 OrderStatus::Processing.as_str(),
+                o.region_ids,
                 o.creator,
                 o.now
             ],

@@ -11,6 +11,11 @@ use super::store::{BatchRow, InstanceRow, OrderRow, ScriptRow};
 
 pub const REGION: &str = "local";
 
+/// A host's region: the configured one, or `local`.
+pub fn region_of(h: &Host) -> String {
+    h.region_id.clone().unwrap_or_else(|| REGION.into())
+}
+
 pub fn host_name(h: &Host) -> String {
     h.name.clone().unwrap_or_else(|| h.id.clone())
 }
@@ -35,7 +40,7 @@ pub fn resource(h: &Host) -> Resource {
         provider: "ecs".into(),
         resource_type: "cloudservers".into(),
         project_id: None,
-        region_id: Some(h.region_id.clone().unwrap_or_else(|| REGION.into())),
+        region_id: Some(region_of(h)),
         ep_id: None,
         tags: h
             .tags
@@ -71,7 +76,7 @@ pub fn resource_instance(h: &Host, t: &ExecuteResourceInstance) -> ResourceInsta
                 .transport
                 .eq(&TransportKind::Local)
                 .then(|| "127.0.0.1".into()),
-            region_id: Some(h.region_id.clone().unwrap_or_else(|| REGION.into())),
+            region_id: Some(region_of(h)),
             ..Default::default()
         }),
     }
@@ -153,14 +158,7 @@ pub fn order_info(o: OrderRow) -> JobScriptOrderInfoModel {
     }
 }
 
-pub fn order_list(o: OrderRow, insts: &[InstanceRow]) -> JobScriptOrderListModel {
-    let mut regions: Vec<String> = insts
-        .iter()
-        .filter_map(|i| serde_json::from_str::<ResourceInstance>(&i.target).ok())
-        .filter_map(|t| t.properties.and_then(|p| p.region_id))
-        .collect();
-    regions.sort();
-    regions.dedup();
+pub fn order_list(o: OrderRow) -> JobScriptOrderListModel {
     JobScriptOrderListModel {
         order_id: o.id,
         order_name: o.script_name,
@@ -171,7 +169,7 @@ pub fn order_list(o: OrderRow, insts: &[InstanceRow]) -> JobScriptOrderListModel
         creator: o.creator,
         status: o.status,
         properties: JobScriptOrderListProp {
-            region_ids: Some(regions.join(",")),
+            region_ids: Some(o.region_ids),
         },
     }
 }
@@ -218,7 +216,6 @@ pub fn statistics(insts: &[InstanceRow]) -> JobScriptOrderStatisticsModel {
         .map(|s| {
             let of: Vec<_> = insts.iter().filter(|i| i.status == s).collect();
             let mut batch_indexes: Vec<i64> = of.iter().map(|i| i.batch_index).collect();
-            batch_indexes.dedup();
             batch_indexes.sort_unstable();
             batch_indexes.dedup();
             ExecutionStatistic {

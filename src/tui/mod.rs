@@ -219,8 +219,7 @@ async fn next_engine_event(
     match rx {
         Some(r) => match r.recv().await {
             Ok(e) => Some(Msg::Engine(e)),
-            // Fell behind: reload what is shown instead of replaying.
-            Err(broadcast::error::RecvError::Lagged(_)) => Some(Msg::Resize),
+            Err(broadcast::error::RecvError::Lagged(_)) => Some(Msg::Resync),
             Err(broadcast::error::RecvError::Closed) => {
                 *rx = None;
                 None
@@ -300,14 +299,10 @@ pub async fn run(backend: Arc<dyn Backend>, cfg: &Config) -> Result<(), String> 
             _ = term.recv() => break,
         };
         if let Some(msg) = msg {
-            let reload = matches!(msg, Msg::Resize) && engine.is_some();
             let out = update::update(&mut s, msg);
             dirty |= out.redraw;
             for e in out.effects {
                 jobs.spawn(&backend, &tx, e);
-            }
-            if reload {
-                jobs.spawn(&backend, &tx, Effect::LoadOrders);
             }
         }
         if s.quit {

@@ -19,6 +19,8 @@ pub enum Msg {
     Key(KeyEvent),
     Mouse(MouseEvent),
     Resize,
+    /// The engine's event stream fell behind: re-read what is shown instead of replaying.
+    Resync,
     Clock(String),
     Scripts(Result<Vec<ScriptListModel>, String>),
     Orders(Result<Vec<JobScriptOrderListModel>, String>),
@@ -93,6 +95,15 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
             _ => Outcome::default(),
         },
         Msg::Resize => Outcome::redraw(),
+        Msg::Resync => {
+            let out = Outcome::redraw()
+                .with(Effect::LoadScripts)
+                .with(Effect::LoadOrders);
+            match &s.order {
+                Some(v) => out.with(Effect::LoadOrder(v.execute_uuid.clone())),
+                None => out,
+            }
+        }
         Msg::Clock(c) => {
             s.clock = c;
             Outcome::redraw()
