@@ -104,7 +104,7 @@ async fn run(args: Cli, config: Config) -> u8 {
     let result = match args.command {
         None if std::io::IsTerminal::is_terminal(&std::io::stdout()) => {
             let backend: Arc<dyn Backend> = Arc::new(backend);
-            return match cocpit::tui::run(backend, &config).await {
+            return match cocpit::tui::run(backend, &config, &data_dir.join("drafts")).await {
                 Ok(()) => 0,
                 Err(e) => {
                     eprintln!("cocpit: {e}");

@@ -38,6 +38,14 @@ pub enum Action {
     SwitchFocus,
     ToggleFollow,
     ToggleWrap,
+    NewScript,
+    EditScript,
+    ExternalEditor,
+    DeleteScript,
+    Save,
+    AddParam,
+    RemoveParam,
+    PrevField,
     /// Unbinds a key in the keymap file.
     None,
 }
@@ -51,6 +59,7 @@ pub enum Context {
     Resources,
     Orders,
     OrderView,
+    Editor,
 }
 
 impl Action {
@@ -87,6 +96,14 @@ impl Action {
         Action::SwitchFocus,
         Action::ToggleFollow,
         Action::ToggleWrap,
+        Action::NewScript,
+        Action::EditScript,
+        Action::ExternalEditor,
+        Action::DeleteScript,
+        Action::Save,
+        Action::AddParam,
+        Action::RemoveParam,
+        Action::PrevField,
     ];
 
     pub fn name(self) -> String {
@@ -102,7 +119,7 @@ impl Action {
 
     pub fn describe(self) -> &'static str {
         match self {
-            Action::Quit => "quit (asks if an edit would be lost)",
+            Action::Quit => "quit (asks if unsaved)",
             Action::Back => "back / close",
             Action::Up => "move up",
             Action::Down => "move down",
@@ -112,7 +129,7 @@ impl Action {
             Action::PageDown => "page down",
             Action::Open => "open the selection",
             Action::ToggleMark => "mark / unmark (multi-select)",
-            Action::Filter => "filter the list (! inverts)",
+            Action::Filter => "filter (! inverts)",
             Action::Palette => "command palette",
             Action::Help => "this help",
             Action::Refresh => "reload from the backend",
@@ -134,6 +151,14 @@ impl Action {
             Action::SwitchFocus => "switch between instances and log",
             Action::ToggleFollow => "follow the log",
             Action::ToggleWrap => "wrap long log lines",
+            Action::NewScript => "new script",
+            Action::EditScript => "edit in the editor",
+            Action::ExternalEditor => "edit in $VISUAL/$EDITOR",
+            Action::DeleteScript => "delete (asks first)",
+            Action::Save => "save the script (create or modify)",
+            Action::AddParam => "add a parameter",
+            Action::RemoveParam => "remove the focused parameter",
+            Action::PrevField => "previous field",
             Action::None => "unbound",
         }
     }
@@ -144,7 +169,9 @@ impl Action {
         match self {
             Up | Down | Top | Bottom | PageUp | PageDown | Open | Filter | Refresh => Context::List,
             ToggleMark => Context::Resources,
-            RunScript => Context::Scripts,
+            RunScript | NewScript | EditScript | DeleteScript => Context::Scripts,
+            ExternalEditor => Context::Scripts,
+            Save | AddParam | RemoveParam | PrevField => Context::Editor,
             ContinueOrder | PauseOrder | CancelOrder | CancelInstance | RetryInstance
             | RetryFailed | SkipBatch | NextBatch | PrevBatch | SwitchFocus | ToggleFollow
             | ToggleWrap => Context::OrderView,

@@ -168,6 +168,16 @@ const DEFAULTS: &[(&str, Action)] = &[
     ("tab", Action::SwitchFocus),
     ("f", Action::ToggleFollow),
     ("w", Action::ToggleWrap),
+    ("n", Action::NewScript),
+    ("i", Action::EditScript),
+    ("e", Action::ExternalEditor),
+    ("ctrl-e", Action::ExternalEditor),
+    ("D", Action::DeleteScript),
+    ("ctrl-s", Action::Save),
+    ("ctrl-n", Action::AddParam),
+    ("ctrl-d", Action::RemoveParam),
+    ("shift-tab", Action::PrevField),
+    ("f1", Action::Help),
 ];
 
 #[derive(Debug, Clone)]
@@ -233,6 +243,18 @@ impl Keymap {
     pub fn first_key(&self, action: Action) -> String {
         self.keys_for(action)
             .into_iter()
+            .next()
+            .unwrap_or_else(|| "—".into())
+    }
+
+    /// The first key of `action` that does not type a character (for the editor's footer).
+    pub fn first_command_key(&self, action: Action) -> String {
+        self.map
+            .iter()
+            .filter(|(k, a)| {
+                **a == action && (k.ctrl || k.alt || !matches!(k.code, KeyCodeOrd::Char(_)))
+            })
+            .map(|(k, _)| k.label())
             .next()
             .unwrap_or_else(|| "—".into())
     }

@@ -5,6 +5,7 @@
 //! ticks: an idle console draws nothing (the header clock wakes it once a minute).
 
 pub mod action;
+pub mod editor;
 pub mod keymap;
 mod panes;
 pub mod render;
@@ -28,7 +29,7 @@ use crate::config::Config;
 use crate::model::order::BatchDetailQuery;
 use crate::model::script::ListScriptsQuery;
 use state::{BatchInstance, State};
-use update::{Effect, Msg, OrderSnapshot};
+use update::{Effect, Msg, OrderSnapshot, ScriptSave};
 
 /// Whether the terminal says it shows 24-bit colour.
 pub fn truecolor() -> bool {
@@ -166,6 +167,24 @@ async fn run_effect(b: Arc<dyn Backend>, e: Effect) -> Msg {
             Ok(eid) => Msg::Started(eid),
             Err(e) => Msg::Done(Err(format!("not started: {}", err(e)))),
         },
+        Effect::LoadScript(uuid) => {
+            let r = b.get_script(&uuid).await.map(Box::new).map_err(err);
+            Msg::Script(uuid, r)
+        }
+        Effect::SaveScript { draft_key, save } => {
+            let result = match *save {
+                ScriptSave::Create(body) => b.create_script(body).await,
+                ScriptSave::Update(uuid, body) => b.update_script(&uuid, body).await.map(|_| uuid),
+            }
+            .map_err(err);
+            Msg::Saved { draft_key, result }
+        }
+        Effect::DeleteScript(uuid) => {
+            Msg::Deleted(b.delete_script(&uuid).await.map(|_| uuid).map_err(err))
+        }
+        Effect::SaveDraft(_) | Effect::RemoveDraft(_) | Effect::ExternalEdit { .. } => {
+            unreachable!("run by the loop itself")
+        }
     }
 }
 
@@ -182,8 +201,9 @@ fn job_key(e: &Effect) -> Option<String> {
         Effect::LoadOrders => Some("orders".into()),
         Effect::LoadResources => Some("resources".into()),
         Effect::LoadOrder(id) => Some(format!("order {id}")),
-        Effect::LoadScriptParams(id) => Some(format!("script {id}")),
-        Effect::Operate { .. } | Effect::Execute { .. } => None,
+        Effect::LoadScriptParams(id) => Some(format!("params {id}")),
+        Effect::LoadScript(id) => Some(format!("script {id}")),
+        _ => None,
     }
 }
 
@@ -231,9 +251,67 @@ async fn next_engine_event(
 
 const FRAME: Duration = Duration::from_millis(16);
 
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Hands `content` to `$VISUAL`/`$EDITOR` (else `vi`) in a file of the drafts directory and
+/// returns the text it left there. The terminal is the editor's meanwhile.
+fn external_editor(
+    drafts: &std::path::Path,
+    content: &str,
+    extension: &str,
+) -> Result<String, String> {
+    let editor = std::env::var("VISUAL")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .or_else(|| {
+            std::env::var("EDITOR")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+        })
+        .unwrap_or_else(|| "vi".into());
+    std::fs::create_dir_all(drafts).map_err(|e| format!("{}: {e}", drafts.display()))?;
+    let file = drafts.join(format!("edit-{}.{extension}", std::process::id()));
+    std::fs::write(&file, content).map_err(|e| format!("{}: {e}", file.display()))?;
+    // Through the shell, as git does, so `EDITOR="code -w"` works.
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{editor} \"$1\""))
+        .arg("sh")
+        .arg(&file)
+        .status();
+    let text = std::fs::read_to_string(&file);
+    let _ = std::fs::remove_file(&file);
+    match status {
+        Ok(st) if st.success() => text.map_err(|e| format!("reading the edited file: {e}")),
+        Ok(st) => Err(format!("{editor} exited with {st}; content unchanged")),
+        Err(e) => Err(format!("cannot start {editor}: {e}")),
+    }
+}
+
+/// Leaves the console's screen for a program that wants the terminal, then comes back.
+fn suspended<T>(terminal: &mut ratatui::DefaultTerminal, f: impl FnOnce() -> T) -> T {
+    let mut out = std::io::stdout();
+    let _ = execute!(out, crossterm::event::DisableMouseCapture);
+    let _ = crossterm::terminal::disable_raw_mode();
+    let _ = execute!(out, crossterm::terminal::LeaveAlternateScreen);
+    let r = f();
+    let _ = execute!(out, crossterm::terminal::EnterAlternateScreen);
+    let _ = crossterm::terminal::enable_raw_mode();
+    let _ = execute!(out, crossterm::event::EnableMouseCapture);
+    let _ = terminal.clear();
+    r
+}
+
 /// Opens the console on `backend` and runs it until the user quits or the terminal goes away.
-pub async fn run(backend: Arc<dyn Backend>, cfg: &Config) -> Result<(), String> {
+pub async fn run(
+    backend: Arc<dyn Backend>,
+    cfg: &Config,
+    drafts: &std::path::Path,
+) -> Result<(), String> {
     let mut s = initial_state(backend.describe(), cfg)?;
+    editor::highlight::warm_up();
     let (guard, mut terminal) =
         TerminalGuard::enter().map_err(|e| format!("cannot open the terminal: {e}"))?;
     use tokio::signal::unix::{SignalKind, signal};
@@ -250,6 +328,10 @@ pub async fn run(backend: Arc<dyn Backend>, cfg: &Config) -> Result<(), String> 
     ] {
         jobs.spawn(&backend, &tx, e);
     }
+    let (found, problems) = editor::draft::load_all(drafts);
+    if !found.is_empty() || !problems.is_empty() {
+        update::update(&mut s, Msg::Drafts(found, problems));
+    }
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
     let frames_file = std::env::var_os("COCPIT_TEST_FRAMES");
@@ -265,10 +347,10 @@ pub async fn run(backend: Arc<dyn Backend>, cfg: &Config) -> Result<(), String> 
                 .map_err(|e| format!("draw: {e}"))?;
             let _ = execute!(out, crossterm::terminal::EndSynchronizedUpdate);
             let _ = out.flush();
-            s.page = terminal
-                .size()
-                .map(|r| r.height.saturating_sub(8) as usize)
-                .unwrap_or(10);
+            if let Ok(size) = terminal.size() {
+                s.page = size.height.saturating_sub(8) as usize;
+                s.screen = (size.width, size.height);
+            }
             last_draw = Instant::now();
             dirty = false;
             frames += 1;
@@ -282,7 +364,10 @@ pub async fn run(backend: Arc<dyn Backend>, cfg: &Config) -> Result<(), String> 
             ev = input.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => Some(Msg::Key(k)),
                 Some(Ok(Event::Mouse(m))) => Some(Msg::Mouse(m)),
-                Some(Ok(Event::Resize(..))) => Some(Msg::Resize),
+                Some(Ok(Event::Resize(w, h))) => {
+                    s.screen = (w, h);
+                    Some(Msg::Resize)
+                }
                 Some(Ok(_)) => None,
                 Some(Err(_)) | None => break,
             },
@@ -298,11 +383,34 @@ pub async fn run(backend: Arc<dyn Backend>, cfg: &Config) -> Result<(), String> 
             _ = hup.recv() => break,
             _ = term.recv() => break,
         };
-        if let Some(msg) = msg {
+        let mut next = msg;
+        while let Some(msg) = next.take() {
+            s.now_ms = now_ms();
             let out = update::update(&mut s, msg);
             dirty |= out.redraw;
             for e in out.effects {
-                jobs.spawn(&backend, &tx, e);
+                match e {
+                    Effect::SaveDraft(d) => {
+                        if let Err(e) = editor::draft::save(drafts, &d) {
+                            s.message =
+                                Some((state::Level::Error, format!("draft not saved: {e}")));
+                        }
+                    }
+                    Effect::RemoveDraft(key) => {
+                        let _ = editor::draft::remove(drafts, &key);
+                    }
+                    Effect::ExternalEdit { content, extension } => {
+                        // The editor owns the terminal: stop reading keys until it is done.
+                        drop(input);
+                        let r = suspended(&mut terminal, || {
+                            external_editor(drafts, &content, extension)
+                        });
+                        input = EventStream::new();
+                        next = Some(Msg::ExternalEdited(r));
+                        dirty = true;
+                    }
+                    e => jobs.spawn(&backend, &tx, e),
+                }
             }
         }
         if s.quit {

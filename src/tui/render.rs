@@ -45,6 +45,8 @@ pub fn render(s: &State, f: &mut Frame) {
         Pane::Incidents => panes::lists::not_backed(s, f, body, "Incidents"),
         Pane::Alarms => panes::lists::not_backed(s, f, body, "Alarms"),
         Pane::Order => panes::order::render(s, f, body),
+        Pane::Script => panes::editor::render_detail(s, f, body),
+        Pane::Editor => panes::editor::render(s, f, body),
     }
     render_message(s, f, message);
     render_footer(s, f, footer);
@@ -102,10 +104,24 @@ fn render_message(s: &State, f: &mut Frame, area: Rect) {
 fn footer_actions(p: Pane) -> &'static [Action] {
     match p {
         Pane::Scripts => &[
+            Action::Open,
             Action::RunScript,
+            Action::NewScript,
+            Action::EditScript,
             Action::Filter,
             Action::Orders,
-            Action::Resources,
+        ],
+        Pane::Script => &[
+            Action::EditScript,
+            Action::ExternalEditor,
+            Action::RunScript,
+            Action::DeleteScript,
+        ],
+        Pane::Editor => &[
+            Action::Save,
+            Action::SwitchFocus,
+            Action::AddParam,
+            Action::ExternalEditor,
         ],
         Pane::Orders => &[Action::Open, Action::Filter, Action::Scripts],
         Pane::Resources => &[Action::ToggleMark, Action::RunScript, Action::Filter],
@@ -122,8 +138,9 @@ fn footer_actions(p: Pane) -> &'static [Action] {
     }
 }
 
-fn short(a: Action) -> &'static str {
+fn short(p: Pane, a: Action) -> &'static str {
     match a {
+        Action::SwitchFocus if p == Pane::Order => "focus",
         Action::RunScript => "run",
         Action::Filter => "filter",
         Action::Orders => "orders",
@@ -136,28 +153,46 @@ fn short(a: Action) -> &'static str {
         Action::CancelOrder => "cancel",
         Action::RetryFailed => "retry failed",
         Action::NextBatch => "batch",
-        Action::SwitchFocus => "focus",
         Action::ToggleFollow => "follow",
+        Action::NewScript => "new",
+        Action::EditScript => "edit",
+        Action::ExternalEditor => "$EDITOR",
+        Action::DeleteScript => "delete",
+        Action::Save => "save",
+        Action::AddParam => "param",
+        Action::SwitchFocus => "field",
         _ => "",
     }
 }
 
 fn render_footer(s: &State, f: &mut Frame, area: Rect) {
     let mut spans = vec![];
-    let always = [Action::Palette, Action::Help, Action::Back, Action::Quit];
-    let names = ["cmd", "help", "back", "quit"];
+    // In the editor plain keys type, so it advertises the keys that do not.
+    let editing = s.pane == Pane::Editor;
+    let key = |a: Action| {
+        if editing {
+            s.keymap.first_command_key(a)
+        } else {
+            s.keymap.first_key(a)
+        }
+    };
+    let (always, names): (&[Action], &[&str]) = if editing {
+        (
+            &[Action::Help, Action::Back, Action::Quit],
+            &["help", "back", "quit"],
+        )
+    } else {
+        (
+            &[Action::Palette, Action::Help, Action::Back, Action::Quit],
+            &["cmd", "help", "back", "quit"],
+        )
+    };
     for a in footer_actions(s.pane) {
-        spans.push(Span::styled(
-            format!(" {} ", s.keymap.first_key(*a)),
-            s.theme.accent(),
-        ));
-        spans.push(Span::styled(short(*a).to_string(), s.theme.dim()));
+        spans.push(Span::styled(format!(" {} ", key(*a)), s.theme.accent()));
+        spans.push(Span::styled(short(s.pane, *a).to_string(), s.theme.dim()));
     }
     for (a, n) in always.iter().zip(names) {
-        spans.push(Span::styled(
-            format!(" {} ", s.keymap.first_key(*a)),
-            s.theme.accent(),
-        ));
+        spans.push(Span::styled(format!(" {} ", key(*a)), s.theme.accent()));
         spans.push(Span::styled(n.to_string(), s.theme.dim()));
     }
     one_line(f, area, &Line::from(spans), Style::default());
@@ -199,6 +234,8 @@ fn contexts(p: Pane) -> Vec<Context> {
         Pane::Orders => c.push(Context::List),
         Pane::Resources => c.extend([Context::List, Context::Resources, Context::Scripts]),
         Pane::Order => c.extend([Context::OrderView]),
+        Pane::Script => c.extend([Context::Scripts]),
+        Pane::Editor => c.extend([Context::Editor]),
         Pane::Incidents | Pane::Alarms => {}
     }
     c
@@ -206,21 +243,37 @@ fn contexts(p: Pane) -> Vec<Context> {
 
 fn render_help(s: &State, f: &mut Frame, area: Rect) {
     let rows = s.keymap.help(&contexts(s.pane));
-    let width = rows
+    let keys_w = rows
         .iter()
         .map(|(k, _)| k.chars().count())
         .max()
         .unwrap_or(4);
-    let lines: Vec<Line> = rows
-        .iter()
-        .map(|(keys, a)| {
-            Line::from(vec![
-                Span::styled(format!("{keys:>width$}  "), s.theme.accent()),
-                Span::raw(a.describe()),
-            ])
+    // As many columns as it takes to show every binding on this screen.
+    let fit = area.height.saturating_sub(4).max(1) as usize;
+    let cols = rows.len().div_ceil(fit).max(1);
+    let per_col = rows.len().div_ceil(cols);
+    let width = if cols == 1 {
+        64
+    } else {
+        area.width.saturating_sub(2)
+    };
+    let col_w = (width.saturating_sub(2) as usize / cols).max(1);
+    let lines: Vec<Line> = (0..per_col)
+        .map(|r| {
+            let mut spans = vec![];
+            for c in 0..cols {
+                if let Some((keys, a)) = rows.get(c * per_col + r) {
+                    let text: String = a.describe().chars().collect();
+                    let room = col_w.saturating_sub(keys_w + 3);
+                    let text: String = text.chars().take(room).collect();
+                    spans.push(Span::styled(format!("{keys:>keys_w$}  "), s.theme.accent()));
+                    spans.push(Span::raw(format!("{text:<room$} ")));
+                }
+            }
+            Line::from(spans)
         })
         .collect();
-    let rect = centered(area, 64, lines.len() as u16 + 2);
+    let rect = centered(area, width, lines.len() as u16 + 2);
     clear_popup(f, rect);
     f.render_widget(
         Paragraph::new(lines).block(

@@ -6,7 +6,11 @@ use std::collections::BTreeSet;
 
 use crate::model::order::*;
 use crate::model::resource::Resource;
-use crate::model::script::ScriptListModel;
+use crate::model::script::{ScriptDetailModel, ScriptListModel};
+
+use super::editor::Editor;
+use super::editor::draft::Draft;
+use super::editor::highlight::Highlight;
 
 use super::keymap::Keymap;
 use super::theme::Theme;
@@ -168,6 +172,9 @@ pub enum Pane {
     Incidents,
     Alarms,
     Order,
+    /// One script: its properties, parameters and content.
+    Script,
+    Editor,
 }
 
 impl Pane {
@@ -179,6 +186,8 @@ impl Pane {
             Pane::Incidents => "Incidents",
             Pane::Alarms => "Alarms",
             Pane::Order => "Order",
+            Pane::Script => "Script",
+            Pane::Editor => "Editor",
         }
     }
 }
@@ -277,6 +286,9 @@ pub struct Confirm {
 pub enum Pending {
     CancelOrder(String),
     Quit,
+    /// Open the editor on the draft with this key.
+    RestoreDraft(String),
+    DeleteScript(String),
 }
 
 /// The run form: a script, hosts and a batch plan.
@@ -325,6 +337,29 @@ pub enum Level {
     Error,
 }
 
+/// One script, open read-only.
+#[derive(Debug, Clone)]
+pub struct ScriptView {
+    pub script_uuid: String,
+    pub detail: Option<ScriptDetailModel>,
+    pub load: Load,
+    /// First line of the content shown.
+    pub scroll: usize,
+    pub highlight: Highlight,
+}
+
+impl ScriptView {
+    pub fn new(script_uuid: String) -> ScriptView {
+        ScriptView {
+            script_uuid,
+            detail: None,
+            load: Load::Loading,
+            scroll: 0,
+            highlight: Highlight::new(crate::model::script::ScriptType::Shell),
+        }
+    }
+}
+
 pub struct State {
     pub backend: String,
     pub pane: Pane,
@@ -333,6 +368,16 @@ pub struct State {
     pub orders: List<JobScriptOrderListModel>,
     pub resources: List<Resource>,
     pub order: Option<OrderView>,
+    pub script: Option<ScriptView>,
+    pub editor: Option<Box<Editor>>,
+    /// A script to open in the editor once loaded (`true`: then in `$EDITOR`).
+    pub pending_edit: Option<(String, bool)>,
+    /// Unsaved editor work on disk, newest first (the loop reads and writes the files).
+    pub drafts: Vec<Draft>,
+    /// The terminal's size at the last frame or resize, for scrolling that needs a height.
+    pub screen: (u16, u16),
+    /// Milliseconds since the epoch at the last input (drafts are stamped with it).
+    pub now_ms: i64,
     pub overlay: Overlay,
     pub message: Option<(Level, String)>,
     /// `HH:MM`, updated once a minute.
@@ -356,6 +401,12 @@ impl State {
             orders: List::default(),
             resources: List::default(),
             order: None,
+            script: None,
+            editor: None,
+            pending_edit: None,
+            drafts: vec![],
+            screen: (80, 24),
+            now_ms: 0,
             overlay: Overlay::None,
             message: None,
             clock: String::new(),

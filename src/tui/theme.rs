@@ -21,7 +21,20 @@ pub struct Theme {
     pub error: Color,
     pub running: Color,
     pub waiting: Color,
+    /// Syntax highlighting in the script editor.
+    pub syntax: Syntax,
     pub no_color: bool,
+}
+
+/// The colours of the editor's token kinds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Syntax {
+    pub keyword: Color,
+    pub string: Color,
+    pub comment: Color,
+    pub number: Color,
+    pub variable: Color,
+    pub function: Color,
 }
 
 /// A theme file: every field optional.
@@ -39,6 +52,12 @@ struct ThemeFile {
     error: Option<String>,
     running: Option<String>,
     waiting: Option<String>,
+    keyword: Option<String>,
+    string: Option<String>,
+    comment: Option<String>,
+    number: Option<String>,
+    variable: Option<String>,
+    function: Option<String>,
 }
 
 pub const SHIPPED: &[(&str, &str)] = &[
@@ -65,6 +84,14 @@ impl Default for Theme {
             error: Color::Red,
             running: Color::Blue,
             waiting: Color::Gray,
+            syntax: Syntax {
+                keyword: Color::Magenta,
+                string: Color::Green,
+                comment: Color::DarkGray,
+                number: Color::Yellow,
+                variable: Color::Cyan,
+                function: Color::Blue,
+            },
             no_color: false,
         }
     }
@@ -115,6 +142,12 @@ impl Theme {
         set(&mut t.error, "error", &f.error)?;
         set(&mut t.running, "running", &f.running)?;
         set(&mut t.waiting, "waiting", &f.waiting)?;
+        set(&mut t.syntax.keyword, "keyword", &f.keyword)?;
+        set(&mut t.syntax.string, "string", &f.string)?;
+        set(&mut t.syntax.comment, "comment", &f.comment)?;
+        set(&mut t.syntax.number, "number", &f.number)?;
+        set(&mut t.syntax.variable, "variable", &f.variable)?;
+        set(&mut t.syntax.function, "function", &f.function)?;
         Ok(t)
     }
 
@@ -140,6 +173,12 @@ impl Theme {
             &mut self.error,
             &mut self.running,
             &mut self.waiting,
+            &mut self.syntax.keyword,
+            &mut self.syntax.string,
+            &mut self.syntax.comment,
+            &mut self.syntax.number,
+            &mut self.syntax.variable,
+            &mut self.syntax.function,
         ] {
             *c = downsample(*c, truecolor);
         }
@@ -198,6 +237,22 @@ impl Theme {
 
     pub fn warn(&self) -> Style {
         self.paint(self.warn)
+    }
+
+    /// The style of a highlighted token (comments also dimmed, so `NO_COLOR` still tells them).
+    pub fn token(&self, t: crate::tui::editor::highlight::Token) -> Style {
+        use crate::tui::editor::highlight::Token;
+        match t {
+            Token::Plain => Style::default(),
+            Token::Keyword => self.paint(self.syntax.keyword).add_modifier(Modifier::BOLD),
+            Token::String => self.paint(self.syntax.string),
+            Token::Comment => self
+                .paint(self.syntax.comment)
+                .add_modifier(Modifier::ITALIC),
+            Token::Number => self.paint(self.syntax.number),
+            Token::Variable => self.paint(self.syntax.variable),
+            Token::Function => self.paint(self.syntax.function),
+        }
     }
 
     /// Symbol, word and style of an order status.

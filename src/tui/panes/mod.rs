@@ -1,5 +1,6 @@
 //! One file per pane; each renders from `&State` only.
 
+pub mod editor;
 pub mod lists;
 pub mod order;
 pub mod run;

@@ -7,7 +7,15 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKi
 use crate::engine::EngineEvent;
 use crate::model::order::*;
 use crate::model::resource::Resource;
-use crate::model::script::{RiskLevel, ScriptListModel};
+use crate::model::script::{
+    AddScriptModel, EditScriptModel, RiskLevel, ScriptDetailModel, ScriptListModel,
+};
+
+use super::editor::draft::Draft;
+
+mod editor;
+
+pub use editor::follow as follow_editor;
 
 use super::action::Action;
 use super::state::*;
@@ -36,6 +44,26 @@ pub enum Msg {
         String,
         Result<Vec<crate::model::script::ScriptParamDefine>, String>,
     ),
+    /// One script, for the script pane or the editor.
+    Script(String, Result<Box<ScriptDetailModel>, String>),
+    /// A save ended: the script's uuid, or why not.
+    Saved {
+        draft_key: String,
+        result: Result<String, String>,
+    },
+    /// Drafts on disk at start (and files that could not be read).
+    Drafts(Vec<Draft>, Vec<String>),
+    /// `$EDITOR` closed: the file's text.
+    ExternalEdited(Result<String, String>),
+    /// A script was deleted.
+    Deleted(Result<String, String>),
+}
+
+/// Create or modify.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScriptSave {
+    Create(AddScriptModel),
+    Update(String, EditScriptModel),
 }
 
 #[derive(Debug, Clone)]
@@ -60,6 +88,21 @@ pub enum Effect {
     Execute {
         script_uuid: String,
         body: ScriptExecuteModel,
+    },
+    LoadScript(String),
+    SaveScript {
+        draft_key: String,
+        save: Box<ScriptSave>,
+    },
+    DeleteScript(String),
+    /// Written by the loop at once, in order (not a background job): a kill right after a
+    /// keystroke still finds it.
+    SaveDraft(Box<Draft>),
+    RemoveDraft(String),
+    /// Suspends the console and opens `$VISUAL`/`$EDITOR` on the content.
+    ExternalEdit {
+        content: String,
+        extension: &'static str,
     },
 }
 
@@ -94,7 +137,10 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
             MouseEventKind::ScrollDown => act(s, Action::Down),
             _ => Outcome::default(),
         },
-        Msg::Resize => Outcome::redraw(),
+        Msg::Resize => {
+            editor::follow(s);
+            Outcome::redraw()
+        }
         Msg::Resync => {
             let out = Outcome::redraw()
                 .with(Effect::LoadScripts)
@@ -152,6 +198,25 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
                 }
             }
             Outcome::redraw()
+        }
+        Msg::Script(uuid, r) => editor::script_loaded(s, uuid, r),
+        Msg::Saved { draft_key, result } => editor::saved(s, draft_key, result),
+        Msg::Drafts(d, problems) => editor::drafts_found(s, d, problems),
+        Msg::ExternalEdited(r) => editor::external_done(s, r),
+        Msg::Deleted(r) => {
+            match r {
+                Ok(uuid) => {
+                    s.message = Some((Level::Info, format!("deleted {uuid}")));
+                    if s.script.as_ref().is_some_and(|v| v.script_uuid == uuid) {
+                        s.script = None;
+                        if s.pane == Pane::Script {
+                            back(s);
+                        }
+                    }
+                }
+                Err(e) => s.message = Some((Level::Error, format!("not deleted: {e}"))),
+            }
+            Outcome::redraw().with(Effect::LoadScripts)
         }
         Msg::Started(eid) => {
             s.message = Some((Level::Info, format!("order {eid} started")));
@@ -220,7 +285,16 @@ fn key(s: &mut State, k: KeyEvent) -> Outcome {
             return match k.code {
                 KeyCode::Char('y') | KeyCode::Char('Y') => confirmed(s, c.then),
                 _ => {
-                    s.message = Some((Level::Info, "not done".into()));
+                    s.message = Some((
+                        Level::Info,
+                        match c.then {
+                            Pending::RestoreDraft(_) => {
+                                "draft kept: it is offered again next time, and i on its script reopens it"
+                            }
+                            _ => "not done",
+                        }
+                        .into(),
+                    ));
                     Outcome::redraw()
                 }
             };
@@ -230,6 +304,9 @@ fn key(s: &mut State, k: KeyEvent) -> Outcome {
             return Outcome::redraw();
         }
         Overlay::None => {}
+    }
+    if s.pane == Pane::Editor && s.editor.is_some() {
+        return editor::editor_key(s, k);
     }
     match s.keymap.action(&k) {
         Some(a) => act(s, a),
@@ -244,6 +321,11 @@ fn confirmed(s: &mut State, p: Pending) -> Outcome {
             Outcome::redraw()
         }
         Pending::CancelOrder(eid) => operate(s, eid, OperationType::CancelOrder, None, None),
+        Pending::RestoreDraft(key) => editor::restore_draft(s, key),
+        Pending::DeleteScript(uuid) => {
+            s.message = Some((Level::Info, "deleting…".into()));
+            Outcome::redraw().with(Effect::DeleteScript(uuid))
+        }
     }
 }
 
@@ -262,7 +344,18 @@ pub fn go(s: &mut State, pane: Pane) -> Outcome {
             Some(v) => out.with(Effect::LoadOrder(v.execute_uuid.clone())),
             None => out,
         },
-        Pane::Incidents | Pane::Alarms => out,
+        Pane::Script => match &s.script {
+            Some(v) => out.with(Effect::LoadScript(v.script_uuid.clone())),
+            None => out,
+        },
+        Pane::Incidents | Pane::Alarms | Pane::Editor => out,
+    }
+}
+
+/// Goes back to the previous pane.
+pub fn back(s: &mut State) {
+    if let Some(prev) = s.history.pop() {
+        s.pane = prev;
     }
 }
 
@@ -320,6 +413,20 @@ pub fn act(s: &mut State, a: Action) -> Outcome {
     let page = s.page;
     match a {
         Action::Quit => {
+            if let Some(e) = s.editor.as_ref().filter(|e| e.dirty) {
+                let name = if e.name.is_empty() {
+                    "a new script"
+                } else {
+                    &e.name
+                };
+                s.overlay = Overlay::Confirm(Confirm {
+                    question: format!(
+                        "Quit with unsaved changes to {name}? They stay as a draft, offered next start. [y/N]"
+                    ),
+                    then: Pending::Quit,
+                });
+                return Outcome::redraw();
+            }
             s.quit = true;
             return Outcome::redraw();
         }
@@ -335,10 +442,11 @@ pub fn act(s: &mut State, a: Action) -> Outcome {
             return Outcome::redraw();
         }
         Action::Back => {
-            if let Some(prev) = s.history.pop() {
-                s.pane = prev;
-            }
+            back(s);
             return Outcome::redraw();
+        }
+        Action::NewScript if matches!(s.pane, Pane::Scripts | Pane::Script) => {
+            return editor::new_script(s);
         }
         Action::Scripts => return go(s, Pane::Scripts),
         Action::Orders => return go(s, Pane::Orders),
@@ -361,9 +469,25 @@ pub fn act(s: &mut State, a: Action) -> Outcome {
                     input: s.scripts.filter.clone(),
                 }
             }
-            Action::RunScript | Action::Open => return start_run(s),
+            Action::RunScript => return start_run(s),
+            Action::Open | Action::EditScript | Action::ExternalEditor | Action::DeleteScript => {
+                let Some(uuid) = s.scripts.selected_item().map(|x| x.script_uuid.clone()) else {
+                    s.message = Some((Level::Error, "no script selected".into()));
+                    return Outcome::redraw();
+                };
+                return match a {
+                    Action::Open => editor::open_script(s, uuid),
+                    Action::DeleteScript => editor::ask_delete(s, uuid),
+                    _ => editor::edit_script(s, uuid, a == Action::ExternalEditor),
+                };
+            }
             _ => return Outcome::default(),
         },
+        Pane::Script => return editor::script_action(s, a),
+        Pane::Editor => {
+            // Reached only without an editor (it takes its keys first).
+            return Outcome::default();
+        }
         Pane::Orders => match a {
             _ if is_move(a) => list_move(&mut s.orders, a, page),
             Action::Filter => {
@@ -572,6 +696,8 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("theme dark", "dark theme"),
     ("theme light", "light theme"),
     ("theme high-contrast", "high-contrast theme"),
+    ("new", "new script in the editor"),
+    ("discard", "drop the editor's unsaved draft"),
     ("help", "every key"),
     ("refresh", "reload"),
     ("q", "quit"),
@@ -645,6 +771,8 @@ pub fn command(s: &mut State, cmd: &str) -> Outcome {
         ("incidents", _) => go(s, Pane::Incidents),
         ("alarms", _) => go(s, Pane::Alarms),
         ("help", _) => act(s, Action::Help),
+        ("new", _) => editor::new_script(s),
+        ("discard", _) => editor::discard(s),
         ("refresh", _) => act(s, Action::Refresh),
         ("q" | "quit", _) => act(s, Action::Quit),
         ("theme", Some(name)) => {
@@ -674,8 +802,25 @@ pub fn command(s: &mut State, cmd: &str) -> Outcome {
 }
 
 fn start_run(s: &mut State) -> Outcome {
-    let Some(script) = s.scripts.selected_item() else {
-        s.message = Some((Level::Error, "no script selected".into()));
+    match s.scripts.selected_item() {
+        Some(x) => {
+            let uuid = x.script_uuid.clone();
+            start_run_for(s, &uuid)
+        }
+        None => {
+            s.message = Some((Level::Error, "no script selected".into()));
+            Outcome::redraw()
+        }
+    }
+}
+
+/// Opens the run form for a script of the list.
+pub fn start_run_for(s: &mut State, uuid: &str) -> Outcome {
+    let Some(script) = s.scripts.items.iter().find(|x| x.script_uuid == uuid) else {
+        s.message = Some((
+            Level::Error,
+            "that script is not in the list (reload with ctrl-r)".into(),
+        ));
         return Outcome::redraw();
     };
     let hosts: Vec<String> = if s.resources.marked.is_empty() {
