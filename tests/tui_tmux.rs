@@ -96,40 +96,43 @@ impl Drop for Tmux {
 }
 
 #[test]
-fn run_in_two_batches_with_pause_continue_and_quit_cleanly() {
+fn create_a_script_in_the_editor_run_it_in_two_batches_with_pause_and_quit_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::write(d.join("config.toml"), "[inventory]\ndemo_fleet = 4\n").unwrap();
-    std::fs::write(
-        d.join("hello.sh"),
-        "echo \"hello from $COCPIT_RESOURCE_ID\"\n",
-    )
-    .unwrap();
     let bin = env!("CARGO_BIN_EXE_cocpit");
     let base = format!(
         "{bin} --config {} --data {}",
         d.join("config.toml").display(),
         d.join("data").display()
     );
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "{base} script create --name tmux_hello --file {}",
-            d.join("hello.sh").display()
-        ))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-
     let t = Tmux::new(d);
     t.line(&format!("stty -a > {}", d.join("before").display()));
     let before = t.wait_file(&d.join("before"));
     t.line(&format!("{base}; echo cocpit-exited-$?"));
-    t.wait_for("tmux_hello");
+    t.wait_for("no scripts yet");
+    // n: a new script. Name, enter to the description, enter to the type, tab past risk and
+    // version to the content, then the script itself.
+    t.keys(&["n"]);
+    t.wait_for("name: must not be empty");
+    t.run(&["send-keys", "-t", "main", "-l", "tmux_hello"]);
+    t.keys(&["Enter"]);
+    t.run(&["send-keys", "-t", "main", "-l", "says hello"]);
+    t.keys(&["Enter", "Tab", "Tab", "Tab"]);
+    t.wait_for("esc: form");
+    t.run(&[
+        "send-keys",
+        "-t",
+        "main",
+        "-l",
+        "echo \"hello from $COCPIT_RESOURCE_ID\"",
+    ]);
+    t.wait_for("✔ valid");
+    t.keys(&["C-s"]);
+    t.wait_for("created tmux_hello");
+    // Out of the content to the form, out of the editor to the list, where it now is.
+    t.keys(&["Escape", "Escape"]);
+    t.wait_for("scripts 1/1");
     // r: the run form for the selected script, on all 4 demo hosts; batch size 2, PAUSE.
     t.keys(&["r"]);
     t.wait_for("plan is valid");
@@ -158,6 +161,76 @@ fn run_in_two_batches_with_pause_continue_and_quit_cleanly() {
     assert_eq!(before, after, "the terminal's modes were restored");
 }
 
+/// The console process started on `data` (found by its command line).
+fn console_pid(data: &Path) -> String {
+    let pgrep = Command::new("pgrep")
+        .args(["-f", &data.display().to_string()])
+        .output()
+        .unwrap();
+    let pid = String::from_utf8_lossy(&pgrep.stdout)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    assert!(!pid.is_empty(), "console process not found");
+    pid
+}
+
+#[test]
+fn an_edit_survives_sighup_and_external_editor_text_comes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("config.toml"), "[inventory]\ndemo_fleet = 1\n").unwrap();
+    // An $EDITOR that appends a line, as a user would.
+    let ed = d.join("ed.sh");
+    std::fs::write(&ed, "#!/bin/sh\necho 'echo added-by-editor' >> \"$1\"\n").unwrap();
+    Command::new("chmod").arg("+x").arg(&ed).status().unwrap();
+    let bin = env!("CARGO_BIN_EXE_cocpit");
+    let start = format!(
+        "EDITOR={} VISUAL= {bin} --config {} --data {}; echo cocpit-exited-$?",
+        ed.display(),
+        d.join("config.toml").display(),
+        d.join("data").display()
+    );
+    let t = Tmux::new(d);
+    t.line(&start);
+    t.wait_for("no scripts yet");
+    t.keys(&["n"]);
+    t.run(&["send-keys", "-t", "main", "-l", "unsaved_work"]);
+    t.keys(&["Enter", "Enter", "Tab", "Tab", "Tab"]);
+    t.run(&[
+        "send-keys",
+        "-t",
+        "main",
+        "-l",
+        "echo typed-before-the-hangup",
+    ]);
+    t.wait_for("typed-before-the-hangup");
+    t.keys(&["C-e"]);
+    t.wait_for("content taken from the editor");
+    t.wait_for("added-by-editor");
+    // The session drops: no save, no quit.
+    Command::new("kill")
+        .args(["-HUP", &console_pid(&d.join("data"))])
+        .status()
+        .unwrap();
+    t.wait_for("cocpit-exited-");
+    t.line("clear");
+    t.line(&start);
+    t.wait_for("Unsaved draft of unsaved_work");
+    t.keys(&["y"]);
+    let s = t.wait_for("draft restored");
+    assert!(s.contains("typed-before-the-hangup"), "{s}");
+    assert!(s.contains("added-by-editor"), "{s}");
+    assert!(s.contains("● modified"), "{s}");
+    // Quitting now asks, because the work is still unsaved.
+    t.keys(&["C-c"]);
+    t.wait_for("Quit with unsaved changes to unsaved_work");
+    t.keys(&["y"]);
+    t.wait_for("cocpit-exited-0");
+}
+
 #[test]
 fn sighup_ends_the_console_and_restores_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
@@ -171,17 +244,7 @@ fn sighup_ends_the_console_and_restores_the_terminal() {
         d.join("data").display()
     ));
     t.wait_for("Scripts");
-    let pgrep = Command::new("pgrep")
-        .args(["-f", &d.join("data").display().to_string()])
-        .output()
-        .unwrap();
-    let pid = String::from_utf8_lossy(&pgrep.stdout)
-        .lines()
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_string();
-    assert!(!pid.is_empty(), "console process not found");
+    let pid = console_pid(&d.join("data"));
     Command::new("kill").args(["-HUP", &pid]).status().unwrap();
     t.wait_for("cocpit-exited-");
     assert_eq!(

@@ -299,8 +299,18 @@ fn suspended<T>(terminal: &mut ratatui::DefaultTerminal, f: impl FnOnce() -> T) 
     let r = f();
     let _ = execute!(out, crossterm::terminal::EnterAlternateScreen);
     let _ = crossterm::terminal::enable_raw_mode();
-    let _ = execute!(out, crossterm::event::EnableMouseCapture);
-    let _ = terminal.clear();
+    let _ = execute!(
+        out,
+        crossterm::event::EnableMouseCapture,
+        crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+    );
+    // A fresh terminal has blank buffers, so the next frame draws every cell. (`clear()` would
+    // ask the terminal where its cursor is, an answer that may never come here.)
+    if let Ok(t) =
+        ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::stdout()))
+    {
+        *terminal = t;
+    }
     r
 }
 

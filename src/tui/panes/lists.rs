@@ -161,7 +161,7 @@ pub fn scripts(s: &State, f: &mut Frame, area: Rect) {
         &s.scripts,
         Spec {
             what: "scripts",
-            empty_hint: "no scripts yet: create one with `cocpit script create --name NAME --file FILE`",
+            empty_hint: "no scripts yet: n creates one here (or `cocpit script create --name NAME --file FILE`)",
             columns,
         },
         |x| {
