@@ -357,8 +357,8 @@ fn the_run_form_sends_the_edited_parameters() {
         sensitive: false,
     };
     update::update(&mut s, Msg::ScriptParams(uuid.clone(), Ok(vec![declared])));
-    // Fields: batch size, rotation, success rate, timeout, then $release.
-    for _ in 0..4 {
+    // Fields: batch size, rotation, success rate, timeout, explicit batches, then $release.
+    for _ in 0..5 {
         update::update(
             &mut s,
             Msg::Key(ratatui::crossterm::event::KeyEvent::from(
@@ -379,6 +379,80 @@ fn the_run_form_sends_the_edited_parameters() {
     assert_eq!(script_uuid, &uuid);
     assert_eq!(body.execute_param.script_params[0].param_value, "1.01");
     assert_eq!(body.execute_batches.len(), 2, "12 hosts in batches of 10");
+}
+
+#[test]
+fn explicit_batches_are_checked_and_sent_as_typed() {
+    let mut s = loaded();
+    update::act(&mut s, Action::RunScript);
+    let uuid = s.scripts.selected_item().unwrap().script_uuid.clone();
+    update::update(&mut s, Msg::ScriptParams(uuid, Ok(vec![])));
+    for _ in 0..4 {
+        update::update(
+            &mut s,
+            Msg::Key(ratatui::crossterm::event::KeyEvent::from(
+                ratatui::crossterm::event::KeyCode::Tab,
+            )),
+        );
+    }
+    for c in "web-03 web-01 | web-99".chars() {
+        update::update(&mut s, Msg::Key(key(c)));
+    }
+    let Overlay::Run(f) = &s.overlay else {
+        panic!("run form closed")
+    };
+    assert_eq!(
+        f.error.as_deref(),
+        Some("batches: no host \"web-99\" (see Resources)")
+    );
+    for _ in 0..2 {
+        update::update(
+            &mut s,
+            Msg::Key(ratatui::crossterm::event::KeyEvent::from(
+                ratatui::crossterm::event::KeyCode::Backspace,
+            )),
+        );
+    }
+    for c in "02,web-01".chars() {
+        update::update(&mut s, Msg::Key(key(c)));
+    }
+    let Overlay::Run(f) = &s.overlay else {
+        panic!("run form closed")
+    };
+    assert!(
+        f.error.as_deref().unwrap_or("").contains("web-01"),
+        "a host twice is refused: {:?}",
+        f.error
+    );
+    for _ in 0.."web-01".len() + 1 {
+        update::update(
+            &mut s,
+            Msg::Key(ratatui::crossterm::event::KeyEvent::from(
+                ratatui::crossterm::event::KeyCode::Backspace,
+            )),
+        );
+    }
+    snap("run_form_explicit_batches", &s);
+    let out = update::update(
+        &mut s,
+        Msg::Key(ratatui::crossterm::event::KeyEvent::from(
+            ratatui::crossterm::event::KeyCode::Enter,
+        )),
+    );
+    let Some(update::Effect::Execute { body, .. }) = out.effects.first() else {
+        panic!("no execution: {:?} {:?}", out.effects, s.overlay);
+    };
+    let batches: Vec<Vec<&str>> = body
+        .execute_batches
+        .iter()
+        .map(|b| {
+            b.target_instances
+                .iter()
+                .map(|i| i.resource_id.as_str())
+                .collect()
+        })
+        .collect();
+    assert_eq!(batches, [vec!["web-03", "web-01"], vec!["web-02"]]);
 }
 
 #[test]

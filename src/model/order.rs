@@ -128,8 +128,17 @@ pub fn batches_of(
     size: usize,
     rotation: RotationStrategy,
 ) -> Vec<ExecuteInstancesBatchInfo> {
-    hosts
-        .chunks(size.max(1))
+    let groups: Vec<&[String]> = hosts.chunks(size.max(1)).collect();
+    batches_from(&groups, rotation)
+}
+
+/// Batches as given: one per group, numbered from 1.
+pub fn batches_from(
+    groups: &[&[String]],
+    rotation: RotationStrategy,
+) -> Vec<ExecuteInstancesBatchInfo> {
+    groups
+        .iter()
         .enumerate()
         .map(|(i, chunk)| ExecuteInstancesBatchInfo {
             batch_index: i as i64 + 1,

@@ -303,6 +303,10 @@ pub struct RunForm {
     pub rotation_pause: bool,
     pub success_rate: String,
     pub timeout: String,
+    /// Batches spelled out (`web-01 web-02 | web-03`); when set, the batch size is unused.
+    pub explicit: String,
+    /// Every host id the backend knows, to check explicit batches against.
+    pub known: Vec<String>,
     /// The script's parameters, their values as edited here (loaded from the script).
     pub params: Vec<crate::model::script::ScriptParamDefine>,
     pub params_loaded: bool,
@@ -313,8 +317,27 @@ pub struct RunForm {
 
 impl RunForm {
     /// The fields before the parameters; the parameters follow, then the confirmation.
-    pub const FIELDS: &'static [&'static str] =
-        &["batch size", "rotation", "success rate %", "timeout s"];
+    pub const FIELDS: &'static [&'static str] = &[
+        "batch size",
+        "rotation",
+        "success rate %",
+        "timeout s",
+        "or batches",
+    ];
+
+    /// The explicit batches typed, as groups of host ids (empty when none were typed).
+    pub fn explicit_groups(&self) -> Vec<Vec<String>> {
+        self.explicit
+            .split(['|', ';'])
+            .map(|g| {
+                g.split([' ', ','])
+                    .filter(|h| !h.is_empty())
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .filter(|g| !g.is_empty())
+            .collect()
+    }
 
     pub fn confirm_field(&self) -> usize {
         Self::FIELDS.len() + self.params.len()

@@ -11,8 +11,12 @@ use crate::tui::render::centered;
 use crate::tui::state::{RunForm, State};
 
 pub fn render(s: &State, f: &mut Frame, area: Rect, form: &RunForm) {
-    let rect = centered(area, 70, 12 + form.params.len() as u16);
-    let hosts = if form.hosts.len() <= 6 {
+    let rect = centered(area, 70, 13 + form.params.len() as u16);
+    let groups = form.explicit_groups();
+    let hosts = if !groups.is_empty() {
+        let shown: Vec<String> = groups.iter().map(|g| g.join(" ")).collect();
+        format!("{} batches as typed: {}", groups.len(), shown.join(" | "))
+    } else if form.hosts.len() <= 6 {
         form.hosts.join(", ")
     } else {
         format!(
@@ -34,6 +38,8 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, form: &RunForm) {
             }
             2 => form.success_rate.clone(),
             3 => form.timeout.clone(),
+            4 if form.explicit.is_empty() => "(optional) host ids, | between batches".into(),
+            4 => for_display(&form.explicit),
             n if n == confirm => {
                 if form.high_risk {
                     form.confirm_name.clone()

@@ -842,6 +842,13 @@ pub fn start_run_for(s: &mut State, uuid: &str) -> Outcome {
         rotation_pause: false,
         success_rate: "100".into(),
         timeout: "300".into(),
+        explicit: String::new(),
+        known: s
+            .resources
+            .items
+            .iter()
+            .map(|r| r.resource_id.clone())
+            .collect(),
         params: vec![],
         params_loaded: false,
         confirm_name: String::new(),
@@ -858,28 +865,43 @@ pub fn start_run_for(s: &mut State, uuid: &str) -> Outcome {
 /// Checks the plan and builds the execute request, or says what is wrong.
 pub fn run_plan(f: &RunForm) -> Result<ScriptExecuteModel, String> {
     use crate::model::validate as v;
-    if f.hosts.is_empty() {
-        return Err("no hosts: mark some in Resources (space)".into());
-    }
-    let size: usize = f
-        .batch_size
-        .trim()
-        .parse()
-        .map_err(|_| format!("batch size {:?} is not a number", f.batch_size))?;
-    if !(1..=v::MAX_HOSTS_PER_BATCH).contains(&size) {
-        return Err(format!(
-            "batch size must be 1 to {}",
-            v::MAX_HOSTS_PER_BATCH
-        ));
-    }
-    let batches = f.hosts.len().div_ceil(size);
-    if batches > v::MAX_BATCHES {
-        return Err(format!(
-            "{} hosts in batches of {size} make {batches} batches; at most {} (use bigger batches)",
-            f.hosts.len(),
-            v::MAX_BATCHES
-        ));
-    }
+    let groups = f.explicit_groups();
+    let rotation = if f.rotation_pause {
+        RotationStrategy::Pause
+    } else {
+        RotationStrategy::Continue
+    };
+    let batches = if groups.is_empty() {
+        if f.hosts.is_empty() {
+            return Err("no hosts: mark some in Resources (space), or spell out batches".into());
+        }
+        let size: usize = f
+            .batch_size
+            .trim()
+            .parse()
+            .map_err(|_| format!("batch size {:?} is not a number", f.batch_size))?;
+        if !(1..=v::MAX_HOSTS_PER_BATCH).contains(&size) {
+            return Err(format!(
+                "batch size must be 1 to {}",
+                v::MAX_HOSTS_PER_BATCH
+            ));
+        }
+        let n = f.hosts.len().div_ceil(size);
+        if n > v::MAX_BATCHES {
+            return Err(format!(
+                "{} hosts in batches of {size} make {n} batches; at most {} (use bigger batches)",
+                f.hosts.len(),
+                v::MAX_BATCHES
+            ));
+        }
+        batches_of(&f.hosts, size, rotation)
+    } else {
+        if let Some(h) = groups.iter().flatten().find(|h| !f.known.contains(h)) {
+            return Err(format!("batches: no host {h:?} (see Resources)"));
+        }
+        let slices: Vec<&[String]> = groups.iter().map(Vec::as_slice).collect();
+        batches_from(&slices, rotation)
+    };
     let rate: f64 = f
         .success_rate
         .trim()
@@ -899,11 +921,6 @@ pub fn run_plan(f: &RunForm) -> Result<ScriptExecuteModel, String> {
             f.script_name
         ));
     }
-    let rotation = if f.rotation_pause {
-        RotationStrategy::Pause
-    } else {
-        RotationStrategy::Continue
-    };
     let body = ScriptExecuteModel {
         execute_param: ScriptExecuteParam {
             resourceful: true,
@@ -920,7 +937,7 @@ pub fn run_plan(f: &RunForm) -> Result<ScriptExecuteModel, String> {
                 })
                 .collect(),
         },
-        execute_batches: batches_of(&f.hosts, size, rotation),
+        execute_batches: batches,
     };
     // The engine's own rules, checked before anything is sent (hosts are known to exist).
     v::execute(&body, &f.params, |_| true).map_err(|e| e.to_string())?;
@@ -978,6 +995,7 @@ fn field_text(f: &mut RunForm) -> Option<&mut String> {
         0 => Some(&mut f.batch_size),
         2 => Some(&mut f.success_rate),
         3 => Some(&mut f.timeout),
+        4 => Some(&mut f.explicit),
         n if n == confirm => Some(&mut f.confirm_name),
         n => f
             .params
