@@ -273,6 +273,30 @@ fn order_view_states() {
         Msg::Order(eid.clone(), Ok(Box::new(order_snapshot()))),
     );
     snap("order_paused", &s);
+    // `/` searches the log: only matching lines, matches marked.
+    update::act(&mut s, Action::Filter);
+    for c in "HEALTH".chars() {
+        update::update(&mut s, Msg::Key(key(c)));
+    }
+    update::update(
+        &mut s,
+        Msg::Key(ratatui::crossterm::event::KeyEvent::from(
+            ratatui::crossterm::event::KeyCode::Enter,
+        )),
+    );
+    assert_eq!(s.order.as_ref().unwrap().search, "HEALTH");
+    let screen = format!("{:?}", draw(&s, 160, 48));
+    assert!(screen.contains("checking health"), "{screen}");
+    assert!(!screen.contains("pulling release"), "{screen}");
+    snap("order_log_search", &s);
+    update::act(&mut s, Action::Filter);
+    update::update(
+        &mut s,
+        Msg::Key(ratatui::crossterm::event::KeyEvent::from(
+            ratatui::crossterm::event::KeyCode::Esc,
+        )),
+    );
+    assert_eq!(s.order.as_ref().unwrap().search, "");
     update::act(&mut s, Action::NextBatch);
     update::act(&mut s, Action::ToggleWrap);
     snap("order_batch2", &s);

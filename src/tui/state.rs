@@ -215,6 +215,8 @@ pub struct OrderView {
     pub wrap: bool,
     /// Lines scrolled up from the bottom of the log when not following.
     pub log_scroll: usize,
+    /// Only log lines containing this are shown (case-insensitive); empty shows all.
+    pub search: String,
 }
 
 impl OrderView {
@@ -231,6 +233,7 @@ impl OrderView {
             follow: true,
             wrap: false,
             log_scroll: 0,
+            search: String::new(),
         }
     }
 

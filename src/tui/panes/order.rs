@@ -294,8 +294,13 @@ fn log_view(s: &State, v: &OrderView, f: &mut Frame, area: Rect) {
         (false, true) => "scrolled · wrap",
         (false, false) => "scrolled",
     };
+    let search = if v.search.is_empty() {
+        String::new()
+    } else {
+        format!(" · lines with {:?}", for_display(&v.search))
+    };
     let block = framed(s, focused).title(format!(
-        " log of {} ({}) · {mode} ",
+        " log of {} ({}) · {mode}{search} ",
         for_display(&i.target_instance.resource_id),
         i.id
     ));
@@ -306,6 +311,7 @@ fn log_view(s: &State, v: &OrderView, f: &mut Frame, area: Rect) {
         .message
         .lines()
         .rev()
+        .filter(|l| v.search.is_empty() || contains_ignore_case(l, &v.search))
         .skip(v.log_scroll)
         .take(height)
         .map(for_display)
@@ -325,12 +331,46 @@ fn log_view(s: &State, v: &OrderView, f: &mut Frame, area: Rect) {
     f.render_widget(block, area);
     let buf = f.buffer_mut();
     for (n, line) in tail.iter().enumerate() {
-        buf.set_stringn(
-            inner.x,
-            inner.y + n as u16,
-            line,
-            inner.width as usize,
-            Style::default(),
-        );
+        let y = inner.y + n as u16;
+        buf.set_stringn(inner.x, y, line, inner.width as usize, Style::default());
+        // Matches stand out (reversed, so they show without colour too).
+        for (start, len) in matches(line, &v.search) {
+            let x = unicode_width::UnicodeWidthStr::width(&line[..start]);
+            if x < inner.width as usize {
+                buf.set_stringn(
+                    inner.x + x as u16,
+                    y,
+                    &line[start..start + len],
+                    inner.width as usize - x,
+                    s.theme
+                        .accent()
+                        .add_modifier(ratatui::style::Modifier::REVERSED),
+                );
+            }
+        }
     }
+}
+
+/// Whether `hay` contains `needle`, ignoring ASCII case, without allocating.
+fn contains_ignore_case(hay: &str, needle: &str) -> bool {
+    !matches(hay, needle).is_empty()
+}
+
+/// Byte offsets and lengths of `needle` in `hay`, ignoring ASCII case.
+fn matches(hay: &str, needle: &str) -> Vec<(usize, usize)> {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    if n.is_empty() || n.len() > h.len() {
+        return vec![];
+    }
+    let mut out = vec![];
+    let mut i = 0;
+    while i + n.len() <= h.len() {
+        if h[i..i + n.len()].eq_ignore_ascii_case(n) && hay.is_char_boundary(i) {
+            out.push((i, n.len()));
+            i += n.len();
+        } else {
+            i += 1;
+        }
+    }
+    out
 }

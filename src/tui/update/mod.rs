@@ -598,6 +598,11 @@ fn order_action(s: &mut State, a: Action) -> Outcome {
             }
         }
         Action::ToggleWrap => v.wrap = !v.wrap,
+        Action::Filter => {
+            s.overlay = Overlay::Filter {
+                input: v.search.clone(),
+            }
+        }
         Action::ContinueOrder => return operate(s, eid, OperationType::ContinueOrder, None, None),
         Action::PauseOrder => return operate(s, eid, OperationType::PauseOrder, None, None),
         Action::CancelOrder => {
@@ -681,6 +686,13 @@ fn filter_key(s: &mut State, k: KeyEvent, mut input: String) -> Outcome {
         Pane::Scripts => s.scripts.set_filter(&input),
         Pane::Orders => s.orders.set_filter(&input),
         Pane::Resources => s.resources.set_filter(&input),
+        Pane::Order => {
+            if let Some(v) = s.order.as_mut() {
+                v.search = input;
+                v.log_scroll = 0;
+                v.follow = true;
+            }
+        }
         _ => {}
     }
     Outcome::redraw()
