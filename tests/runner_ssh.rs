@@ -104,6 +104,55 @@ async fn cancel_over_ssh_leaves_no_process_on_the_host() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn listing_resources_checks_reachability_in_the_background() {
+    use cocpit::engine::EngineEvent;
+    use cocpit::model::resource::ListResourcesQuery;
+    let sshd = Sshd::start();
+    let mut dead = sshd.host("gone-01");
+    let port = free_port();
+    let i = dead.ssh_options.iter().position(|o| o == "-p").unwrap();
+    dead.ssh_options[i + 1] = port.to_string();
+    let e = engine_on(vec![sshd.host("web-01"), dead, Host::local("local-01")]);
+    let mut events = e.subscribe();
+    let state = |e: &cocpit::engine::Engine| {
+        e.list_resources(&ListResourcesQuery::default())
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.resource_id.clone(), r))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    // First listing: local hosts answer, ssh hosts are being checked.
+    let first = state(&e);
+    assert_eq!(first["local-01"].agent_state.as_deref(), Some("ONLINE"));
+    assert_eq!(first["web-01"].agent_state, None);
+    assert_eq!(first["gone-01"].agent_state, None);
+    let mut told = std::collections::BTreeSet::new();
+    while told.len() < 2 {
+        let ev = tokio::time::timeout(PATIENCE, events.recv())
+            .await
+            .expect("a reachability event")
+            .unwrap();
+        if let EngineEvent::ResourceChanged { resource_id } = ev {
+            told.insert(resource_id);
+        }
+    }
+    let after = state(&e);
+    assert_eq!(after["web-01"].agent_state.as_deref(), Some("ONLINE"));
+    assert_eq!(after["gone-01"].agent_state.as_deref(), Some("OFFLINE"));
+    let why = after["gone-01"].properties["unreachable"].as_str().unwrap();
+    assert!(why.contains("Connection refused"), "{why}");
+    // The filter the API documents sees the same.
+    let offline = e
+        .list_resources(&ListResourcesQuery {
+            agent_state: Some("OFFLINE".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(offline.len(), 1);
+    assert_eq!(offline[0].resource_id, "gone-01");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_unreachable_host_fails_only_its_instance() {
     let sshd = Sshd::start();
     let mut dead = sshd.host("gone-01");

@@ -105,12 +105,19 @@ fn resources() -> Vec<Resource> {
                     value: "web".into(),
                 },
             ],
-            properties: serde_json::json!({"transport": if i % 4 == 0 { "local" } else { "ssh" }})
-                .as_object()
-                .cloned()
-                .unwrap(),
+            properties: match i {
+                3 => serde_json::json!({"transport": "ssh", "unreachable": "ssh: connect to host 10.0.0.3 port 22: Connection refused"}),
+                _ => serde_json::json!({"transport": if i % 4 == 0 { "local" } else { "ssh" }}),
+            }
+            .as_object()
+            .cloned()
+            .unwrap(),
             agent_id: None,
-            agent_state: Some("ONLINE".into()),
+            agent_state: match i {
+                3 => Some("OFFLINE".into()),
+                5 => None,
+                _ => Some("ONLINE".into()),
+            },
             inner_ip: None,
         })
         .collect()

@@ -23,6 +23,10 @@ pub enum EngineEvent {
         batch_index: i64,
         status: InstanceStatus,
     },
+    /// What is known of a resource changed (its reachability).
+    ResourceChanged {
+        resource_id: String,
+    },
     /// Output appended to an instance (already masked; control sequences still raw).
     Output {
         execute_uuid: String,
@@ -35,7 +39,7 @@ impl EngineEvent {
     /// The order an event concerns, if any.
     pub fn execute_uuid(&self) -> Option<&str> {
         match self {
-            EngineEvent::ScriptChanged { .. } => None,
+            EngineEvent::ScriptChanged { .. } | EngineEvent::ResourceChanged { .. } => None,
             EngineEvent::OrderChanged { execute_uuid, .. }
             | EngineEvent::InstanceChanged { execute_uuid, .. }
             | EngineEvent::Output { execute_uuid, .. } => Some(execute_uuid),

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{Semaphore, mpsc, watch};
 
@@ -21,6 +21,9 @@ pub const IN_FLIGHT: usize = 10;
 
 type Request = (Host, watch::Sender<bool>);
 
+/// How opening a host's master ended (`Err` with ssh's words), and when.
+pub type Outcome = (Result<(), String>, Instant);
+
 pub struct Masters {
     settings: SshSettings,
     me: Weak<Masters>,
@@ -29,6 +32,8 @@ pub struct Masters {
     queue: OnceLock<mpsc::UnboundedSender<Request>>,
     /// Hosts whose master is queued or being opened; the flag turns true when that has ended.
     pending: Mutex<HashMap<String, watch::Receiver<bool>>>,
+    /// How the last opening of each host's master ended: reachability, as far as we know.
+    outcomes: Mutex<HashMap<String, Outcome>>,
 }
 
 impl Masters {
@@ -38,6 +43,7 @@ impl Masters {
             me: me.clone(),
             queue: OnceLock::new(),
             pending: Mutex::new(HashMap::new()),
+            outcomes: Mutex::new(HashMap::new()),
         })
     }
 
@@ -54,8 +60,14 @@ impl Masters {
                     };
                     let (settings, me) = (settings.clone(), me.clone());
                     tokio::spawn(async move {
-                        prewarm(&host, &settings).await;
+                        let outcome = prewarm(&host, &settings).await;
                         drop(permit);
+                        if let Some(m) = me.upgrade() {
+                            m.outcomes
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .insert(host.id.clone(), (outcome, Instant::now()));
+                        }
                         let _ = done.send(true);
                         if let Some(m) = me.upgrade() {
                             m.pending
@@ -68,6 +80,20 @@ impl Masters {
             });
             tx
         })
+    }
+
+    /// How the last opening of `host`'s master went, and when.
+    pub fn outcome(&self, id: &str) -> Option<Outcome> {
+        self.outcomes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    /// Whether `host`'s master socket exists (a master is up).
+    pub fn is_up(&self, host: &Host) -> bool {
+        self.settings.control_path(host).exists()
     }
 
     /// Queues the opening of `host`'s master unless it is up or already queued.

@@ -69,6 +69,8 @@ pub(crate) struct Inner {
     pub(crate) work_dir: PathBuf,
     pub(crate) ssh: transport::SshSettings,
     pub(crate) masters: Arc<masters::Masters>,
+    /// When each ssh host's reachability was last checked.
+    pub(crate) probed: std::sync::Mutex<HashMap<String, std::time::Instant>>,
     _lock_file: Option<Flock<std::fs::File>>,
 }
 
@@ -84,6 +86,9 @@ impl Inner {
 pub struct Engine {
     inner: Arc<Inner>,
 }
+
+/// How long a host's reachability is taken as known.
+pub const PROBE_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
@@ -166,6 +171,7 @@ impl Engine {
             running: Default::default(),
             location,
             masters: masters::Masters::new(ssh.clone()),
+            probed: std::sync::Mutex::new(HashMap::new()),
             ssh,
             work_dir,
             _lock_file: lock,
@@ -210,10 +216,49 @@ impl Engine {
                     .as_deref()
                     .is_none_or(|n| views::host_name(h).contains(n))
             })
-            .filter(|_| q.agent_state.as_deref().is_none_or(|s| s == "ONLINE"))
+            .map(|h| views::resource(h, self.reachability(h)))
+            .filter(|r| {
+                q.agent_state
+                    .as_deref()
+                    .is_none_or(|s| r.agent_state.as_deref() == Some(s))
+            })
             .take(limit as usize)
-            .map(views::resource)
             .collect())
+    }
+
+    /// What is known of whether `h` answers: local hosts do; an ssh host does when its master
+    /// is up or last opened; `None` until first checked. Listing a host whose knowledge is
+    /// older than [`PROBE_EVERY`] checks it again in the background (by opening its master,
+    /// which a run then reuses) and announces the answer as a `ResourceChanged` event.
+    fn reachability(&self, h: &Host) -> Option<std::result::Result<(), String>> {
+        if h.transport == crate::config::TransportKind::Local {
+            return Some(Ok(()));
+        }
+        let m = &self.inner.masters;
+        if m.is_up(h) {
+            return Some(Ok(()));
+        }
+        let known = m.outcome(&h.id);
+        let stale = known
+            .as_ref()
+            .is_none_or(|(_, at)| at.elapsed() > PROBE_EVERY);
+        if stale && tokio::runtime::Handle::try_current().is_ok() {
+            let mut probed = self.inner.probed.lock().unwrap_or_else(|p| p.into_inner());
+            let due = probed
+                .get(&h.id)
+                .is_none_or(|at| at.elapsed() > PROBE_EVERY);
+            if due {
+                probed.insert(h.id.clone(), std::time::Instant::now());
+                let (inner, host) = (self.inner.clone(), h.clone());
+                tokio::spawn(async move {
+                    inner.masters.ready(&host).await;
+                    inner.emit(EngineEvent::ResourceChanged {
+                        resource_id: host.id.clone(),
+                    });
+                });
+            }
+        }
+        known.map(|(r, _)| r)
     }
 
     // ---------------------------------------------------------------- scripts

@@ -146,23 +146,46 @@ pub fn ssh_args(host: &Host, ssh: &SshSettings) -> Vec<String> {
 }
 
 /// Opens a master connection to `host` ahead of its batch, so the batch pays for a session
-/// rather than a handshake; it lingers 60 s after its last use. Failures are silent: the
-/// instance's own connection reports them.
-pub async fn prewarm(host: &Host, ssh: &SshSettings) {
+/// rather than a handshake; it lingers 60 s after its last use. The outcome tells whether the
+/// host is reachable (with ssh's own words when not); a failed master costs the run nothing,
+/// as the instance's own connection reports the error.
+pub async fn prewarm(host: &Host, ssh: &SshSettings) -> Result<(), String> {
     if host.transport != TransportKind::Ssh || ssh.control_path(host).exists() {
-        return;
+        return Ok(());
     }
-    let _ = std::fs::create_dir_all(&ssh.control_dir);
+    std::fs::create_dir_all(&ssh.control_dir).map_err(|e| e.to_string())?;
     // -N -f: authenticate, then put the master in the background without opening a session.
     // The socket was checked absent above and requests are deduplicated (see `masters`), so
     // this cannot become a stray plain connection.
     let mut args = vec!["-N".to_string(), "-f".to_string()];
     args.extend(ssh_options(host, ssh, true));
-    quiet_ssh(&args).await;
+    // ssh's complaint goes to a file: the backgrounded master would hold a pipe open for
+    // as long as it lives.
+    let err_path = ssh.control_path(host).with_extension("err");
+    let err = std::fs::File::create(&err_path).map_err(|e| e.to_string())?;
+    let status = Command::new("ssh")
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(err)
+        .kill_on_drop(true)
+        .status()
+        .await;
+    let said = std::fs::read_to_string(&err_path).unwrap_or_default();
+    let _ = std::fs::remove_file(&err_path);
+    match status {
+        Ok(st) if st.success() => Ok(()),
+        Ok(st) => Err(said
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .map(|l| l.trim().to_string())
+            .unwrap_or_else(|| format!("ssh exited with {st}"))),
+        Err(e) => Err(format!("cannot run ssh: {e}")),
+    }
 }
 
-/// Runs `ssh ARGS` with no input or output and waits for it; its failure is the caller's to
-/// ignore (a prewarm, a best-effort kill).
+/// Runs ssh for its effect only (a remote kill); its output is of no use.
 async fn quiet_ssh(args: &[String]) {
     let _ = Command::new("ssh")
         .args(args)

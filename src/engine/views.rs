@@ -20,8 +20,13 @@ pub fn host_name(h: &Host) -> String {
     h.name.clone().unwrap_or_else(|| h.id.clone())
 }
 
-pub fn resource(h: &Host) -> Resource {
+/// A host as the resource API shows it; `reach` is what is known of its reachability
+/// (`agent_state` ONLINE or OFFLINE with ssh's reason in `properties.unreachable`).
+pub fn resource(h: &Host, reach: Option<Result<(), String>>) -> Resource {
     let mut properties = serde_json::Map::new();
+    if let Some(Err(why)) = &reach {
+        properties.insert("unreachable".into(), why.clone().into());
+    }
     properties.insert(
         "transport".into(),
         match h.transport {
@@ -52,7 +57,7 @@ pub fn resource(h: &Host) -> Resource {
             .collect(),
         properties,
         agent_id: Some(format!("agent-{}", h.id).chars().take(32).collect()),
-        agent_state: Some("ONLINE".into()),
+        agent_state: reach.map(|r| if r.is_ok() { "ONLINE" } else { "OFFLINE" }.into()),
         inner_ip: h
             .transport
             .eq(&TransportKind::Local)

@@ -212,8 +212,9 @@ pub fn resources(s: &State, f: &mut Frame, area: Rect) {
     let columns: &[Column] = &[
         ("RESOURCE_ID", Width::Fill(12), 0),
         ("TRANSPORT", Width::Fixed(9), 0),
-        ("STATE", Width::Fixed(8), 0),
+        ("REACHABLE", Width::Fixed(11), 0),
         ("TAGS", Width::Fill(10), 70),
+        ("WHY NOT", Width::Fill(10), 110),
     ];
     table(
         s,
@@ -240,8 +241,19 @@ pub fn resources(s: &State, f: &mut Frame, area: Rect) {
                         .unwrap_or("-")
                         .to_string(),
                 ),
-                plain(r.agent_state.clone().unwrap_or_else(|| "-".into())),
+                match r.agent_state.as_deref() {
+                    Some("ONLINE") => ("✔ online".into(), s.theme.ok()),
+                    Some("OFFLINE") => ("✘ offline".into(), s.theme.error()),
+                    Some(other) => plain(for_display(other)),
+                    None => ("… checking".into(), s.theme.dim()),
+                },
                 plain(for_display(&tags.join(" "))),
+                plain(for_display(
+                    r.properties
+                        .get("unreachable")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or(""),
+                )),
             ]
         },
     );
