@@ -77,7 +77,7 @@ impl Drop for TerminalGuard {
 }
 
 /// Runs a backend call and turns its answer into a message.
-async fn run_effect(b: Arc<dyn Backend>, e: Effect) -> Msg {
+pub async fn run_effect(b: Arc<dyn Backend>, e: Effect) -> Msg {
     let err = |e: crate::backend::Error| e.to_string();
     match e {
         Effect::LoadScripts => {

@@ -138,6 +138,8 @@ struct Done {
 pub struct Highlight {
     lang: ScriptType,
     lines: Vec<Done>,
+    /// Lines of the text last highlighted (to tell how many an edit added or removed).
+    text_len: usize,
 }
 
 impl std::fmt::Debug for Highlight {
@@ -151,6 +153,7 @@ impl Highlight {
         Highlight {
             lang,
             lines: vec![],
+            text_len: 0,
         }
     }
 
@@ -162,10 +165,14 @@ impl Highlight {
         if lang != self.lang {
             self.lang = lang;
             self.lines.clear();
+            self.text_len = 0;
         }
     }
 
-    /// Highlights `text[..upto]`, keeping every cached line above the first one that changed.
+    /// Highlights `text[..upto]`. Cached lines above the first changed one are kept; below
+    /// the change, once a line ends in the same parser state as before, the old lines that
+    /// follow (shifted by the lines added or removed) are kept too: typing inside a line
+    /// usually re-highlights that line alone.
     pub fn update(&mut self, text: &[String], upto: usize) {
         let same = self
             .lines
@@ -173,7 +180,10 @@ impl Highlight {
             .zip(text)
             .take_while(|(d, t)| d.text == **t)
             .count();
-        self.lines.truncate(same);
+        let old_len = self.lines.len();
+        let delta = text.len() as isize - self.text_len as isize;
+        self.text_len = text.len();
+        let mut old = self.lines.split_off(same);
         let upto = upto.min(text.len());
         if self.lines.len() >= upto {
             return;
@@ -188,7 +198,9 @@ impl Highlight {
             ),
         };
         let mut buf = String::new();
-        for line in &text[self.lines.len()..upto] {
+        while self.lines.len() < upto {
+            let j = self.lines.len();
+            let line = &text[j];
             buf.clear();
             buf.push_str(line);
             buf.push('\n');
@@ -205,6 +217,26 @@ impl Highlight {
                 parse: parse.clone(),
                 highlight: hl.clone(),
             });
+            // The same line as before, ending in the same state: what follows is unchanged.
+            let o = j as isize - delta;
+            if j > same && o >= same as isize && (o as usize) < old_len {
+                let was = &old[o as usize - same];
+                if was.text == *line && was.parse == parse && was.highlight == hl {
+                    let rest = old.split_off(o as usize - same + 1);
+                    for d in rest {
+                        let k = self.lines.len();
+                        if k >= text.len() || d.text != text[k] {
+                            break;
+                        }
+                        self.lines.push(d);
+                    }
+                    old.clear();
+                    if let Some(d) = self.lines.last() {
+                        parse = d.parse.clone();
+                        hl = d.highlight.clone();
+                    }
+                }
+            }
         }
     }
 
@@ -284,6 +316,25 @@ mod tests {
         text[1] = "echo b".into();
         h.update(&text, 4);
         assert_ne!(kind_of(&h, &text, 2, "echo"), Token::String);
+        // Typing inside a line keeps the lines below it (same state after the line).
+        h.update(&text, 4);
+        text[1] = "echo bx".into();
+        h.update(&text, 4);
+        assert_eq!(h.ready(), 4);
+        assert_eq!(h.lines[2].text, "echo c");
+        // A new line shifts the kept lines down by one.
+        text.insert(1, "# inserted".into());
+        h.update(&text, 5);
+        assert_eq!(h.ready(), 5);
+        assert_eq!(kind_of(&h, &text, 1, "inserted"), Token::Comment);
+        assert_eq!(h.lines[4].text, "echo d");
+        // Highlighting further than the kept lines continues from their state.
+        text.push("echo \"e".into());
+        text.push("echo f".into());
+        h.update(&text, 7);
+        assert_eq!(kind_of(&h, &text, 6, "echo"), Token::String);
+        text.truncate(5);
+        text.remove(1);
         // Deleting lines shortens the cache.
         text.truncate(2);
         h.update(&text, 10);

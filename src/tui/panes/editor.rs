@@ -101,12 +101,23 @@ fn code_line(
             if x + w > right {
                 break;
             }
-            let shown: String = match c {
-                '\t' => " ".repeat(TAB),
-                c if c.is_control() => "\u{fffd}".into(),
-                c => c.to_string(),
-            };
-            buf.set_stringn(x as u16, y, &shown, w, style);
+            match c {
+                '\t' => {
+                    for i in 0..TAB {
+                        buf[((x + i) as u16, y)].set_char(' ').set_style(style);
+                    }
+                }
+                c if c.is_control() => {
+                    buf[(x as u16, y)].set_char('\u{fffd}').set_style(style);
+                }
+                c if c.is_ascii() => {
+                    buf[(x as u16, y)].set_char(c).set_style(style);
+                }
+                c => {
+                    let mut tmp = [0u8; 4];
+                    buf.set_stringn(x as u16, y, c.encode_utf8(&mut tmp), w, style);
+                }
+            }
         }
         col += w;
     }

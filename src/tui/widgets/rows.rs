@@ -53,6 +53,27 @@ pub fn layout(widths: &[Width], total: u16) -> Vec<(u16, u16)> {
         .collect()
 }
 
+/// Writes at most `width` columns of `text`. ASCII (most cells of a table) is written cell by
+/// cell; anything else goes through ratatui's grapheme-aware path, so wide characters stay
+/// whole.
+pub fn put(buf: &mut Buffer, x: u16, y: u16, text: &str, width: usize, style: Style) {
+    if !text.is_ascii() {
+        buf.set_stringn(x, y, text, width, style);
+        return;
+    }
+    let area = buf.area;
+    if y < area.y || y >= area.y + area.height {
+        return;
+    }
+    let room = ((area.x + area.width).saturating_sub(x) as usize).min(width);
+    for (i, b) in text.bytes().take(room).enumerate() {
+        // Control bytes never get here raw (text is made terminal-safe before), but a cell
+        // must hold something printable either way.
+        let c = if b.is_ascii_control() { '?' } else { b as char };
+        buf[(x + i as u16, y)].set_char(c).set_style(style);
+    }
+}
+
 /// Draws `header` on the first line of `area` and `rows` below it; each row has a style for
 /// the whole line (the selection) and per-cell styles.
 pub fn render<'a>(
@@ -72,7 +93,7 @@ pub fn render<'a>(
                 break;
             }
             let w = (*w).min(area.width - at);
-            buf.set_stringn(area.x + at, y, text, w as usize, style);
+            put(buf, area.x + at, y, text, w as usize, style);
         }
     };
     let (titles, hstyle) = header;
@@ -83,14 +104,17 @@ pub fn render<'a>(
         if y >= area.y + area.height {
             break;
         }
-        buf.set_style(
-            Rect {
-                y,
-                height: 1,
-                ..area
-            },
-            row_style,
-        );
+        // A fresh frame's cells are already plain: only a styled row (the selection) is filled.
+        if row_style != Style::default() {
+            buf.set_style(
+                Rect {
+                    y,
+                    height: 1,
+                    ..area
+                },
+                row_style,
+            );
+        }
         line(
             buf,
             y,
