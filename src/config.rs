@@ -21,6 +21,28 @@ pub struct Config {
     pub keys: BTreeMap<String, String>,
     #[serde(default)]
     pub ui: Ui,
+    #[serde(default)]
+    pub alarms: AlarmSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlarmSettings {
+    /// Fields (or labels) whose values put alarms in one group.
+    #[serde(default = "default_group_by")]
+    pub group_by: Vec<String>,
+}
+
+fn default_group_by() -> Vec<String> {
+    vec!["name".into(), "application".into()]
+}
+
+impl Default for AlarmSettings {
+    fn default() -> Self {
+        AlarmSettings {
+            group_by: default_group_by(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

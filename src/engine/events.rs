@@ -23,6 +23,12 @@ pub enum EngineEvent {
         batch_index: i64,
         status: InstanceStatus,
     },
+    IncidentChanged {
+        incident_num: String,
+        status: crate::model::incident::IncidentStatus,
+    },
+    /// Alarms arrived or changed (one event per stored batch).
+    AlarmsChanged { alarm_ids: Vec<String> },
     /// What is known of a resource changed (its reachability).
     ResourceChanged {
         resource_id: String,
@@ -39,7 +45,10 @@ impl EngineEvent {
     /// The order an event concerns, if any.
     pub fn execute_uuid(&self) -> Option<&str> {
         match self {
-            EngineEvent::ScriptChanged { .. } | EngineEvent::ResourceChanged { .. } => None,
+            EngineEvent::ScriptChanged { .. }
+            | EngineEvent::ResourceChanged { .. }
+            | EngineEvent::IncidentChanged { .. }
+            | EngineEvent::AlarmsChanged { .. } => None,
             EngineEvent::OrderChanged { execute_uuid, .. }
             | EngineEvent::InstanceChanged { execute_uuid, .. }
             | EngineEvent::Output { execute_uuid, .. } => Some(execute_uuid),

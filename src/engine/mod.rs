@@ -3,7 +3,9 @@
 //! It implements the COC job API's semantics and publishes every change on a broadcast channel
 //! ([`EngineEvent`]); it knows nothing of terminals or HTTP.
 
+pub mod alarms;
 pub mod events;
+mod incidents;
 mod masters;
 pub mod output;
 mod runner;
@@ -69,6 +71,11 @@ pub(crate) struct Inner {
     pub(crate) work_dir: PathBuf,
     pub(crate) ssh: transport::SshSettings,
     pub(crate) masters: Arc<masters::Masters>,
+    /// The alarm database and its group-commit writer.
+    pub(crate) alarms: Arc<alarms::store::AlarmStore>,
+    pub(crate) alarm_writer: alarms::Writer,
+    /// What puts alarms in one group.
+    pub(crate) group_by: Vec<String>,
     /// When each ssh host's reachability was last checked.
     pub(crate) probed: std::sync::Mutex<HashMap<String, std::time::Instant>>,
     _lock_file: Option<Flock<std::fs::File>>,
@@ -116,11 +123,13 @@ impl Engine {
         })?;
         let lock = lock_data_dir(data_dir)?;
         let store = Store::open(&data_dir.join("cocpit.db"))?;
+        let alarms = alarms::store::AlarmStore::open(&data_dir.join("alarms.db"))?;
         let work = data_dir.join("work");
         // Working directories of a previous run belong to instances that have ended.
         let _ = std::fs::remove_dir_all(&work);
         Self::start(
             store,
+            alarms,
             config,
             data_dir.display().to_string(),
             work,
@@ -137,6 +146,7 @@ impl Engine {
         ));
         Self::start(
             Store::open_in_memory()?,
+            alarms::store::AlarmStore::open_in_memory()?,
             config,
             ":memory:".into(),
             work,
@@ -146,6 +156,7 @@ impl Engine {
 
     fn start(
         store: Store,
+        alarm_store: alarms::store::AlarmStore,
         config: &Config,
         location: String,
         work_dir: PathBuf,
@@ -157,7 +168,12 @@ impl Engine {
             connect_timeout: config.engine.ssh_connect_timeout,
             control_dir: work_dir.join("ssh"),
         };
+        let alarm_store = Arc::new(alarm_store);
+        let alarm_writer = alarms::Writer::start(alarm_store.clone(), events.clone());
         let inner = Arc::new(Inner {
+            alarms: alarm_store,
+            alarm_writer,
+            group_by: config.alarms.group_by.clone(),
             store,
             hosts: config
                 .hosts()

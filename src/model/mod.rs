@@ -4,6 +4,8 @@
 //! SDKs disagree the SDK wins (see `../shared/conformance/NOTES.md`). This module knows nothing of
 //! storage, HTTP servers or terminals.
 
+pub mod alarm;
+pub mod incident;
 pub mod lenient;
 pub mod order;
 pub mod resource;

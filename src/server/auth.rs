@@ -27,6 +27,8 @@ pub struct Caller(pub String);
 pub struct Keys {
     pub huawei: HashMap<String, String>,
     pub tencent: HashMap<String, String>,
+    /// Alarm integration keys and their kinds (`custom`, `prometheus`).
+    pub integrations: Vec<crate::config::Integration>,
     pub no_auth: bool,
 }
 
@@ -45,6 +47,7 @@ impl Keys {
                 .iter()
                 .map(|c| (c.secret_id.clone(), c.secret_key.clone()))
                 .collect(),
+            integrations: cfg.serve.integrations.clone(),
             no_auth,
         }
     }
@@ -52,6 +55,29 @@ impl Keys {
     pub fn is_empty(&self) -> bool {
         self.huawei.is_empty() && self.tencent.is_empty()
     }
+
+    /// The integration a key names, compared in constant time against every configured key
+    /// (for unsigned alarm pushes the key is the secret).
+    pub fn integration(&self, key: &str) -> Option<&crate::config::Integration> {
+        use subtle::ConstantTimeEq;
+        let mut found = None;
+        for i in &self.integrations {
+            if bool::from(i.key.as_bytes().ct_eq(key.as_bytes())) {
+                found = Some(i);
+            }
+        }
+        found
+    }
+}
+
+/// The integration key of an alarm path (`/v1/event/{kind}/{key}`), if this is one.
+fn alarm_key(path: &str) -> Option<String> {
+    let rest = path.strip_prefix("/v1/event/")?;
+    let (_, key) = rest.split_once('/')?;
+    percent_encoding::percent_decode_str(key)
+        .decode_utf8()
+        .ok()
+        .map(|k| k.into_owned())
 }
 
 pub fn headers_of(h: &axum::http::HeaderMap) -> Vec<Header> {
@@ -89,8 +115,16 @@ pub async fn huawei(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
             .into_response();
         }
     };
+    let unsigned_alarm = !parts.headers.contains_key(axum::http::header::AUTHORIZATION)
+        && parts.method == axum::http::Method::POST;
     let caller = if app.keys.no_auth {
         Caller("anonymous".into())
+    } else if let Some(key) = alarm_key(parts.uri.path()).filter(|_| unsigned_alarm) {
+        // Monitoring systems cannot sign: a configured integration key is the credential.
+        match app.keys.integration(&key) {
+            Some(i) => Caller(format!("integration:{}", if i.name.is_empty() { "unnamed" } else { &i.name })),
+            None => return unauthorized("unsigned alarm push with an unknown integration key"),
+        }
     } else {
         let headers = headers_of(&parts.headers);
         let raw = huawei::RawRequest {

@@ -87,3 +87,35 @@ impl IntoResponse for ApiFailure {
 }
 
 pub type ApiResult<T> = Result<T, ApiFailure>;
+
+/// A failure of the incident and alarm APIs: the same codes inside the GOM envelope
+/// (`provider_code` "049", `data` null).
+#[derive(Debug)]
+pub struct GomFailure(pub ApiFailure);
+
+impl<E: Into<ApiFailure>> From<E> for GomFailure {
+    fn from(e: E) -> Self {
+        GomFailure(e.into())
+    }
+}
+
+impl IntoResponse for GomFailure {
+    fn into_response(self) -> Response {
+        let f = self.0;
+        (
+            f.status,
+            Json(crate::model::incident::Gom::<Option<()>> {
+                provider_code: crate::model::incident::PROVIDER_CODE.into(),
+                error_code: f.code.to_string(),
+                error_msg: Some(f.message),
+                data: None,
+            }),
+        )
+            .into_response()
+    }
+}
+
+/// The GOM envelope, for handlers.
+pub use crate::model::incident::Gom;
+
+pub type GomResult<T> = Result<Json<Gom<T>>, GomFailure>;

@@ -16,8 +16,13 @@ export COCPIT_SERVE_SK=confSecretKey00000000000000000000000001
 export COCPIT_SERVE_PROJECT_ID=0a1b2c3d4e5f60718293a4b5c6d7e8f9
 export COCPIT_SERVE_TC_SECRET_ID=AKIDconf00000000000000000000000000001
 export COCPIT_SERVE_TC_SECRET_KEY=confTencentKey00000000000000001
-# An empty config: the demo fleet, keys from the environment only.
-: > "$tmp/config.toml"
+# The demo fleet, keys from the environment, and the suite's alarm integration.
+cat > "$tmp/config.toml" <<'TOML'
+[[serve.integrations]]
+key = "cocpit-conformance"
+name = "conformance"
+kind = "custom"
+TOML
 "$bin" serve --listen 127.0.0.1:0 --data "$tmp/data" --config "$tmp/config.toml" > "$tmp/out" 2> "$tmp/err" &
 srv=$!
 # Wait for the first line (the server prints it once it accepts connections).
@@ -26,7 +31,7 @@ while ! grep -q '^listening on ' "$tmp/out"; do
   sleep 0.1  # polling for the condition above, not a fixed delay
 done
 base=$(sed -n 's/^listening on //p' "$tmp/out")
-groups="${COCPIT_CONFORMANCE_GROUPS:-resources,scripts,orders,negatives_scripts,negatives_auth}"
+groups="${COCPIT_CONFORMANCE_GROUPS:-resources,scripts,orders,negatives_scripts,negatives_auth,incidents,alarms}"
 cd "$conf"
 "$py" run_sdk_suite.py --base-url "$base" --ak "$COCPIT_SERVE_AK" --sk "$COCPIT_SERVE_SK" \
   --project-id "$COCPIT_SERVE_PROJECT_ID" --tc-secret-id "$COCPIT_SERVE_TC_SECRET_ID" \

@@ -236,6 +236,7 @@ fn loaded<T: Row>(list: &mut List<T>, r: Result<Vec<T>, String>) -> Outcome {
 fn engine_event(s: &mut State, e: EngineEvent) -> Outcome {
     let mut out = Outcome::default();
     match &e {
+        EngineEvent::IncidentChanged { .. } | EngineEvent::AlarmsChanged { .. } => {}
         EngineEvent::ResourceChanged { .. } => {
             if s.resources.load != Load::Loading {
                 out = out.with(Effect::LoadResources);

@@ -81,7 +81,32 @@ CREATE TABLE output (
     data BLOB NOT NULL
 );
 CREATE INDEX output_instance ON output(instance_id, seq);
+"#, r#"
+CREATE TABLE incidents (
+    incident_num TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    incident_level TEXT NOT NULL,
+    create_time INTEGER NOT NULL,
+    info TEXT NOT NULL,
+    alarm_ids TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX incidents_created ON incidents(create_time);
+CREATE TABLE incident_timeline (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident_num TEXT NOT NULL REFERENCES incidents(incident_num),
+    at INTEGER NOT NULL,
+    operator TEXT NOT NULL,
+    action TEXT NOT NULL,
+    from_status TEXT,
+    to_status TEXT NOT NULL,
+    parameter TEXT NOT NULL
+);
+CREATE INDEX incident_timeline_num ON incident_timeline(incident_num);
 "#];
+
+mod incidents;
+
+pub use incidents::IncidentRow;
 
 pub type Result<T> = rusqlite::Result<T>;
 
