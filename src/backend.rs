@@ -7,6 +7,8 @@ use tokio::sync::broadcast;
 
 use crate::engine::{Engine, EngineError, EngineEvent};
 use crate::model::Page;
+use crate::model::alarm::*;
+use crate::model::incident::*;
 use crate::model::order::*;
 use crate::model::resource::{ListResourcesQuery, Resource};
 use crate::model::script::*;
@@ -55,6 +57,34 @@ pub trait Backend: Send + Sync {
     ) -> Result<JobScriptBatchDetailModel>;
     async fn statistics(&self, execute_uuid: &str) -> Result<JobScriptOrderStatisticsModel>;
     async fn operate(&self, execute_uuid: &str, op: JobScriptOrderOperationBody) -> Result<String>;
+
+    async fn create_incident(&self, c: CreateIncident) -> Result<String>;
+    /// One operation (`operate_key`) on an incident, as the acting user.
+    async fn handle_incident(
+        &self,
+        incident_num: &str,
+        operate_key: OperateKey,
+        parameter: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<IncidentStatus>;
+    async fn incident_detail(&self, incident_num: &str) -> Result<IncidentDetail>;
+    async fn list_incidents(&self, q: ListIncidentsQuery) -> Result<Page<IncidentSummary>>;
+
+    /// A page of alarms and the marker of the next one.
+    async fn list_alarms(
+        &self,
+        q: ListAlarmsQuery,
+        marker: Option<i64>,
+    ) -> Result<(Vec<Alarm>, Option<i64>)>;
+    async fn alarm(&self, alarm_id: &str) -> Result<Alarm>;
+    async fn alarm_groups(&self) -> Result<Vec<AlarmGroup>>;
+    /// Pushes an alarm as the given integration (the CLI's `alarm push`).
+    async fn push_alarm(&self, integration_key: &str, e: CustomEvent) -> Result<String>;
+    async fn ack_alarms(&self, alarm_ids: &[String]) -> Result<usize>;
+    async fn clear_alarms(&self, alarm_ids: &[String], remarks: &str) -> Result<Vec<String>>;
+    async fn alarms_to_incident(&self, t: AlarmsToIncident) -> Result<String>;
+    async fn silences(&self) -> Result<Vec<Silence>>;
+    async fn create_silence(&self, n: NewSilence) -> Result<Silence>;
+    async fn expire_silence(&self, id: &str) -> Result<()>;
 }
 
 /// The local engine, in process.
@@ -138,5 +168,85 @@ impl Backend for Local {
 
     async fn operate(&self, execute_uuid: &str, op: JobScriptOrderOperationBody) -> Result<String> {
         Ok(self.engine.operate(execute_uuid, op).await?)
+    }
+
+    async fn create_incident(&self, c: CreateIncident) -> Result<String> {
+        Ok(self.engine.create_incident(c, vec![])?)
+    }
+
+    async fn handle_incident(
+        &self,
+        incident_num: &str,
+        operate_key: OperateKey,
+        parameter: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<IncidentStatus> {
+        Ok(self.engine.handle_incident(HandleIncident {
+            incident_num: incident_num.into(),
+            operator: self.user.clone(),
+            operate_key: operate_key.as_str().into(),
+            parameter: Some(parameter),
+        })?)
+    }
+
+    async fn incident_detail(&self, incident_num: &str) -> Result<IncidentDetail> {
+        Ok(self.engine.incident_detail(incident_num)?)
+    }
+
+    async fn list_incidents(&self, q: ListIncidentsQuery) -> Result<Page<IncidentSummary>> {
+        Ok(self.engine.list_incidents(&q)?)
+    }
+
+    async fn list_alarms(
+        &self,
+        q: ListAlarmsQuery,
+        marker: Option<i64>,
+    ) -> Result<(Vec<Alarm>, Option<i64>)> {
+        Ok(self.engine.list_alarms(&q, marker)?)
+    }
+
+    async fn alarm(&self, alarm_id: &str) -> Result<Alarm> {
+        Ok(self.engine.alarm(alarm_id)?)
+    }
+
+    async fn alarm_groups(&self) -> Result<Vec<AlarmGroup>> {
+        Ok(self.engine.alarm_groups()?)
+    }
+
+    async fn push_alarm(&self, integration_key: &str, e: CustomEvent) -> Result<String> {
+        let alarm = crate::engine::alarms::from_custom(integration_key, e, crate::engine::now_ms())
+            .map_err(EngineError::from)?;
+        let ids = self.engine.ingest(vec![alarm]).await?;
+        Ok(ids.into_iter().next().unwrap_or_default())
+    }
+
+    async fn ack_alarms(&self, alarm_ids: &[String]) -> Result<usize> {
+        Ok(self.engine.ack_alarms(alarm_ids, &self.user)?)
+    }
+
+    async fn clear_alarms(&self, alarm_ids: &[String], remarks: &str) -> Result<Vec<String>> {
+        let c = ClearAlarms {
+            alarm_ids: alarm_ids.join(","),
+            remarks: Some(remarks.to_string()),
+            is_service_interrupt: None,
+            start_time: None,
+            fault_recovery_time: None,
+        };
+        Ok(self.engine.clear_alarms(&c, &self.user)?)
+    }
+
+    async fn alarms_to_incident(&self, t: AlarmsToIncident) -> Result<String> {
+        Ok(self.engine.alarms_to_incident(&t, &self.user)?)
+    }
+
+    async fn silences(&self) -> Result<Vec<Silence>> {
+        Ok(self.engine.silences()?)
+    }
+
+    async fn create_silence(&self, n: NewSilence) -> Result<Silence> {
+        Ok(self.engine.create_silence(n)?)
+    }
+
+    async fn expire_silence(&self, id: &str) -> Result<()> {
+        Ok(self.engine.expire_silence(id)?)
     }
 }

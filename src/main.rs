@@ -58,6 +58,12 @@ enum Command {
     /// Orders (script tickets): list, show, batches, logs, op.
     #[command(subcommand)]
     Order(cli::OrderCmd),
+    /// Incidents: list, show, create, accept, resolve, confirm, reject.
+    #[command(subcommand)]
+    Incident(cli::IncidentCmd),
+    /// Alarms: list, groups, push, ack, clear, incident, silence.
+    #[command(subcommand)]
+    Alarm(cli::AlarmCmd),
     /// Resources (the hosts scripts run on).
     #[command(subcommand)]
     Resource(cli::ResourceCmd),
@@ -116,6 +122,8 @@ async fn run(args: Cli, config: Config) -> u8 {
         Some(Command::Script(c)) => cli::script(&backend, c, args.output).await,
         Some(Command::Order(c)) => cli::order(&backend, c, args.output).await,
         Some(Command::Resource(c)) => cli::resource(&backend, c, args.output).await,
+        Some(Command::Incident(c)) => cli::incident(&backend, c, args.output).await,
+        Some(Command::Alarm(c)) => cli::alarm(&backend, c, args.output).await,
         Some(Command::Serve { .. }) => unreachable!("handled above"),
     };
     match result {

@@ -3,6 +3,9 @@
 //! a table for people.
 
 mod table;
+mod triage;
+
+pub use triage::{AlarmCmd, IncidentCmd, alarm, incident};
 
 use std::path::PathBuf;
 

@@ -28,7 +28,9 @@ pub enum EngineEvent {
         status: crate::model::incident::IncidentStatus,
     },
     /// Alarms arrived or changed (one event per stored batch).
-    AlarmsChanged { alarm_ids: Vec<String> },
+    AlarmsChanged {
+        alarm_ids: Vec<String>,
+    },
     /// What is known of a resource changed (its reachability).
     ResourceChanged {
         resource_id: String,

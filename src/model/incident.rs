@@ -106,25 +106,81 @@ pub const LEVELS: &[EnumRow] = &[
 /// Incident Type (§4.4.1.6.2), as the seed's table has it (its `ohter` spelling included; its
 /// "Chinese name" column is the translated document's).
 pub const TYPES: &[EnumRow] = &[
-    ("inc_type_p_security_issues", "Security Issues", "Security issues"),
-    ("inc_type_p_function_issues", "Function issues", "function issues"),
-    ("inc_type_p_reliability_issues", "Performance/ reliability Issues", "reliability issues"),
-    ("inc_type_p_config_issues", "Configuration issues", "config issues"),
-    ("inc_type_p_middlewares", "Middleware issues", "middleware issues"),
-    ("inc_type_p_hardware_issues", "Hardware issues", "hardware issues"),
-    ("inc_type_p_networking_issues", "Network issues", "networking issues"),
-    ("inc_type_p_shelter_issues", "Equipment room issues", "shelter issues"),
-    ("inc_type_p_monitoring_issues", "Monitoring issues", "monitoring issues"),
-    ("inc_type_p_consulting_issues", "Consultation issues", "consulting issues"),
-    ("inc_type_p_suppliers_issues", "Supplier issues", "suppliers issues"),
+    (
+        "inc_type_p_security_issues",
+        "Security Issues",
+        "Security issues",
+    ),
+    (
+        "inc_type_p_function_issues",
+        "Function issues",
+        "function issues",
+    ),
+    (
+        "inc_type_p_reliability_issues",
+        "Performance/ reliability Issues",
+        "reliability issues",
+    ),
+    (
+        "inc_type_p_config_issues",
+        "Configuration issues",
+        "config issues",
+    ),
+    (
+        "inc_type_p_middlewares",
+        "Middleware issues",
+        "middleware issues",
+    ),
+    (
+        "inc_type_p_hardware_issues",
+        "Hardware issues",
+        "hardware issues",
+    ),
+    (
+        "inc_type_p_networking_issues",
+        "Network issues",
+        "networking issues",
+    ),
+    (
+        "inc_type_p_shelter_issues",
+        "Equipment room issues",
+        "shelter issues",
+    ),
+    (
+        "inc_type_p_monitoring_issues",
+        "Monitoring issues",
+        "monitoring issues",
+    ),
+    (
+        "inc_type_p_consulting_issues",
+        "Consultation issues",
+        "consulting issues",
+    ),
+    (
+        "inc_type_p_suppliers_issues",
+        "Supplier issues",
+        "suppliers issues",
+    ),
     ("inc_type_p_ohter_issues", "Other", "Other issues"),
-    ("inc_type_p_change_issues", "Change operation issues", "Change operation problem"),
+    (
+        "inc_type_p_change_issues",
+        "Change operation issues",
+        "Change operation problem",
+    ),
 ];
 
 /// Incident Source (§4.4.1.6.3).
 pub const SOURCES: &[EnumRow] = &[
-    ("incident_source_manual", "Manual creation", "Manual Creation"),
-    ("incident_source_forwarding", "Transfer creation", "Transfer creation"),
+    (
+        "incident_source_manual",
+        "Manual creation",
+        "Manual Creation",
+    ),
+    (
+        "incident_source_forwarding",
+        "Transfer creation",
+        "Transfer creation",
+    ),
     ("incident_source_alarm", "Alarm", "alarm"),
 ];
 

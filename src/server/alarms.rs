@@ -186,7 +186,10 @@ pub async fn list(
     })))
 }
 
-pub async fn one(State(app): State<Arc<App>>, Path(id): Path<String>) -> ApiResult<Json<Data<Alarm>>> {
+pub async fn one(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Data<Alarm>>> {
     Ok(Json(Data::new(app.engine.alarm(&id)?)))
 }
 
@@ -202,7 +205,9 @@ pub async fn ack(
     body: axum::body::Bytes,
 ) -> ApiResult<Json<Data<usize>>> {
     let a: Ack = parse_json(&body)?;
-    Ok(Json(Data::new(app.engine.ack_alarms(&a.alarm_ids, &who(&caller))?)))
+    Ok(Json(Data::new(
+        app.engine.ack_alarms(&a.alarm_ids, &who(&caller))?,
+    )))
 }
 
 pub async fn groups(State(app): State<Arc<App>>) -> ApiResult<Json<Data<Vec<AlarmGroup>>>> {

@@ -115,14 +115,23 @@ pub async fn huawei(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
             .into_response();
         }
     };
-    let unsigned_alarm = !parts.headers.contains_key(axum::http::header::AUTHORIZATION)
+    let unsigned_alarm = !parts
+        .headers
+        .contains_key(axum::http::header::AUTHORIZATION)
         && parts.method == axum::http::Method::POST;
     let caller = if app.keys.no_auth {
         Caller("anonymous".into())
     } else if let Some(key) = alarm_key(parts.uri.path()).filter(|_| unsigned_alarm) {
         // Monitoring systems cannot sign: a configured integration key is the credential.
         match app.keys.integration(&key) {
-            Some(i) => Caller(format!("integration:{}", if i.name.is_empty() { "unnamed" } else { &i.name })),
+            Some(i) => Caller(format!(
+                "integration:{}",
+                if i.name.is_empty() {
+                    "unnamed"
+                } else {
+                    &i.name
+                }
+            )),
             None => return unauthorized("unsigned alarm push with an unknown integration key"),
         }
     } else {

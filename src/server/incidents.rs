@@ -14,7 +14,10 @@ use crate::model::incident::*;
 use crate::model::validate::invalid;
 use crate::model::{Data, Page};
 
-pub async fn create(State(app): State<Arc<App>>, body: axum::body::Bytes) -> GomResult<CreatedIncident> {
+pub async fn create(
+    State(app): State<Arc<App>>,
+    body: axum::body::Bytes,
+) -> GomResult<CreatedIncident> {
     let c: CreateIncident = parse_json(&body)?;
     let incident_num = app.engine.create_incident(c, vec![])?;
     Ok(Json(Gom::ok(CreatedIncident { incident_num })))
@@ -26,7 +29,10 @@ pub async fn handle(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Gom
     Ok(Json(Gom::ok(None)))
 }
 
-pub async fn detail(State(app): State<Arc<App>>, Path(num): Path<String>) -> GomResult<IncidentInfo> {
+pub async fn detail(
+    State(app): State<Arc<App>>,
+    Path(num): Path<String>,
+) -> GomResult<IncidentInfo> {
     Ok(Json(Gom::ok(app.engine.incident(&num)?)))
 }
 

@@ -36,22 +36,43 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/cocpit/events", get(events::stream))
         .route("/v1/external/incident/create", post(incidents::create))
         .route("/v1/external/incident/handle", post(incidents::handle))
-        .route("/v1/external/incident/{incident_num}", get(incidents::detail))
+        .route(
+            "/v1/external/incident/{incident_num}",
+            get(incidents::detail),
+        )
         .route("/v1/incident-tickets", get(incidents::simple_list))
         .route("/v1/cocpit/incidents", get(incidents::list))
         .route("/v1/cocpit/incidents/{incident_num}", get(incidents::full))
-        .route("/v1/event/huawei/custom/{integration_key}", post(alarms::push_custom))
-        .route("/v1/event/prometheus/{integration_key}", post(alarms::push_prometheus))
+        .route(
+            "/v1/event/huawei/custom/{integration_key}",
+            post(alarms::push_custom),
+        )
+        .route(
+            "/v1/event/prometheus/{integration_key}",
+            post(alarms::push_prometheus),
+        )
         .route("/v1/alarm-mgmt/alarm/{alarm_id}", get(alarms::show))
-        .route("/v1/alarm-mgmt/alarm/{alarm_id}/handle-histories", get(alarms::histories))
+        .route(
+            "/v1/alarm-mgmt/alarm/{alarm_id}/handle-histories",
+            get(alarms::histories),
+        )
         .route("/v1/alarm-mgmt/alarms/cancel", post(alarms::clear))
-        .route("/v1/alarm-mgmt/alarms-linked-incident", post(alarms::to_incident))
+        .route(
+            "/v1/alarm-mgmt/alarms-linked-incident",
+            post(alarms::to_incident),
+        )
         .route("/v1/cocpit/alarms", get(alarms::list))
         .route("/v1/cocpit/alarms/ack", post(alarms::ack))
         .route("/v1/cocpit/alarms/{alarm_id}", get(alarms::one))
         .route("/v1/cocpit/alarm-groups", get(alarms::groups))
-        .route("/v1/cocpit/silences", get(alarms::silences).post(alarms::create_silence))
-        .route("/v1/cocpit/silences/{id}", axum::routing::delete(alarms::expire_silence))
+        .route(
+            "/v1/cocpit/silences",
+            get(alarms::silences).post(alarms::create_silence),
+        )
+        .route(
+            "/v1/cocpit/silences/{id}",
+            axum::routing::delete(alarms::expire_silence),
+        )
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(app.clone(), auth::huawei))
         .with_state(app.clone());

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use super::{Engine, EngineError, EngineEvent, Result, now_ms};
 use crate::model::alarm::*;
-use crate::model::incident::{CreateIncident, find, keys, TYPES};
+use crate::model::incident::{CreateIncident, TYPES, find, keys};
 use crate::model::validate::{Invalid, invalid, length};
 pub use writer::Writer;
 
@@ -146,11 +146,15 @@ pub fn from_alertmanager(
                 .ok_or_else(|| invalid(field("labels.alertname"), "is required"))?;
             // Without a fingerprint, the sorted labels identify the alert (as Alertmanager's own
             // fingerprint does).
-            let source_id = a.fingerprint.clone().filter(|f| !f.is_empty()).unwrap_or_else(|| {
-                let joined: Vec<String> =
-                    a.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                crate::sign::sha256_hex(joined.join(",").as_bytes())[..16].to_string()
-            });
+            let source_id = a
+                .fingerprint
+                .clone()
+                .filter(|f| !f.is_empty())
+                .unwrap_or_else(|| {
+                    let joined: Vec<String> =
+                        a.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    crate::sign::sha256_hex(joined.join(",").as_bytes())[..16].to_string()
+                });
             let time = a
                 .starts_at
                 .as_deref()
@@ -271,8 +275,7 @@ impl Engine {
         marker: Option<i64>,
     ) -> Result<(Vec<Alarm>, Option<i64>)> {
         if let Some(s) = &q.state {
-            s.parse::<AlarmState>()
-                .map_err(|r| invalid("state", r))?;
+            s.parse::<AlarmState>().map_err(|r| invalid("state", r))?;
         }
         if let Some(l) = &q.level {
             l.parse::<AlarmLevel>().map_err(|r| invalid("level", r))?;
@@ -291,12 +294,10 @@ impl Engine {
         let mut cursor = marker;
         // Silenced alarms are skipped, so a page may need more than one read.
         loop {
-            let rows = self.inner.alarms.list(
-                q.state.as_deref(),
-                q.level.as_deref(),
-                cursor,
-                limit,
-            )?;
+            let rows =
+                self.inner
+                    .alarms
+                    .list(q.state.as_deref(), q.level.as_deref(), cursor, limit)?;
             let n = rows.len() as i64;
             for (mut a, seq) in rows {
                 cursor = Some(seq);
@@ -368,7 +369,8 @@ impl Engine {
     }
 
     fn changed(&self, ids: Vec<String>) {
-        self.inner.emit(EngineEvent::AlarmsChanged { alarm_ids: ids });
+        self.inner
+            .emit(EngineEvent::AlarmsChanged { alarm_ids: ids });
     }
 
     fn existing(&self, ids: &[String]) -> Result<()> {
@@ -407,10 +409,7 @@ impl Engine {
     pub fn alarms_to_incident(&self, t: &AlarmsToIncident, who: &str) -> Result<String> {
         let ids = ids_of(&t.alarm_ids);
         self.existing(&ids)?;
-        let alarms: Vec<Alarm> = ids
-            .iter()
-            .map(|id| self.alarm(id))
-            .collect::<Result<_>>()?;
+        let alarms: Vec<Alarm> = ids.iter().map(|id| self.alarm(id)).collect::<Result<_>>()?;
         if let Some(a) = alarms.iter().find(|a| a.incident_num.is_some()) {
             return Err(EngineError::Conflict(format!(
                 "alarm_ids: alarm {} already belongs to incident {}",
@@ -441,7 +440,11 @@ impl Engine {
             .clone()
             .unwrap_or_else(|| "inc_type_p_monitoring_issues".into());
         if find(TYPES, &mtm_type).is_none() {
-            return Err(invalid("mtm_type", format!("{mtm_type:?} is not one of {}", keys(TYPES))).into());
+            return Err(invalid(
+                "mtm_type",
+                format!("{mtm_type:?} is not one of {}", keys(TYPES)),
+            )
+            .into());
         }
         let app = t
             .current_cloud_service_id

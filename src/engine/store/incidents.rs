@@ -10,8 +10,9 @@ fn json_err(e: serde_json::Error) -> rusqlite::Error {
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(i: usize, s: String) -> Result<T> {
-    serde_json::from_str(&s)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
+    serde_json::from_str(&s).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 /// A stored incident: what the detail API shows (without its enumerations) and its alarms.

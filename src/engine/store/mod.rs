@@ -13,7 +13,8 @@ use crate::model::order::{InstanceStatus, OrderStatus, RotationStrategy, ScriptE
 use crate::model::script::{ScriptParamDefine, ScriptPropertiesModel, ScriptStatus, ScriptType};
 
 /// Each entry moves the schema one version up; never edit a released entry, append a new one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE scripts (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     script_uuid TEXT NOT NULL UNIQUE,
@@ -81,7 +82,8 @@ CREATE TABLE output (
     data BLOB NOT NULL
 );
 CREATE INDEX output_instance ON output(instance_id, seq);
-"#, r#"
+"#,
+    r#"
 CREATE TABLE incidents (
     incident_num TEXT PRIMARY KEY,
     status TEXT NOT NULL,
@@ -102,7 +104,8 @@ CREATE TABLE incident_timeline (
     parameter TEXT NOT NULL
 );
 CREATE INDEX incident_timeline_num ON incident_timeline(incident_num);
-"#];
+"#,
+];
 
 mod incidents;
 
