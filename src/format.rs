@@ -26,6 +26,23 @@ pub fn local_offset() -> FixedOffset {
     *chrono::Local::now().offset()
 }
 
+/// `30m`, `2h`, `1d`, `90s`, or plain seconds.
+pub fn parse_duration(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("duration {s:?}: expected a number and s, m, h or d"))?;
+    let mult = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("duration {s:?}: unit must be s, m, h or d")),
+    };
+    Ok(n * mult)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -148,23 +148,6 @@ fn user() -> String {
     std::env::var("USER").unwrap_or_else(|_| "cocpit".into())
 }
 
-/// `30m`, `2h`, `1d`, `90s`, or plain seconds.
-pub fn parse_duration(s: &str) -> Result<i64, String> {
-    let s = s.trim();
-    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: i64 = num
-        .parse()
-        .map_err(|_| format!("--duration {s:?}: expected a number and s, m, h or d"))?;
-    let mult = match unit {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return Err(format!("--duration {s:?}: unit must be s, m, h or d")),
-    };
-    Ok(n * mult)
-}
-
 /// `NAME=VALUE` or `NAME=~REGEX`.
 pub fn parse_matcher(s: &str) -> Result<Matcher, String> {
     let (name, value) = s
@@ -487,7 +470,7 @@ pub async fn alarm(b: &dyn Backend, cmd: AlarmCmd, out: Output) -> CliResult {
                     code: 2,
                     message: e,
                 })?;
-            let secs = parse_duration(&duration).map_err(|e| super::Failure {
+            let secs = crate::format::parse_duration(&duration).map_err(|e| super::Failure {
                 code: 2,
                 message: e,
             })?;

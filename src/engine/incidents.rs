@@ -9,79 +9,8 @@ use serde_json::{Map, Value};
 use super::{Engine, EngineError, EngineEvent, Result, now_ms};
 use crate::model::Page;
 use crate::model::incident::*;
-use crate::model::validate::{Checked, invalid, length};
-
-/// The longest text of any incident field without a stated limit.
-const MAX_FIELD: usize = 255;
-
-fn one_at_most(field: &str, v: &[String]) -> Checked {
-    if v.len() > 1 {
-        return Err(invalid(field, format!("at most 1 value (got {})", v.len())));
-    }
-    for (i, s) in v.iter().enumerate() {
-        length(&format!("{field}[{i}]"), s, 0, MAX_FIELD)?;
-    }
-    Ok(())
-}
-
-fn in_table(field: &str, value: &str, table: &[EnumRow]) -> Checked {
-    if find(table, value).is_none() {
-        return Err(invalid(
-            field,
-            format!("{value:?} is not one of {}", keys(table)),
-        ));
-    }
-    Ok(())
-}
-
-/// Every rule of the create body (§4.4.1.1).
-pub fn check_create(c: &CreateIncident) -> Checked {
-    one_at_most("region", &c.region)?;
-    one_at_most("enterprise_project", &c.enterprise_project)?;
-    if c.current_cloud_service.is_empty() {
-        return Err(invalid(
-            "current_cloud_service",
-            "must hold the application id (1 value)",
-        ));
-    }
-    one_at_most("current_cloud_service", &c.current_cloud_service)?;
-    in_table("incident_level", &c.incident_level, LEVELS)?;
-    in_table("incident_type", &c.incident_type, TYPES)?;
-    in_table("incident_source", &c.incident_source, SOURCES)?;
-    length("incident_title", &c.incident_title, 1, 200)?;
-    length("incident_description", &c.incident_description, 1, 600)?;
-    length("creator", &c.creator, 1, MAX_FIELD)?;
-    one_at_most("incident_assignee", &c.incident_assignee)?;
-    let scene = c.assignee_scene.as_deref().unwrap_or("").trim();
-    let role = c.assignee_role.as_deref().unwrap_or("").trim();
-    length("assignee_scene", scene, 0, MAX_FIELD)?;
-    length("assignee_role", role, 0, MAX_FIELD)?;
-    let assignee = c.incident_assignee.iter().any(|a| !a.trim().is_empty());
-    if !assignee {
-        match (scene.is_empty(), role.is_empty()) {
-            (true, true) => {
-                return Err(invalid(
-                    "incident_assignee",
-                    "an owner is required: incident_assignee, or assignee_scene with assignee_role",
-                ));
-            }
-            (false, true) => {
-                return Err(invalid(
-                    "assignee_role",
-                    "must be set with assignee_scene (they go together)",
-                ));
-            }
-            (true, false) => {
-                return Err(invalid(
-                    "assignee_scene",
-                    "must be set with assignee_role (they go together)",
-                ));
-            }
-            _ => {}
-        }
-    }
-    Ok(())
-}
+use crate::model::incident::{MAX_FIELD, in_table};
+use crate::model::validate::{invalid, length};
 
 fn param_bool(p: &Map<String, Value>, name: &str) -> std::result::Result<bool, EngineError> {
     match p.get(name) {

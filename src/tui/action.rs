@@ -46,6 +46,16 @@ pub enum Action {
     AddParam,
     RemoveParam,
     PrevField,
+    AckAlarm,
+    SilenceAlarm,
+    AlarmToIncident,
+    ToggleGroups,
+    ClearAlarm,
+    NewIncident,
+    AcceptIncident,
+    ResolveIncident,
+    VerifyIncident,
+    RejectIncident,
     /// Unbinds a key in the keymap file.
     None,
 }
@@ -60,6 +70,8 @@ pub enum Context {
     Orders,
     OrderView,
     Editor,
+    Alarms,
+    Incidents,
 }
 
 impl Action {
@@ -104,6 +116,16 @@ impl Action {
         Action::AddParam,
         Action::RemoveParam,
         Action::PrevField,
+        Action::AckAlarm,
+        Action::SilenceAlarm,
+        Action::AlarmToIncident,
+        Action::ToggleGroups,
+        Action::ClearAlarm,
+        Action::NewIncident,
+        Action::AcceptIncident,
+        Action::ResolveIncident,
+        Action::VerifyIncident,
+        Action::RejectIncident,
     ];
 
     pub fn name(self) -> String {
@@ -148,7 +170,7 @@ impl Action {
             Action::SkipBatch => "skip the selected batch",
             Action::NextBatch => "next batch",
             Action::PrevBatch => "previous batch",
-            Action::SwitchFocus => "switch between instances and log",
+            Action::SwitchFocus => "switch focus (instances/log) or next field",
             Action::ToggleFollow => "follow the log",
             Action::ToggleWrap => "wrap long log lines",
             Action::NewScript => "new script",
@@ -159,6 +181,16 @@ impl Action {
             Action::AddParam => "add a parameter",
             Action::RemoveParam => "remove the focused parameter",
             Action::PrevField => "previous field",
+            Action::AckAlarm => "acknowledge the alarm(s)",
+            Action::SilenceAlarm => "silence alarms like this one",
+            Action::AlarmToIncident => "incident from the alarm(s)",
+            Action::ToggleGroups => "stream / grouped view",
+            Action::ClearAlarm => "clear the alarm(s) by hand",
+            Action::NewIncident => "new incident",
+            Action::AcceptIncident => "accept the incident",
+            Action::ResolveIncident => "submit the solution",
+            Action::VerifyIncident => "verify the solution",
+            Action::RejectIncident => "reject the incident",
             Action::None => "unbound",
         }
     }
@@ -172,9 +204,16 @@ impl Action {
             RunScript | NewScript | EditScript | DeleteScript => Context::Scripts,
             ExternalEditor => Context::Scripts,
             Save | AddParam | RemoveParam | PrevField => Context::Editor,
+            AckAlarm | SilenceAlarm | AlarmToIncident | ToggleGroups | ClearAlarm => {
+                Context::Alarms
+            }
+            NewIncident | AcceptIncident | ResolveIncident | VerifyIncident | RejectIncident => {
+                Context::Incidents
+            }
             ContinueOrder | PauseOrder | CancelOrder | CancelInstance | RetryInstance
-            | RetryFailed | SkipBatch | NextBatch | PrevBatch | SwitchFocus | ToggleFollow
-            | ToggleWrap => Context::OrderView,
+            | RetryFailed | SkipBatch | NextBatch | PrevBatch | ToggleFollow | ToggleWrap => {
+                Context::OrderView
+            }
             _ => Context::Global,
         }
     }

@@ -178,21 +178,34 @@ const DEFAULTS: &[(&str, Action)] = &[
     ("ctrl-d", Action::RemoveParam),
     ("shift-tab", Action::PrevField),
     ("f1", Action::Help),
+    ("a", Action::AckAlarm),
+    ("s", Action::SilenceAlarm),
+    ("i", Action::AlarmToIncident),
+    ("v", Action::ToggleGroups),
+    ("C", Action::ClearAlarm),
+    ("n", Action::NewIncident),
+    ("a", Action::AcceptIncident),
+    ("r", Action::ResolveIncident),
+    ("v", Action::VerifyIncident),
+    ("x", Action::RejectIncident),
 ];
 
 #[derive(Debug, Clone)]
 pub struct Keymap {
-    map: BTreeMap<Key, Action>,
+    /// A key may mean different things in different panes (`a`: acknowledge an alarm, accept an
+    /// incident); the pane's contexts pick.
+    map: BTreeMap<Key, Vec<Action>>,
 }
 
 impl Default for Keymap {
     fn default() -> Self {
-        Keymap {
-            map: DEFAULTS
-                .iter()
-                .map(|(k, a)| (Key::parse(k).expect("default keys parse"), *a))
-                .collect(),
+        let mut map: BTreeMap<Key, Vec<Action>> = BTreeMap::new();
+        for (k, a) in DEFAULTS {
+            map.entry(Key::parse(k).expect("default keys parse"))
+                .or_default()
+                .push(*a);
         }
+        Keymap { map }
     }
 }
 
@@ -215,15 +228,20 @@ impl Keymap {
             if action == Action::None {
                 km.map.remove(&key);
             } else {
-                km.map.insert(key, action);
+                km.map.insert(key, vec![action]);
             }
         }
         Ok(km)
     }
 
-    pub fn action(&self, e: &KeyEvent) -> Option<Action> {
+    /// What a key does where `contexts` apply (the pane's, global included).
+    pub fn action(&self, e: &KeyEvent, contexts: &[Context]) -> Option<Action> {
         let key = Key::from_event(e)?;
-        self.map.get(&key).copied()
+        self.map
+            .get(&key)?
+            .iter()
+            .copied()
+            .find(|a| contexts.contains(&a.context()))
     }
 
     /// The keys bound to `action`, for help and the footer.
@@ -231,7 +249,7 @@ impl Keymap {
         let mut keys: Vec<&Key> = self
             .map
             .iter()
-            .filter(|(_, a)| **a == action)
+            .filter(|(_, a)| a.contains(&action))
             .map(|(k, _)| k)
             .collect();
         // Plain keys first: the footer shows `q`, not `ctrl-c`.
@@ -252,7 +270,7 @@ impl Keymap {
         self.map
             .iter()
             .filter(|(k, a)| {
-                **a == action && (k.ctrl || k.alt || !matches!(k.code, KeyCodeOrd::Char(_)))
+                a.contains(&action) && (k.ctrl || k.alt || !matches!(k.code, KeyCodeOrd::Char(_)))
             })
             .map(|(k, _)| k.label())
             .next()
@@ -280,6 +298,39 @@ mod tests {
         KeyEvent::new(code, m)
     }
 
+    impl Keymap {
+        fn action_any(&self, e: &KeyEvent) -> Option<Action> {
+            self.action(e, &ALL_CONTEXTS)
+        }
+    }
+
+    const ALL_CONTEXTS: [Context; 9] = [
+        Context::Global,
+        Context::List,
+        Context::Scripts,
+        Context::Resources,
+        Context::Orders,
+        Context::OrderView,
+        Context::Editor,
+        Context::Alarms,
+        Context::Incidents,
+    ];
+
+    #[test]
+    fn one_key_two_panes() {
+        let km = Keymap::default();
+        let a = ev(KeyCode::Char('a'), KeyModifiers::NONE);
+        assert_eq!(
+            km.action(&a, &[Context::Global, Context::Alarms]),
+            Some(Action::AckAlarm)
+        );
+        assert_eq!(
+            km.action(&a, &[Context::Global, Context::Incidents]),
+            Some(Action::AcceptIncident)
+        );
+        assert_eq!(km.action(&a, &[Context::Global, Context::Scripts]), None);
+    }
+
     #[test]
     fn defaults_and_overrides() {
         let mut o = BTreeMap::new();
@@ -287,17 +338,20 @@ mod tests {
         o.insert("q".to_string(), "none".to_string());
         o.insert("ctrl-x".to_string(), "cancel_order".to_string());
         let km = Keymap::with_overrides(&o).unwrap();
-        assert_eq!(km.action(&ev(KeyCode::Char('q'), KeyModifiers::NONE)), None);
         assert_eq!(
-            km.action(&ev(KeyCode::Char('Q'), KeyModifiers::SHIFT)),
+            km.action_any(&ev(KeyCode::Char('q'), KeyModifiers::NONE)),
+            None
+        );
+        assert_eq!(
+            km.action_any(&ev(KeyCode::Char('Q'), KeyModifiers::SHIFT)),
             Some(Action::Quit)
         );
         assert_eq!(
-            km.action(&ev(KeyCode::Char('x'), KeyModifiers::CONTROL)),
+            km.action_any(&ev(KeyCode::Char('x'), KeyModifiers::CONTROL)),
             Some(Action::CancelOrder)
         );
         assert_eq!(
-            km.action(&ev(KeyCode::Esc, KeyModifiers::NONE)),
+            km.action_any(&ev(KeyCode::Esc, KeyModifiers::NONE)),
             Some(Action::Back)
         );
     }

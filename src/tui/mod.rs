@@ -182,9 +182,99 @@ pub async fn run_effect(b: Arc<dyn Backend>, e: Effect) -> Msg {
         Effect::DeleteScript(uuid) => {
             Msg::Deleted(b.delete_script(&uuid).await.map(|_| uuid).map_err(err))
         }
+        Effect::Triage(t) => Msg::Triage(run_triage(b, t).await),
         Effect::SaveDraft(_) | Effect::RemoveDraft(_) | Effect::ExternalEdit { .. } => {
             unreachable!("run by the loop itself")
         }
+    }
+}
+
+/// Alarm and incident work on the backend.
+async fn run_triage(b: Arc<dyn Backend>, t: update::TriageEffect) -> update::TriageMsg {
+    use crate::model::alarm::{AlarmsToIncident, ListAlarmsQuery};
+    use crate::model::incident::ListIncidentsQuery;
+    use update::{TriageEffect as E, TriageMsg as M};
+    let err = |e: crate::backend::Error| e.to_string();
+    let done = |r: Result<String, crate::backend::Error>| M::Done(r.map_err(err));
+    match t {
+        E::LoadAlarms => {
+            let mut all = vec![];
+            let mut marker = None;
+            loop {
+                let q = ListAlarmsQuery {
+                    limit: Some(1000),
+                    include_silenced: Some(true),
+                    ..Default::default()
+                };
+                match b.list_alarms(q, marker).await {
+                    Ok((page, next)) => {
+                        all.extend(page);
+                        match next {
+                            Some(m) => marker = Some(m),
+                            None => return M::Alarms(Ok(all)),
+                        }
+                    }
+                    Err(e) => return M::Alarms(Err(err(e))),
+                }
+            }
+        }
+        E::LoadAlarmsById(ids) => {
+            let mut v = vec![];
+            for id in ids {
+                match b.alarm(&id).await {
+                    Ok(a) => v.push(a),
+                    Err(e) => return M::AlarmsUpdated(Err(err(e))),
+                }
+            }
+            M::AlarmsUpdated(Ok(v))
+        }
+        E::LoadAlarmGroups => M::AlarmGroups(b.alarm_groups().await.map_err(err)),
+        E::LoadIncidents => {
+            let q = ListIncidentsQuery {
+                limit: Some(1000),
+                ..Default::default()
+            };
+            M::Incidents(b.list_incidents(q).await.map(|p| p.data).map_err(err))
+        }
+        E::LoadIncident(num) => {
+            let r = b.incident_detail(&num).await.map(Box::new).map_err(err);
+            M::Incident(num, r)
+        }
+        E::Ack(ids) => done(
+            b.ack_alarms(&ids)
+                .await
+                .map(|n| format!("{n} alarm(s) acknowledged")),
+        ),
+        E::Clear(ids) => done(
+            b.clear_alarms(&ids, "cleared from the console")
+                .await
+                .map(|v| format!("{} alarm(s) cleared", v.len())),
+        ),
+        E::ToIncident(ids) => M::Created(
+            b.alarms_to_incident(AlarmsToIncident {
+                alarm_ids: ids.join(","),
+                ..Default::default()
+            })
+            .await
+            .map_err(err),
+        ),
+        E::Silence(n) => done(b.create_silence(n).await.map(|s| {
+            format!(
+                "silence {} until {}",
+                s.id,
+                crate::format::short_time(s.ends_at, crate::format::local_offset())
+            )
+        })),
+        E::CreateIncident(c) => M::Created(b.create_incident(*c).await.map_err(err)),
+        E::Handle {
+            incident_num,
+            key,
+            parameter,
+        } => done(
+            b.handle_incident(&incident_num, key, parameter)
+                .await
+                .map(|st| format!("{incident_num} is {}", st.name_en())),
+        ),
     }
 }
 
@@ -203,6 +293,10 @@ fn job_key(e: &Effect) -> Option<String> {
         Effect::LoadOrder(id) => Some(format!("order {id}")),
         Effect::LoadScriptParams(id) => Some(format!("params {id}")),
         Effect::LoadScript(id) => Some(format!("script {id}")),
+        Effect::Triage(update::TriageEffect::LoadAlarms) => Some("alarms".into()),
+        Effect::Triage(update::TriageEffect::LoadAlarmGroups) => Some("alarm groups".into()),
+        Effect::Triage(update::TriageEffect::LoadIncidents) => Some("incidents".into()),
+        Effect::Triage(update::TriageEffect::LoadIncident(n)) => Some(format!("incident {n}")),
         _ => None,
     }
 }
@@ -335,6 +429,9 @@ pub async fn run(
         Effect::LoadScripts,
         Effect::LoadOrders,
         Effect::LoadResources,
+        // Alarms load at once: the header counts them wherever the user is.
+        Effect::Triage(update::TriageEffect::LoadAlarms),
+        Effect::Triage(update::TriageEffect::LoadIncidents),
     ] {
         jobs.spawn(&backend, &tx, e);
     }

@@ -7,7 +7,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use super::action::{Action, Context};
+use super::action::Action;
 use super::panes;
 use super::state::*;
 use super::update::completions;
@@ -42,8 +42,9 @@ pub fn render(s: &State, f: &mut Frame) {
         Pane::Scripts => panes::lists::scripts(s, f, body),
         Pane::Orders => panes::lists::orders(s, f, body),
         Pane::Resources => panes::lists::resources(s, f, body),
-        Pane::Incidents => panes::lists::not_backed(s, f, body, "Incidents"),
-        Pane::Alarms => panes::lists::not_backed(s, f, body, "Alarms"),
+        Pane::Incidents => panes::triage::incidents(s, f, body),
+        Pane::Alarms => panes::triage::alarms(s, f, body),
+        Pane::Incident => panes::triage::incident(s, f, body),
         Pane::Order => panes::order::render(s, f, body),
         Pane::Script => panes::editor::render_detail(s, f, body),
         Pane::Editor => panes::editor::render(s, f, body),
@@ -56,6 +57,7 @@ pub fn render(s: &State, f: &mut Frame) {
         Overlay::Palette { input, selected } => render_palette(s, f, area, input, *selected),
         Overlay::Confirm(c) => render_confirm(s, f, area, c),
         Overlay::Run(form) => panes::run::render(s, f, area, form),
+        Overlay::Form(form) => panes::triage::form(s, f, area, form),
     }
 }
 
@@ -69,7 +71,15 @@ fn render_header(s: &State, f: &mut Frame, area: Rect) {
         Span::raw(crate::sanitize::for_display(&s.backend)),
         Span::raw(" │ "),
         Span::raw(format!("▶ {running} running")),
+        Span::raw(" │ "),
     ];
+    // Firing alarms by level, wherever the user is.
+    for (l, n) in super::state::ALARM_LEVELS.iter().zip(s.alarm_counts) {
+        let (label, style) = panes::triage::level(&s.theme, *l);
+        let sym = label.split(' ').next().unwrap_or("").to_string();
+        let style = if n > 0 { style } else { s.theme.dim() };
+        spans.push(Span::styled(format!("{sym}{n} "), style));
+    }
     let used: usize = spans.iter().map(|sp| sp.width()).sum();
     let clock = format!("{} ", s.clock);
     let pad = (area.width as usize).saturating_sub(used + clock.chars().count());
@@ -134,7 +144,25 @@ fn footer_actions(p: Pane) -> &'static [Action] {
             Action::SwitchFocus,
             Action::ToggleFollow,
         ],
-        Pane::Incidents | Pane::Alarms => &[Action::Scripts, Action::Orders],
+        Pane::Alarms => &[
+            Action::AckAlarm,
+            Action::SilenceAlarm,
+            Action::AlarmToIncident,
+            Action::ToggleGroups,
+            Action::Filter,
+        ],
+        Pane::Incidents => &[
+            Action::Open,
+            Action::NewIncident,
+            Action::AcceptIncident,
+            Action::Filter,
+        ],
+        Pane::Incident => &[
+            Action::AcceptIncident,
+            Action::ResolveIncident,
+            Action::VerifyIncident,
+            Action::RejectIncident,
+        ],
     }
 }
 
@@ -161,6 +189,15 @@ fn short(p: Pane, a: Action) -> &'static str {
         Action::Save => "save",
         Action::AddParam => "param",
         Action::SwitchFocus => "field",
+        Action::AckAlarm => "ack",
+        Action::SilenceAlarm => "silence",
+        Action::AlarmToIncident => "incident",
+        Action::ToggleGroups => "groups",
+        Action::NewIncident => "new",
+        Action::AcceptIncident => "accept",
+        Action::ResolveIncident => "resolve",
+        Action::VerifyIncident => "verify",
+        Action::RejectIncident => "reject",
         _ => "",
     }
 }
@@ -227,22 +264,8 @@ pub fn clear_popup(f: &mut Frame, rect: Rect) {
     );
 }
 
-fn contexts(p: Pane) -> Vec<Context> {
-    let mut c = vec![Context::Global];
-    match p {
-        Pane::Scripts => c.extend([Context::List, Context::Scripts]),
-        Pane::Orders => c.push(Context::List),
-        Pane::Resources => c.extend([Context::List, Context::Resources, Context::Scripts]),
-        Pane::Order => c.extend([Context::OrderView]),
-        Pane::Script => c.extend([Context::Scripts]),
-        Pane::Editor => c.extend([Context::Editor]),
-        Pane::Incidents | Pane::Alarms => {}
-    }
-    c
-}
-
 fn render_help(s: &State, f: &mut Frame, area: Rect) {
-    let rows = s.keymap.help(&contexts(s.pane));
+    let rows = s.keymap.help(&s.pane.contexts());
     let keys_w = rows
         .iter()
         .map(|(k, _)| k.chars().count())

@@ -4,6 +4,8 @@
 
 use std::collections::BTreeSet;
 
+use crate::model::alarm::{Alarm, AlarmGroup, AlarmLevel, AlarmState};
+use crate::model::incident::{IncidentDetail, IncidentSummary};
 use crate::model::order::*;
 use crate::model::resource::Resource;
 use crate::model::script::{ScriptDetailModel, ScriptListModel};
@@ -61,6 +63,122 @@ impl Row for Resource {
             .map(|t| format!("{}={}", t.key, t.value))
             .collect();
         format!("{} {} {}", self.resource_id, self.name, tags.join(" "))
+    }
+}
+
+impl Row for Alarm {
+    fn key(&self) -> String {
+        self.alarm_id.clone()
+    }
+    fn haystack(&self) -> String {
+        format!(
+            "{} {} {} {} {} {} {} {}",
+            self.name,
+            self.level,
+            self.state,
+            self.application_id,
+            self.resource_name,
+            self.description,
+            self.alarm_id,
+            if self.acked_by.is_some() { "acked" } else { "" }
+        )
+    }
+}
+
+impl Row for AlarmGroup {
+    fn key(&self) -> String {
+        self.group_key.clone()
+    }
+    fn haystack(&self) -> String {
+        format!("{} {} {}", self.group_key, self.level, self.application_id)
+    }
+}
+
+impl Row for IncidentSummary {
+    fn key(&self) -> String {
+        self.incident_num.clone()
+    }
+    fn haystack(&self) -> String {
+        format!(
+            "{} {} {} {} {}",
+            self.incident_num,
+            self.incident_title,
+            self.status.name_en(),
+            self.incident_level,
+            self.incident_type
+        )
+    }
+}
+
+/// Firing, unsilenced alarms by level (Critical, Major, Minor, Info), for the header.
+pub fn alarm_counts(alarms: &[Alarm]) -> [usize; 4] {
+    let mut c = [0; 4];
+    for a in alarms {
+        if a.state == AlarmState::Firing && a.silenced_by.is_none() {
+            c[a.level.rank() as usize] += 1;
+        }
+    }
+    c
+}
+
+pub const ALARM_LEVELS: [AlarmLevel; 4] = [
+    AlarmLevel::Critical,
+    AlarmLevel::Major,
+    AlarmLevel::Minor,
+    AlarmLevel::Info,
+];
+
+/// One incident, open.
+#[derive(Debug, Clone)]
+pub struct IncidentView {
+    pub incident_num: String,
+    pub detail: Option<IncidentDetail>,
+    pub load: Load,
+}
+
+/// What a form is for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FormPurpose {
+    /// Silence alarms like the selected one.
+    Silence,
+    CreateIncident,
+    Resolve(String),
+    Verify(String),
+    Reject(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldKind {
+    Text,
+    /// One of these values (space or ←/→ cycles).
+    Choice(Vec<String>),
+    Bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FormField {
+    pub label: &'static str,
+    pub value: String,
+    pub kind: FieldKind,
+}
+
+/// A small form in a popup: fields, the focused one, and the first problem (checked as typed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Form {
+    pub title: String,
+    pub purpose: FormPurpose,
+    pub fields: Vec<FormField>,
+    pub field: usize,
+    pub error: Option<String>,
+}
+
+impl Form {
+    pub fn value(&self, label: &str) -> &str {
+        self.fields
+            .iter()
+            .find(|f| f.label == label)
+            .map(|f| f.value.as_str())
+            .unwrap_or("")
     }
 }
 
@@ -175,9 +293,29 @@ pub enum Pane {
     /// One script: its properties, parameters and content.
     Script,
     Editor,
+    /// One incident with its timeline.
+    Incident,
 }
 
 impl Pane {
+    /// The contexts whose bindings apply in this pane (global first).
+    pub fn contexts(self) -> Vec<super::action::Context> {
+        use super::action::Context;
+        let mut c = vec![Context::Global];
+        match self {
+            Pane::Scripts => c.extend([Context::List, Context::Scripts]),
+            Pane::Orders => c.push(Context::List),
+            Pane::Resources => c.extend([Context::List, Context::Resources, Context::Scripts]),
+            Pane::Order => c.push(Context::OrderView),
+            Pane::Script => c.push(Context::Scripts),
+            Pane::Editor => c.push(Context::Editor),
+            Pane::Alarms => c.extend([Context::List, Context::Alarms]),
+            Pane::Incidents => c.extend([Context::List, Context::Incidents]),
+            Pane::Incident => c.push(Context::Incidents),
+        }
+        c
+    }
+
     pub fn title(self) -> &'static str {
         match self {
             Pane::Scripts => "Scripts",
@@ -188,6 +326,7 @@ impl Pane {
             Pane::Order => "Order",
             Pane::Script => "Script",
             Pane::Editor => "Editor",
+            Pane::Incident => "Incident",
         }
     }
 }
@@ -292,6 +431,12 @@ pub enum Pending {
     /// Open the editor on the draft with this key.
     RestoreDraft(String),
     DeleteScript(String),
+    /// Handle an incident (an irreversible step).
+    Incident {
+        incident_num: String,
+        key: crate::model::incident::OperateKey,
+        parameter: serde_json::Map<String, serde_json::Value>,
+    },
 }
 
 /// The run form: a script, hosts and a batch plan.
@@ -355,6 +500,7 @@ pub enum Overlay {
     Filter { input: String },
     Confirm(Confirm),
     Run(Box<RunForm>),
+    Form(Box<Form>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -394,6 +540,14 @@ pub struct State {
     pub orders: List<JobScriptOrderListModel>,
     pub resources: List<Resource>,
     pub order: Option<OrderView>,
+    pub alarms: List<Alarm>,
+    pub alarm_groups: List<AlarmGroup>,
+    /// The alarms pane shows groups instead of the stream.
+    pub grouped: bool,
+    /// Firing, unsilenced alarms by level (see [`alarm_counts`]).
+    pub alarm_counts: [usize; 4],
+    pub incidents: List<IncidentSummary>,
+    pub incident: Option<IncidentView>,
     pub script: Option<ScriptView>,
     pub editor: Option<Box<Editor>>,
     /// A script to open in the editor once loaded (`true`: then in `$EDITOR`).
@@ -427,6 +581,12 @@ impl State {
             orders: List::default(),
             resources: List::default(),
             order: None,
+            alarms: List::default(),
+            alarm_groups: List::default(),
+            grouped: false,
+            alarm_counts: [0; 4],
+            incidents: List::default(),
+            incident: None,
             script: None,
             editor: None,
             pending_edit: None,

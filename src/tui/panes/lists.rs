@@ -12,9 +12,9 @@ use crate::tui::state::{List, Load, Row, State};
 use crate::tui::widgets::rows::{self, Width};
 
 /// Columns shown at a width: each (title, width constraint, minimum terminal width to show it).
-type Column = (&'static str, Width, u16);
+pub(super) type Column = (&'static str, Width, u16);
 
-fn plain(text: impl Into<String>) -> (String, Style) {
+pub(super) fn plain(text: impl Into<String>) -> (String, Style) {
     (text.into(), Style::default())
 }
 
@@ -42,14 +42,14 @@ fn status_line<T>(list: &List<T>, what: &str) -> String {
 }
 
 /// What a list pane shows: its name, what to say when it is empty, its columns.
-struct Spec<'a> {
-    what: &'a str,
-    empty_hint: &'a str,
-    columns: &'a [Column],
+pub(super) struct Spec<'a> {
+    pub what: &'a str,
+    pub empty_hint: &'a str,
+    pub columns: &'a [Column],
 }
 
 /// Draws a list pane: its loading/error/empty states, or a table of the visible rows.
-fn table<T: Row>(
+pub(super) fn table<T: Row>(
     s: &State,
     f: &mut Frame,
     area: Rect,
@@ -256,23 +256,5 @@ pub fn resources(s: &State, f: &mut Frame, area: Rect) {
                 )),
             ]
         },
-    );
-}
-
-pub fn not_backed(s: &State, f: &mut Frame, area: Rect, what: &str) {
-    let text = format!(
-        "{what} are not backed by data yet: the engine gains incidents and the alarm stream in a \
-         coming release. Scripts (1), orders (2) and resources (3) work today."
-    );
-    f.render_widget(
-        Paragraph::new(text)
-            .style(s.theme.dim())
-            .wrap(Wrap { trim: true })
-            .block(
-                Block::default()
-                    .borders(Borders::TOP)
-                    .title(format!(" {what} ")),
-            ),
-        area,
     );
 }

@@ -4,3 +4,4 @@ pub mod editor;
 pub mod lists;
 pub mod order;
 pub mod run;
+pub mod triage;

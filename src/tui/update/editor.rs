@@ -181,7 +181,7 @@ pub fn editor_key(s: &mut State, k: KeyEvent) -> Outcome {
             k.code,
             KeyCode::Tab | KeyCode::BackTab | KeyCode::Esc | KeyCode::F(_)
         ) {
-        s.keymap.action(&k)
+        s.keymap.action(&k, &Pane::Editor.contexts())
     } else {
         None
     };

@@ -14,6 +14,9 @@ use crate::model::script::{
 use super::editor::draft::Draft;
 
 mod editor;
+mod triage;
+
+pub use triage::{TriageEffect, TriageMsg};
 
 pub use editor::follow as follow_editor;
 
@@ -57,6 +60,8 @@ pub enum Msg {
     ExternalEdited(Result<String, String>),
     /// A script was deleted.
     Deleted(Result<String, String>),
+    /// Alarms and incidents.
+    Triage(TriageMsg),
 }
 
 /// Create or modify.
@@ -99,6 +104,7 @@ pub enum Effect {
     /// keystroke still finds it.
     SaveDraft(Box<Draft>),
     RemoveDraft(String),
+    Triage(TriageEffect),
     /// Suspends the console and opens `$VISUAL`/`$EDITOR` on the content.
     ExternalEdit {
         content: String,
@@ -144,7 +150,9 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
         Msg::Resync => {
             let out = Outcome::redraw()
                 .with(Effect::LoadScripts)
-                .with(Effect::LoadOrders);
+                .with(Effect::LoadOrders)
+                .with(Effect::Triage(TriageEffect::LoadAlarms))
+                .with(Effect::Triage(TriageEffect::LoadIncidents));
             match &s.order {
                 Some(v) => out.with(Effect::LoadOrder(v.execute_uuid.clone())),
                 None => out,
@@ -203,6 +211,7 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
         Msg::Saved { draft_key, result } => editor::saved(s, draft_key, result),
         Msg::Drafts(d, problems) => editor::drafts_found(s, d, problems),
         Msg::ExternalEdited(r) => editor::external_done(s, r),
+        Msg::Triage(m) => triage::message(s, m),
         Msg::Deleted(r) => {
             match r {
                 Ok(uuid) => {
@@ -236,7 +245,10 @@ fn loaded<T: Row>(list: &mut List<T>, r: Result<Vec<T>, String>) -> Outcome {
 fn engine_event(s: &mut State, e: EngineEvent) -> Outcome {
     let mut out = Outcome::default();
     match &e {
-        EngineEvent::IncidentChanged { .. } | EngineEvent::AlarmsChanged { .. } => {}
+        EngineEvent::IncidentChanged { incident_num, .. } => {
+            out = triage::incident_changed(s, incident_num);
+        }
+        EngineEvent::AlarmsChanged { alarm_ids } => out = triage::alarms_changed(s, alarm_ids),
         EngineEvent::ResourceChanged { .. } => {
             if s.resources.load != Load::Loading {
                 out = out.with(Effect::LoadResources);
@@ -285,6 +297,7 @@ fn key(s: &mut State, k: KeyEvent) -> Outcome {
         }
         Overlay::Palette { .. } => return palette_key(s, k),
         Overlay::Run(_) => return run_key(s, k),
+        Overlay::Form(_) => return triage::form_key(s, k),
         Overlay::Confirm(c) => {
             let c = c.clone();
             s.overlay = Overlay::None;
@@ -314,7 +327,7 @@ fn key(s: &mut State, k: KeyEvent) -> Outcome {
     if s.pane == Pane::Editor && s.editor.is_some() {
         return editor::editor_key(s, k);
     }
-    match s.keymap.action(&k) {
+    match s.keymap.action(&k, &s.pane.contexts()) {
         Some(a) => act(s, a),
         None => Outcome::default(),
     }
@@ -328,6 +341,18 @@ fn confirmed(s: &mut State, p: Pending) -> Outcome {
         }
         Pending::CancelOrder(eid) => operate(s, eid, OperationType::CancelOrder, None, None),
         Pending::RestoreDraft(key) => editor::restore_draft(s, key),
+        Pending::Incident {
+            incident_num,
+            key,
+            parameter,
+        } => {
+            s.message = Some((Level::Info, "sending…".into()));
+            Outcome::redraw().with(Effect::Triage(TriageEffect::Handle {
+                incident_num,
+                key,
+                parameter,
+            }))
+        }
         Pending::DeleteScript(uuid) => {
             s.message = Some((Level::Info, "deleting…".into()));
             Outcome::redraw().with(Effect::DeleteScript(uuid))
@@ -354,7 +379,20 @@ pub fn go(s: &mut State, pane: Pane) -> Outcome {
             Some(v) => out.with(Effect::LoadScript(v.script_uuid.clone())),
             None => out,
         },
-        Pane::Incidents | Pane::Alarms | Pane::Editor => out,
+        Pane::Incidents | Pane::Alarms => {
+            let mut out = out;
+            for e in triage::load(pane) {
+                out = out.with(e);
+            }
+            out
+        }
+        Pane::Incident => match &s.incident {
+            Some(v) => out.with(Effect::Triage(TriageEffect::LoadIncident(
+                v.incident_num.clone(),
+            ))),
+            None => out,
+        },
+        Pane::Editor => out,
     }
 }
 
@@ -536,7 +574,8 @@ pub fn act(s: &mut State, a: Action) -> Outcome {
             }
             _ => return Outcome::default(),
         },
-        Pane::Incidents | Pane::Alarms => return Outcome::default(),
+        Pane::Alarms => return triage::alarms_action(s, a),
+        Pane::Incidents | Pane::Incident => return triage::incidents_action(s, a),
         Pane::Order => return order_action(s, a),
     }
     Outcome::redraw()
@@ -692,6 +731,11 @@ fn filter_key(s: &mut State, k: KeyEvent, mut input: String) -> Outcome {
         Pane::Scripts => s.scripts.set_filter(&input),
         Pane::Orders => s.orders.set_filter(&input),
         Pane::Resources => s.resources.set_filter(&input),
+        Pane::Alarms => {
+            s.alarms.set_filter(&input);
+            s.alarm_groups.set_filter(&input);
+        }
+        Pane::Incidents => s.incidents.set_filter(&input),
         Pane::Order => {
             if let Some(v) = s.order.as_mut() {
                 v.search = input;

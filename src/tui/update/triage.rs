@@ -1,0 +1,589 @@
+//! The alarms and incidents panes: acknowledging, silencing, turning alarms into incidents,
+//! and carrying incidents through their states with forms that check as they are typed.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use serde_json::{Map, Value};
+
+use crate::model::alarm::*;
+use crate::model::incident::*;
+use crate::tui::action::Action;
+use crate::tui::state::*;
+
+use super::{Effect, Outcome, go, list_move};
+
+/// Alarm or incident work for the backend.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TriageEffect {
+    LoadAlarms,
+    /// Only these changed: fetch and merge them.
+    LoadAlarmsById(Vec<String>),
+    LoadAlarmGroups,
+    LoadIncidents,
+    LoadIncident(String),
+    Ack(Vec<String>),
+    Clear(Vec<String>),
+    ToIncident(Vec<String>),
+    Silence(NewSilence),
+    CreateIncident(Box<CreateIncident>),
+    Handle {
+        incident_num: String,
+        key: OperateKey,
+        parameter: Map<String, Value>,
+    },
+}
+
+/// Answers of the backend for these panes.
+#[derive(Debug)]
+pub enum TriageMsg {
+    Alarms(Result<Vec<Alarm>, String>),
+    AlarmsUpdated(Result<Vec<Alarm>, String>),
+    AlarmGroups(Result<Vec<AlarmGroup>, String>),
+    Incidents(Result<Vec<IncidentSummary>, String>),
+    Incident(String, Result<Box<IncidentDetail>, String>),
+    /// An incident was created (from alarms or the form): open it.
+    Created(Result<String, String>),
+    /// An action ended: a confirmation or an error for the message line.
+    Done(Result<String, String>),
+}
+
+fn fx(e: TriageEffect) -> Effect {
+    Effect::Triage(e)
+}
+
+pub fn load(pane: Pane) -> Vec<Effect> {
+    match pane {
+        Pane::Alarms => vec![
+            fx(TriageEffect::LoadAlarms),
+            fx(TriageEffect::LoadAlarmGroups),
+        ],
+        Pane::Incidents => vec![fx(TriageEffect::LoadIncidents)],
+        _ => vec![],
+    }
+}
+
+fn sort_alarms(v: &mut [Alarm]) {
+    v.sort_by(|a, b| {
+        b.last_seen
+            .cmp(&a.last_seen)
+            .then_with(|| b.alarm_id.cmp(&a.alarm_id))
+    });
+}
+
+pub fn message(s: &mut State, m: TriageMsg) -> Outcome {
+    let mut out = Outcome::redraw();
+    match m {
+        TriageMsg::Alarms(Ok(mut v)) => {
+            sort_alarms(&mut v);
+            s.alarm_counts = alarm_counts(&v);
+            s.alarms.set_items(v);
+        }
+        TriageMsg::Alarms(Err(e)) => s.alarms.load = Load::Failed(e),
+        TriageMsg::AlarmsUpdated(Ok(changed)) => {
+            let mut v = std::mem::take(&mut s.alarms.items);
+            for a in changed {
+                match v.iter_mut().find(|x| x.alarm_id == a.alarm_id) {
+                    Some(x) => *x = a,
+                    None => v.push(a),
+                }
+            }
+            sort_alarms(&mut v);
+            s.alarm_counts = alarm_counts(&v);
+            s.alarms.set_items(v);
+            if s.pane == Pane::Alarms && s.grouped {
+                out = out.with(fx(TriageEffect::LoadAlarmGroups));
+            }
+        }
+        TriageMsg::AlarmsUpdated(Err(e)) => s.message = Some((Level::Error, e)),
+        TriageMsg::AlarmGroups(r) => match r {
+            Ok(v) => s.alarm_groups.set_items(v),
+            Err(e) => s.alarm_groups.load = Load::Failed(e),
+        },
+        TriageMsg::Incidents(r) => match r {
+            Ok(v) => s.incidents.set_items(v),
+            Err(e) => s.incidents.load = Load::Failed(e),
+        },
+        TriageMsg::Incident(num, r) => {
+            if let Some(v) = s.incident.as_mut().filter(|v| v.incident_num == num) {
+                match r {
+                    Ok(d) => {
+                        v.detail = Some(*d);
+                        v.load = Load::Ready;
+                    }
+                    Err(e) => v.load = Load::Failed(e),
+                }
+            }
+        }
+        TriageMsg::Created(Ok(num)) => {
+            s.message = Some((Level::Info, format!("incident {num} created")));
+            return open_incident(s, num).with(fx(TriageEffect::LoadIncidents));
+        }
+        TriageMsg::Done(r) => {
+            s.message = Some(match r {
+                Ok(m) => (Level::Info, m),
+                Err(e) => (Level::Error, e),
+            })
+        }
+        TriageMsg::Created(Err(e)) => {
+            s.message = Some((Level::Error, format!("no incident created: {e}")))
+        }
+    }
+    out
+}
+
+/// Reloads what an engine event touched.
+pub fn incident_changed(s: &State, num: &str) -> Outcome {
+    let mut out = Outcome::default();
+    if s.incidents.load != Load::Loading {
+        out = out.with(fx(TriageEffect::LoadIncidents));
+    }
+    if s.incident.as_ref().is_some_and(|v| v.incident_num == num) {
+        out = out.with(fx(TriageEffect::LoadIncident(num.to_string())));
+    }
+    out
+}
+
+pub fn alarms_changed(s: &State, ids: &[String]) -> Outcome {
+    // Small changes are merged; anything else (a silence, a storm) reloads the list.
+    let e = if !ids.is_empty() && ids.len() <= 200 && s.alarms.load == Load::Ready {
+        TriageEffect::LoadAlarmsById(ids.to_vec())
+    } else {
+        TriageEffect::LoadAlarms
+    };
+    let mut out = Outcome::default().with(fx(e));
+    if s.pane == Pane::Alarms && s.grouped {
+        out = out.with(fx(TriageEffect::LoadAlarmGroups));
+    }
+    out
+}
+
+pub fn open_incident(s: &mut State, num: String) -> Outcome {
+    if s.incident.as_ref().is_none_or(|v| v.incident_num != num) {
+        s.incident = Some(IncidentView {
+            incident_num: num.clone(),
+            detail: None,
+            load: Load::Loading,
+        });
+    }
+    go(s, Pane::Incident).with(fx(TriageEffect::LoadIncident(num)))
+}
+
+/// The alarms the action is for: the marked ones, else the selected one (or group).
+fn chosen_alarms(s: &State) -> Vec<String> {
+    if s.grouped {
+        return s
+            .alarm_groups
+            .selected_item()
+            .map(|g| g.alarm_ids.clone())
+            .unwrap_or_default();
+    }
+    if !s.alarms.marked.is_empty() {
+        return s.alarms.marked.iter().cloned().collect();
+    }
+    s.alarms
+        .selected_item()
+        .map(|a| vec![a.alarm_id.clone()])
+        .unwrap_or_default()
+}
+
+pub fn alarms_action(s: &mut State, a: Action) -> Outcome {
+    let page = s.page;
+    if super::is_move(a) {
+        if s.grouped {
+            list_move(&mut s.alarm_groups, a, page);
+        } else {
+            list_move(&mut s.alarms, a, page);
+        }
+        return Outcome::redraw();
+    }
+    match a {
+        Action::Filter => {
+            s.overlay = Overlay::Filter {
+                input: s.alarms.filter.clone(),
+            }
+        }
+        Action::ToggleMark if !s.grouped => {
+            s.alarms.toggle_mark();
+            s.alarms.move_by(1);
+        }
+        Action::ToggleGroups => {
+            s.grouped = !s.grouped;
+            return Outcome::redraw().with(fx(TriageEffect::LoadAlarmGroups));
+        }
+        Action::AckAlarm | Action::ClearAlarm | Action::AlarmToIncident => {
+            let ids = chosen_alarms(s);
+            if ids.is_empty() {
+                s.message = Some((Level::Error, "no alarm selected".into()));
+                return Outcome::redraw();
+            }
+            s.alarms.marked.clear();
+            let (what, e) = match a {
+                Action::AckAlarm => ("acknowledging", TriageEffect::Ack(ids.clone())),
+                Action::ClearAlarm => ("clearing", TriageEffect::Clear(ids.clone())),
+                _ => (
+                    "creating an incident from",
+                    TriageEffect::ToIncident(ids.clone()),
+                ),
+            };
+            s.message = Some((Level::Info, format!("{what} {} alarm(s)…", ids.len())));
+            return Outcome::redraw().with(fx(e));
+        }
+        Action::SilenceAlarm => {
+            let (name, app) = if s.grouped {
+                match s.alarm_groups.selected_item() {
+                    Some(g) => (g.name.clone(), g.application_id.clone()),
+                    None => return Outcome::default(),
+                }
+            } else {
+                match s.alarms.selected_item() {
+                    Some(a) => (a.name.clone(), a.application_id.clone()),
+                    None => return Outcome::default(),
+                }
+            };
+            let text = |label, value: String| FormField {
+                label,
+                value,
+                kind: FieldKind::Text,
+            };
+            let mut f = Form {
+                title: "silence alarms".into(),
+                purpose: FormPurpose::Silence,
+                fields: vec![
+                    text("name", name),
+                    text("application", app),
+                    text("duration", "1h".into()),
+                    text("comment", String::new()),
+                ],
+                field: 2,
+                error: None,
+            };
+            f.error = check(&f, &s.backend).err();
+            s.overlay = Overlay::Form(Box::new(f));
+        }
+        _ => return Outcome::default(),
+    }
+    Outcome::redraw()
+}
+
+fn choice(label: &'static str, value: &str, options: &[EnumRow]) -> FormField {
+    FormField {
+        label,
+        value: value.into(),
+        kind: FieldKind::Choice(options.iter().map(|(k, _, _)| k.to_string()).collect()),
+    }
+}
+
+fn text(label: &'static str, value: &str) -> FormField {
+    FormField {
+        label,
+        value: value.into(),
+        kind: FieldKind::Text,
+    }
+}
+
+fn flag(label: &'static str, on: bool) -> FormField {
+    FormField {
+        label,
+        value: if on { "yes" } else { "no" }.into(),
+        kind: FieldKind::Bool,
+    }
+}
+
+fn form(s: &mut State, title: String, purpose: FormPurpose, fields: Vec<FormField>) -> Outcome {
+    let mut f = Form {
+        title,
+        purpose,
+        fields,
+        field: 0,
+        error: None,
+    };
+    f.error = check(&f, &s.backend).err();
+    s.overlay = Overlay::Form(Box::new(f));
+    Outcome::redraw()
+}
+
+fn selected_incident(s: &State) -> Option<(String, IncidentStatus)> {
+    if s.pane == Pane::Incident {
+        let v = s.incident.as_ref()?;
+        return Some((v.incident_num.clone(), v.detail.as_ref()?.info.status));
+    }
+    s.incidents
+        .selected_item()
+        .map(|i| (i.incident_num.clone(), i.status))
+}
+
+pub fn incidents_action(s: &mut State, a: Action) -> Outcome {
+    let page = s.page;
+    if s.pane == Pane::Incidents && super::is_move(a) {
+        list_move(&mut s.incidents, a, page);
+        return Outcome::redraw();
+    }
+    match a {
+        Action::Filter if s.pane == Pane::Incidents => {
+            s.overlay = Overlay::Filter {
+                input: s.incidents.filter.clone(),
+            };
+            return Outcome::redraw();
+        }
+        Action::Open if s.pane == Pane::Incidents => {
+            if let Some(num) = s.incidents.selected_item().map(|i| i.incident_num.clone()) {
+                return open_incident(s, num);
+            }
+            return Outcome::default();
+        }
+        Action::NewIncident => {
+            return form(
+                s,
+                "new incident".into(),
+                FormPurpose::CreateIncident,
+                vec![
+                    text("title", ""),
+                    choice("level", "level_30", LEVELS),
+                    choice("type", "inc_type_p_function_issues", TYPES),
+                    text("description", ""),
+                    text("application", "default"),
+                    text("assignee", &user()),
+                    flag("service interrupted", false),
+                ],
+            );
+        }
+        _ => {}
+    }
+    let Some((num, status)) = selected_incident(s) else {
+        return Outcome::default();
+    };
+    let need = |k: OperateKey| status.operations().contains(&k);
+    let wrong = |s: &mut State, k: OperateKey| {
+        s.message = Some((
+            Level::Error,
+            format!(
+                "{} is {}: {} is not possible now",
+                num,
+                status.name_en(),
+                k.as_str()
+            ),
+        ));
+        Outcome::redraw()
+    };
+    match a {
+        Action::AcceptIncident if need(OperateKey::Accept) => {
+            s.message = Some((Level::Info, format!("accepting {num}…")));
+            Outcome::redraw().with(fx(TriageEffect::Handle {
+                incident_num: num,
+                key: OperateKey::Accept,
+                parameter: Map::new(),
+            }))
+        }
+        Action::AcceptIncident => wrong(s, OperateKey::Accept),
+        Action::ResolveIncident if need(OperateKey::CommitSolution) => form(
+            s,
+            format!("solution of {num}"),
+            FormPurpose::Resolve(num.clone()),
+            vec![
+                choice("type", "inc_type_p_config_issues", TYPES),
+                flag("service interrupted", false),
+                text("cause", ""),
+                text("solution", ""),
+            ],
+        ),
+        Action::ResolveIncident => wrong(s, OperateKey::CommitSolution),
+        Action::VerifyIncident if need(OperateKey::Confirm) => form(
+            s,
+            format!("verify {num}"),
+            FormPurpose::Verify(num.clone()),
+            vec![flag("solved", true), text("comment", "")],
+        ),
+        Action::VerifyIncident => wrong(s, OperateKey::Confirm),
+        Action::RejectIncident if need(OperateKey::Reject) => form(
+            s,
+            format!("reject {num}"),
+            FormPurpose::Reject(num.clone()),
+            vec![text("reason", "")],
+        ),
+        Action::RejectIncident => wrong(s, OperateKey::Reject),
+        _ => Outcome::default(),
+    }
+}
+
+fn user() -> String {
+    std::env::var("USER").unwrap_or_else(|_| "cocpit".into())
+}
+
+/// What a filled form asks for, or why it cannot be sent yet. `backend` names the actor.
+pub fn check(f: &Form, _backend: &str) -> Result<Effect, String> {
+    let v = |l: &str| f.value(l).trim().to_string();
+    let yes = |l: &str| f.value(l) == "yes";
+    let mut p = Map::new();
+    match &f.purpose {
+        FormPurpose::Silence => {
+            let secs = crate::format::parse_duration(&v("duration"))?;
+            let mut matchers = vec![];
+            for (label, name) in [("name", "name"), ("application", "application")] {
+                if !v(label).is_empty() {
+                    matchers.push(Matcher {
+                        name: name.into(),
+                        value: v(label),
+                        is_regex: false,
+                    });
+                }
+            }
+            if matchers.is_empty() {
+                return Err("name or application: at least one to match".into());
+            }
+            Ok(fx(TriageEffect::Silence(NewSilence {
+                matchers,
+                author: user(),
+                comment: v("comment"),
+                duration_s: Some(secs),
+                ends_at: None,
+            })))
+        }
+        FormPurpose::CreateIncident => {
+            let c = CreateIncident {
+                region: vec![],
+                enterprise_project: vec![],
+                current_cloud_service: vec![v("application")],
+                incident_level: v("level"),
+                is_service_interrupt: yes("service interrupted"),
+                incident_type: v("type"),
+                incident_title: v("title"),
+                incident_description: v("description"),
+                incident_source: "incident_source_manual".into(),
+                incident_assignee: Some(v("assignee"))
+                    .filter(|a| !a.is_empty())
+                    .into_iter()
+                    .collect(),
+                assignee_scene: None,
+                assignee_role: None,
+                creator: user(),
+                incident_ownership: None,
+                start_time: None,
+            };
+            check_create(&c).map_err(|e| e.to_string())?;
+            Ok(fx(TriageEffect::CreateIncident(Box::new(c))))
+        }
+        FormPurpose::Resolve(num) => {
+            for (l, max) in [("cause", 10_000), ("solution", 10_000)] {
+                crate::model::validate::length(l, &v(l), 1, max).map_err(|e| e.to_string())?;
+            }
+            p.insert("mtm_type".into(), v("type").into());
+            p.insert(
+                "is_service_interrupt".into(),
+                yes("service interrupted").into(),
+            );
+            p.insert("cause".into(), v("cause").into());
+            p.insert("solution".into(), v("solution").into());
+            Ok(fx(TriageEffect::Handle {
+                incident_num: num.clone(),
+                key: OperateKey::CommitSolution,
+                parameter: p,
+            }))
+        }
+        FormPurpose::Verify(num) => {
+            crate::model::validate::length("comment", &v("comment"), 0, 300)
+                .map_err(|e| e.to_string())?;
+            p.insert("virtual_confirm_result".into(), yes("solved").into());
+            p.insert("virtual_confirm_comment".into(), v("comment").into());
+            Ok(fx(TriageEffect::Handle {
+                incident_num: num.clone(),
+                key: OperateKey::Confirm,
+                parameter: p,
+            }))
+        }
+        FormPurpose::Reject(num) => {
+            crate::model::validate::length("reason", &v("reason"), 1, 300)
+                .map_err(|e| e.to_string())?;
+            p.insert("reason".into(), v("reason").into());
+            Ok(fx(TriageEffect::Handle {
+                incident_num: num.clone(),
+                key: OperateKey::Reject,
+                parameter: p,
+            }))
+        }
+    }
+}
+
+/// Keys while a form is open.
+pub fn form_key(s: &mut State, k: KeyEvent) -> Outcome {
+    let backend = s.backend.clone();
+    let Overlay::Form(f) = &mut s.overlay else {
+        return Outcome::default();
+    };
+    let n = f.fields.len();
+    match k.code {
+        KeyCode::Esc => {
+            s.overlay = Overlay::None;
+            s.message = Some((Level::Info, "not sent".into()));
+            return Outcome::redraw();
+        }
+        KeyCode::Tab | KeyCode::Down => f.field = (f.field + 1) % n,
+        KeyCode::BackTab | KeyCode::Up => f.field = (f.field + n - 1) % n,
+        KeyCode::Enter => match check(f, &backend) {
+            Ok(effect) => {
+                let irreversible = match &f.purpose {
+                    FormPurpose::Reject(_) => true,
+                    FormPurpose::Verify(_) => f.value("solved") == "yes",
+                    _ => false,
+                };
+                let title = f.title.clone();
+                s.overlay = Overlay::None;
+                if irreversible
+                    && let Effect::Triage(TriageEffect::Handle {
+                        incident_num,
+                        key,
+                        parameter,
+                    }) = effect
+                {
+                    s.overlay = Overlay::Confirm(Confirm {
+                        question: format!(
+                            "{title}: this closes the incident for good. Go ahead? [y/N]"
+                        ),
+                        then: Pending::Incident {
+                            incident_num,
+                            key,
+                            parameter,
+                        },
+                    });
+                    return Outcome::redraw();
+                }
+                s.message = Some((Level::Info, "sending…".into()));
+                return Outcome::redraw().with(effect);
+            }
+            Err(e) => f.error = Some(e),
+        },
+        _ => {
+            let field = &mut f.fields[f.field];
+            match (&field.kind, k.code) {
+                (FieldKind::Bool, KeyCode::Char(' ') | KeyCode::Left | KeyCode::Right) => {
+                    field.value = if field.value == "yes" { "no" } else { "yes" }.into();
+                }
+                (FieldKind::Choice(opts), KeyCode::Char(' ') | KeyCode::Right | KeyCode::Left) => {
+                    let i = opts.iter().position(|o| *o == field.value).unwrap_or(0);
+                    let m = opts.len();
+                    let j = if k.code == KeyCode::Left {
+                        (i + m - 1) % m
+                    } else {
+                        (i + 1) % m
+                    };
+                    field.value = opts[j].clone();
+                }
+                (FieldKind::Text, KeyCode::Char(c))
+                    if !k
+                        .modifiers
+                        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+                {
+                    field.value.push(c)
+                }
+                (FieldKind::Text, KeyCode::Backspace) => {
+                    field.value.pop();
+                }
+                _ => return Outcome::default(),
+            }
+        }
+    }
+    if let Overlay::Form(f) = &mut s.overlay
+        && k.code != KeyCode::Enter
+    {
+        f.error = check(f, &backend).err();
+    }
+    Outcome::redraw()
+}
