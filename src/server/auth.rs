@@ -73,7 +73,7 @@ impl Keys {
 /// The integration key of an alarm path (`/v1/event/{kind}/{key}`), if this is one.
 fn alarm_key(path: &str) -> Option<String> {
     let rest = path.strip_prefix("/v1/event/")?;
-    let (_, key) = rest.split_once('/')?;
+    let (_, key) = rest.rsplit_once('/')?;
     percent_encoding::percent_decode_str(key)
         .decode_utf8()
         .ok()
