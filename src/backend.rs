@@ -91,6 +91,8 @@ pub trait Backend: Send + Sync {
 pub struct Local {
     pub engine: Engine,
     pub user: String,
+    /// Where this process also serves the API (the console's `--listen`).
+    pub api: Option<String>,
 }
 
 impl Local {
@@ -99,14 +101,21 @@ impl Local {
             .ok()
             .filter(|u| !u.is_empty())
             .unwrap_or_else(|| "cocpit".into());
-        Local { engine, user }
+        Local {
+            engine,
+            user,
+            api: None,
+        }
     }
 }
 
 #[async_trait]
 impl Backend for Local {
     fn describe(&self) -> String {
-        format!("local engine {}", self.engine.location())
+        match &self.api {
+            Some(url) => format!("local engine {} · API {url}", self.engine.location()),
+            None => format!("local engine {}", self.engine.location()),
+        }
     }
 
     fn subscribe(&self) -> Option<broadcast::Receiver<EngineEvent>> {

@@ -34,6 +34,10 @@ struct Cli {
     /// A remote COC-compatible endpoint (another `cocpit serve`, or Huawei COC).
     #[arg(long, global = true, value_name = "URL")]
     endpoint: Option<String>,
+    /// With the console: also serve the HTTP API on this address from the same engine (so
+    /// monitoring can push alarms while you watch). Keys as for `serve`.
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
     /// Output format of subcommands: a table for people, or the API's own JSON.
     #[arg(short = 'o', long, global = true, value_enum, default_value = "table")]
     output: Output,
@@ -106,7 +110,33 @@ async fn run(args: Cli, config: Config) -> u8 {
             return 1;
         }
     };
-    let backend = Local::new(engine);
+    let mut backend = Local::new(engine);
+    if let Some(addr) = args.listen {
+        if args.command.is_some() {
+            eprintln!(
+                "cocpit: --listen goes with the console (no subcommand); use `cocpit serve --listen`"
+            );
+            return 2;
+        }
+        let keys = Keys::from_config(&config, false);
+        if keys.is_empty() && keys.integrations.is_empty() {
+            eprintln!(
+                "cocpit: --listen: no credentials or alarm integrations configured (see `cocpit serve`)"
+            );
+            return 2;
+        }
+        let app = Arc::new(App {
+            engine: backend.engine.clone(),
+            keys,
+        });
+        match server::spawn(app, addr).await {
+            Ok(local) => backend.api = Some(format!("http://{local}")),
+            Err(e) => {
+                eprintln!("cocpit: --listen {addr}: {e}");
+                return 1;
+            }
+        }
+    }
     let result = match args.command {
         None if std::io::IsTerminal::is_terminal(&std::io::stdout()) => {
             let backend: Arc<dyn Backend> = Arc::new(backend);

@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use common::server::Server;
 use serde_json::json;
 
-const CONFIG: &str = "[inventory]\ndemo_fleet = 1\n[[serve.integrations]]\nkey = \"load-key\"\nkind = \"custom\"\n";
+const CONFIG: &str =
+    "[inventory]\ndemo_fleet = 1\n[[serve.integrations]]\nkey = \"load-key\"\nkind = \"custom\"\n";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_acknowledged_alarm_survives_kill_9_mid_load() {
@@ -70,5 +71,10 @@ async fn every_acknowledged_alarm_survives_kill_9_mid_load() {
         }
     }
     let lost: Vec<&String> = acked.difference(&stored).collect();
-    assert!(lost.is_empty(), "{} acknowledged alarms lost: {:?}", lost.len(), &lost[..lost.len().min(5)]);
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged alarms lost: {:?}",
+        lost.len(),
+        &lost[..lost.len().min(5)]
+    );
 }

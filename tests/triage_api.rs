@@ -51,104 +51,274 @@ async fn incidents_walk_their_states_and_refuse_illegal_steps() {
     // Validation: each rule named, nothing stored.
     let mut bad = incident("t");
     bad["incident_level"] = json!("level_99");
-    let (st, v) = api.call("POST", "/v1/external/incident/create", Some(bad)).await;
+    let (st, v) = api
+        .call("POST", "/v1/external/incident/create", Some(bad))
+        .await;
     assert_eq!(st, 400, "{v}");
     assert_eq!(v["provider_code"], "049");
-    assert!(v["error_msg"].as_str().unwrap().starts_with("incident_level:"), "{v}");
+    assert!(
+        v["error_msg"]
+            .as_str()
+            .unwrap()
+            .starts_with("incident_level:"),
+        "{v}"
+    );
     let mut bad = incident("t");
     bad["incident_assignee"] = json!([]);
     bad["assignee_scene"] = json!("oncall");
-    let (st, v) = api.call("POST", "/v1/external/incident/create", Some(bad)).await;
-    assert_eq!(st, 400);
-    assert!(v["error_msg"].as_str().unwrap().starts_with("assignee_role:"), "{v}");
     let (st, v) = api
-        .call("POST", "/v1/external/incident/create", Some(incident(&"x".repeat(201))))
+        .call("POST", "/v1/external/incident/create", Some(bad))
         .await;
     assert_eq!(st, 400);
-    assert!(v["error_msg"].as_str().unwrap().contains("incident_title"), "{v}");
+    assert!(
+        v["error_msg"]
+            .as_str()
+            .unwrap()
+            .starts_with("assignee_role:"),
+        "{v}"
+    );
+    let (st, v) = api
+        .call(
+            "POST",
+            "/v1/external/incident/create",
+            Some(incident(&"x".repeat(201))),
+        )
+        .await;
+    assert_eq!(st, 400);
+    assert!(
+        v["error_msg"].as_str().unwrap().contains("incident_title"),
+        "{v}"
+    );
     let list = api.ok("GET", "/v1/cocpit/incidents", None).await;
     assert_eq!(list["total"], 0, "a refused create stored something");
 
     // Created TRIGGERED, with the seed's number shape and enumerations.
     let (st, v) = api
-        .call("POST", "/v1/external/incident/create", Some(incident("disk full")))
+        .call(
+            "POST",
+            "/v1/external/incident/create",
+            Some(incident("disk full")),
+        )
         .await;
     assert_eq!(st, 200, "{v}");
     assert_eq!(v["error_code"], "GOM.00000000");
     let num = v["data"]["incident_num"].as_str().unwrap().to_string();
-    assert!(num.starts_with("IM") && num.len() == 26 && num[2..].chars().all(|c| c.is_ascii_digit()), "{num}");
-    let (_, d) = api.call("GET", &format!("/v1/external/incident/{num}"), None).await;
+    assert!(
+        num.starts_with("IM") && num.len() == 26 && num[2..].chars().all(|c| c.is_ascii_digit()),
+        "{num}"
+    );
+    let (_, d) = api
+        .call("GET", &format!("/v1/external/incident/{num}"), None)
+        .await;
     assert_eq!(d["data"]["status"], "INCIDENT_STATUS_TRIGGERED");
-    assert_eq!(d["data"]["is_service_interrupt"], true, "answered as a boolean");
+    assert_eq!(
+        d["data"]["is_service_interrupt"], true,
+        "answered as a boolean"
+    );
     let enums = d["data"]["enum_data_list"].as_array().unwrap();
-    assert!(enums.iter().any(|e| e["filed_key"] == "level_id" && e["name_en"] == "P5"), "{enums:?}");
-    assert!(enums.iter().any(|e| e["filed_key"] == "work_flow_status" && e["name_en"] == "TRIGGERED"));
+    assert!(
+        enums
+            .iter()
+            .any(|e| e["filed_key"] == "level_id" && e["name_en"] == "P5"),
+        "{enums:?}"
+    );
+    assert!(
+        enums
+            .iter()
+            .any(|e| e["filed_key"] == "work_flow_status" && e["name_en"] == "TRIGGERED")
+    );
 
     let step = |key: &str, p: Value| handle(&num, key, p);
     let solution = json!({"mtm_type": "inc_type_p_config_issues", "is_service_interrupt": true,
                           "cause": "log rotation off", "solution": "re-enabled"});
     // Wrong state: named, with what is allowed.
     let (st, v) = api
-        .call("POST", "/v1/external/incident/handle", Some(step("commitSolution1", solution.clone())))
+        .call(
+            "POST",
+            "/v1/external/incident/handle",
+            Some(step("commitSolution1", solution.clone())),
+        )
         .await;
     assert_eq!(st, 400);
     let m = v["error_msg"].as_str().unwrap();
-    assert!(m.contains("INCIDENT_STATUS_TRIGGERED") && m.contains("acceptedIncident1"), "{m}");
+    assert!(
+        m.contains("INCIDENT_STATUS_TRIGGERED") && m.contains("acceptedIncident1"),
+        "{m}"
+    );
     // Unknown key, as the seed shows it.
     let (st, v) = api
-        .call("POST", "/v1/external/incident/handle", Some(step("acceptedIncident111", json!({}))))
+        .call(
+            "POST",
+            "/v1/external/incident/handle",
+            Some(step("acceptedIncident111", json!({}))),
+        )
         .await;
     assert_eq!(st, 400);
-    assert!(v["error_msg"].as_str().unwrap().contains("value[acceptedIncident111] invalid"), "{v}");
+    assert!(
+        v["error_msg"]
+            .as_str()
+            .unwrap()
+            .contains("value[acceptedIncident111] invalid"),
+        "{v}"
+    );
 
     let ok = |v: &Value| assert_eq!(v["error_code"], "GOM.00000000", "{v}");
-    let (_, v) = api.call("POST", "/v1/external/incident/handle", Some(step("acceptedIncident1", json!({})))).await;
+    let (_, v) = api
+        .call(
+            "POST",
+            "/v1/external/incident/handle",
+            Some(step("acceptedIncident1", json!({}))),
+        )
+        .await;
     ok(&v);
     let mut missing = solution.clone();
     missing.as_object_mut().unwrap().remove("cause");
-    let (st, v) = api.call("POST", "/v1/external/incident/handle", Some(step("commitSolution1", missing))).await;
+    let (st, v) = api
+        .call(
+            "POST",
+            "/v1/external/incident/handle",
+            Some(step("commitSolution1", missing)),
+        )
+        .await;
     assert_eq!(st, 400);
-    assert!(v["error_msg"].as_str().unwrap().starts_with("parameter.cause"), "{v}");
-    let (_, v) = api.call("POST", "/v1/external/incident/handle", Some(step("commitSolution1", solution.clone()))).await;
+    assert!(
+        v["error_msg"]
+            .as_str()
+            .unwrap()
+            .starts_with("parameter.cause"),
+        "{v}"
+    );
+    let (_, v) = api
+        .call(
+            "POST",
+            "/v1/external/incident/handle",
+            Some(step("commitSolution1", solution.clone())),
+        )
+        .await;
     ok(&v);
-    let (_, d) = api.call("GET", &format!("/v1/external/incident/{num}"), None).await;
+    let (_, d) = api
+        .call("GET", &format!("/v1/external/incident/{num}"), None)
+        .await;
     assert_eq!(d["data"]["status"], "INCIDENT_STATUS_RESOLVED");
     assert!(d["data"]["handle_time"].as_i64().is_some());
     // Verification fails: back to ACKNOWLEDGED, the comment kept.
-    let (_, v) = api.call("POST", "/v1/external/incident/handle",
-        Some(step("confirm", json!({"virtual_confirm_result": false, "virtual_confirm_comment": "still full"})))).await;
+    let (_, v) = api
+        .call(
+            "POST",
+            "/v1/external/incident/handle",
+            Some(step(
+                "confirm",
+                json!({"virtual_confirm_result": false, "virtual_confirm_comment": "still full"}),
+            )),
+        )
+        .await;
     ok(&v);
-    let (_, d) = api.call("GET", &format!("/v1/external/incident/{num}"), None).await;
+    let (_, d) = api
+        .call("GET", &format!("/v1/external/incident/{num}"), None)
+        .await;
     assert_eq!(d["data"]["status"], "INCIDENT_STATUS_ACKNOWLEDGED");
-    api.call("POST", "/v1/external/incident/handle", Some(step("commitSolution1", solution))).await;
-    let (_, v) = api.call("POST", "/v1/external/incident/handle",
-        Some(step("confirm", json!({"virtual_confirm_result": true, "virtual_confirm_comment": "41%"})))).await;
+    api.call(
+        "POST",
+        "/v1/external/incident/handle",
+        Some(step("commitSolution1", solution)),
+    )
+    .await;
+    let (_, v) = api
+        .call(
+            "POST",
+            "/v1/external/incident/handle",
+            Some(step(
+                "confirm",
+                json!({"virtual_confirm_result": true, "virtual_confirm_comment": "41%"}),
+            )),
+        )
+        .await;
     ok(&v);
-    let (st, v) = api.call("POST", "/v1/external/incident/handle", Some(step("acceptedIncident1", json!({})))).await;
+    let (st, v) = api
+        .call(
+            "POST",
+            "/v1/external/incident/handle",
+            Some(step("acceptedIncident1", json!({}))),
+        )
+        .await;
     assert_eq!(st, 400);
     assert!(v["error_msg"].as_str().unwrap().contains("closed"), "{v}");
     // The timeline: who, what, and the parameters, in order.
-    let full = api.ok("GET", &format!("/v1/cocpit/incidents/{num}"), None).await;
+    let full = api
+        .ok("GET", &format!("/v1/cocpit/incidents/{num}"), None)
+        .await;
     assert_eq!(full["info"]["status"], "INCIDENT_STATUS_COMPLETED");
-    let actions: Vec<&str> = full["timeline"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["create", "acceptedIncident1", "commitSolution1", "confirm", "commitSolution1", "confirm"]);
-    assert_eq!(full["timeline"][3]["parameter"]["virtual_confirm_comment"], "still full");
-    assert_eq!(full["timeline"][3]["to_status"], "INCIDENT_STATUS_ACKNOWLEDGED");
+    let actions: Vec<&str> = full["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "create",
+            "acceptedIncident1",
+            "commitSolution1",
+            "confirm",
+            "commitSolution1",
+            "confirm"
+        ]
+    );
+    assert_eq!(
+        full["timeline"][3]["parameter"]["virtual_confirm_comment"],
+        "still full"
+    );
+    assert_eq!(
+        full["timeline"][3]["to_status"],
+        "INCIDENT_STATUS_ACKNOWLEDGED"
+    );
     assert_eq!(full["timeline"][1]["operator"], "ops-2");
 
     // Rejecting, only from TRIGGERED.
-    let (_, v) = api.call("POST", "/v1/external/incident/create", Some(incident("noise"))).await;
+    let (_, v) = api
+        .call(
+            "POST",
+            "/v1/external/incident/create",
+            Some(incident("noise")),
+        )
+        .await;
     let other = v["data"]["incident_num"].as_str().unwrap().to_string();
-    let (st, _) = api.call("POST", "/v1/external/incident/handle", Some(handle(&other, "rejectedIncident1", json!({})))).await;
+    let (st, _) = api
+        .call(
+            "POST",
+            "/v1/external/incident/handle",
+            Some(handle(&other, "rejectedIncident1", json!({}))),
+        )
+        .await;
     assert_eq!(st, 400, "a reject needs a reason");
-    let (_, v) = api.call("POST", "/v1/external/incident/handle",
-        Some(handle(&other, "rejectedIncident1", json!({"reason": "duplicate of another"})))).await;
+    let (_, v) = api
+        .call(
+            "POST",
+            "/v1/external/incident/handle",
+            Some(handle(
+                &other,
+                "rejectedIncident1",
+                json!({"reason": "duplicate of another"}),
+            )),
+        )
+        .await;
     ok(&v);
-    let (_, d) = api.call("GET", &format!("/v1/external/incident/{other}"), None).await;
+    let (_, d) = api
+        .call("GET", &format!("/v1/external/incident/{other}"), None)
+        .await;
     assert_eq!(d["data"]["status"], "INCIDENT_STATUS_REJECTED");
-    let list = api.ok("GET", "/v1/cocpit/incidents?status=INCIDENT_STATUS_REJECTED", None).await;
+    let list = api
+        .ok(
+            "GET",
+            "/v1/cocpit/incidents?status=INCIDENT_STATUS_REJECTED",
+            None,
+        )
+        .await;
     assert_eq!(list["total"], 1);
-    let (st, v) = api.call("GET", "/v1/incident-tickets?offset=0&limit=10", None).await;
+    let (st, v) = api
+        .call("GET", "/v1/incident-tickets?offset=0&limit=10", None)
+        .await;
     assert_eq!(st, 200);
     assert_eq!(v["data"]["total"], 2);
 }
@@ -162,7 +332,10 @@ async fn unsigned(base: &str, path: &str, body: &str) -> (u16, Value) {
         .await
         .unwrap();
     let st = r.status().as_u16();
-    (st, serde_json::from_str(&r.text().await.unwrap()).unwrap_or(Value::Null))
+    (
+        st,
+        serde_json::from_str(&r.text().await.unwrap()).unwrap_or(Value::Null),
+    )
 }
 
 fn custom(id: &str, status: &str) -> String {
@@ -207,14 +380,28 @@ async fn alarms_are_authenticated_deduplicated_cleared_silenced_and_become_incid
     assert_eq!(st, 200, "{v}");
     assert_eq!(v["error_code"], "COC.00000000");
     assert_eq!(v["provider_code"], "049");
-    let (st, _) = unsigned(base, "/v1/event/huawei/custom/guessed-key", &custom("x", "alarm")).await;
+    let (st, _) = unsigned(
+        base,
+        "/v1/event/huawei/custom/guessed-key",
+        &custom("x", "alarm"),
+    )
+    .await;
     assert_eq!(st, 401);
     let (st, v) = api
-        .call("POST", "/v1/event/huawei/custom/guessed-key", Some(serde_json::from_str(&custom("x", "alarm")).unwrap()))
+        .call(
+            "POST",
+            "/v1/event/huawei/custom/guessed-key",
+            Some(serde_json::from_str(&custom("x", "alarm")).unwrap()),
+        )
         .await;
     assert_eq!(st, 404, "signed but unknown key: {v}");
     // The prometheus key is not a custom integration.
-    let (st, _) = unsigned(base, "/v1/event/huawei/custom/prom-key-0001", &custom("x", "alarm")).await;
+    let (st, _) = unsigned(
+        base,
+        "/v1/event/huawei/custom/prom-key-0001",
+        &custom("x", "alarm"),
+    )
+    .await;
     assert_eq!(st, 400);
 
     // Bad bodies: all missing fields named, as the seed shows; bad JSON; bad level.
@@ -222,12 +409,23 @@ async fn alarms_are_authenticated_deduplicated_cleared_silenced_and_become_incid
     assert_eq!(st, 400);
     assert_eq!(v["error_code"], "COC.00000001");
     let m = v["error_msg"].as_str().unwrap();
-    assert!(m.contains("alarmId must not be null") && m.contains("alarmName must not be null"), "{m}");
+    assert!(
+        m.contains("alarmId must not be null") && m.contains("alarmName must not be null"),
+        "{m}"
+    );
     let (st, v) = unsigned(base, push, "{not json").await;
     assert_eq!(st, 400, "{v}");
-    let (st, v) = unsigned(base, push, &custom("cpu-1", "alarm").replace("Critical", "Severe")).await;
+    let (st, v) = unsigned(
+        base,
+        push,
+        &custom("cpu-1", "alarm").replace("Critical", "Severe"),
+    )
+    .await;
     assert_eq!(st, 400);
-    assert!(v["error_msg"].as_str().unwrap().starts_with("alarmLevel"), "{v}");
+    assert!(
+        v["error_msg"].as_str().unwrap().starts_with("alarmLevel"),
+        "{v}"
+    );
 
     // A repeat counts; ok clears.
     unsigned(base, push, &custom("cpu-1", "alarm")).await;
@@ -238,11 +436,15 @@ async fn alarms_are_authenticated_deduplicated_cleared_silenced_and_become_incid
     assert_eq!(alarms[0]["count"], 2);
     assert_eq!(alarms[0]["labels"]["rack"], "7");
     unsigned(base, push, &custom("cpu-1", "ok")).await;
-    let a = api.ok("GET", &format!("/v1/cocpit/alarms/{id}"), None).await;
+    let a = api
+        .ok("GET", &format!("/v1/cocpit/alarms/{id}"), None)
+        .await;
     assert_eq!(a["state"], "cleared");
     assert_eq!(a["count"], 3);
     unsigned(base, push, &custom("cpu-1", "alarm")).await;
-    let a = api.ok("GET", &format!("/v1/cocpit/alarms/{id}"), None).await;
+    let a = api
+        .ok("GET", &format!("/v1/cocpit/alarms/{id}"), None)
+        .await;
     assert_eq!(a["state"], "firing", "fired again");
 
     // Alertmanager: two alerts, then one resolved (fingerprints are the keys).
@@ -251,30 +453,72 @@ async fn alarms_are_authenticated_deduplicated_cleared_silenced_and_become_incid
     assert_eq!(st, 200, "{v}");
     unsigned(base, prom, &alertmanager("firing", "resolved")).await;
     let firing = api.ok("GET", "/v1/cocpit/alarms?state=firing", None).await;
-    let names: Vec<(&str, &str)> = firing["alarms"].as_array().unwrap().iter()
-        .map(|a| (a["resource_name"].as_str().unwrap(), a["level"].as_str().unwrap())).collect();
+    let names: Vec<(&str, &str)> = firing["alarms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["resource_name"].as_str().unwrap(),
+                a["level"].as_str().unwrap(),
+            )
+        })
+        .collect();
     assert!(names.contains(&("db-1:9100", "Minor")), "{names:?}");
-    assert!(!names.iter().any(|(r, _)| *r == "db-2:9100"), "resolved alert cleared: {names:?}");
+    assert!(
+        !names.iter().any(|(r, _)| *r == "db-2:9100"),
+        "resolved alert cleared: {names:?}"
+    );
     let cleared = api.ok("GET", "/v1/cocpit/alarms?state=cleared", None).await;
     assert_eq!(cleared["alarms"][0]["source_id"], "d9e3b2c4e5f60718");
     assert_eq!(cleared["alarms"][0]["description"], "disk 99% on db-2");
-    let (st, v) = unsigned(base, prom, r#"{"version": "4", "alerts": [{"status": "firing", "labels": {}}]}"#).await;
+    let (st, v) = unsigned(
+        base,
+        prom,
+        r#"{"version": "4", "alerts": [{"status": "firing", "labels": {}}]}"#,
+    )
+    .await;
     assert_eq!(st, 400);
-    assert!(v["error_msg"].as_str().unwrap().contains("alerts[0].labels.alertname"), "{v}");
+    assert!(
+        v["error_msg"]
+            .as_str()
+            .unwrap()
+            .contains("alerts[0].labels.alertname"),
+        "{v}"
+    );
 
     // A silence hides matching alarms without dropping them; ending it shows them again.
-    let s = api.ok("POST", "/v1/cocpit/silences", Some(json!({
+    let s = api
+        .ok(
+            "POST",
+            "/v1/cocpit/silences",
+            Some(json!({
         "matchers": [{"name": "alertname", "value": "Disk.*", "is_regex": true}],
-        "author": "ops", "comment": "db maintenance", "duration_s": 3600}))).await;
+        "author": "ops", "comment": "db maintenance", "duration_s": 3600})),
+        )
+        .await;
     let sid = s["id"].as_str().unwrap().to_string();
     let shown = api.ok("GET", "/v1/cocpit/alarms?state=firing", None).await;
     assert_eq!(shown["alarms"].as_array().unwrap().len(), 1, "{shown}");
-    let all = api.ok("GET", "/v1/cocpit/alarms?state=firing&include_silenced=true", None).await;
+    let all = api
+        .ok(
+            "GET",
+            "/v1/cocpit/alarms?state=firing&include_silenced=true",
+            None,
+        )
+        .await;
     assert_eq!(all["alarms"].as_array().unwrap().len(), 2);
     assert_eq!(all["alarms"][0]["silenced_by"], sid.as_str());
-    let (st, _) = api.call("POST", "/v1/cocpit/silences", Some(json!({"matchers": [], "author": "ops", "duration_s": 60}))).await;
+    let (st, _) = api
+        .call(
+            "POST",
+            "/v1/cocpit/silences",
+            Some(json!({"matchers": [], "author": "ops", "duration_s": 60})),
+        )
+        .await;
     assert_eq!(st, 400, "a silence of everything is refused");
-    api.ok("DELETE", &format!("/v1/cocpit/silences/{sid}"), None).await;
+    api.ok("DELETE", &format!("/v1/cocpit/silences/{sid}"), None)
+        .await;
     let shown = api.ok("GET", "/v1/cocpit/alarms?state=firing", None).await;
     assert_eq!(shown["alarms"].as_array().unwrap().len(), 2);
 
@@ -282,25 +526,82 @@ async fn alarms_are_authenticated_deduplicated_cleared_silenced_and_become_incid
     let groups = api.ok("GET", "/v1/cocpit/alarm-groups", None).await;
     assert_eq!(groups.as_array().unwrap().len(), 2, "{groups}");
     assert_eq!(groups[0]["level"], "Critical", "most severe first");
-    api.ok("POST", "/v1/cocpit/alarms/ack", Some(json!({"alarm_ids": [id]}))).await;
-    let v = api.ok("POST", "/v1/alarm-mgmt/alarms-linked-incident", Some(json!({"alarm_ids": id}))).await;
+    api.ok(
+        "POST",
+        "/v1/cocpit/alarms/ack",
+        Some(json!({"alarm_ids": [id]})),
+    )
+    .await;
+    let v = api
+        .ok(
+            "POST",
+            "/v1/alarm-mgmt/alarms-linked-incident",
+            Some(json!({"alarm_ids": id})),
+        )
+        .await;
     let num = v[0].as_str().unwrap().to_string();
-    let (_, d) = api.call("GET", &format!("/v1/external/incident/{num}"), None).await;
+    let (_, d) = api
+        .call("GET", &format!("/v1/external/incident/{num}"), None)
+        .await;
     assert_eq!(d["data"]["incident_source"], "incident_source_alarm");
-    assert_eq!(d["data"]["incident_level"], "level_10", "Critical opens a P1");
-    assert!(d["data"]["incident_description"].as_str().unwrap().contains("cpu 97%"));
-    let info = api.ok("GET", &format!("/v1/alarm-mgmt/alarm/{id}"), None).await;
+    assert_eq!(
+        d["data"]["incident_level"], "level_10",
+        "Critical opens a P1"
+    );
+    assert!(
+        d["data"]["incident_description"]
+            .as_str()
+            .unwrap()
+            .contains("cpu 97%")
+    );
+    let info = api
+        .ok("GET", &format!("/v1/alarm-mgmt/alarm/{id}"), None)
+        .await;
     assert_eq!(info["associate_event_id"], num.as_str());
     assert_eq!(info["converge_count"], 4);
-    let (st, h) = api.call("GET", &format!("/v1/alarm-mgmt/alarm/{id}/handle-histories?offset=0&limit=50"), None).await;
+    let (st, h) = api
+        .call(
+            "GET",
+            &format!("/v1/alarm-mgmt/alarm/{id}/handle-histories?offset=0&limit=50"),
+            None,
+        )
+        .await;
     assert_eq!(st, 200);
-    let kinds: Vec<&str> = h["alarm_handle_histories"].as_array().unwrap().iter().map(|x| x["task_type"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["fired", "cleared", "fired again", "acknowledged", "incident"]);
-    let (st, v) = api.call("POST", "/v1/alarm-mgmt/alarms-linked-incident", Some(json!({"alarm_ids": id}))).await;
+    let kinds: Vec<&str> = h["alarm_handle_histories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["task_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "fired",
+            "cleared",
+            "fired again",
+            "acknowledged",
+            "incident"
+        ]
+    );
+    let (st, v) = api
+        .call(
+            "POST",
+            "/v1/alarm-mgmt/alarms-linked-incident",
+            Some(json!({"alarm_ids": id})),
+        )
+        .await;
     assert_eq!(st, 400, "an alarm belongs to one incident: {v}");
-    let v = api.ok("POST", "/v1/alarm-mgmt/alarms/cancel", Some(json!({"alarm_ids": id, "remarks": "fixed"}))).await;
+    let v = api
+        .ok(
+            "POST",
+            "/v1/alarm-mgmt/alarms/cancel",
+            Some(json!({"alarm_ids": id, "remarks": "fixed"})),
+        )
+        .await;
     assert_eq!(v[0], id.as_str());
-    let a = api.ok("GET", &format!("/v1/cocpit/alarms/{id}"), None).await;
+    let a = api
+        .ok("GET", &format!("/v1/cocpit/alarms/{id}"), None)
+        .await;
     assert_eq!(a["state"], "cleared");
     let (st, _) = api.call("GET", "/v1/alarm-mgmt/alarm/AL-none", None).await;
     assert_eq!(st, 404);

@@ -253,3 +253,107 @@ fn sighup_ends_the_console_and_restores_the_terminal() {
         "0"
     );
 }
+
+#[test]
+fn alarms_pushed_with_curl_become_an_incident_carried_to_completed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("config.toml"),
+        "[inventory]\ndemo_fleet = 1\n[[serve.integrations]]\nkey = \"tmux-key\"\nkind = \"custom\"\n",
+    )
+    .unwrap();
+    let port = common::sshd::free_port();
+    let bin = env!("CARGO_BIN_EXE_cocpit");
+    let t = Tmux::new(d);
+    t.line(&format!(
+        "COCPIT_SERVE_AK={} COCPIT_SERVE_SK={} COCPIT_SERVE_PROJECT_ID={} {bin} --config {} --data {} --listen 127.0.0.1:{port}; echo cocpit-exited-$?",
+        common::server::AK,
+        common::server::SK,
+        common::server::PROJECT,
+        d.join("config.toml").display(),
+        d.join("data").display()
+    ));
+    t.wait_for(&format!("API http://127.0.0.1:{port}"));
+    // Monitoring pushes two alarms over HTTP while the console is open.
+    for (id, name, level) in [
+        ("cpu-1", "CPU usage above 90%", "Critical"),
+        ("disk-1", "Disk almost full", "Minor"),
+    ] {
+        let body = format!(
+            r#"{{"alarmId":"{id}","alarmName":"{name}","alarmLevel":"{level}","time":1709118444540,"nameSpace":"sh","applicationId":"web","resourceName":"web-01","alarmDesc":"{name} on web-01","alarmSource":"curl"}}"#
+        );
+        let out = Command::new("curl")
+            .args([
+                "-sS",
+                "-f",
+                "-X",
+                "POST",
+                "-H",
+                "Content-Type: application/json",
+                "-d",
+                &body,
+            ])
+            .arg(format!(
+                "http://127.0.0.1:{port}/v1/event/huawei/custom/tmux-key"
+            ))
+            .output()
+            .expect("curl (bash .ci/test installs it)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // The header counts them wherever the user is; the alarms pane lists them live.
+    t.wait_for("✖1 ▲0 ●1");
+    t.keys(&["5"]);
+    t.wait_for("Disk almost full");
+    let s = t.wait_for("CPU usage above 90%");
+    assert!(s.contains("alarms 2/2"), "{s}");
+    // j to the CPU alarm (the older one), i: an incident from it.
+    t.keys(&["j", "i"]);
+    let s = t.wait_for("◉ TRIGGERED");
+    let num = s
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .find(|w| w.starts_with("IM") && w.len() == 26)
+        .expect("incident number on screen")
+        .to_string();
+    t.keys(&["a"]);
+    t.wait_for("◐ ACKNOWLEDGED");
+    t.keys(&["r"]);
+    t.wait_for("solution of");
+    t.keys(&["Tab", "Tab"]);
+    t.run(&["send-keys", "-t", "main", "-l", "runaway batch job"]);
+    t.keys(&["Tab"]);
+    t.run(&["send-keys", "-t", "main", "-l", "killed it, added a limit"]);
+    t.wait_for("enter sends");
+    t.keys(&["Enter"]);
+    t.wait_for("◑ RESOLVED");
+    t.keys(&["v"]);
+    t.wait_for("verify");
+    t.keys(&["Tab"]);
+    t.run(&["send-keys", "-t", "main", "-l", "cpu back to 20%"]);
+    t.keys(&["Enter"]);
+    t.wait_for("this closes the");
+    t.keys(&["y"]);
+    let s = t.wait_for("✔ COMPLETED");
+    assert!(
+        s.contains("confirm"),
+        "the timeline shows the verification:\n{s}"
+    );
+    // The API, signed, agrees.
+    let api = common::server::Api {
+        base: format!("http://127.0.0.1:{port}"),
+        host: format!("127.0.0.1:{port}"),
+        http: reqwest::Client::new(),
+        sk: common::server::SK.into(),
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (status, v) = rt.block_on(api.call("GET", &format!("/v1/external/incident/{num}"), None));
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["data"]["status"], "INCIDENT_STATUS_COMPLETED");
+    assert_eq!(v["data"]["incident_source"], "incident_source_alarm");
+    t.keys(&["q"]);
+    t.wait_for("cocpit-exited-0");
+}

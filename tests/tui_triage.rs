@@ -194,6 +194,21 @@ fn the_alarms_pane_acks_silences_and_opens_incidents() {
     // Firing, unsilenced, by level: the header counts them.
     assert_eq!(s.alarm_counts, [3, 3, 2, 1]);
     snap("alarms_full", &s);
+    // A change merges into the list without losing the selection.
+    update::act(&mut s, Action::Down);
+    let selected = s.alarms.selected_item().unwrap().alarm_id.clone();
+    let mut newer = alarm(20, "Brand new alarm", AlarmLevel::Critical, "web");
+    newer.last_seen = T0 + 100 * 60_000;
+    update::update(
+        &mut s,
+        Msg::Triage(TriageMsg::AlarmsUpdated(Ok(vec![newer]))),
+    );
+    assert_eq!(s.alarms.items.len(), 13);
+    assert_eq!(s.alarms.items[0].name, "Brand new alarm");
+    assert_eq!(s.alarms.selected_item().unwrap().alarm_id, selected);
+    assert_eq!(s.alarm_counts[0], 4);
+    update::update(&mut s, Msg::Triage(TriageMsg::Alarms(Ok(alarms()))));
+    update::act(&mut s, Action::Top);
     let screen = format!("{:?}", draw(&s, 160, 48));
     assert!(
         !screen.contains('\u{1b}'),

@@ -114,6 +114,17 @@ pub async fn serve(app: Arc<App>, addr: SocketAddr) -> std::io::Result<()> {
         .await
 }
 
+/// Serves the API from a background task (the console's `--listen`): binds now, returns the
+/// address, and serves until the process ends. Prints nothing: the terminal is the console's.
+pub async fn spawn(app: Arc<App>, addr: SocketAddr) -> std::io::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router(app)).await;
+    });
+    Ok(local)
+}
+
 async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");

@@ -219,8 +219,13 @@ impl<T> Default for List<T> {
 impl<T: Row> List<T> {
     /// Replaces the items, keeping the selection on the same row when it still exists.
     pub fn set_items(&mut self, items: Vec<T>) {
+        self.modify(|v| *v = items);
+    }
+
+    /// Changes the items in place (merging updates), keeping the selection on the same row.
+    pub fn modify(&mut self, f: impl FnOnce(&mut Vec<T>)) {
         let keep = self.selected_item().map(Row::key);
-        self.items = items;
+        f(&mut self.items);
         self.load = Load::Ready;
         let keys: BTreeSet<String> = self.items.iter().map(Row::key).collect();
         self.marked.retain(|k| keys.contains(k));

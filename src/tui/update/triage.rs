@@ -79,16 +79,16 @@ pub fn message(s: &mut State, m: TriageMsg) -> Outcome {
         }
         TriageMsg::Alarms(Err(e)) => s.alarms.load = Load::Failed(e),
         TriageMsg::AlarmsUpdated(Ok(changed)) => {
-            let mut v = std::mem::take(&mut s.alarms.items);
-            for a in changed {
-                match v.iter_mut().find(|x| x.alarm_id == a.alarm_id) {
-                    Some(x) => *x = a,
-                    None => v.push(a),
+            s.alarms.modify(|v| {
+                for a in changed {
+                    match v.iter_mut().find(|x| x.alarm_id == a.alarm_id) {
+                        Some(x) => *x = a,
+                        None => v.push(a),
+                    }
                 }
-            }
-            sort_alarms(&mut v);
-            s.alarm_counts = alarm_counts(&v);
-            s.alarms.set_items(v);
+                sort_alarms(v);
+            });
+            s.alarm_counts = alarm_counts(&s.alarms.items);
             if s.pane == Pane::Alarms && s.grouped {
                 out = out.with(fx(TriageEffect::LoadAlarmGroups));
             }
