@@ -4,7 +4,9 @@
 Covers the job API end to end the way an SDK user meets it: resources, script create / list
 (paged with a marker) / detail / modify, an order with a rotation pause that is continued, the
 read APIs of the order, a failing order paused by the success rate and cancelled, validation
-errors the SDK surfaces as exceptions, and a wrong secret key.
+errors the SDK surfaces as exceptions, and a wrong secret key; then an incident carried from
+TRIGGERED to COMPLETED, and alarms pushed (custom and Prometheus) with their refusals.
+The server needs the integrations `sdk-check` (custom) and `sdk-prom` (prometheus).
 
 Usage: sdk_check.py BASE_URL AK SK PROJECT_ID.  Prints one line per check and ends with
 'N passed, M failed'; exit 0 only when nothing failed.
@@ -142,5 +144,62 @@ for s in (greet, fail):
     c.delete_script(coc.DeleteScriptRequest(script_uuid=s))
 rejected("script.deleted", lambda: c.get_script(coc.GetScriptRequest(script_uuid=greet)), 404)
 
+# ---------------------------------------------------------------- incidents
+inc = coc.CreateExternalIncidentRequest(
+    region=["cn-north-4"], enterprise_project=["0"], current_cloud_service=["app-1"],
+    incident_level="level_20", is_service_interrupt="true", incident_type="inc_type_p_function_issues",
+    incident_title="sdk check incident", incident_description="checkout fails",
+    incident_source="incident_source_manual", incident_assignee=["ops"], creator="ops")
+num = c.create_coc_incident(coc.CreateCocIncidentRequest(body=inc)).data.incident_num
+check("incident.create", num.startswith("IM") and len(num) == 26, num)
+
+
+def incident_status():
+    return c.show_coc_incident_detail(coc.ShowCocIncidentDetailRequest(incident_num=num)).data
+
+
+def handle(key, parameter):
+    c.handle_coc_incident(coc.HandleCocIncidentRequest(body=coc.HandleExternalIncidentRequest(
+        incident_num=num, operator="ops", operate_key=key, parameter=parameter)))
+
+
+d = incident_status()
+check("incident.detail", d.status == "INCIDENT_STATUS_TRIGGERED" and d.is_service_interrupt is True and
+      any(e.filed_key == "level_id" and e.name_en == "P2" for e in d.enum_data_list), d.status)
+rejected("neg.incident.wrong_state", lambda: handle("confirm", {"virtual_confirm_result": True,
+                                                                "virtual_confirm_comment": "x"}), 400)
+handle("acceptedIncident1", {})
+handle("commitSolution1", {"mtm_type": "inc_type_p_config_issues", "is_service_interrupt": False,
+                           "cause": "bad config", "solution": "rolled back"})
+d = incident_status()
+check("incident.resolved", d.status == "INCIDENT_STATUS_RESOLVED" and d.handle_time and
+      d.is_service_interrupt is False, d.status)
+handle("confirm", {"virtual_confirm_result": True, "virtual_confirm_comment": "ok now"})
+check("incident.completed", incident_status().status == "INCIDENT_STATUS_COMPLETED")
+rejected("neg.incident.operate_key", lambda: handle("acceptedIncident111", {}), 400)
+
+# ---------------------------------------------------------------- alarms
+def push(alarm_id, status, name="CPU usage above 90%"):
+    return c.create_report_custom_event(coc.CreateReportCustomEventRequest(
+        integration_key="sdk-check", body=coc.ReportCustomEventRequestBody(
+            alarm_id=alarm_id, alarm_name=name, alarm_level="Critical", time=int(time.time() * 1000),
+            name_space="sh", application_id="app-1", alarm_desc="cpu 97%", alarm_status=status,
+            alarm_source="sdk", additional={"team": "sre"})))
+
+
+r = push("sdk-cpu", "alarm")
+check("alarm.push", r.provider_code == "049" and r.error_code == "COC.00000000", r.error_code)
+push("sdk-cpu", "alarm")
+push("sdk-cpu", "ok")
+rejected("neg.alarm.missing_name", lambda: push("sdk-x", "alarm", name=None), 400)
+rejected("neg.alarm.unknown_key", lambda: c.create_report_custom_event(coc.CreateReportCustomEventRequest(
+    integration_key="no-such-key", body=coc.ReportCustomEventRequestBody(
+        alarm_id="x", alarm_name="x", alarm_level="Info", time=1, name_space="n", application_id="a",
+        alarm_desc="d", alarm_source="s"))), 404)
+r = c.create_report_prometheus_event(coc.CreateReportPrometheusEventRequest(
+    integration_key="sdk-prom", body={"version": "4", "status": "firing", "alerts": [
+        {"status": "firing", "labels": {"alertname": "DiskFull", "severity": "critical", "instance": "db-1"},
+         "annotations": {"summary": "disk 99%"}, "startsAt": "2024-03-15T08:09:10Z", "fingerprint": "fp-sdk-1"}]}))
+check("alarm.prometheus", r.error_code == "COC.00000000", r.error_code)
 print("%d passed, %d failed" % (results["passed"], results["failed"]))
 sys.exit(0 if results["failed"] == 0 else 1)
