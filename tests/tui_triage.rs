@@ -185,12 +185,12 @@ fn the_alarms_pane_acks_silences_and_opens_incidents() {
     snap("alarms_loading", &s);
     update::update(
         &mut s,
-        Msg::Triage(TriageMsg::Alarms(Err("connection refused".into()))),
+        Msg::Triage(TriageMsg::Alarms(Err("connection refused".into()), false)),
     );
     snap("alarms_error", &s);
-    update::update(&mut s, Msg::Triage(TriageMsg::Alarms(Ok(vec![]))));
+    update::update(&mut s, Msg::Triage(TriageMsg::Alarms(Ok(vec![]), false)));
     snap("alarms_empty", &s);
-    update::update(&mut s, Msg::Triage(TriageMsg::Alarms(Ok(alarms()))));
+    update::update(&mut s, Msg::Triage(TriageMsg::Alarms(Ok(alarms()), false)));
     // Firing, unsilenced, by level: the header counts them.
     assert_eq!(s.alarm_counts, [3, 3, 2, 1]);
     snap("alarms_full", &s);
@@ -207,7 +207,7 @@ fn the_alarms_pane_acks_silences_and_opens_incidents() {
     assert_eq!(s.alarms.items[0].name, "Brand new alarm");
     assert_eq!(s.alarms.selected_item().unwrap().alarm_id, selected);
     assert_eq!(s.alarm_counts[0], 4);
-    update::update(&mut s, Msg::Triage(TriageMsg::Alarms(Ok(alarms()))));
+    update::update(&mut s, Msg::Triage(TriageMsg::Alarms(Ok(alarms()), false)));
     update::act(&mut s, Action::Top);
     let screen = format!("{:?}", draw(&s, 160, 48));
     assert!(

@@ -201,6 +201,10 @@ async fn run_triage(b: Arc<dyn Backend>, t: update::TriageEffect) -> update::Tri
             let mut all = vec![];
             let mut marker = None;
             loop {
+                // The newest are what matters in a storm; memory stays bounded.
+                if all.len() >= update::MAX_LOADED_ALARMS {
+                    return M::Alarms(Ok(all), true);
+                }
                 let q = ListAlarmsQuery {
                     limit: Some(1000),
                     include_silenced: Some(true),
@@ -211,10 +215,10 @@ async fn run_triage(b: Arc<dyn Backend>, t: update::TriageEffect) -> update::Tri
                         all.extend(page);
                         match next {
                             Some(m) => marker = Some(m),
-                            None => return M::Alarms(Ok(all)),
+                            None => return M::Alarms(Ok(all), false),
                         }
                     }
-                    Err(e) => return M::Alarms(Err(err(e))),
+                    Err(e) => return M::Alarms(Err(err(e)), false),
                 }
             }
         }

@@ -547,6 +547,8 @@ pub struct State {
     pub order: Option<OrderView>,
     pub alarms: List<Alarm>,
     pub alarm_groups: List<AlarmGroup>,
+    /// Older alarms exist than those loaded.
+    pub alarms_more: bool,
     /// The alarms pane shows groups instead of the stream.
     pub grouped: bool,
     /// Firing, unsilenced alarms by level (see [`alarm_counts`]).
@@ -588,6 +590,7 @@ impl State {
             order: None,
             alarms: List::default(),
             alarm_groups: List::default(),
+            alarms_more: false,
             grouped: false,
             alarm_counts: [0; 4],
             incidents: List::default(),

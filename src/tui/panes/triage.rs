@@ -138,6 +138,12 @@ pub fn alarms(s: &State, f: &mut Frame, area: Rect) {
             ]
         },
     );
+    if s.alarms_more && area.width > 60 {
+        let note = format!(" newest {} loaded ", crate::tui::update::MAX_LOADED_ALARMS);
+        let x = area.x + area.width - note.chars().count() as u16 - 1;
+        f.buffer_mut()
+            .set_stringn(x, area.y, &note, note.len(), s.theme.dim());
+    }
     if detail_h == 0 {
         return;
     }

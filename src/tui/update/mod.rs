@@ -16,7 +16,7 @@ use super::editor::draft::Draft;
 mod editor;
 mod triage;
 
-pub use triage::{TriageEffect, TriageMsg};
+pub use triage::{MAX_LOADED_ALARMS, TriageEffect, TriageMsg};
 
 pub use editor::follow as follow_editor;
 

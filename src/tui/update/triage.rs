@@ -11,6 +11,9 @@ use crate::tui::state::*;
 
 use super::{Effect, Outcome, go, list_move};
 
+/// The console holds at most this many alarms (the newest); older ones stay in the store.
+pub const MAX_LOADED_ALARMS: usize = 50_000;
+
 /// Alarm or incident work for the backend.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TriageEffect {
@@ -35,7 +38,8 @@ pub enum TriageEffect {
 /// Answers of the backend for these panes.
 #[derive(Debug)]
 pub enum TriageMsg {
-    Alarms(Result<Vec<Alarm>, String>),
+    /// The newest alarms; `true` when older ones were left out (see [`MAX_LOADED_ALARMS`]).
+    Alarms(Result<Vec<Alarm>, String>, bool),
     AlarmsUpdated(Result<Vec<Alarm>, String>),
     AlarmGroups(Result<Vec<AlarmGroup>, String>),
     Incidents(Result<Vec<IncidentSummary>, String>),
@@ -72,12 +76,13 @@ fn sort_alarms(v: &mut [Alarm]) {
 pub fn message(s: &mut State, m: TriageMsg) -> Outcome {
     let mut out = Outcome::redraw();
     match m {
-        TriageMsg::Alarms(Ok(mut v)) => {
+        TriageMsg::Alarms(Ok(mut v), more) => {
+            s.alarms_more = more;
             sort_alarms(&mut v);
             s.alarm_counts = alarm_counts(&v);
             s.alarms.set_items(v);
         }
-        TriageMsg::Alarms(Err(e)) => s.alarms.load = Load::Failed(e),
+        TriageMsg::Alarms(Err(e), _) => s.alarms.load = Load::Failed(e),
         TriageMsg::AlarmsUpdated(Ok(changed)) => {
             s.alarms.modify(|v| {
                 for a in changed {

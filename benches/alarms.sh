@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Alarm ingest, side by side (issue "Incidents and the alarm stream"): Prometheus Alertmanager
+# (Debian's prometheus-alertmanager, in memory) and `cocpit serve` (every alarm on disk, fsync'd,
+# before its 200), each loaded the same way: keep-alive, 16 connections, 1 alert per request,
+# 10 s, every alert distinct. Prints requests/s, p50/p99 latency and the ratio; then checks that
+# cocpit stored every alarm it acknowledged, and opens the console on what was stored (RSS).
+# Usage: benches/alarms.sh   (SECONDS=N CONC=N to change the load)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS=${SECONDS_EACH:-10}
+CONC=${CONC:-16}
+command -v prometheus-alertmanager >/dev/null || {
+  echo "installing prometheus-alertmanager"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus-alertmanager >/dev/null
+}
+command -v tmux >/dev/null || { apt-get update -qq && apt-get install -y -qq tmux >/dev/null; }
+cargo build --release --quiet --bin cocpit --example loadgen
+bin="$(pwd)/target/release/cocpit"
+gen="$(pwd)/target/release/examples/loadgen"
+tmp=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; tmux -S "$tmp/tmux.sock" kill-server 2>/dev/null || true; rm -rf "$tmp"; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; exit 1; }
+
+# Alertmanager: its own API, the one Prometheus posts alerts to.
+am_port=$(free_port)
+cat >"$tmp/am.yml" <<'YML'
+route: { receiver: "null" }
+receivers: [ { name: "null" } ]
+YML
+prometheus-alertmanager --config.file="$tmp/am.yml" --storage.path="$tmp/am" \
+  --web.listen-address="127.0.0.1:$am_port" --cluster.listen-address= >"$tmp/am.log" 2>&1 &
+pids+=($!)
+wait_port "$am_port"
+cat >"$tmp/am.json" <<'JSON'
+[{"labels": {"alertname": "LoadTest", "instance": "host-{n}", "severity": "warning"},
+  "annotations": {"summary": "load alert {n}"}, "generatorURL": "http://prometheus/graph"}]
+JSON
+am=$("$gen" "http://127.0.0.1:$am_port/api/v2/alerts" "$tmp/am.json" "$CONC" "$SECS")
+
+# cocpit: the Alertmanager webhook path, one alert per request.
+printf '[inventory]\ndemo_fleet = 1\n[[serve.integrations]]\nkey = "bench"\nkind = "prometheus"\n' >"$tmp/cocpit.toml"
+COCPIT_SERVE_AK=BENCHAK000000000001 COCPIT_SERVE_SK=benchsecret "$bin" serve --listen 127.0.0.1:0 \
+  --data "$tmp/data" --config "$tmp/cocpit.toml" >"$tmp/serve.out" 2>"$tmp/serve.err" &
+pids+=($!)
+srv=$!
+for _ in $(seq 200); do grep -q '^listening on ' "$tmp/serve.out" && break; sleep 0.05; done
+base=$(sed -n 's/^listening on //p' "$tmp/serve.out")
+cat >"$tmp/cocpit.json" <<'JSON'
+{"version": "4", "status": "firing", "receiver": "cocpit", "groupLabels": {}, "commonLabels": {},
+ "commonAnnotations": {}, "externalURL": "http://alertmanager", "alerts": [
+ {"status": "firing", "labels": {"alertname": "LoadTest", "instance": "host-{n}", "severity": "warning"},
+  "annotations": {"summary": "load alert {n}"}, "startsAt": "2024-03-15T08:09:10Z",
+  "generatorURL": "http://prometheus/graph", "fingerprint": "fp-{n}"}]}
+JSON
+co=$("$gen" "$base/v1/event/prometheus/bench" "$tmp/cocpit.json" "$CONC" "$SECS")
+kill "$srv"; wait "$srv" 2>/dev/null || true
+
+field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+printf '%-34s %10s %9s %9s\n' "ingest ($CONC conn, 1 alert/request)" "req/s" "p50 ms" "p99 ms"
+printf '%-34s %10s %9s %9s\n' "Alertmanager 0.25 (in memory)" "$(field "$am" rps)" "$(field "$am" p50_ms)" "$(field "$am" p99_ms)"
+printf '%-34s %10s %9s %9s\n' "cocpit serve (fsync before 200)" "$(field "$co" rps)" "$(field "$co" p50_ms)" "$(field "$co" p99_ms)"
+awk -v a="$(field "$am" rps)" -v c="$(field "$co" rps)" 'BEGIN { printf "cocpit / Alertmanager: %.2fx\n", c / a }'
+echo "errors: Alertmanager $(field "$am" errors), cocpit $(field "$co" errors)"
+
+# Every acknowledged alarm is stored (distinct alerts: one row each).
+stored=$(python3 - "$tmp/data/alarms.db" <<'PY'
+import sqlite3, sys
+print(sqlite3.connect(sys.argv[1]).execute("SELECT COUNT(*) FROM alarms").fetchone()[0])
+PY
+)
+echo "cocpit acknowledged $(field "$co" ok), stored $stored"
+
+# The console on what was stored: the alarms pane loaded, then its resident memory.
+tmux -S "$tmp/tmux.sock" -f /dev/null new-session -d -x 160 -y 48 -s main
+tmux -S "$tmp/tmux.sock" send-keys -t main "$bin --config $tmp/cocpit.toml --data $tmp/data" Enter
+for _ in $(seq 1200); do
+  tmux -S "$tmp/tmux.sock" capture-pane -p -t main | grep -q "alarms $stored/$stored" && break
+  tmux -S "$tmp/tmux.sock" send-keys -t main 5
+  sleep 0.1
+done
+cpid=$(pgrep -f -- "--data $tmp/data" | head -1)
+echo "console with $stored alarms loaded: RSS $(awk '/VmRSS/ { printf "%.0f MB", $2 / 1024 }' /proc/$cpid/status)"
+tmux -S "$tmp/tmux.sock" send-keys -t main q
