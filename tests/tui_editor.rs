@@ -168,6 +168,13 @@ fn a_new_script_is_typed_validated_drafted_and_saved() {
     assert_eq!(e.problem, None, "{:?}", e.problem);
     assert!(e.dirty);
     snap("editor_new_valid", &mut s);
+    // ctrl-e in the editor hands the content to $EDITOR.
+    let out = ctrl(&mut s, 'e');
+    assert!(
+        matches!(out.effects.first(), Some(Effect::ExternalEdit { content, .. }) if content.ends_with("# done")),
+        "{:?}",
+        out.effects
+    );
 
     let out = ctrl(&mut s, 's');
     let Some(Effect::SaveScript { draft_key, save }) = out.effects.first() else {

@@ -313,7 +313,8 @@ impl Pane {
             Pane::Resources => c.extend([Context::List, Context::Resources, Context::Scripts]),
             Pane::Order => c.push(Context::OrderView),
             Pane::Script => c.push(Context::Scripts),
-            Pane::Editor => c.push(Context::Editor),
+            // Script keys such as ctrl-e ($EDITOR) work in the editor too.
+            Pane::Editor => c.extend([Context::Editor, Context::Scripts]),
             Pane::Alarms => c.extend([Context::List, Context::Alarms]),
             Pane::Incidents => c.extend([Context::List, Context::Incidents]),
             Pane::Incident => c.push(Context::Incidents),
