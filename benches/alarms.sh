@@ -76,11 +76,17 @@ echo "cocpit acknowledged $(field "$co" ok), stored $stored"
 # The console on what was stored: the alarms pane loaded, then its resident memory.
 tmux -S "$tmp/tmux.sock" -f /dev/null new-session -d -x 160 -y 48 -s main
 tmux -S "$tmp/tmux.sock" send-keys -t main "$bin --config $tmp/cocpit.toml --data $tmp/data" Enter
+for _ in $(seq 600); do
+  tmux -S "$tmp/tmux.sock" capture-pane -p -t main | grep -q "Scripts" && break
+  sleep 0.1
+done
+tmux -S "$tmp/tmux.sock" send-keys -t main 5
+# The console holds the newest alarms up to its limit.
+want=$(( stored < 20000 ? stored : 20000 ))
 for _ in $(seq 1200); do
-  tmux -S "$tmp/tmux.sock" capture-pane -p -t main | grep -q "alarms $stored/$stored" && break
-  tmux -S "$tmp/tmux.sock" send-keys -t main 5
+  tmux -S "$tmp/tmux.sock" capture-pane -p -t main | grep -q "alarms $want/$want" && break
   sleep 0.1
 done
 cpid=$(pgrep -f -- "--data $tmp/data" | head -1)
-echo "console with $stored alarms loaded: RSS $(awk '/VmRSS/ { printf "%.0f MB", $2 / 1024 }' /proc/$cpid/status)"
+echo "console on $stored stored alarms, $want loaded: RSS $(awk '/VmRSS/ { printf "%.0f MB", $2 / 1024 }' /proc/$cpid/status)"
 tmux -S "$tmp/tmux.sock" send-keys -t main q

@@ -12,7 +12,7 @@ use crate::tui::state::*;
 use super::{Effect, Outcome, go, list_move};
 
 /// The console holds at most this many alarms (the newest); older ones stay in the store.
-pub const MAX_LOADED_ALARMS: usize = 50_000;
+pub const MAX_LOADED_ALARMS: usize = 20_000;
 
 /// Alarm or incident work for the backend.
 #[derive(Debug, Clone, PartialEq)]
