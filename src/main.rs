@@ -95,9 +95,8 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Cli, config: Config) -> u8 {
-    if args.endpoint.is_some() {
-        eprintln!("cocpit: --endpoint: the remote client is not available in this build yet");
-        return 2;
+    if let Some(endpoint) = args.endpoint.clone() {
+        return remote(args, &endpoint).await;
     }
     let data_dir = config::data_dir(args.data.as_deref());
     if let Some(Command::Serve { listen, no_auth }) = &args.command {
@@ -201,6 +200,74 @@ async fn serve(
         Err(e) => {
             eprintln!("cocpit: serve {listen}: {e}");
             1
+        }
+    }
+}
+
+/// The console or a subcommand against a remote endpoint (`--endpoint`), signed with the keys
+/// of the environment (the official SDKs' names, or `COCPIT_AK` / `COCPIT_SK`).
+async fn remote(args: Cli, endpoint: &str) -> u8 {
+    let var = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
+    };
+    let (Some(ak), Some(sk)) = (
+        var(&["COCPIT_AK", "HUAWEICLOUD_SDK_AK"]),
+        var(&["COCPIT_SK", "HUAWEICLOUD_SDK_SK"]),
+    ) else {
+        eprintln!(
+            "cocpit: --endpoint needs keys: set HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK (or COCPIT_AK and COCPIT_SK)"
+        );
+        return 2;
+    };
+    let creds = cocpit::client::Credentials {
+        ak,
+        sk,
+        project_id: var(&["COCPIT_PROJECT_ID", "HUAWEICLOUD_SDK_PROJECT_ID"]),
+    };
+    let backend = match cocpit::client::connect(endpoint, creds) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("cocpit: {e}");
+            return 2;
+        }
+    };
+    let config = match Config::load(args.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("cocpit: {e}");
+            return 2;
+        }
+    };
+    let result = match args.command {
+        None if std::io::IsTerminal::is_terminal(&std::io::stdout()) => {
+            let drafts = config::data_dir(args.data.as_deref()).join("drafts");
+            let backend: Arc<dyn Backend> = Arc::new(backend);
+            return match cocpit::tui::run(backend, &config, &drafts).await {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("cocpit: {e}");
+                    1
+                }
+            };
+        }
+        None | Some(Command::Status) => overview(&backend).await,
+        Some(Command::Script(c)) => cli::script(&backend, c, args.output).await,
+        Some(Command::Order(c)) => cli::order(&backend, c, args.output).await,
+        Some(Command::Resource(c)) => cli::resource(&backend, c, args.output).await,
+        Some(Command::Incident(c)) => cli::incident(&backend, c, args.output).await,
+        Some(Command::Alarm(c)) => cli::alarm(&backend, c, args.output).await,
+        Some(Command::Serve { .. }) => {
+            eprintln!("cocpit: serve runs the local engine; it does not take --endpoint");
+            return 2;
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(f) => {
+            eprintln!("cocpit: {}", f.message);
+            f.code
         }
     }
 }

@@ -31,6 +31,9 @@ pub enum EngineEvent {
     AlarmsChanged {
         alarm_ids: Vec<String>,
     },
+    /// Sent by a remote backend after a gap in its event stream (a reconnect, or the server
+    /// saying events were missed): what is shown must be read again. The engine never sends it.
+    Resync,
     /// What is known of a resource changed (its reachability).
     ResourceChanged {
         resource_id: String,
@@ -50,6 +53,7 @@ impl EngineEvent {
             EngineEvent::ScriptChanged { .. }
             | EngineEvent::ResourceChanged { .. }
             | EngineEvent::IncidentChanged { .. }
+            | EngineEvent::Resync
             | EngineEvent::AlarmsChanged { .. } => None,
             EngineEvent::OrderChanged { execute_uuid, .. }
             | EngineEvent::InstanceChanged { execute_uuid, .. }

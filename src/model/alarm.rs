@@ -339,3 +339,11 @@ pub struct AlarmsToIncident {
     #[serde(default)]
     pub title: Option<String>,
 }
+
+/// A page of cocpit's alarm list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlarmPage {
+    pub alarms: Vec<Alarm>,
+    /// Pass as `marker` for the next page; null on the last.
+    pub next_marker: Option<i64>,
+}

@@ -155,13 +155,6 @@ pub async fn to_incident(
     Ok(Json(Data::new(vec![num])))
 }
 
-#[derive(Serialize, Deserialize)]
-pub struct AlarmPage {
-    pub alarms: Vec<Alarm>,
-    /// Pass as `marker` for the next page; null on the last.
-    pub next_marker: Option<i64>,
-}
-
 /// `GET /v1/cocpit/alarms?state&level&include_silenced&limit&marker`.
 pub async fn list(
     State(app): State<Arc<App>>,

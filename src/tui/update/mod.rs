@@ -184,6 +184,7 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
             }
             Outcome::redraw()
         }
+        Msg::Engine(EngineEvent::Resync) => update(s, Msg::Resync),
         Msg::Engine(e) => engine_event(s, e),
         Msg::Done(r) => {
             s.message = Some(match r {
@@ -249,6 +250,7 @@ fn engine_event(s: &mut State, e: EngineEvent) -> Outcome {
             out = triage::incident_changed(s, incident_num);
         }
         EngineEvent::AlarmsChanged { alarm_ids } => out = triage::alarms_changed(s, alarm_ids),
+        EngineEvent::Resync => {}
         EngineEvent::ResourceChanged { .. } => {
             if s.resources.load != Load::Loading {
                 out = out.with(Effect::LoadResources);

@@ -1,0 +1,582 @@
+//! The remote backend: the same [`Backend`] over HTTP (reqwest, rustls) to another
+//! `cocpit serve` or a COC-compatible endpoint. Requests are signed with SDK-HMAC-SHA256 by the
+//! signer the server verifies with; reads are retried with backoff and jitter on connection
+//! errors, 429 and 5xx (honouring `Retry-After`), writes never; live events come from the
+//! server's SSE stream, reconnected with backoff, with a `Resync` after every gap.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use reqwest::Method;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::broadcast;
+
+use crate::backend::{Backend, Error, Result};
+use crate::engine::EngineEvent;
+use crate::model::alarm::*;
+use crate::model::incident::*;
+use crate::model::order::*;
+use crate::model::resource::{ListResourcesQuery, Resource};
+use crate::model::script::*;
+use crate::model::{ApiError, Data, Page};
+use crate::sign::huawei;
+
+/// RFC 3986: only `A-Za-z0-9-_.~` stay literal (as the official SDK encodes).
+const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+fn enc(s: &str) -> String {
+    utf8_percent_encode(s, RFC3986).to_string()
+}
+
+/// An access key pair (and the project it acts in).
+#[derive(Clone)]
+pub struct Credentials {
+    pub ak: String,
+    pub sk: String,
+    pub project_id: Option<String>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("ak", &self.ak)
+            .field("sk", &"******")
+            .finish()
+    }
+}
+
+/// How many times a read is tried.
+const ATTEMPTS: u32 = 4;
+
+pub struct Remote {
+    http: reqwest::Client,
+    /// `scheme://host:port`, no trailing slash.
+    base: String,
+    host: String,
+    creds: Credentials,
+    /// Who acts (incident `operator`): the access key.
+    operator: String,
+    events: broadcast::Sender<EngineEvent>,
+}
+
+impl Remote {
+    /// A client of `endpoint` (`http(s)://host[:port]`). Starts following the event stream.
+    pub fn new(endpoint: &str, creds: Credentials) -> std::result::Result<Remote, String> {
+        let url = reqwest::Url::parse(endpoint)
+            .map_err(|e| format!("--endpoint {endpoint:?}: not a URL ({e})"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!(
+                "--endpoint {endpoint:?}: must start with http:// or https://"
+            ));
+        }
+        let host = match (url.host_str(), url.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            (None, _) => return Err(format!("--endpoint {endpoint:?}: no host")),
+        };
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| e.to_string())?;
+        let (events, _) = broadcast::channel(4096);
+        let r = Remote {
+            base: format!("{}://{host}", url.scheme()),
+            host,
+            operator: creds.ak.clone(),
+            creds,
+            http,
+            events,
+        };
+        Ok(r)
+    }
+
+    fn signed(
+        &self,
+        method: &Method,
+        path: &str,
+        query: &str,
+        body: &[u8],
+    ) -> reqwest::RequestBuilder {
+        let date = chrono::Utc::now().format(huawei::DATE_FORMAT).to_string();
+        let mut headers = vec![
+            ("Content-Type".to_string(), "application/json".to_string()),
+            ("Host".to_string(), self.host.clone()),
+            ("X-Sdk-Date".to_string(), date),
+        ];
+        if let Some(p) = &self.creds.project_id {
+            headers.push(("X-Project-Id".to_string(), p.clone()));
+        }
+        let auth = huawei::authorization(
+            &self.creds.ak,
+            &self.creds.sk,
+            method.as_str(),
+            path,
+            query,
+            &headers,
+            body,
+        );
+        let url = if query.is_empty() {
+            format!("{}{path}", self.base)
+        } else {
+            format!("{}{path}?{query}", self.base)
+        };
+        let mut req = self
+            .http
+            .request(method.clone(), url)
+            .header("Authorization", auth)
+            .body(body.to_vec());
+        for (k, v) in headers.iter().filter(|(k, _)| k != "Host") {
+            req = req.header(k, v);
+        }
+        req
+    }
+
+    /// One API call: signed, retried when it is a read, its error mapped to one message.
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(String, String)],
+        body: Option<&impl Serialize>,
+    ) -> Result<T> {
+        let mut pairs: Vec<(String, String)> = query.to_vec();
+        pairs.sort();
+        let query: String = pairs
+            .iter()
+            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let body = match body {
+            Some(b) => serde_json::to_vec(b).map_err(|e| Error::Transport(e.to_string()))?,
+            None => vec![],
+        };
+        // A write is sent once: repeating an execution or an incident could do it twice.
+        let idempotent = method == Method::GET;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let sent = self.signed(&method, path, &query, &body).send().await;
+            let retry_after = |r: &reqwest::Response| {
+                r.headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .map(Duration::from_secs)
+            };
+            let (wait, err) = match sent {
+                Ok(r) if r.status().is_success() => {
+                    let bytes = r
+                        .bytes()
+                        .await
+                        .map_err(|e| Error::Transport(e.to_string()))?;
+                    return serde_json::from_slice(&bytes).map_err(|e| {
+                        Error::Transport(format!("{method} {path}: unexpected answer: {e}"))
+                    });
+                }
+                Ok(r) => {
+                    let status = r.status().as_u16();
+                    let wait = retry_after(&r);
+                    let text = r.text().await.unwrap_or_default();
+                    let err = remote_error(status, &text);
+                    if !(status == 429 || status >= 500) {
+                        return Err(err);
+                    }
+                    (wait, err)
+                }
+                Err(e) => (None, Error::Transport(transport_message(&self.base, &e))),
+            };
+            if !idempotent || attempt >= ATTEMPTS {
+                return Err(err);
+            }
+            // Exponential backoff with jitter, or what the server asked for.
+            let backoff =
+                Duration::from_millis(100 * 2u64.pow(attempt - 1) + fastrand::u64(0..100));
+            tokio::time::sleep(wait.unwrap_or(backoff).min(Duration::from_secs(10))).await;
+        }
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(String, String)]) -> Result<T> {
+        self.call(Method::GET, path, query, None::<&()>).await
+    }
+
+    /// Follows `/v1/cocpit/events` until the client is dropped, reconnecting with backoff.
+    fn follow_events(&self) {
+        let (http, base, creds, host, tx) = (
+            self.http.clone(),
+            self.base.clone(),
+            self.creds.clone(),
+            self.host.clone(),
+            self.events.clone(),
+        );
+        let me = Remote {
+            http,
+            base,
+            host,
+            operator: creds.ak.clone(),
+            creds,
+            events: tx.clone(),
+        };
+        tokio::spawn(async move {
+            let mut failures = 0u32;
+            let mut connected_before = false;
+            loop {
+                if tx.receiver_count() == 0 && connected_before {
+                    return;
+                }
+                let req = me
+                    .signed(&Method::GET, "/v1/cocpit/events", "", b"")
+                    .timeout(Duration::from_secs(24 * 3600));
+                match req.send().await {
+                    Ok(mut r) if r.status().is_success() => {
+                        failures = 0;
+                        if connected_before {
+                            // Events may have been missed meanwhile.
+                            let _ = tx.send(EngineEvent::Resync);
+                        }
+                        connected_before = true;
+                        let mut buf = String::new();
+                        while let Ok(Some(chunk)) = r.chunk().await {
+                            buf.push_str(&String::from_utf8_lossy(&chunk));
+                            while let Some(end) = buf.find("\n\n") {
+                                let frame: String = buf.drain(..end + 2).collect();
+                                if let Some(ev) = parse_sse(&frame) {
+                                    let _ = tx.send(ev);
+                                }
+                            }
+                        }
+                    }
+                    _ => failures += 1,
+                }
+                let wait = Duration::from_millis((250 * 2u64.pow(failures.min(6))).min(15_000));
+                tokio::time::sleep(wait).await;
+            }
+        });
+    }
+}
+
+/// One SSE frame: a `change` becomes its event, a `resync` a [`EngineEvent::Resync`].
+fn parse_sse(frame: &str) -> Option<EngineEvent> {
+    let mut kind = "message";
+    let mut data = String::new();
+    for line in frame.lines() {
+        if let Some(v) = line.strip_prefix("event:") {
+            kind = v.trim();
+        } else if let Some(v) = line.strip_prefix("data:") {
+            data.push_str(v.trim_start());
+        }
+    }
+    match kind {
+        "change" => serde_json::from_str(&data).ok(),
+        "resync" => Some(EngineEvent::Resync),
+        _ => None,
+    }
+}
+
+/// An error answer as one message a user can act on.
+fn remote_error(status: u16, text: &str) -> Error {
+    let (code, message) = match serde_json::from_str::<ApiError>(text) {
+        Ok(e) => (e.error_code, e.error_msg),
+        Err(_) => (
+            format!("HTTP {status}"),
+            text.chars().take(200).collect::<String>(),
+        ),
+    };
+    let message = if status == 401 {
+        format!(
+            "signature rejected: check the access key, the secret key and the clock ({message})"
+        )
+    } else {
+        message
+    };
+    Error::Remote {
+        status,
+        code,
+        message,
+    }
+}
+
+fn transport_message(base: &str, e: &reqwest::Error) -> String {
+    if e.is_connect() {
+        format!("cannot reach {base}: {e}")
+    } else if e.is_timeout() {
+        format!("{base} did not answer in time")
+    } else {
+        format!("{base}: {e}")
+    }
+}
+
+/// A query struct's set fields as pairs.
+fn pairs(q: &impl Serialize) -> Vec<(String, String)> {
+    match serde_json::to_value(q) {
+        Ok(serde_json::Value::Object(m)) => m
+            .into_iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| {
+                let v = match v {
+                    serde_json::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                (k, v)
+            })
+            .collect(),
+        _ => vec![],
+    }
+}
+
+fn seg(s: &str) -> String {
+    enc(s)
+}
+
+/// Starts the client and its event stream (must run inside a tokio runtime).
+pub fn connect(endpoint: &str, creds: Credentials) -> std::result::Result<Remote, String> {
+    let r = Remote::new(endpoint, creds)?;
+    r.follow_events();
+    Ok(r)
+}
+
+#[async_trait]
+impl Backend for Remote {
+    fn describe(&self) -> String {
+        format!("remote {}", self.base)
+    }
+
+    fn subscribe(&self) -> Option<broadcast::Receiver<EngineEvent>> {
+        Some(self.events.subscribe())
+    }
+
+    async fn list_resources(&self, q: ListResourcesQuery) -> Result<Vec<Resource>> {
+        let mut p = vec![];
+        let mut push = |k: &str, v: &Option<String>| {
+            if let Some(v) = v {
+                p.push((k.to_string(), v.clone()));
+            }
+        };
+        push("provider", &q.provider);
+        push("type", &q.resource_type);
+        push("marker", &q.marker);
+        push("name", &q.name);
+        push("agent_state", &q.agent_state);
+        if let Some(l) = q.limit {
+            p.push(("limit".into(), l.to_string()));
+        }
+        for id in &q.resource_id_list {
+            p.push(("resource_id_list".into(), id.clone()));
+        }
+        let d: Data<Vec<Resource>> = self.get("/v1/resources", &p).await?;
+        Ok(d.data)
+    }
+
+    async fn create_script(&self, s: AddScriptModel) -> Result<String> {
+        let d: Data<String> = self
+            .call(Method::POST, "/v1/job/scripts", &[], Some(&s))
+            .await?;
+        Ok(d.data)
+    }
+
+    async fn list_scripts(&self, q: ListScriptsQuery) -> Result<Page<ScriptListModel>> {
+        let d: Data<Page<ScriptListModel>> = self.get("/v1/job/scripts", &pairs(&q)).await?;
+        Ok(d.data)
+    }
+
+    async fn get_script(&self, script_uuid: &str) -> Result<ScriptDetailModel> {
+        let d: Data<ScriptDetailModel> = self
+            .get(&format!("/v1/job/scripts/{}", seg(script_uuid)), &[])
+            .await?;
+        Ok(d.data)
+    }
+
+    async fn update_script(&self, script_uuid: &str, e: EditScriptModel) -> Result<String> {
+        let path = format!("/v1/job/scripts/{}", seg(script_uuid));
+        let d: Data<String> = self.call(Method::PUT, &path, &[], Some(&e)).await?;
+        Ok(d.data)
+    }
+
+    async fn delete_script(&self, script_uuid: &str) -> Result<String> {
+        let path = format!("/v1/job/scripts/{}", seg(script_uuid));
+        let d: Data<String> = self.call(Method::DELETE, &path, &[], None::<&()>).await?;
+        Ok(d.data)
+    }
+
+    async fn execute_script(&self, script_uuid: &str, e: ScriptExecuteModel) -> Result<String> {
+        let path = format!("/v1/job/scripts/{}", seg(script_uuid));
+        let d: Data<String> = self.call(Method::POST, &path, &[], Some(&e)).await?;
+        Ok(d.data)
+    }
+
+    async fn get_order(&self, execute_uuid: &str) -> Result<JobScriptOrderInfoModel> {
+        let d: Data<JobScriptOrderInfoModel> = self
+            .get(&format!("/v1/job/script/orders/{}", seg(execute_uuid)), &[])
+            .await?;
+        Ok(d.data)
+    }
+
+    async fn list_orders(&self, q: ListOrdersQuery) -> Result<Page<JobScriptOrderListModel>> {
+        let d: Data<Page<JobScriptOrderListModel>> =
+            self.get("/v1/job/script/orders", &pairs(&q)).await?;
+        Ok(d.data)
+    }
+
+    async fn list_batches(&self, execute_uuid: &str) -> Result<Vec<JobScriptBatchListModel>> {
+        let path = format!("/v1/job/script/orders/{}/batches", seg(execute_uuid));
+        let d: Data<Vec<JobScriptBatchListModel>> = self.get(&path, &[]).await?;
+        Ok(d.data)
+    }
+
+    async fn get_batch(
+        &self,
+        execute_uuid: &str,
+        batch_index: i64,
+        q: BatchDetailQuery,
+    ) -> Result<JobScriptBatchDetailModel> {
+        let path = format!(
+            "/v1/job/script/orders/{}/batches/{batch_index}",
+            seg(execute_uuid)
+        );
+        let d: Data<JobScriptBatchDetailModel> = self.get(&path, &pairs(&q)).await?;
+        Ok(d.data)
+    }
+
+    async fn statistics(&self, execute_uuid: &str) -> Result<JobScriptOrderStatisticsModel> {
+        let path = format!("/v1/job/script/orders/{}/statistics", seg(execute_uuid));
+        let d: Data<JobScriptOrderStatisticsModel> = self.get(&path, &[]).await?;
+        Ok(d.data)
+    }
+
+    async fn operate(&self, execute_uuid: &str, op: JobScriptOrderOperationBody) -> Result<String> {
+        let path = format!("/v1/job/script/orders/{}/operation", seg(execute_uuid));
+        let d: Data<String> = self.call(Method::PUT, &path, &[], Some(&op)).await?;
+        Ok(d.data)
+    }
+
+    async fn create_incident(&self, c: CreateIncident) -> Result<String> {
+        let g: Gom<CreatedIncident> = self
+            .call(Method::POST, "/v1/external/incident/create", &[], Some(&c))
+            .await?;
+        Ok(g.data.incident_num)
+    }
+
+    async fn handle_incident(
+        &self,
+        incident_num: &str,
+        operate_key: OperateKey,
+        parameter: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<IncidentStatus> {
+        let h = HandleIncident {
+            incident_num: incident_num.into(),
+            operator: self.operator.clone(),
+            operate_key: operate_key.as_str().into(),
+            parameter: Some(parameter),
+        };
+        let _: Gom<Option<serde_json::Value>> = self
+            .call(Method::POST, "/v1/external/incident/handle", &[], Some(&h))
+            .await?;
+        let d: Gom<IncidentInfo> = self
+            .get(&format!("/v1/external/incident/{}", seg(incident_num)), &[])
+            .await?;
+        Ok(d.data.status)
+    }
+
+    async fn incident_detail(&self, incident_num: &str) -> Result<IncidentDetail> {
+        let d: Data<IncidentDetail> = self
+            .get(&format!("/v1/cocpit/incidents/{}", seg(incident_num)), &[])
+            .await?;
+        Ok(d.data)
+    }
+
+    async fn list_incidents(&self, q: ListIncidentsQuery) -> Result<Page<IncidentSummary>> {
+        let d: Data<Page<IncidentSummary>> = self.get("/v1/cocpit/incidents", &pairs(&q)).await?;
+        Ok(d.data)
+    }
+
+    async fn list_alarms(
+        &self,
+        q: ListAlarmsQuery,
+        marker: Option<i64>,
+    ) -> Result<(Vec<Alarm>, Option<i64>)> {
+        let mut p = pairs(&q);
+        if let Some(m) = marker {
+            p.push(("marker".into(), m.to_string()));
+        }
+        let d: Data<AlarmPage> = self.get("/v1/cocpit/alarms", &p).await?;
+        Ok((d.data.alarms, d.data.next_marker))
+    }
+
+    async fn alarm(&self, alarm_id: &str) -> Result<Alarm> {
+        let d: Data<Alarm> = self
+            .get(&format!("/v1/cocpit/alarms/{}", seg(alarm_id)), &[])
+            .await?;
+        Ok(d.data)
+    }
+
+    async fn alarm_groups(&self) -> Result<Vec<AlarmGroup>> {
+        let d: Data<Vec<AlarmGroup>> = self.get("/v1/cocpit/alarm-groups", &[]).await?;
+        Ok(d.data)
+    }
+
+    async fn push_alarm(&self, integration_key: &str, e: CustomEvent) -> Result<String> {
+        let path = format!("/v1/event/huawei/custom/{}", seg(integration_key));
+        let _: serde_json::Value = self.call(Method::POST, &path, &[], Some(&e)).await?;
+        Ok(e.alarm_id.unwrap_or_default())
+    }
+
+    async fn ack_alarms(&self, alarm_ids: &[String]) -> Result<usize> {
+        let body = serde_json::json!({ "alarm_ids": alarm_ids });
+        let d: Data<usize> = self
+            .call(Method::POST, "/v1/cocpit/alarms/ack", &[], Some(&body))
+            .await?;
+        Ok(d.data)
+    }
+
+    async fn clear_alarms(&self, alarm_ids: &[String], remarks: &str) -> Result<Vec<String>> {
+        let body = serde_json::json!({ "alarm_ids": alarm_ids.join(","), "remarks": remarks });
+        let d: Data<Vec<String>> = self
+            .call(
+                Method::POST,
+                "/v1/alarm-mgmt/alarms/cancel",
+                &[],
+                Some(&body),
+            )
+            .await?;
+        Ok(d.data)
+    }
+
+    async fn alarms_to_incident(&self, t: AlarmsToIncident) -> Result<String> {
+        let d: Data<Vec<String>> = self
+            .call(
+                Method::POST,
+                "/v1/alarm-mgmt/alarms-linked-incident",
+                &[],
+                Some(&t),
+            )
+            .await?;
+        d.data
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Transport("no incident number in the answer".into()))
+    }
+
+    async fn silences(&self) -> Result<Vec<Silence>> {
+        let d: Data<Vec<Silence>> = self.get("/v1/cocpit/silences", &[]).await?;
+        Ok(d.data)
+    }
+
+    async fn create_silence(&self, n: NewSilence) -> Result<Silence> {
+        let d: Data<Silence> = self
+            .call(Method::POST, "/v1/cocpit/silences", &[], Some(&n))
+            .await?;
+        Ok(d.data)
+    }
+
+    async fn expire_silence(&self, id: &str) -> Result<()> {
+        let path = format!("/v1/cocpit/silences/{}", seg(id));
+        let _: Data<String> = self.call(Method::DELETE, &path, &[], None::<&()>).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,255 @@
+//! The remote backend against a real `cocpit serve`: every call signed and answered as the
+//! local engine answers, live events over SSE, errors a user can act on, and the CLI with
+//! `--endpoint`.
+
+mod common;
+
+use cocpit::backend::{Backend, Error};
+use cocpit::client::{Credentials, connect};
+use cocpit::engine::EngineEvent;
+use cocpit::model::alarm::*;
+use cocpit::model::incident::*;
+use cocpit::model::order::*;
+use cocpit::model::resource::ListResourcesQuery;
+use cocpit::model::script::*;
+use common::server::{AK, PROJECT, SK, Server};
+
+const CONFIG: &str =
+    "[inventory]\ndemo_fleet = 3\n[[serve.integrations]]\nkey = \"cli\"\nkind = \"custom\"\n";
+
+fn creds(sk: &str) -> Credentials {
+    Credentials {
+        ak: AK.into(),
+        sk: sk.into(),
+        project_id: Some(PROJECT.into()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_remote_backend_does_what_the_local_one_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::write(data.with_extension("toml"), CONFIG).unwrap();
+    let srv = Server::start(&data);
+    let b = connect(&srv.base, creds(SK)).unwrap();
+    let mut events = b.subscribe().unwrap();
+    assert!(b.describe().contains(&srv.base));
+
+    let hosts = b
+        .list_resources(ListResourcesQuery {
+            provider: Some("ecs".into()),
+            resource_id_list: vec!["demo-01".into(), "demo-02".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(hosts.len(), 2);
+    let uuid = b
+        .create_script(AddScriptModel {
+            name: "remote_hello".into(),
+            description: "over http".into(),
+            script_type: ScriptType::Shell,
+            content: "echo \"hello $1 ü\"\n".into(),
+            properties: ScriptPropertiesModel {
+                risk_level: RiskLevel::Low,
+                version: "1".into(),
+                reviewers: None,
+                protocol: None,
+            },
+            script_params: Some(vec![ScriptParamDefine {
+                param_name: "who".into(),
+                param_value: "x".into(),
+                param_description: String::new(),
+                param_order: 1,
+                sensitive: false,
+            }]),
+            enterprise_project_id: None,
+        })
+        .await
+        .unwrap();
+    let page = b
+        .list_scripts(ListScriptsQuery {
+            name_like: Some("remote".into()),
+            limit: Some(10),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.data[0].script_uuid, uuid);
+    // A refusal carries the server's code and message.
+    let err = b
+        .update_script(
+            &uuid,
+            EditScriptModel {
+                description: String::new(),
+                content: "echo".into(),
+                properties: None,
+                script_params: None,
+                name: None,
+                script_type: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Remote { status: 400, code, message } if code == "COC.00040601" && message.starts_with("description")),
+        "{err}"
+    );
+
+    let body = ScriptExecuteModel {
+        execute_param: ScriptExecuteParam {
+            resourceful: true,
+            timeout: 60,
+            success_rate: 100.0,
+            execute_user: "root".into(),
+            script_params: vec![ScriptExecuteInputParam {
+                param_name: "who".into(),
+                param_value: "ops".into(),
+                param_order: 1,
+            }],
+        },
+        execute_batches: batches_of(
+            &["demo-01".into(), "demo-02".into()],
+            2,
+            RotationStrategy::Continue,
+        ),
+    };
+    let eid = b.execute_script(&uuid, body).await.unwrap();
+    // Live events over SSE until the order finishes.
+    loop {
+        let ev = tokio::time::timeout(common::PATIENCE, events.recv())
+            .await
+            .expect("events over SSE")
+            .unwrap();
+        if let EngineEvent::OrderChanged {
+            execute_uuid,
+            status,
+            ..
+        } = ev
+            && execute_uuid == eid
+            && status == OrderStatus::Finished
+        {
+            break;
+        }
+    }
+    let batches = b.list_batches(&eid).await.unwrap();
+    let d = b
+        .get_batch(&eid, batches[0].batch_index, BatchDetailQuery::default())
+        .await
+        .unwrap();
+    assert!(
+        d.execute_instances[0].message.contains("hello ops ü"),
+        "{:?}",
+        d.execute_instances[0].message
+    );
+
+    // Incidents and alarms.
+    let num = b
+        .create_incident(CreateIncident {
+            region: vec![],
+            enterprise_project: vec![],
+            current_cloud_service: vec!["web".into()],
+            incident_level: "level_30".into(),
+            is_service_interrupt: false,
+            incident_type: "inc_type_p_function_issues".into(),
+            incident_title: "remote incident".into(),
+            incident_description: "via the client".into(),
+            incident_source: "incident_source_manual".into(),
+            incident_assignee: vec!["ops".into()],
+            assignee_scene: None,
+            assignee_role: None,
+            creator: "ops".into(),
+            incident_ownership: None,
+            start_time: None,
+        })
+        .await
+        .unwrap();
+    let st = b
+        .handle_incident(&num, OperateKey::Accept, Default::default())
+        .await
+        .unwrap();
+    assert_eq!(st, IncidentStatus::Acknowledged);
+    let detail = b.incident_detail(&num).await.unwrap();
+    assert_eq!(detail.timeline[1].operator, AK, "the access key acts");
+    b.push_alarm(
+        "cli",
+        CustomEvent {
+            alarm_id: Some("r-1".into()),
+            alarm_name: Some("remote alarm".into()),
+            alarm_level: Some("Major".into()),
+            time: Some(1),
+            name_space: Some("ns".into()),
+            application_id: Some("web".into()),
+            alarm_desc: Some("d".into()),
+            alarm_source: Some("test".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (alarms, next) = b
+        .list_alarms(ListAlarmsQuery::default(), None)
+        .await
+        .unwrap();
+    assert_eq!((alarms.len(), next), (1, None));
+    assert_eq!(
+        b.ack_alarms(&[alarms[0].alarm_id.clone()]).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        b.alarm(&alarms[0].alarm_id)
+            .await
+            .unwrap()
+            .acked_by
+            .as_deref(),
+        Some(AK)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn errors_say_what_to_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = Server::start(&dir.path().join("data"));
+    let wrong = connect(&srv.base, creds("not-the-secret")).unwrap();
+    let err = wrong
+        .list_scripts(ListScriptsQuery::default())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("signature rejected"), "{err}");
+    let port = common::sshd::free_port();
+    let gone = connect(&format!("http://127.0.0.1:{port}"), creds(SK)).unwrap();
+    let err = gone
+        .list_scripts(ListScriptsQuery::default())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("cannot reach"), "{err}");
+    assert!(connect("ftp://example", creds(SK)).is_err());
+}
+
+#[test]
+fn the_cli_works_against_an_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = Server::start(&dir.path().join("data"));
+    let cli = |args: &[&str], with_keys: bool| {
+        let mut c = common::server::cocpit();
+        c.arg("--endpoint").arg(&srv.base).args(args);
+        c.env_remove("HUAWEICLOUD_SDK_AK").env_remove("COCPIT_AK");
+        if with_keys {
+            c.env("HUAWEICLOUD_SDK_AK", AK)
+                .env("HUAWEICLOUD_SDK_SK", SK)
+                .env("HUAWEICLOUD_SDK_PROJECT_ID", PROJECT);
+        }
+        c.output().unwrap()
+    };
+    let out = cli(&["resource", "list", "-o", "json"], true);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["data"].as_array().unwrap().len(), 4);
+    let out = cli(&["script", "list"], false);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("HUAWEICLOUD_SDK_AK"));
+}
