@@ -357,3 +357,33 @@ fn alarms_pushed_with_curl_become_an_incident_carried_to_completed() {
     t.keys(&["q"]);
     t.wait_for("cocpit-exited-0");
 }
+
+#[test]
+fn the_console_works_against_a_remote_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let srv = common::server::Server::start(&d.join("remote"));
+    let api = srv.client();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let body = serde_json::json!({"name": "remote_script", "description": "d", "type": "SHELL",
+        "content": "echo remote", "properties": {"risk_level": "LOW", "version": "1"}});
+    rt.block_on(api.ok("POST", "/v1/job/scripts", Some(body)));
+    let bin = env!("CARGO_BIN_EXE_cocpit");
+    let t = Tmux::new(d);
+    t.line(&format!(
+        "HUAWEICLOUD_SDK_AK={} HUAWEICLOUD_SDK_SK={} {bin} --data {} --endpoint {}; echo cocpit-exited-$?",
+        common::server::AK,
+        common::server::SK,
+        d.join("local").display(),
+        srv.base
+    ));
+    let s = t.wait_for("remote_script");
+    assert!(s.contains(&format!("remote {}", srv.base)), "{s}");
+    // A change made elsewhere arrives over the event stream.
+    let body = serde_json::json!({"name": "made_elsewhere", "description": "d", "type": "SHELL",
+        "content": "echo x", "properties": {"risk_level": "LOW", "version": "1"}});
+    rt.block_on(api.ok("POST", "/v1/job/scripts", Some(body)));
+    t.wait_for("made_elsewhere");
+    t.keys(&["q"]);
+    t.wait_for("cocpit-exited-0");
+}
