@@ -265,31 +265,29 @@ impl Engine {
         Ok(to)
     }
 
-    /// The detail API's view, with `enum_data_list`.
-    pub fn incident(&self, num: &str) -> Result<IncidentInfo> {
-        let row = self
-            .inner
+    fn incident_row(&self, num: &str) -> Result<super::store::IncidentRow> {
+        self.inner
             .store
             .incident(num)?
-            .ok_or_else(|| EngineError::NotFound(format!("incident_num: no incident {num}")))?;
-        let mut info = row.info;
+            .ok_or_else(|| EngineError::NotFound(format!("incident_num: no incident {num}")))
+    }
+
+    /// The detail API's view, with `enum_data_list`.
+    pub fn incident(&self, num: &str) -> Result<IncidentInfo> {
+        let mut info = self.incident_row(num)?.info;
         info.enum_data_list = enum_data(&info);
         Ok(info)
     }
 
     /// An incident with its timeline and alarms.
     pub fn incident_detail(&self, num: &str) -> Result<IncidentDetail> {
-        let info = self.incident(num)?;
-        let alarm_ids = self
-            .inner
-            .store
-            .incident(num)?
-            .map(|r| r.alarm_ids)
-            .unwrap_or_default();
+        let row = self.incident_row(num)?;
+        let mut info = row.info;
+        info.enum_data_list = enum_data(&info);
         Ok(IncidentDetail {
             timeline: self.inner.store.timeline(num)?,
             info,
-            alarm_ids,
+            alarm_ids: row.alarm_ids,
         })
     }
 

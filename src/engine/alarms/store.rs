@@ -125,18 +125,9 @@ impl AlarmStore {
         Self::init(Connection::open_in_memory()?)
     }
 
-    fn init(mut conn: Connection) -> Result<AlarmStore> {
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+    fn init(conn: Connection) -> Result<AlarmStore> {
         // Every commit reaches the disk before the 200 is sent.
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = conn.transaction()?;
-            tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", i as i64 + 1)?;
-            tx.commit()?;
-        }
+        let conn = crate::engine::store::prepare(conn, "FULL", MIGRATIONS)?;
         Ok(AlarmStore {
             conn: Mutex::new(conn),
         })
