@@ -36,6 +36,11 @@ pub trait Backend: Send + Sync {
     fn describe(&self) -> String;
     /// Live change events, when the backend has them (else the caller polls).
     fn subscribe(&self) -> Option<broadcast::Receiver<EngineEvent>>;
+    /// The state of the connection to a remote backend, as words for the header (`connected`,
+    /// `retrying in 4 s`, `offline: …`); `None` for the local engine.
+    fn connection(&self) -> Option<tokio::sync::watch::Receiver<String>> {
+        None
+    }
 
     async fn list_resources(&self, q: ListResourcesQuery) -> Result<Vec<Resource>>;
 

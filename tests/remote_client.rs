@@ -253,3 +253,28 @@ fn the_cli_works_against_an_endpoint() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("HUAWEICLOUD_SDK_AK"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_connection_state_follows_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut srv = Server::start(&dir.path().join("data"));
+    let b = connect(&srv.base, creds(SK)).unwrap();
+    let _events = b.subscribe().unwrap();
+    let mut link = b
+        .connection()
+        .expect("a remote backend reports its connection");
+    tokio::time::timeout(common::PATIENCE, link.wait_for(|c| c == "connected"))
+        .await
+        .expect("connected")
+        .unwrap();
+    srv.kill9();
+    let state = tokio::time::timeout(
+        common::PATIENCE,
+        link.wait_for(|c| c.contains("retrying in")),
+    )
+    .await
+    .expect("the loss is reported")
+    .unwrap()
+    .clone();
+    assert!(state.starts_with("offline"), "{state}");
+}

@@ -487,6 +487,17 @@ fn explicit_batches_are_checked_and_sent_as_typed() {
 }
 
 #[test]
+fn a_remote_backend_shows_its_connection() {
+    let mut s = loaded();
+    s.backend = "remote http://10.0.0.9:8080".into();
+    s.connection = Some("connected".into());
+    let top = format!("{:?}", draw(&s, 160, 48));
+    assert!(top.contains("● connected"), "{top}");
+    s.connection = Some("offline · retrying in 4 s".into());
+    snap("remote_offline", &s);
+}
+
+#[test]
 fn a_tiny_terminal_gets_a_message() {
     insta::assert_snapshot!("too_small_40x10", draw(&loaded(), 40, 10));
 }

@@ -63,6 +63,8 @@ pub struct Remote {
     /// Who acts (incident `operator`): the access key.
     operator: String,
     events: broadcast::Sender<EngineEvent>,
+    /// The event stream's state, for the console's header.
+    link: tokio::sync::watch::Sender<String>,
 }
 
 impl Remote {
@@ -86,7 +88,9 @@ impl Remote {
             .build()
             .map_err(|e| e.to_string())?;
         let (events, _) = broadcast::channel(4096);
+        let (link, _) = tokio::sync::watch::channel("connecting".to_string());
         let r = Remote {
+            link,
             base: format!("{}://{host}", url.scheme()),
             host,
             operator: creds.ak.clone(),
@@ -215,7 +219,9 @@ impl Remote {
             self.host.clone(),
             self.events.clone(),
         );
+        let link = self.link.clone();
         let me = Remote {
+            link: self.link.clone(),
             http,
             base,
             host,
@@ -236,6 +242,7 @@ impl Remote {
                 match req.send().await {
                     Ok(mut r) if r.status().is_success() => {
                         failures = 0;
+                        link.send_replace("connected".into());
                         if connected_before {
                             // Events may have been missed meanwhile.
                             let _ = tx.send(EngineEvent::Resync);
@@ -252,9 +259,25 @@ impl Remote {
                             }
                         }
                     }
-                    _ => failures += 1,
+                    Ok(r) => {
+                        failures += 1;
+                        link.send_replace(format!("refused: HTTP {}", r.status().as_u16()));
+                    }
+                    Err(_) => failures += 1,
                 }
                 let wait = Duration::from_millis((250 * 2u64.pow(failures.min(6))).min(15_000));
+                if failures > 0 {
+                    let state = link.borrow().clone();
+                    let why = if state.starts_with("refused") {
+                        state
+                    } else {
+                        "offline".into()
+                    };
+                    let why = why.split(" · ").next().unwrap_or("offline").to_string();
+                    link.send_replace(format!("{why} · retrying in {} s", wait.as_secs().max(1)));
+                } else {
+                    link.send_replace("reconnecting".into());
+                }
                 tokio::time::sleep(wait).await;
             }
         });
@@ -349,6 +372,10 @@ impl Backend for Remote {
 
     fn subscribe(&self) -> Option<broadcast::Receiver<EngineEvent>> {
         Some(self.events.subscribe())
+    }
+
+    fn connection(&self) -> Option<tokio::sync::watch::Receiver<String>> {
+        Some(self.link.subscribe())
     }
 
     async fn list_resources(&self, q: ListResourcesQuery) -> Result<Vec<Resource>> {

@@ -347,6 +347,22 @@ async fn next_engine_event(
     }
 }
 
+/// The next state of a remote backend's connection (never, for the local engine).
+async fn next_connection(
+    link: &mut Option<tokio::sync::watch::Receiver<String>>,
+) -> Option<String> {
+    match link {
+        Some(rx) => match rx.changed().await {
+            Ok(()) => Some(rx.borrow_and_update().clone()),
+            Err(_) => {
+                *link = None;
+                None
+            }
+        },
+        None => std::future::pending().await,
+    }
+}
+
 const FRAME: Duration = Duration::from_millis(16);
 
 fn now_ms() -> i64 {
@@ -428,6 +444,7 @@ pub async fn run(
     let (tx, mut rx) = mpsc::unbounded_channel::<Done>();
     let mut jobs = Jobs::default();
     let mut engine = backend.subscribe();
+    let mut link = backend.connection();
     let mut input = EventStream::new();
     for e in [
         Effect::LoadScripts,
@@ -489,6 +506,7 @@ pub async fn run(
                 Some(msg)
             }
             Some(msg) = next_engine_event(&mut engine) => Some(msg),
+            Some(c) = next_connection(&mut link) => Some(Msg::Connection(c)),
             _ = tokio::time::sleep(next_minute) => Some(Msg::Clock(chrono::Local::now().format("%H:%M").to_string())),
             _ = tokio::time::sleep(until_frame), if dirty => None,
             _ = hup.recv() => break,

@@ -69,6 +69,11 @@ fn render_header(s: &State, f: &mut Frame, area: Rect) {
         Span::styled(s.pane.title(), s.theme.accent()),
         Span::raw(" │ "),
         Span::raw(crate::sanitize::for_display(&s.backend)),
+        match s.connection.as_deref() {
+            None => Span::raw(""),
+            Some("connected") => Span::styled(" ● connected", s.theme.ok()),
+            Some(c) => Span::styled(format!(" ○ {c}"), s.theme.warn()),
+        },
         Span::raw(" │ "),
         Span::raw(format!("▶ {running} running")),
         Span::raw(" │ "),

@@ -540,6 +540,8 @@ impl ScriptView {
 
 pub struct State {
     pub backend: String,
+    /// A remote backend's connection state (`None` on the local engine).
+    pub connection: Option<String>,
     pub pane: Pane,
     pub history: Vec<Pane>,
     pub scripts: List<ScriptListModel>,
@@ -583,6 +585,7 @@ impl State {
     pub fn new(backend: String, theme: Theme, keymap: Keymap) -> State {
         State {
             backend,
+            connection: None,
             pane: Pane::Scripts,
             history: vec![],
             scripts: List::default(),

@@ -62,6 +62,8 @@ pub enum Msg {
     Deleted(Result<String, String>),
     /// Alarms and incidents.
     Triage(TriageMsg),
+    /// A remote backend's connection changed.
+    Connection(String),
 }
 
 /// Create or modify.
@@ -213,6 +215,10 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
         Msg::Drafts(d, problems) => editor::drafts_found(s, d, problems),
         Msg::ExternalEdited(r) => editor::external_done(s, r),
         Msg::Triage(m) => triage::message(s, m),
+        Msg::Connection(c) => {
+            s.connection = Some(c);
+            Outcome::redraw()
+        }
         Msg::Deleted(r) => {
             match r {
                 Ok(uuid) => {
