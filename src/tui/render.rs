@@ -63,31 +63,65 @@ pub fn render(s: &State, f: &mut Frame) {
 
 fn render_header(s: &State, f: &mut Frame, area: Rect) {
     let running = s.running_orders();
-    let mut spans = vec![
+    let head = vec![
         Span::styled(" cocpit ", s.theme.accent()),
         Span::raw("│ "),
         Span::styled(s.pane.title(), s.theme.accent()),
         Span::raw(" │ "),
-        Span::raw(crate::sanitize::for_display(&s.backend)),
-        match s.connection.as_deref() {
-            None => Span::raw(""),
-            Some("connected") => Span::styled(" ● connected", s.theme.ok()),
-            Some(c) => Span::styled(format!(" ○ {c}"), s.theme.warn()),
-        },
+    ];
+    let link = |short: bool| match s.connection.as_deref() {
+        None => Span::raw(""),
+        Some("connected") => Span::styled(" ● connected", s.theme.ok()),
+        // Narrow: only the state (`offline`), without the retry countdown.
+        Some(c) if short => Span::styled(
+            format!(" ○ {}", c.split(" · ").next().unwrap_or(c)),
+            s.theme.warn(),
+        ),
+        Some(c) => Span::styled(format!(" ○ {c}"), s.theme.warn()),
+    };
+    // What must stay visible: running orders, alarm counters, the clock.
+    let mut tail = vec![
         Span::raw(" │ "),
         Span::raw(format!("▶ {running} running")),
         Span::raw(" │ "),
     ];
-    // Firing alarms by level, wherever the user is.
     for (l, n) in super::state::ALARM_LEVELS.iter().zip(s.alarm_counts) {
         let (label, style) = panes::triage::level(&s.theme, *l);
         let sym = label.split(' ').next().unwrap_or("").to_string();
         let style = if n > 0 { style } else { s.theme.dim() };
-        spans.push(Span::styled(format!("{sym}{n} "), style));
+        tail.push(Span::styled(format!("{sym}{n} "), style));
     }
-    let used: usize = spans.iter().map(|sp| sp.width()).sum();
     let clock = format!("{} ", s.clock);
-    let pad = (area.width as usize).saturating_sub(used + clock.chars().count());
+    let width = |v: &[Span]| v.iter().map(|sp| sp.width()).sum::<usize>();
+    let base = width(&head) + width(&tail) + clock.chars().count();
+    let full = link(false);
+    let link = if base + full.width() + 12 <= area.width as usize {
+        full
+    } else {
+        link(true)
+    };
+    let fixed = base + link.width();
+    // The backend's description gives way first.
+    let room = (area.width as usize).saturating_sub(fixed);
+    let backend = crate::sanitize::for_display(&s.backend);
+    let backend = if unicode_width::UnicodeWidthStr::width(backend.as_str()) <= room {
+        backend
+    } else {
+        let mut cut = String::new();
+        for c in backend.chars() {
+            if unicode_width::UnicodeWidthStr::width(cut.as_str()) + 2 > room {
+                break;
+            }
+            cut.push(c);
+        }
+        cut.push('…');
+        cut
+    };
+    let mut spans = head;
+    spans.push(Span::raw(backend));
+    spans.push(link);
+    spans.extend(tail);
+    let pad = (area.width as usize).saturating_sub(width(&spans) + clock.chars().count());
     spans.push(Span::raw(" ".repeat(pad)));
     spans.push(Span::raw(clock));
     one_line(f, area, &Line::from(spans), s.theme.header());
