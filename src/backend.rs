@@ -102,10 +102,7 @@ pub struct Local {
 
 impl Local {
     pub fn new(engine: Engine) -> Local {
-        let user = std::env::var("USER")
-            .ok()
-            .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| "cocpit".into());
+        let user = crate::config::current_user();
         Local {
             engine,
             user,

@@ -352,6 +352,14 @@ impl Config {
     }
 }
 
+/// Who is acting, for records (`$USER`, else `cocpit`).
+pub fn current_user() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "cocpit".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -96,7 +96,7 @@ fn main() -> ExitCode {
 
 async fn run(args: Cli, config: Config) -> u8 {
     if let Some(endpoint) = args.endpoint.clone() {
-        return remote(args, &endpoint).await;
+        return remote(args, &config, &endpoint).await;
     }
     let data_dir = config::data_dir(args.data.as_deref());
     if let Some(Command::Serve { listen, no_auth }) = &args.command {
@@ -136,10 +136,29 @@ async fn run(args: Cli, config: Config) -> u8 {
             }
         }
     }
-    let result = match args.command {
+    dispatch(
+        Arc::new(backend),
+        args.command,
+        args.output,
+        &config,
+        &data_dir,
+    )
+    .await
+}
+
+/// The console (on a terminal with no subcommand) or a subcommand, on whichever backend.
+async fn dispatch(
+    backend: Arc<dyn Backend>,
+    command: Option<Command>,
+    output: Output,
+    config: &Config,
+    data_dir: &std::path::Path,
+) -> u8 {
+    let b = backend.as_ref();
+    let result = match command {
         None if std::io::IsTerminal::is_terminal(&std::io::stdout()) => {
-            let backend: Arc<dyn Backend> = Arc::new(backend);
-            return match cocpit::tui::run(backend, &config, &data_dir.join("drafts")).await {
+            // Drafts stay on this machine, whatever the backend.
+            return match cocpit::tui::run(backend, config, &data_dir.join("drafts")).await {
                 Ok(()) => 0,
                 Err(e) => {
                     eprintln!("cocpit: {e}");
@@ -147,13 +166,16 @@ async fn run(args: Cli, config: Config) -> u8 {
                 }
             };
         }
-        None | Some(Command::Status) => overview(&backend).await,
-        Some(Command::Script(c)) => cli::script(&backend, c, args.output).await,
-        Some(Command::Order(c)) => cli::order(&backend, c, args.output).await,
-        Some(Command::Resource(c)) => cli::resource(&backend, c, args.output).await,
-        Some(Command::Incident(c)) => cli::incident(&backend, c, args.output).await,
-        Some(Command::Alarm(c)) => cli::alarm(&backend, c, args.output).await,
-        Some(Command::Serve { .. }) => unreachable!("handled above"),
+        None | Some(Command::Status) => overview(b).await,
+        Some(Command::Script(c)) => cli::script(b, c, output).await,
+        Some(Command::Order(c)) => cli::order(b, c, output).await,
+        Some(Command::Resource(c)) => cli::resource(b, c, output).await,
+        Some(Command::Incident(c)) => cli::incident(b, c, output).await,
+        Some(Command::Alarm(c)) => cli::alarm(b, c, output).await,
+        Some(Command::Serve { .. }) => {
+            eprintln!("cocpit: serve runs the local engine; it does not take --endpoint");
+            return 2;
+        }
     };
     match result {
         Ok(code) => code,
@@ -206,7 +228,7 @@ async fn serve(
 
 /// The console or a subcommand against a remote endpoint (`--endpoint`), signed with the keys
 /// of the environment (the official SDKs' names, or `COCPIT_AK` / `COCPIT_SK`).
-async fn remote(args: Cli, endpoint: &str) -> u8 {
+async fn remote(args: Cli, config: &Config, endpoint: &str) -> u8 {
     let var = |names: &[&str]| {
         names
             .iter()
@@ -233,43 +255,15 @@ async fn remote(args: Cli, endpoint: &str) -> u8 {
             return 2;
         }
     };
-    let config = match Config::load(args.config.as_deref()) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("cocpit: {e}");
-            return 2;
-        }
-    };
-    let result = match args.command {
-        None if std::io::IsTerminal::is_terminal(&std::io::stdout()) => {
-            let drafts = config::data_dir(args.data.as_deref()).join("drafts");
-            let backend: Arc<dyn Backend> = Arc::new(backend);
-            return match cocpit::tui::run(backend, &config, &drafts).await {
-                Ok(()) => 0,
-                Err(e) => {
-                    eprintln!("cocpit: {e}");
-                    1
-                }
-            };
-        }
-        None | Some(Command::Status) => overview(&backend).await,
-        Some(Command::Script(c)) => cli::script(&backend, c, args.output).await,
-        Some(Command::Order(c)) => cli::order(&backend, c, args.output).await,
-        Some(Command::Resource(c)) => cli::resource(&backend, c, args.output).await,
-        Some(Command::Incident(c)) => cli::incident(&backend, c, args.output).await,
-        Some(Command::Alarm(c)) => cli::alarm(&backend, c, args.output).await,
-        Some(Command::Serve { .. }) => {
-            eprintln!("cocpit: serve runs the local engine; it does not take --endpoint");
-            return 2;
-        }
-    };
-    match result {
-        Ok(code) => code,
-        Err(f) => {
-            eprintln!("cocpit: {}", f.message);
-            f.code
-        }
-    }
+    let data_dir = config::data_dir(args.data.as_deref());
+    dispatch(
+        Arc::new(backend),
+        args.command,
+        args.output,
+        config,
+        &data_dir,
+    )
+    .await
 }
 
 /// `cocpit status` (and `cocpit` when stdout is not a terminal): where the data is, the fleet,

@@ -144,9 +144,7 @@ pub enum AlarmCmd {
     Unsilence { id: String },
 }
 
-fn user() -> String {
-    std::env::var("USER").unwrap_or_else(|_| "cocpit".into())
-}
+use crate::config::current_user as user;
 
 /// `NAME=VALUE` or `NAME=~REGEX`.
 pub fn parse_matcher(s: &str) -> Result<Matcher, String> {
@@ -165,12 +163,6 @@ pub fn parse_matcher(s: &str) -> Result<Matcher, String> {
             is_regex: false,
         },
     })
-}
-
-fn level_name(key: &str) -> String {
-    find(LEVELS, key)
-        .map(|r| r.2.to_string())
-        .unwrap_or_else(|| key.into())
 }
 
 async fn operate(

@@ -185,6 +185,13 @@ pub const SOURCES: &[EnumRow] = &[
     ("incident_source_alarm", "Alarm", "alarm"),
 ];
 
+/// The English name of a level key (`level_10` → `P1`), or the key itself.
+pub fn level_name(key: &str) -> String {
+    find(LEVELS, key)
+        .map(|r| r.2.to_string())
+        .unwrap_or_else(|| key.into())
+}
+
 pub fn find(table: &[EnumRow], key: &str) -> Option<EnumRow> {
     table.iter().copied().find(|(k, _, _)| *k == key)
 }

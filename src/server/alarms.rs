@@ -11,13 +11,12 @@ use serde::{Deserialize, Serialize};
 use super::App;
 use super::auth::Caller;
 use super::error::{ApiFailure, ApiResult, GomFailure};
-use super::extract::{parse_json, query_pairs};
+use super::extract::{int_param as int, parse_json, query_pairs};
 use super::incidents::who;
 use crate::engine::alarms::{from_alertmanager, from_custom};
 use crate::engine::now_ms;
 use crate::model::Data;
 use crate::model::alarm::*;
-use crate::model::validate::invalid;
 
 /// The seed's answer to a push: `COC.00000000`, "success".
 #[derive(Serialize)]
@@ -106,11 +105,6 @@ pub async fn show(
 pub struct Histories {
     count: i64,
     alarm_handle_histories: Vec<AlarmHandleHistory>,
-}
-
-fn int(k: &str, v: &str) -> Result<i64, crate::model::validate::Invalid> {
-    v.parse()
-        .map_err(|_| invalid(k, format!("must be an integer (got {v:?})")))
 }
 
 /// `GET /v1/alarm-mgmt/alarm/{alarm_id}/handle-histories?offset&limit`.

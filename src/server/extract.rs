@@ -60,3 +60,9 @@ pub fn query_pairs(q: Option<&str>) -> Vec<(String, String)> {
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
 }
+
+/// An integer query parameter; a bad one names it.
+pub fn int_param(k: &str, v: &str) -> Result<i64, crate::model::validate::Invalid> {
+    v.parse()
+        .map_err(|_| crate::model::validate::invalid(k, format!("must be an integer (got {v:?})")))
+}

@@ -9,9 +9,8 @@ use axum::{Extension, Json};
 use super::App;
 use super::auth::Caller;
 use super::error::{ApiResult, Gom, GomResult};
-use super::extract::{parse_json, query_pairs};
+use super::extract::{int_param as int, parse_json, query_pairs};
 use crate::model::incident::*;
-use crate::model::validate::invalid;
 use crate::model::{Data, Page};
 
 pub async fn create(
@@ -34,11 +33,6 @@ pub async fn detail(
     Path(num): Path<String>,
 ) -> GomResult<IncidentInfo> {
     Ok(Json(Gom::ok(app.engine.incident(&num)?)))
-}
-
-fn int(k: &str, v: &str) -> Result<i64, crate::model::validate::Invalid> {
-    v.parse()
-        .map_err(|_| invalid(k, format!("must be an integer (got {v:?})")))
 }
 
 fn list_query(raw: Option<&str>) -> Result<ListIncidentsQuery, crate::model::validate::Invalid> {

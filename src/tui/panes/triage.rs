@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use super::lists::{Column, Spec, plain, table};
 use crate::format::short_time;
 use crate::model::alarm::{Alarm, AlarmLevel, AlarmState};
-use crate::model::incident::{IncidentStatus, LEVELS, find};
+use crate::model::incident::{IncidentStatus, level_name};
 use crate::sanitize::for_display;
 use crate::tui::render::{centered, clear_popup};
 use crate::tui::state::{FieldKind, Form, Load, State};
@@ -55,12 +55,6 @@ pub fn incident_status(t: &Theme, s: IncidentStatus) -> (String, Style) {
         IncidentStatus::Rejected | IncidentStatus::Draft => ("⊘", t.dim()),
     };
     (format!("{sym} {}", s.name_en()), style)
-}
-
-fn level_name(key: &str) -> String {
-    find(LEVELS, key)
-        .map(|r| r.2.to_string())
-        .unwrap_or_else(|| key.into())
 }
 
 pub fn alarms(s: &State, f: &mut Frame, area: Rect) {

@@ -261,7 +261,7 @@ pub fn alarms_action(s: &mut State, a: Action) -> Outcome {
                 field: 2,
                 error: None,
             };
-            f.error = check(&f, &s.backend).err();
+            f.error = check(&f).err();
             s.overlay = Overlay::Form(Box::new(f));
         }
         _ => return Outcome::default(),
@@ -301,7 +301,7 @@ fn form(s: &mut State, title: String, purpose: FormPurpose, fields: Vec<FormFiel
         field: 0,
         error: None,
     };
-    f.error = check(&f, &s.backend).err();
+    f.error = check(&f).err();
     s.overlay = Overlay::Form(Box::new(f));
     Outcome::redraw()
 }
@@ -409,12 +409,10 @@ pub fn incidents_action(s: &mut State, a: Action) -> Outcome {
     }
 }
 
-fn user() -> String {
-    std::env::var("USER").unwrap_or_else(|_| "cocpit".into())
-}
+use crate::config::current_user as user;
 
-/// What a filled form asks for, or why it cannot be sent yet. `backend` names the actor.
-pub fn check(f: &Form, _backend: &str) -> Result<Effect, String> {
+/// What a filled form asks for, or why it cannot be sent yet.
+pub fn check(f: &Form) -> Result<Effect, String> {
     let v = |l: &str| f.value(l).trim().to_string();
     let yes = |l: &str| f.value(l) == "yes";
     let mut p = Map::new();
@@ -509,7 +507,6 @@ pub fn check(f: &Form, _backend: &str) -> Result<Effect, String> {
 
 /// Keys while a form is open.
 pub fn form_key(s: &mut State, k: KeyEvent) -> Outcome {
-    let backend = s.backend.clone();
     let Overlay::Form(f) = &mut s.overlay else {
         return Outcome::default();
     };
@@ -522,7 +519,7 @@ pub fn form_key(s: &mut State, k: KeyEvent) -> Outcome {
         }
         KeyCode::Tab | KeyCode::Down => f.field = (f.field + 1) % n,
         KeyCode::BackTab | KeyCode::Up => f.field = (f.field + n - 1) % n,
-        KeyCode::Enter => match check(f, &backend) {
+        KeyCode::Enter => match check(f) {
             Ok(effect) => {
                 let irreversible = match &f.purpose {
                     FormPurpose::Reject(_) => true,
@@ -588,7 +585,7 @@ pub fn form_key(s: &mut State, k: KeyEvent) -> Outcome {
     if let Overlay::Form(f) = &mut s.overlay
         && k.code != KeyCode::Enter
     {
-        f.error = check(f, &backend).err();
+        f.error = check(f).err();
     }
     Outcome::redraw()
 }
