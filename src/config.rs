@@ -23,6 +23,96 @@ pub struct Config {
     pub ui: Ui,
     #[serde(default)]
     pub alarms: AlarmSettings,
+    #[serde(default)]
+    pub agents: AgentSettings,
+}
+
+/// What the Cloud Eye agent tasks run on an instance. Each command is a shell script run by
+/// the same runner as scripts, with `COCPIT_AGENT_VERSION` (the version to end up with; empty
+/// for a rollback to nothing), `COCPIT_RESOURCE_ID` and, for a remote install,
+/// `COCPIT_REMOTE_IP`, `COCPIT_REMOTE_PORT`, `COCPIT_REMOTE_USER` and `COCPIT_REMOTE_PASSWORD`
+/// (a secret: masked in output) in its environment.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentSettings {
+    /// The version INSTALL and UPDATE install when the request names none.
+    #[serde(default = "default_agent_version")]
+    pub version: String,
+    #[serde(default = "default_agent_install")]
+    pub install: String,
+    #[serde(default = "default_agent_install")]
+    pub update: String,
+    #[serde(default = "default_agent_rollback")]
+    pub rollback: String,
+    #[serde(default = "default_agent_remote_install")]
+    pub remote_install: String,
+    /// Seconds a task may run before it is killed (TIMEOUT).
+    #[serde(default = "default_agent_timeout")]
+    pub timeout: u64,
+}
+
+fn default_agent_version() -> String {
+    "3.2.0".into()
+}
+
+/// The demo agent: a version file per instance under `$COCPIT_AGENT_HOME` (default
+/// `~/.cocpit-agent`), so an install really changes the host.
+fn default_agent_install() -> String {
+    r#"set -eu
+dir="${COCPIT_AGENT_HOME:-$HOME/.cocpit-agent}/$COCPIT_RESOURCE_ID/telescope"
+mkdir -p "$dir"
+printf '%s\n' "$COCPIT_AGENT_VERSION" > "$dir/version.new"
+mv "$dir/version.new" "$dir/version"
+echo "telescope $COCPIT_AGENT_VERSION installed in $dir"
+"#
+    .into()
+}
+
+fn default_agent_rollback() -> String {
+    r#"set -eu
+dir="${COCPIT_AGENT_HOME:-$HOME/.cocpit-agent}/$COCPIT_RESOURCE_ID/telescope"
+if [ -n "$COCPIT_AGENT_VERSION" ]; then
+  mkdir -p "$dir"
+  printf '%s\n' "$COCPIT_AGENT_VERSION" > "$dir/version"
+  echo "telescope rolled back to $COCPIT_AGENT_VERSION"
+else
+  rm -rf "$dir"
+  echo "telescope removed (there was no earlier version)"
+fi
+"#
+    .into()
+}
+
+fn default_agent_remote_install() -> String {
+    r#"set -eu
+port="${COCPIT_REMOTE_PORT:-22}"
+user="${COCPIT_REMOTE_USER:-root}"
+run="mkdir -p ~/.cocpit-agent/telescope && printf '%s\n' '$COCPIT_AGENT_VERSION' > ~/.cocpit-agent/telescope/version && echo telescope $COCPIT_AGENT_VERSION installed on \$(hostname)"
+if [ -n "${COCPIT_REMOTE_PASSWORD:-}" ]; then
+  command -v sshpass >/dev/null || { echo "a password login needs sshpass on the installer" >&2; exit 3; }
+  SSHPASS="$COCPIT_REMOTE_PASSWORD" sshpass -e ssh -o StrictHostKeyChecking=accept-new -o ConnectTimeout=10 -p "$port" "$user@$COCPIT_REMOTE_IP" "$run"
+else
+  ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new -o ConnectTimeout=10 -p "$port" "$user@$COCPIT_REMOTE_IP" "$run"
+fi
+"#
+    .into()
+}
+
+fn default_agent_timeout() -> u64 {
+    300
+}
+
+impl Default for AgentSettings {
+    fn default() -> Self {
+        AgentSettings {
+            version: default_agent_version(),
+            install: default_agent_install(),
+            update: default_agent_install(),
+            rollback: default_agent_rollback(),
+            remote_install: default_agent_remote_install(),
+            timeout: default_agent_timeout(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -59,6 +149,9 @@ pub struct Inventory {
     /// Local demo instances (`demo-01`…) used when no host is listed; 0 for none.
     #[serde(default = "default_demo_fleet")]
     pub demo_fleet: usize,
+    /// Local demo Workspace desktops (`desktop-0001`…) used when no host is listed.
+    #[serde(default = "default_demo_desktops")]
+    pub demo_desktops: usize,
     #[serde(default)]
     pub hosts: Vec<Host>,
 }
@@ -67,13 +160,27 @@ fn default_demo_fleet() -> usize {
     8
 }
 
+fn default_demo_desktops() -> usize {
+    3
+}
+
 impl Default for Inventory {
     fn default() -> Self {
         Inventory {
             demo_fleet: default_demo_fleet(),
+            demo_desktops: default_demo_desktops(),
             hosts: vec![],
         }
     }
+}
+
+/// What a host is: a server (an ECS instance in `GET /v1/resources`) or a Workspace desktop.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HostKind {
+    #[default]
+    Server,
+    Desktop,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -100,6 +207,8 @@ pub struct Host {
     pub name: Option<String>,
     #[serde(default)]
     pub region_id: Option<String>,
+    #[serde(default)]
+    pub kind: HostKind,
 }
 
 impl Host {
@@ -112,6 +221,7 @@ impl Host {
             tags: BTreeMap::new(),
             name: None,
             region_id: None,
+            kind: HostKind::Server,
         }
     }
 }
@@ -334,11 +444,19 @@ impl Config {
     }
 
     /// The inventory the engine runs on: the listed hosts, or the demo fleet when none is listed.
+    /// Every host: servers and desktops.
     pub fn hosts(&self) -> Vec<Host> {
         if !self.inventory.hosts.is_empty() {
             return self.inventory.hosts.clone();
         }
-        (1..=self.inventory.demo_fleet)
+        let desktops = (1..=self.inventory.demo_desktops).map(|i| {
+            let mut h = Host::local(&format!("desktop-{i:04}"));
+            h.kind = HostKind::Desktop;
+            h.name = Some(format!("demo-desktop-{i}"));
+            h.tags.insert("env".into(), "demo".into());
+            h
+        });
+        let servers = (1..=self.inventory.demo_fleet)
             .map(|i| {
                 let mut h = Host::local(&format!("demo-{i:02}"));
                 h.tags.insert("env".into(), "demo".into());
@@ -347,8 +465,8 @@ impl Config {
                     if i % 2 == 1 { "web" } else { "worker" }.into(),
                 );
                 h
-            })
-            .collect()
+            });
+        servers.chain(desktops).collect()
     }
 }
 
@@ -369,7 +487,11 @@ mod tests {
         let text = include_str!("../config/cocpit.toml");
         let cfg = Config::parse(text, Path::new("config/cocpit.toml")).unwrap();
         assert_eq!(cfg.inventory.demo_fleet, 8);
-        assert_eq!(cfg.hosts().len(), 8);
+        assert_eq!(cfg.hosts().len(), 8 + 3);
+        assert_eq!(
+            cfg.hosts().iter().filter(|h| h.kind == HostKind::Desktop).count(),
+            3
+        );
     }
 
     #[test]

@@ -38,6 +38,18 @@ pub enum EngineEvent {
     ResourceChanged {
         resource_id: String,
     },
+    /// An agent task or an instance's agent changed.
+    AgentsChanged {
+        instance_ids: Vec<String>,
+    },
+    /// A Workspace desktop job (or one of its desktops) changed.
+    DesktopJobChanged {
+        job_id: String,
+    },
+    /// A TAT invoker changed or fired (its records and tasks included).
+    InvokerChanged {
+        invoker_id: String,
+    },
     /// Output appended to an instance (already masked; control sequences still raw).
     Output {
         execute_uuid: String,
@@ -54,6 +66,9 @@ impl EngineEvent {
             | EngineEvent::ResourceChanged { .. }
             | EngineEvent::IncidentChanged { .. }
             | EngineEvent::Resync
+            | EngineEvent::AgentsChanged { .. }
+            | EngineEvent::DesktopJobChanged { .. }
+            | EngineEvent::InvokerChanged { .. }
             | EngineEvent::AlarmsChanged { .. } => None,
             EngineEvent::OrderChanged { execute_uuid, .. }
             | EngineEvent::InstanceChanged { execute_uuid, .. }

@@ -3,12 +3,17 @@
 //! It implements the COC job API's semantics and publishes every change on a broadcast channel
 //! ([`EngineEvent`]); it knows nothing of terminals or HTTP.
 
+mod agents;
 pub mod alarms;
+pub mod clock;
+mod desktops;
 pub mod events;
+mod exec;
 mod incidents;
 mod masters;
 pub mod output;
 mod runner;
+pub mod scheduler;
 pub mod store;
 pub mod transport;
 mod views;
@@ -76,6 +81,12 @@ pub(crate) struct Inner {
     pub(crate) alarm_writer: alarms::Writer,
     /// What puts alarms in one group.
     pub(crate) group_by: Vec<String>,
+    pub(crate) agent_settings: crate::config::AgentSettings,
+    pub(crate) clock: Arc<dyn clock::Clock>,
+    /// Wakes the invoker scheduler when invokers change.
+    pub(crate) schedule_changed: Arc<Notify>,
+    /// The TAT invokers' next fire times.
+    pub(crate) plan: std::sync::Mutex<scheduler::Plan>,
     /// When each ssh host's reachability was last checked.
     pub(crate) probed: std::sync::Mutex<HashMap<String, std::time::Instant>>,
     _lock_file: Option<Flock<std::fs::File>>,
@@ -103,6 +114,20 @@ pub fn now_ms() -> i64 {
 
 /// `SC` / `SCT` + UTC timestamp + random hex, as the seeds' ids look
 /// (`SC2023102521413701c4a8a62`: 25 characters; `SCT…`: 26).
+/// A random (version 4) UUID, as CES and Workspace ids and TAT request ids look.
+pub fn uuid4() -> String {
+    let r = fastrand::u128(..);
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:x}{:03x}-{:012x}",
+        (r >> 96) as u32,
+        (r >> 80) as u16,
+        (r >> 68) as u16 & 0xfff,
+        8 + ((r >> 66) as u8 & 3),
+        (r >> 54) as u16 & 0xfff,
+        r as u64 & 0xffff_ffff_ffff
+    )
+}
+
 fn new_uuid(prefix: &str) -> String {
     let ts = chrono::Utc::now().format("%Y%m%d%H%M%S");
     format!("{prefix}{ts}{:09x}", fastrand::u64(..1 << 36))
@@ -115,6 +140,15 @@ impl Engine {
     /// Opens the engine on `data_dir` (created if needed), recovers from a crash, and resumes
     /// open orders. Must be called inside a tokio runtime.
     pub fn open(data_dir: &Path, config: &Config) -> Result<Engine> {
+        Self::open_with_clock(data_dir, config, Arc::new(clock::SystemClock))
+    }
+
+    /// [`Engine::open`] with the given clock (tests move time by hand).
+    pub fn open_with_clock(
+        data_dir: &Path,
+        config: &Config,
+        clock: Arc<dyn clock::Clock>,
+    ) -> Result<Engine> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
             EngineError::Internal(format!(
                 "cannot create data dir {}: {e}",
@@ -134,6 +168,7 @@ impl Engine {
             data_dir.display().to_string(),
             work,
             Some(lock),
+            clock,
         )
     }
 
@@ -151,6 +186,7 @@ impl Engine {
             ":memory:".into(),
             work,
             None,
+            Arc::new(clock::SystemClock),
         )
     }
 
@@ -161,6 +197,7 @@ impl Engine {
         location: String,
         work_dir: PathBuf,
         lock: Option<Flock<std::fs::File>>,
+        clock: Arc<dyn clock::Clock>,
     ) -> Result<Engine> {
         store.recover_after_restart(RESTART_REASON, now_ms())?;
         let (events, _) = broadcast::channel(4096);
@@ -188,6 +225,10 @@ impl Engine {
             location,
             masters: masters::Masters::new(ssh.clone()),
             probed: std::sync::Mutex::new(HashMap::new()),
+            agent_settings: config.agents.clone(),
+            clock,
+            schedule_changed: Arc::new(Notify::new()),
+            plan: Default::default(),
             ssh,
             work_dir,
             _lock_file: lock,
@@ -195,6 +236,9 @@ impl Engine {
         for o in inner.store.open_orders()? {
             runner::ensure_driver(&inner, o.id);
         }
+        agents::recover(&inner)?;
+        desktops::recover(&inner)?;
+        scheduler::start(&inner)?;
         Ok(Engine { inner })
     }
 
@@ -225,6 +269,7 @@ impl Engine {
             .inner
             .hosts
             .values()
+            .filter(|h| h.kind == crate::config::HostKind::Server)
             .filter(|h| q.marker.as_deref().is_none_or(|m| h.id.as_str() > m))
             .filter(|h| q.resource_id_list.is_empty() || q.resource_id_list.contains(&h.id))
             .filter(|h| {
@@ -232,7 +277,16 @@ impl Engine {
                     .as_deref()
                     .is_none_or(|n| views::host_name(h).contains(n))
             })
-            .map(|h| views::resource(h, self.reachability(h)))
+            .map(|h| {
+                let reach = self.reachability(h);
+                let mut r = views::resource(h, reach.clone());
+                if let Ok(a) = agents::agent(&self.inner, &h.id)
+                    && let Some(state) = a.state(reach.is_none_or(|r| r.is_ok()))
+                {
+                    r.agent_state = Some(state.into());
+                }
+                r
+            })
             .filter(|r| {
                 q.agent_state
                     .as_deref()

@@ -9,14 +9,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::AsyncReadExt;
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Notify, watch};
 
-use super::output::{Cap, Masker};
+use super::exec::{self, OutputSink, Verdict};
+use super::output::Cap;
 use super::store::{InstanceRow, OrderRow};
-use super::transport::{Launch, PGID_MARKER, Process};
+use super::transport::Launch;
 use super::{EngineError, EngineEvent, Inner, Result, StopReason, now_ms};
-use crate::config::TransportKind;
 use crate::model::order::{
     InstanceStatus, JobScriptOrderOperationBody, OperationType, OrderStatus, RotationStrategy,
 };
@@ -512,32 +511,19 @@ fn start_instance(inner: &Arc<Inner>, o: &OrderRow, i: &InstanceRow) -> Result<(
     Ok(())
 }
 
-enum Ended {
-    Exited(std::io::Result<std::process::ExitStatus>),
-    TimedOut,
-    Stopped(StopReason),
-}
 
-/// Output of one stream on its way to the store.
-struct Sink<'a> {
+/// An instance's output on its way to the store (capped) and the event stream.
+struct StoreSink<'a> {
     inner: &'a Inner,
-    job: &'a Job,
+    execute_uuid: &'a str,
     instance_id: i64,
     cap: Cap,
-    last_stderr_line: String,
 }
 
-impl Sink<'_> {
-    fn write(&mut self, data: &[u8], stderr: bool) {
+impl OutputSink for StoreSink<'_> {
+    fn write(&mut self, data: &[u8], _stderr: bool) {
         if data.is_empty() {
             return;
-        }
-        if stderr
-            && let Some(line) = String::from_utf8_lossy(data)
-                .lines()
-                .rfind(|l| !l.trim().is_empty())
-        {
-            self.last_stderr_line = line.trim().to_string();
         }
         let (kept, dropped) = self.cap.take(data);
         if let Err(e) = self
@@ -549,69 +535,10 @@ impl Sink<'_> {
         }
         if !kept.is_empty() {
             self.inner.emit(EngineEvent::Output {
-                execute_uuid: self.job.execute_uuid.clone(),
+                execute_uuid: self.execute_uuid.to_string(),
                 instance_id: self.instance_id,
                 text: String::from_utf8_lossy(kept).into_owned(),
             });
-        }
-    }
-}
-
-/// Splits the wrapper's process-group line off the start of stderr.
-#[derive(Default)]
-struct PgidFilter {
-    head: Option<Vec<u8>>,
-    pgid: Option<i32>,
-}
-
-impl PgidFilter {
-    fn new() -> Self {
-        PgidFilter {
-            head: Some(Vec::new()),
-            pgid: None,
-        }
-    }
-
-    /// Returns the bytes that belong to the script's stderr.
-    fn feed(&mut self, chunk: &[u8]) -> Vec<u8> {
-        let Some(head) = self.head.as_mut() else {
-            return chunk.to_vec();
-        };
-        head.extend_from_slice(chunk);
-        let marker = PGID_MARKER.as_bytes();
-        let n = head.len().min(marker.len());
-        if head[..n] != marker[..n] {
-            return self.head.take().unwrap_or_default();
-        }
-        let Some(nl) = head.iter().position(|&b| b == b'\n') else {
-            return Vec::new();
-        };
-        let line = String::from_utf8_lossy(&head[marker.len()..nl]).into_owned();
-        self.pgid = line.trim().parse().ok();
-        let rest = head[nl + 1..].to_vec();
-        self.head = None;
-        rest
-    }
-
-    fn finish(&mut self) -> Vec<u8> {
-        self.head.take().unwrap_or_default()
-    }
-}
-
-async fn read_into(
-    mut r: impl tokio::io::AsyncRead + Unpin,
-    stderr: bool,
-    tx: mpsc::Sender<(bool, Vec<u8>)>,
-) {
-    let mut buf = vec![0u8; 16 * 1024];
-    loop {
-        match r.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => {
-                if tx.send((stderr, buf[..n].to_vec())).await.is_err() {
-                    return;
-                }
-            }
         }
     }
 }
@@ -632,144 +559,37 @@ async fn run_instance(
             )),
         );
     };
-    inner.masters.ready(host).await;
     let workdir = inner
         .work_dir
         .join(format!("{}-{}", inst.id, inst.attempt + 1));
-    let started = Process::start(host, &job.launch, &workdir, &inner.ssh);
-    let result = match started {
-        Ok((proc, stdout, stderr)) => {
-            supervise(inner, job, inst, host, proc, stdout, stderr, stop_rx).await
-        }
-        Err(e) => (
-            InstanceStatus::Abnormal,
-            None,
-            Some(format!("cannot start the script: {e}")),
-        ),
-    };
-    let _ = std::fs::remove_dir_all(&workdir);
-    result
-}
-
-/// Follows a started process to its end: output, timeout, an operator's stop.
-#[allow(clippy::too_many_arguments)]
-async fn supervise(
-    inner: &Inner,
-    job: &Job,
-    inst: &InstanceRow,
-    host: &crate::config::Host,
-    mut proc: Process,
-    stdout: tokio::process::ChildStdout,
-    stderr: tokio::process::ChildStderr,
-    mut stop_rx: watch::Receiver<Option<StopReason>>,
-) -> (InstanceStatus, Option<i32>, Option<String>) {
-    let (tx, mut rx) = mpsc::channel(64);
-    tokio::spawn(read_into(stdout, false, tx.clone()));
-    tokio::spawn(read_into(stderr, true, tx));
-
-    let mut sink = Sink {
+    let mut sink = StoreSink {
         inner,
-        job,
+        execute_uuid: &job.execute_uuid,
         instance_id: inst.id,
         cap: Cap {
             limit: inner.settings.output_cap,
             kept: 0,
         },
-        last_stderr_line: String::new(),
     };
-    let mut out_mask = Masker::new(&job.secrets);
-    let mut err_mask = Masker::new(&job.secrets);
-    let mut pgid = PgidFilter::new();
-    let mut handle = |sink: &mut Sink, stderr: bool, data: Vec<u8>, pgid: &mut PgidFilter| {
-        if stderr {
-            let d = pgid.feed(&data);
-            let masked = err_mask.push(&d);
-            sink.write(&masked, true);
-        } else {
-            let masked = out_mask.push(&data);
-            sink.write(&masked, false);
-        }
+    let verdict = exec::run(
+        inner,
+        host,
+        &job.launch,
+        &workdir,
+        job.timeout,
+        &job.secrets,
+        stop_rx,
+        &mut sink,
+    )
+    .await;
+    let status = match verdict {
+        Verdict::Succeeded => InstanceStatus::Finished,
+        Verdict::Stopped { .. } => InstanceStatus::Canceled,
+        Verdict::Failed { .. } | Verdict::TimedOut { .. } => InstanceStatus::Abnormal,
     };
-
-    let deadline = tokio::time::sleep(job.timeout);
-    tokio::pin!(deadline);
-    let ended = loop {
-        tokio::select! {
-            Some((stderr, data)) = rx.recv() => handle(&mut sink, stderr, data, &mut pgid),
-            status = proc.child.wait() => break Ended::Exited(status),
-            _ = &mut deadline => break Ended::TimedOut,
-            changed = stop_rx.changed() => {
-                if changed.is_err() { continue; }
-                let reason = stop_rx.borrow().clone();
-                if let Some(r) = reason { break Ended::Stopped(r); }
-            }
-        }
-    };
-    if matches!(ended, Ended::TimedOut | Ended::Stopped(_)) {
-        proc.kill(pgid.pgid).await;
-    }
-    // Drain what the process wrote before it ended; a background child that keeps the pipe
-    // open must not hold the instance forever.
-    let drain = tokio::time::sleep(Duration::from_secs(2));
-    tokio::pin!(drain);
-    loop {
-        tokio::select! {
-            msg = rx.recv() => match msg {
-                Some((stderr, data)) => handle(&mut sink, stderr, data, &mut pgid),
-                None => break,
-            },
-            _ = &mut drain => break,
-        }
-    }
-    let rest = pgid.finish();
-    let tail = err_mask.push(&rest);
-    sink.write(&tail, true);
-    let tail = out_mask.finish();
-    sink.write(&tail, false);
-    let tail = err_mask.finish();
-    sink.write(&tail, true);
-
-    let secs = job.timeout.as_secs();
-    match ended {
-        Ended::TimedOut => (
-            InstanceStatus::Abnormal,
-            None,
-            Some(format!(
-                "timed out after {secs} s; the script's process group was killed"
-            )),
-        ),
-        Ended::Stopped(StopReason::Canceled(why)) => (InstanceStatus::Canceled, None, Some(why)),
-        Ended::Exited(Err(e)) => (
-            InstanceStatus::Abnormal,
-            None,
-            Some(format!("wait failed: {e}")),
-        ),
-        Ended::Exited(Ok(status)) => match status.code() {
-            Some(0) => (InstanceStatus::Finished, Some(0), None),
-            Some(255) if host.transport == TransportKind::Ssh => (
-                InstanceStatus::Abnormal,
-                Some(255),
-                Some(format!("ssh failed (exit 255): {}", sink.last_stderr_line)),
-            ),
-            Some(125) => (
-                InstanceStatus::Abnormal,
-                Some(125),
-                Some("could not prepare a working directory on the host".into()),
-            ),
-            Some(code) => (
-                InstanceStatus::Abnormal,
-                Some(code),
-                Some(format!("exit code {code}")),
-            ),
-            None => {
-                use std::os::unix::process::ExitStatusExt;
-                let sig = status.signal().unwrap_or(0);
-                (
-                    InstanceStatus::Abnormal,
-                    None,
-                    Some(format!("killed by signal {sig}")),
-                )
-            }
-        },
-    }
+    (
+        status,
+        verdict.exit_code(),
+        verdict.reason().map(str::to_string),
+    )
 }

@@ -4,12 +4,15 @@
 //! SDKs disagree the SDK wins (see `../shared/conformance/NOTES.md`). This module knows nothing of
 //! storage, HTTP servers or terminals.
 
+pub mod agent;
 pub mod alarm;
+pub mod desktop;
 pub mod incident;
 pub mod lenient;
 pub mod order;
 pub mod resource;
 pub mod script;
+pub mod tat;
 pub mod validate;
 
 use serde::{Deserialize, Serialize};

@@ -33,6 +33,14 @@ impl ApiFailure {
         }
     }
 
+    /// The same failure with another service's code for a bad request (CES, Workspace).
+    pub fn coded_for_invalid(mut self, code: &'static str) -> Self {
+        if self.status == StatusCode::BAD_REQUEST {
+            self.code = code;
+        }
+        self
+    }
+
     pub fn not_found(message: impl Into<String>) -> Self {
         ApiFailure {
             status: StatusCode::NOT_FOUND,

@@ -1,6 +1,7 @@
 //! `cocpit serve`: the engine over HTTP at the seeds' paths, with AK/SK authentication and a
 //! live event stream. Handlers translate; the engine decides.
 
+mod agents;
 mod alarms;
 mod auth;
 pub mod error;
@@ -73,6 +74,28 @@ pub fn router(app: Arc<App>) -> Router {
             "/v1/cocpit/silences/{id}",
             axum::routing::delete(alarms::expire_silence),
         )
+        .route(
+            "/v3/{project_id}/agent-invocations/batch-create",
+            post(agents::batch_create),
+        )
+        .route(
+            "/v3/{project_id}/agent-invocations",
+            get(agents::invocations),
+        )
+        .route(
+            "/v3/{project_id}/agent-status/batch-query",
+            post(agents::status),
+        )
+        .route("/v1/cocpit/agents", get(agents::summaries))
+        .route(
+            "/v2/{project_id}/desktops/agents",
+            get(agents::conditions).post(agents::install),
+        )
+        .route(
+            "/v2/{project_id}/workspace-jobs/{job_id}",
+            get(agents::job),
+        )
+        .route("/v1/cocpit/desktop-jobs", get(agents::jobs))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(app.clone(), auth::huawei))
         .with_state(app.clone());

@@ -12,6 +12,8 @@ use serde_json::json;
 
 use super::App;
 use super::auth::headers_of;
+use crate::engine::Engine;
+use crate::model::tat::*;
 use crate::sign::tencent;
 
 pub fn response(body: serde_json::Value) -> Response {
@@ -32,15 +34,82 @@ pub fn error(code: &str, message: &str, request_id: &str) -> Response {
 }
 
 pub fn request_id() -> String {
-    let r = fastrand::u128(..);
-    format!(
-        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
-        (r >> 96) as u32,
-        (r >> 80) as u16,
-        (r >> 68) as u16 & 0xfff,
-        (r >> 56) as u16 & 0xfff,
-        r as u64 & 0xffff_ffff_ffff
-    )
+    crate::engine::uuid4()
+}
+
+/// A success: the action's fields plus `RequestId`, inside `Response`.
+fn ok(mut fields: serde_json::Map<String, serde_json::Value>, rid: &str) -> Response {
+    fields.insert("RequestId".into(), rid.into());
+    response(json!({ "Response": fields }))
+}
+
+fn fields(pairs: Vec<(&str, serde_json::Value)>) -> serde_json::Map<String, serde_json::Value> {
+    pairs
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+}
+
+fn described<T: serde::Serialize>(d: Described<T>, set: &str) -> serde_json::Map<String, serde_json::Value> {
+    fields(vec![
+        ("TotalCount", d.total_count.into()),
+        (set, serde_json::to_value(d.set).unwrap_or_default()),
+    ])
+}
+
+fn parse<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, TatError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        tat_error(
+            codes::INVALID_PARAMETER,
+            format!("request body at {path}: {}", e.into_inner()),
+        )
+    })
+}
+
+/// Runs one action on the engine.
+fn act(engine: &Engine, action: &str, body: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>, TatError> {
+    match action {
+        "CreateCommand" => {
+            let id = engine.create_command(&parse(body)?)?;
+            Ok(fields(vec![("CommandId", id.into())]))
+        }
+        "DescribeCommands" => Ok(described(engine.describe_commands(&parse(body)?)?, "CommandSet")),
+        "CreateInvoker" => {
+            let id = engine.create_invoker(&parse(body)?)?;
+            Ok(fields(vec![("InvokerId", id.into())]))
+        }
+        "DescribeInvokers" => Ok(described(engine.describe_invokers(&parse(body)?)?, "InvokerSet")),
+        "EnableInvoker" | "DisableInvoker" => {
+            let r: InvokerIdRequest = parse(body)?;
+            engine.set_invoker_enabled(r.invoker_id.as_deref(), action == "EnableInvoker")?;
+            Ok(fields(vec![]))
+        }
+        "DeleteInvoker" => {
+            let r: InvokerIdRequest = parse(body)?;
+            engine.delete_invoker(r.invoker_id.as_deref())?;
+            Ok(fields(vec![]))
+        }
+        "DescribeInvokerRecords" => Ok(described(
+            engine.describe_invoker_records(&parse(body)?)?,
+            "InvokerRecordSet",
+        )),
+        "DescribeInvocationTasks" => Ok(described(
+            engine.describe_invocation_tasks(&parse(body)?)?,
+            "InvocationTaskSet",
+        )),
+        "" => Err(tat_error(codes::MISSING, "the X-TC-Action header is required")),
+        other => Err(tat_error(
+            codes::UNSUPPORTED,
+            format!(
+                "action {other:?} is not served here; served: CreateCommand, DescribeCommands, CreateInvoker, DescribeInvokers, EnableInvoker, DisableInvoker, DeleteInvoker, DescribeInvokerRecords, DescribeInvocationTasks"
+            ),
+        )),
+    }
 }
 
 pub async fn dispatch(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -63,9 +132,8 @@ pub async fn dispatch(State(app): State<Arc<App>>, headers: HeaderMap, body: Byt
         .get("x-tc-action")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    error(
-        "UnsupportedOperation",
-        &format!("action {action:?} is not available on this server yet"),
-        &rid,
-    )
+    match act(&app.engine, action, &body) {
+        Ok(f) => ok(f, &rid),
+        Err(e) => error(e.code, &e.message, &rid),
+    }
 }

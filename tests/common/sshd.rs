@@ -120,6 +120,7 @@ impl Sshd {
             tags: Default::default(),
             name: None,
             region_id: None,
+            kind: Default::default(),
         }
     }
 }

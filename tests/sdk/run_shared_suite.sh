@@ -23,7 +23,7 @@ key = "cocpit-conformance"
 name = "conformance"
 kind = "custom"
 TOML
-"$bin" serve --listen 127.0.0.1:0 --data "$tmp/data" --config "$tmp/config.toml" > "$tmp/out" 2> "$tmp/err" &
+COCPIT_AGENT_HOME="$tmp/agents" "$bin" serve --listen 127.0.0.1:0 --data "$tmp/data" --config "$tmp/config.toml" > "$tmp/out" 2> "$tmp/err" &
 srv=$!
 # Wait for the first line (the server prints it once it accepts connections).
 while ! grep -q '^listening on ' "$tmp/out"; do
@@ -31,9 +31,11 @@ while ! grep -q '^listening on ' "$tmp/out"; do
   sleep 0.1  # polling for the condition above, not a fixed delay
 done
 base=$(sed -n 's/^listening on //p' "$tmp/out")
-groups="${COCPIT_CONFORMANCE_GROUPS:-resources,scripts,orders,negatives_scripts,negatives_auth,incidents,alarms}"
+groups="${COCPIT_CONFORMANCE_GROUPS:-resources,scripts,orders,negatives_scripts,negatives_auth,incidents,alarms,ces_agents,workspace,tat_invokers}"
+# The TAT group needs a command to schedule: make one with CreateCommand first.
+cmd_id=$("$py" "$root/tests/sdk/tat_command.py" "$base" "$COCPIT_SERVE_TC_SECRET_ID" "$COCPIT_SERVE_TC_SECRET_KEY")
 cd "$conf"
 "$py" run_sdk_suite.py --base-url "$base" --ak "$COCPIT_SERVE_AK" --sk "$COCPIT_SERVE_SK" \
   --project-id "$COCPIT_SERVE_PROJECT_ID" --tc-secret-id "$COCPIT_SERVE_TC_SECRET_ID" \
-  --tc-secret-key "$COCPIT_SERVE_TC_SECRET_KEY" --only "$groups" --poll-timeout 60 | tee "$tmp/suite.log"
+  --tc-secret-key "$COCPIT_SERVE_TC_SECRET_KEY" --tat-command-id "$cmd_id" --only "$groups" --poll-timeout 60 | tee "$tmp/suite.log"
 tail -1 "$tmp/suite.log" | grep -Eq '^[0-9]+ passed, 0 failed$'

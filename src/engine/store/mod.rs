@@ -105,10 +105,61 @@ CREATE TABLE incident_timeline (
 );
 CREATE INDEX incident_timeline_num ON incident_timeline(incident_num);
 "#,
+    // Agent tasks, desktop jobs and TAT: documents (the API's own JSON) keyed by id, with the
+    // columns the engine filters on.
+    r#"
+CREATE TABLE agent_invocations (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    instance_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX agent_invocations_instance ON agent_invocations(instance_id, seq);
+CREATE TABLE agents (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL
+);
+CREATE TABLE desktop_jobs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    status TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE TABLE tat_commands (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL
+);
+CREATE TABLE tat_invokers (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    next_fire INTEGER,
+    body TEXT NOT NULL
+);
+CREATE TABLE tat_records (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    invoker_id TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX tat_records_invoker ON tat_records(invoker_id, seq);
+CREATE TABLE tat_tasks (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    invocation_id TEXT NOT NULL,
+    instance_id TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX tat_tasks_invocation ON tat_tasks(invocation_id);
+"#,
 ];
 
+pub mod docs;
 mod incidents;
 
+pub use docs::{Column, Table};
 pub use incidents::IncidentRow;
 
 pub type Result<T> = rusqlite::Result<T>;

@@ -257,6 +257,9 @@ fn engine_event(s: &mut State, e: EngineEvent) -> Outcome {
         }
         EngineEvent::AlarmsChanged { alarm_ids } => out = triage::alarms_changed(s, alarm_ids),
         EngineEvent::Resync => {}
+        EngineEvent::AgentsChanged { .. }
+        | EngineEvent::DesktopJobChanged { .. }
+        | EngineEvent::InvokerChanged { .. } => {}
         EngineEvent::ResourceChanged { .. } => {
             if s.resources.load != Load::Loading {
                 out = out.with(Effect::LoadResources);
