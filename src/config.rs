@@ -456,16 +456,15 @@ impl Config {
             h.tags.insert("env".into(), "demo".into());
             h
         });
-        let servers = (1..=self.inventory.demo_fleet)
-            .map(|i| {
-                let mut h = Host::local(&format!("demo-{i:02}"));
-                h.tags.insert("env".into(), "demo".into());
-                h.tags.insert(
-                    "role".into(),
-                    if i % 2 == 1 { "web" } else { "worker" }.into(),
-                );
-                h
-            });
+        let servers = (1..=self.inventory.demo_fleet).map(|i| {
+            let mut h = Host::local(&format!("demo-{i:02}"));
+            h.tags.insert("env".into(), "demo".into());
+            h.tags.insert(
+                "role".into(),
+                if i % 2 == 1 { "web" } else { "worker" }.into(),
+            );
+            h
+        });
         servers.chain(desktops).collect()
     }
 }
@@ -489,7 +488,10 @@ mod tests {
         assert_eq!(cfg.inventory.demo_fleet, 8);
         assert_eq!(cfg.hosts().len(), 8 + 3);
         assert_eq!(
-            cfg.hosts().iter().filter(|h| h.kind == HostKind::Desktop).count(),
+            cfg.hosts()
+                .iter()
+                .filter(|h| h.kind == HostKind::Desktop)
+                .count(),
             3
         );
     }

@@ -236,8 +236,14 @@ impl Engine {
                     info.instance_name = h.instance_name.clone().unwrap_or(target.clone());
                     info.intranet_ips = h.remote_ip.clone().into_iter().collect();
                     let mut env = agent_env(installer, &wanted);
-                    env.push(("COCPIT_REMOTE_IP".into(), h.remote_ip.clone().unwrap_or_default()));
-                    env.push(("COCPIT_REMOTE_PORT".into(), h.port.clone().unwrap_or("22".into())));
+                    env.push((
+                        "COCPIT_REMOTE_IP".into(),
+                        h.remote_ip.clone().unwrap_or_default(),
+                    ));
+                    env.push((
+                        "COCPIT_REMOTE_PORT".into(),
+                        h.port.clone().unwrap_or("22".into()),
+                    ));
                     env.push((
                         "COCPIT_REMOTE_USER".into(),
                         h.user_name.clone().unwrap_or("root".into()),
@@ -310,7 +316,10 @@ impl Engine {
                 .flatten()
                 .and_then(|h| inner.hosts.get(&h.id))
         }) else {
-            return refuse(1, format!("instance {} is not in the inventory", old.instance_id));
+            return refuse(
+                1,
+                format!("instance {} is not in the inventory", old.instance_id),
+            );
         };
         let a = agent(inner, &old.instance_id)?;
         if a.busy {
@@ -331,7 +340,8 @@ impl Engine {
                 if old.invocation_type == InvocationType::RemoteInstall {
                     return refuse(
                         6,
-                        "a remote install carries a password that is not kept: create it again".into(),
+                        "a remote install carries a password that is not kept: create it again"
+                            .into(),
                     );
                 }
                 let target = old.target_version.clone().unwrap_or_default();
@@ -420,7 +430,12 @@ impl Engine {
         }
         a.installer = true;
         put_agent(inner, id, &a)?;
-        let mut info = new_info(host, InvocationType::SetRemoteInstaller, a.version.clone(), now);
+        let mut info = new_info(
+            host,
+            InvocationType::SetRemoteInstaller,
+            a.version.clone(),
+            now,
+        );
         info.current_version = a.version.clone();
         info.invocation_status = InvocationStatus::Succeeded;
         info.result_msg = Some(format!("{id} is the remote installer"));
@@ -467,7 +482,8 @@ impl Engine {
         if let Some(i) = &q.invocation_id {
             sel.ids = Some(vec![i.clone()]);
         }
-        let (_, all): (u64, Vec<InvocationInfo>) = self.inner.store.select(AGENT_INVOCATIONS, &sel)?;
+        let (_, all): (u64, Vec<InvocationInfo>) =
+            self.inner.store.select(AGENT_INVOCATIONS, &sel)?;
         let matching: Vec<InvocationInfo> = all
             .into_iter()
             .filter(|i| {
@@ -480,7 +496,11 @@ impl Engine {
                     .as_deref()
                     .is_none_or(|t| i.invocation_target == t)
             })
-            .filter(|i| q.instance_type.as_deref().is_none_or(|t| i.instance_type == t))
+            .filter(|i| {
+                q.instance_type
+                    .as_deref()
+                    .is_none_or(|t| i.instance_type == t)
+            })
             .collect();
         Ok(ListAgentInvocationsResponse {
             count: matching.len() as u64,
@@ -497,18 +517,24 @@ impl Engine {
         if q.instance_ids.is_empty() || q.instance_ids.len() > MAX_IDS {
             return Err(invalid(
                 "instance_ids",
-                format!("must hold 1 to {MAX_IDS} ids (got {})", q.instance_ids.len()),
+                format!(
+                    "must hold 1 to {MAX_IDS} ids (got {})",
+                    q.instance_ids.len()
+                ),
             )
             .into());
         }
         let mut out = Vec::new();
         for id in unique(&q.instance_ids) {
             let (uniagent, ext) = match self.inner.hosts.get(id) {
-                None => ("none", ExtensionInfo {
-                    name: TARGET.into(),
-                    status: "none".into(),
-                    version: None,
-                }),
+                None => (
+                    "none",
+                    ExtensionInfo {
+                        name: TARGET.into(),
+                        status: "none".into(),
+                        version: None,
+                    },
+                ),
                 Some(h) => {
                     let reachable = self.reachable(h);
                     let a = agent(&self.inner, id)?;
@@ -540,12 +566,10 @@ impl Engine {
                 .uniagent_status
                 .as_deref()
                 .is_none_or(|s| info.uniagent_status == s)
-                && q
-                    .extension_status
+                && q.extension_status
                     .as_deref()
                     .is_none_or(|s| info.extensions.iter().any(|e| e.status == s))
-                && q
-                    .extension_name
+                && q.extension_name
                     .as_deref()
                     .is_none_or(|n| info.extensions.iter().any(|e| e.name == n));
             if keep {
@@ -558,7 +582,12 @@ impl Engine {
     /// Every server's agent, for the console.
     pub fn agents(&self) -> Result<Vec<AgentSummary>> {
         let mut out = Vec::new();
-        for h in self.inner.hosts.values().filter(|h| h.kind == HostKind::Server) {
+        for h in self
+            .inner
+            .hosts
+            .values()
+            .filter(|h| h.kind == HostKind::Server)
+        {
             let a = agent(&self.inner, &h.id)?;
             let (_, last): (u64, Vec<InvocationInfo>) = self.inner.store.select(
                 AGENT_INVOCATIONS,
@@ -655,8 +684,15 @@ fn spawn(inner: Arc<Inner>, t: Task) {
         inner.emit(EngineEvent::AgentsChanged {
             instance_ids: vec![info.instance_id.clone()],
         });
-        let (verdict, output) =
-            run_command(&inner, &t.host, &t.command, t.env, &t.secrets, &info.invocation_id).await;
+        let (verdict, output) = run_command(
+            &inner,
+            &t.host,
+            &t.command,
+            t.env,
+            &t.secrets,
+            &info.invocation_id,
+        )
+        .await;
         info.invocation_status = match &verdict {
             Verdict::Succeeded => InvocationStatus::Succeeded,
             Verdict::TimedOut { .. } => InvocationStatus::Timeout,
@@ -701,7 +737,10 @@ fn finish(
         }
         put_agent(inner, &info.instance_id, &a)?;
     }
-    if ok && let Some(id) = rolls_back && let Some(mut old) = invocation(inner, id)? {
+    if ok
+        && let Some(id) = rolls_back
+        && let Some(mut old) = invocation(inner, id)?
+    {
         old.invocation_status = InvocationStatus::Rollbacked;
         old.update_time = now_ms();
         put_invocation(inner, &old)?;

@@ -113,11 +113,9 @@ impl Engine {
         let mut seen = std::collections::HashSet::new();
         for (i, id) in ids.iter().enumerate() {
             if !seen.insert(id) {
-                return Err(invalid(
-                    format!("desktop_ids[{i}]"),
-                    format!("{id} is listed twice"),
-                )
-                .into());
+                return Err(
+                    invalid(format!("desktop_ids[{i}]"), format!("{id} is listed twice")).into(),
+                );
             }
             if desktop(inner, id).is_none() {
                 return Err(invalid(
@@ -178,7 +176,12 @@ impl Engine {
         });
         let jobs = Arc::new(tokio::sync::Mutex::new(()));
         for id in ids {
-            tokio::spawn(install(inner.clone(), job_id.clone(), id.clone(), jobs.clone()));
+            tokio::spawn(install(
+                inner.clone(),
+                job_id.clone(),
+                id.clone(),
+                jobs.clone(),
+            ));
         }
         Ok(job_id)
     }
@@ -215,7 +218,12 @@ impl Engine {
         let offset = q.offset.unwrap_or(0).max(0) as usize;
         let jobs = self.desktop_jobs(200)?;
         let mut all = Vec::new();
-        for h in self.inner.hosts.values().filter(|h| h.kind == HostKind::Desktop) {
+        for h in self
+            .inner
+            .hosts
+            .values()
+            .filter(|h| h.kind == HostKind::Desktop)
+        {
             let a: AgentRecord = agent(&self.inner, &h.id)?;
             let task = jobs
                 .iter()
@@ -251,7 +259,11 @@ impl Engine {
             .collect();
         Ok(ListAgentsInstallConditionResponse {
             total_count: matching.len() as u64,
-            agents_condition: matching.into_iter().skip(offset).take(limit as usize).collect(),
+            agents_condition: matching
+                .into_iter()
+                .skip(offset)
+                .take(limit as usize)
+                .collect(),
         })
     }
 }

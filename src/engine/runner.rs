@@ -511,7 +511,6 @@ fn start_instance(inner: &Arc<Inner>, o: &OrderRow, i: &InstanceRow) -> Result<(
     Ok(())
 }
 
-
 /// An instance's output on its way to the store (capped) and the event stream.
 struct StoreSink<'a> {
     inner: &'a Inner,

@@ -199,7 +199,8 @@ pub(crate) fn start(inner: &Arc<Inner>) -> super::Result<()> {
                     invocation_id: short_id("inv"),
                     result: "CANCELLED".into(),
                 };
-                put_record(inner, &record).map_err(|e| super::EngineError::Internal(e.to_string()))?;
+                put_record(inner, &record)
+                    .map_err(|e| super::EngineError::Internal(e.to_string()))?;
                 s.next_after(now).map(ms)
             }
             Err(_) => None,
@@ -357,7 +358,11 @@ async fn run_invocation(
     invocation_id: &str,
     source: &str,
 ) -> String {
-    let cmd: Option<Command> = inner.store.get(TAT_COMMANDS, &inv.command_id).ok().flatten();
+    let cmd: Option<Command> = inner
+        .store
+        .get(TAT_COMMANDS, &inv.command_id)
+        .ok()
+        .flatten();
     let now = || format_time(inner.clock.now());
     let mut set = tokio::task::JoinSet::new();
     for instance in &inv.instance_ids {
@@ -380,7 +385,10 @@ async fn run_invocation(
             updated_time: now(),
             error_info: String::new(),
             invocation_source: source.into(),
-            command_name: cmd.as_ref().map(|c| c.command_name.clone()).unwrap_or_default(),
+            command_name: cmd
+                .as_ref()
+                .map(|c| c.command_name.clone())
+                .unwrap_or_default(),
         };
         let _ = put_task(inner, &task);
         let (inner, cmd, parameters) = (inner.clone(), cmd.clone(), inv.parameters.clone());
@@ -392,61 +400,66 @@ async fn run_invocation(
             match (&cmd, inner.hosts.get(&task.instance_id).cloned()) {
                 (None, _) => start_failed(&mut task, "the command no longer exists".into()),
                 (_, None) => {
-                    let why = format!("instance {} is no longer in the inventory", task.instance_id);
+                    let why = format!(
+                        "instance {} is no longer in the inventory",
+                        task.instance_id
+                    );
                     start_failed(&mut task, why)
                 }
-                (Some(cmd), Some(host)) => match (render(cmd, &parameters), cmd.command_type.as_str()) {
-                    (Err(e), _) => start_failed(&mut task, e.message),
-                    (_, "POWERSHELL") => start_failed(
-                        &mut task,
-                        "POWERSHELL commands cannot run on this engine's hosts".into(),
-                    ),
-                    (Ok((script, secrets)), kind) => {
-                        task.task_status = "RUNNING".into();
-                        task.start_time = Some(format_time(inner.clock.now()));
-                        task.task_result.exec_start_time = task.start_time.clone();
-                        let _ = put_task(&inner, &task);
-                        let launch = Launch {
-                            script_type: if kind == "BAT" {
-                                ScriptType::Bat
-                            } else {
-                                ScriptType::Shell
-                            },
-                            content: script,
-                            args: vec![],
-                            env: vec![
-                                ("COCPIT_RESOURCE_ID".into(), task.instance_id.clone()),
-                                ("COCPIT_INVOCATION_ID".into(), task.invocation_id.clone()),
-                            ],
-                        };
-                        let (_tx, rx) = watch::channel(None);
-                        let mut out = Captured::with_cap(OUTPUT_CAP);
-                        let workdir = inner.work_dir.join(&task.invocation_task_id);
-                        let verdict = exec::run(
-                            &inner,
-                            &host,
-                            &launch,
-                            &workdir,
-                            Duration::from_secs(cmd.timeout.clamp(1, 86400) as u64),
-                            &secrets,
-                            rx,
-                            &mut out,
-                        )
-                        .await;
-                        task.task_status = match &verdict {
-                            Verdict::Succeeded => "SUCCESS",
-                            Verdict::TimedOut { .. } => "TIMEOUT",
-                            Verdict::Stopped { .. } => "TERMINATED",
-                            Verdict::Failed { .. } => "FAILED",
+                (Some(cmd), Some(host)) => {
+                    match (render(cmd, &parameters), cmd.command_type.as_str()) {
+                        (Err(e), _) => start_failed(&mut task, e.message),
+                        (_, "POWERSHELL") => start_failed(
+                            &mut task,
+                            "POWERSHELL commands cannot run on this engine's hosts".into(),
+                        ),
+                        (Ok((script, secrets)), kind) => {
+                            task.task_status = "RUNNING".into();
+                            task.start_time = Some(format_time(inner.clock.now()));
+                            task.task_result.exec_start_time = task.start_time.clone();
+                            let _ = put_task(&inner, &task);
+                            let launch = Launch {
+                                script_type: if kind == "BAT" {
+                                    ScriptType::Bat
+                                } else {
+                                    ScriptType::Shell
+                                },
+                                content: script,
+                                args: vec![],
+                                env: vec![
+                                    ("COCPIT_RESOURCE_ID".into(), task.instance_id.clone()),
+                                    ("COCPIT_INVOCATION_ID".into(), task.invocation_id.clone()),
+                                ],
+                            };
+                            let (_tx, rx) = watch::channel(None);
+                            let mut out = Captured::with_cap(OUTPUT_CAP);
+                            let workdir = inner.work_dir.join(&task.invocation_task_id);
+                            let verdict = exec::run(
+                                &inner,
+                                &host,
+                                &launch,
+                                &workdir,
+                                Duration::from_secs(cmd.timeout.clamp(1, 86400) as u64),
+                                &secrets,
+                                rx,
+                                &mut out,
+                            )
+                            .await;
+                            task.task_status = match &verdict {
+                                Verdict::Succeeded => "SUCCESS",
+                                Verdict::TimedOut { .. } => "TIMEOUT",
+                                Verdict::Stopped { .. } => "TERMINATED",
+                                Verdict::Failed { .. } => "FAILED",
+                            }
+                            .into();
+                            task.task_result.exit_code = verdict.exit_code().unwrap_or(-1) as i64;
+                            task.task_result.output =
+                                base64::engine::general_purpose::STANDARD.encode(&out.bytes);
+                            task.task_result.dropped = out.dropped as i64;
+                            task.error_info = verdict.reason().unwrap_or_default().to_string();
                         }
-                        .into();
-                        task.task_result.exit_code = verdict.exit_code().unwrap_or(-1) as i64;
-                        task.task_result.output =
-                            base64::engine::general_purpose::STANDARD.encode(&out.bytes);
-                        task.task_result.dropped = out.dropped as i64;
-                        task.error_info = verdict.reason().unwrap_or_default().to_string();
                     }
-                },
+                }
             }
             task.end_time = Some(format_time(inner.clock.now()));
             task.task_result.exec_end_time = task.end_time.clone();
@@ -567,7 +580,11 @@ impl Engine {
                 format!("Timeout must be 1 to 86400 seconds (got {timeout})"),
             ));
         }
-        check_len("Description", r.description.as_deref().unwrap_or(""), MAX_DESCRIPTION)?;
+        check_len(
+            "Description",
+            r.description.as_deref().unwrap_or(""),
+            MAX_DESCRIPTION,
+        )?;
         let enable = r.enable_parameter.unwrap_or(false);
         let defaults = r.default_parameters.clone().unwrap_or_default();
         if !defaults.is_empty() {
@@ -692,7 +709,11 @@ impl Engine {
                 ),
             ));
         }
-        check_len("Username", r.username.as_deref().unwrap_or(""), MAX_USERNAME)?;
+        check_len(
+            "Username",
+            r.username.as_deref().unwrap_or(""),
+            MAX_USERNAME,
+        )?;
         let parameters = r.parameters.clone().unwrap_or_default();
         if !parameters.is_empty() {
             json_object("Parameters", &parameters)?;
@@ -788,7 +809,10 @@ impl Engine {
         inv.enable = enable;
         inv.updated_time = format_time(now);
         let next = if enable {
-            schedule_of(&inv).ok().and_then(|s| s.next_after(now)).map(ms)
+            schedule_of(&inv)
+                .ok()
+                .and_then(|s| s.next_after(now))
+                .map(ms)
         } else {
             None
         };
@@ -841,7 +865,8 @@ impl Engine {
             .skip(offset as usize)
             .take(limit as usize)
             .map(|mut i| {
-                i.schedule_settings.invoke_time = plan.next.get(&i.invoker_id).map(|t| format_ms(*t));
+                i.schedule_settings.invoke_time =
+                    plan.next.get(&i.invoker_id).map(|t| format_ms(*t));
                 i
             })
             .collect::<Vec<_>>();
@@ -943,7 +968,11 @@ impl Engine {
 
     /// How many invokers are scheduled (benchmarks, the console).
     pub fn scheduled_invokers(&self) -> usize {
-        self.inner.plan.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.inner
+            .plan
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
     }
 }
 

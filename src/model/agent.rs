@@ -278,7 +278,9 @@ fn id_list(field: &str, ids: &Option<Vec<String>>, required: bool, kind: &str) -
 }
 
 /// The seed's rules for a batch-create body; the parsed type on success.
-pub fn check(b: &BatchCreateInvocationRequestBody) -> Result<InvocationType, super::validate::Invalid> {
+pub fn check(
+    b: &BatchCreateInvocationRequestBody,
+) -> Result<InvocationType, super::validate::Invalid> {
     let kind: InvocationType = b
         .invocation_type
         .parse()
@@ -286,7 +288,12 @@ pub fn check(b: &BatchCreateInvocationRequestBody) -> Result<InvocationType, sup
     use InvocationType::*;
     let needs_instances = matches!(kind, Install | Update | SetRemoteInstaller);
     let needs_invocations = matches!(kind, Rollback | Retry);
-    id_list("instance_ids", &b.instance_ids, needs_instances, kind.as_str())?;
+    id_list(
+        "instance_ids",
+        &b.instance_ids,
+        needs_instances,
+        kind.as_str(),
+    )?;
     id_list(
         "invocation_ids",
         &b.invocation_ids,
@@ -380,9 +387,18 @@ mod tests {
     #[test]
     fn rules_name_the_field() {
         let cases = [
-            (serde_json::json!({"invocation_type": "INSTALL"}), "instance_ids"),
-            (serde_json::json!({"invocation_type": "RETRY"}), "invocation_ids"),
-            (serde_json::json!({"invocation_type": "REBOOT"}), "invocation_type"),
+            (
+                serde_json::json!({"invocation_type": "INSTALL"}),
+                "instance_ids",
+            ),
+            (
+                serde_json::json!({"invocation_type": "RETRY"}),
+                "invocation_ids",
+            ),
+            (
+                serde_json::json!({"invocation_type": "REBOOT"}),
+                "invocation_type",
+            ),
             (
                 serde_json::json!({"invocation_type": "INSTALL", "instance_ids": ["a"], "invocation_target": "uniagent"}),
                 "invocation_target",

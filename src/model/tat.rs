@@ -443,7 +443,12 @@ mod tests {
         let now = at("2026-06-01T00:00:00Z");
         let cases = [
             ("RECURRENCE", Some("61 * * * *"), None, codes::INVALID_CRON),
-            ("RECURRENCE", Some("every minute"), None, codes::INVALID_CRON),
+            (
+                "RECURRENCE",
+                Some("every minute"),
+                None,
+                codes::INVALID_CRON,
+            ),
             ("ONCE", None, Some("tomorrow"), codes::INVALID_TIME),
             (
                 "ONCE",

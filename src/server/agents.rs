@@ -73,7 +73,10 @@ pub async fn install(
     body: Result<Body<BatchInstallAgentReq>, ApiFailure>,
 ) -> ApiResult<Json<BatchInstallAgentResponse>> {
     let Body(body) = body.map_err(workspace)?;
-    let job_id = app.engine.install_desktop_agents(&body).map_err(workspace)?;
+    let job_id = app
+        .engine
+        .install_desktop_agents(&body)
+        .map_err(workspace)?;
     Ok(Json(BatchInstallAgentResponse { job_id }))
 }
 

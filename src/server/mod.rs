@@ -91,10 +91,7 @@ pub fn router(app: Arc<App>) -> Router {
             "/v2/{project_id}/desktops/agents",
             get(agents::conditions).post(agents::install),
         )
-        .route(
-            "/v2/{project_id}/workspace-jobs/{job_id}",
-            get(agents::job),
-        )
+        .route("/v2/{project_id}/workspace-jobs/{job_id}", get(agents::job))
         .route("/v1/cocpit/desktop-jobs", get(agents::jobs))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(app.clone(), auth::huawei))

@@ -44,13 +44,13 @@ fn ok(mut fields: serde_json::Map<String, serde_json::Value>, rid: &str) -> Resp
 }
 
 fn fields(pairs: Vec<(&str, serde_json::Value)>) -> serde_json::Map<String, serde_json::Value> {
-    pairs
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
+    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
-fn described<T: serde::Serialize>(d: Described<T>, set: &str) -> serde_json::Map<String, serde_json::Value> {
+fn described<T: serde::Serialize>(
+    d: Described<T>,
+    set: &str,
+) -> serde_json::Map<String, serde_json::Value> {
     fields(vec![
         ("TotalCount", d.total_count.into()),
         (set, serde_json::to_value(d.set).unwrap_or_default()),
@@ -72,18 +72,28 @@ fn parse<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, Tat
 }
 
 /// Runs one action on the engine.
-fn act(engine: &Engine, action: &str, body: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>, TatError> {
+fn act(
+    engine: &Engine,
+    action: &str,
+    body: &[u8],
+) -> Result<serde_json::Map<String, serde_json::Value>, TatError> {
     match action {
         "CreateCommand" => {
             let id = engine.create_command(&parse(body)?)?;
             Ok(fields(vec![("CommandId", id.into())]))
         }
-        "DescribeCommands" => Ok(described(engine.describe_commands(&parse(body)?)?, "CommandSet")),
+        "DescribeCommands" => Ok(described(
+            engine.describe_commands(&parse(body)?)?,
+            "CommandSet",
+        )),
         "CreateInvoker" => {
             let id = engine.create_invoker(&parse(body)?)?;
             Ok(fields(vec![("InvokerId", id.into())]))
         }
-        "DescribeInvokers" => Ok(described(engine.describe_invokers(&parse(body)?)?, "InvokerSet")),
+        "DescribeInvokers" => Ok(described(
+            engine.describe_invokers(&parse(body)?)?,
+            "InvokerSet",
+        )),
         "EnableInvoker" | "DisableInvoker" => {
             let r: InvokerIdRequest = parse(body)?;
             engine.set_invoker_enabled(r.invoker_id.as_deref(), action == "EnableInvoker")?;
@@ -102,7 +112,10 @@ fn act(engine: &Engine, action: &str, body: &[u8]) -> Result<serde_json::Map<Str
             engine.describe_invocation_tasks(&parse(body)?)?,
             "InvocationTaskSet",
         )),
-        "" => Err(tat_error(codes::MISSING, "the X-TC-Action header is required")),
+        "" => Err(tat_error(
+            codes::MISSING,
+            "the X-TC-Action header is required",
+        )),
         other => Err(tat_error(
             codes::UNSUPPORTED,
             format!(

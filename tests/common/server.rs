@@ -11,6 +11,8 @@ use serde_json::Value;
 pub const AK: &str = "TESTAK00000000000001";
 pub const SK: &str = "test-secret-key-0001";
 pub const PROJECT: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+pub const TC_ID: &str = "AKIDtest000000000000000000000000001";
+pub const TC_KEY: &str = "test-tencent-key-0001";
 
 pub struct Server {
     pub child: Child,
@@ -25,6 +27,11 @@ pub fn cocpit() -> Command {
 impl Server {
     /// Starts `cocpit serve` on a free loopback port with `data` as its data directory.
     pub fn start(data: &Path) -> Server {
+        Self::start_with(data, &[])
+    }
+
+    /// [`Server::start`] with extra environment for the server process.
+    pub fn start_with(data: &Path, env: &[(&str, &str)]) -> Server {
         let config = data.with_extension("toml");
         if !config.exists() {
             std::fs::write(&config, "[inventory]\ndemo_fleet = 4\n").unwrap();
@@ -37,6 +44,9 @@ impl Server {
             .env("COCPIT_SERVE_AK", AK)
             .env("COCPIT_SERVE_SK", SK)
             .env("COCPIT_SERVE_PROJECT_ID", PROJECT)
+            .env("COCPIT_SERVE_TC_SECRET_ID", TC_ID)
+            .env("COCPIT_SERVE_TC_SECRET_KEY", TC_KEY)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -136,6 +146,51 @@ impl Api {
             status,
             serde_json::from_str(&text).unwrap_or(Value::String(text)),
         )
+    }
+
+    /// A TAT action (`POST /`, TC3-HMAC-SHA256): the `Response` object.
+    pub async fn tat(&self, action: &str, body: Value) -> Value {
+        use cocpit::sign::tencent;
+        let bytes = serde_json::to_vec(&body).unwrap();
+        let ts = chrono::Utc::now().timestamp();
+        let headers = vec![
+            ("Content-Type".to_string(), "application/json".to_string()),
+            ("Host".to_string(), self.host.clone()),
+        ];
+        let auth = tencent::authorization(TC_ID, TC_KEY, "tat", ts, "POST", "", &headers, &bytes);
+        let r = self
+            .http
+            .post(format!("{}/", self.base))
+            .header("Content-Type", "application/json")
+            .header("Authorization", auth)
+            .header("X-TC-Action", action)
+            .header("X-TC-Version", "2020-10-28")
+            .header("X-TC-Timestamp", ts.to_string())
+            .header("X-TC-Region", "ap-guangzhou")
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "TAT always answers 200");
+        let v: Value = r.json().await.unwrap();
+        v["Response"].clone()
+    }
+
+    /// Polls `path` until `pred` holds on its JSON answer.
+    pub async fn until(&self, path: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + super::PATIENCE;
+        loop {
+            let (status, v) = self.call("GET", path, None).await;
+            assert_eq!(status, 200, "GET {path}: {v}");
+            if pred(&v) {
+                return v;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {what}: {v}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     pub async fn ok(&self, method: &str, path_and_query: &str, body: Option<Value>) -> Value {

@@ -74,7 +74,9 @@ impl Store {
         debug_assert_eq!(columns.len(), t.columns.len());
         let body = serde_json::to_string(body).map_err(json_err)?;
         let cols = t.columns.join(", ");
-        let marks: Vec<String> = (0..t.columns.len()).map(|i| format!("?{}", i + 3)).collect();
+        let marks: Vec<String> = (0..t.columns.len())
+            .map(|i| format!("?{}", i + 3))
+            .collect();
         let sets: Vec<String> = t
             .columns
             .iter()
@@ -173,7 +175,10 @@ impl Store {
     pub fn scan<T: DeserializeOwned>(&self, t: Table) -> Result<Vec<(Value, T)>> {
         let first = t.columns.first().copied().unwrap_or("NULL");
         let c = self.conn();
-        let mut stmt = c.prepare(&format!("SELECT {first}, body FROM {} ORDER BY seq", t.name))?;
+        let mut stmt = c.prepare(&format!(
+            "SELECT {first}, body FROM {} ORDER BY seq",
+            t.name
+        ))?;
         let rows = stmt
             .query_map([], |r| Ok((r.get::<_, Value>(0)?, r.get::<_, String>(1)?)))?
             .map(|row| row.and_then(|(v, b)| Ok((v, from_json(&b)?))))
