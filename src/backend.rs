@@ -7,7 +7,10 @@ use tokio::sync::broadcast;
 
 use crate::engine::{Engine, EngineError, EngineEvent};
 use crate::model::Page;
+use crate::model::agent::*;
 use crate::model::alarm::*;
+use crate::model::desktop::*;
+use crate::model::tat::{self, Described, TatError};
 use crate::model::incident::*;
 use crate::model::order::*;
 use crate::model::resource::{ListResourcesQuery, Resource};
@@ -26,6 +29,9 @@ pub enum Error {
     },
     #[error("{0}")]
     Transport(String),
+    /// A TAT action failed (`Response.Error`).
+    #[error(transparent)]
+    Tat(#[from] TatError),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -90,6 +96,36 @@ pub trait Backend: Send + Sync {
     async fn silences(&self) -> Result<Vec<Silence>>;
     async fn create_silence(&self, n: NewSilence) -> Result<Silence>;
     async fn expire_silence(&self, id: &str) -> Result<()>;
+
+    // Cloud Eye agent tasks and Workspace desktop agents.
+    async fn agents(&self) -> Result<Vec<AgentSummary>>;
+    async fn create_agent_invocations(
+        &self,
+        b: BatchCreateInvocationRequestBody,
+    ) -> Result<Vec<BatchCreateInvocationInfo>>;
+    async fn list_agent_invocations(
+        &self,
+        q: ListAgentInvocationsQuery,
+    ) -> Result<ListAgentInvocationsResponse>;
+    async fn desktop_agents(&self) -> Result<ListAgentsInstallConditionResponse>;
+    async fn install_desktop_agents(&self, desktop_ids: Vec<String>) -> Result<String>;
+    async fn desktop_jobs(&self) -> Result<Vec<ShowJobResponse>>;
+
+    // Tencent TAT.
+    async fn create_command(&self, r: tat::CreateCommandRequest) -> Result<String>;
+    async fn describe_commands(&self, r: tat::DescribeRequest) -> Result<Described<tat::Command>>;
+    async fn create_invoker(&self, r: tat::CreateInvokerRequest) -> Result<String>;
+    async fn describe_invokers(&self, r: tat::DescribeRequest) -> Result<Described<tat::Invoker>>;
+    async fn set_invoker_enabled(&self, invoker_id: &str, enable: bool) -> Result<()>;
+    async fn delete_invoker(&self, invoker_id: &str) -> Result<()>;
+    async fn invoker_records(
+        &self,
+        r: tat::DescribeRequest,
+    ) -> Result<Described<tat::InvokerRecord>>;
+    async fn invocation_tasks(
+        &self,
+        r: tat::DescribeRequest,
+    ) -> Result<Described<tat::InvocationTask>>;
 }
 
 /// The local engine, in process.
@@ -259,5 +295,77 @@ impl Backend for Local {
 
     async fn expire_silence(&self, id: &str) -> Result<()> {
         Ok(self.engine.expire_silence(id)?)
+    }
+
+    async fn agents(&self) -> Result<Vec<AgentSummary>> {
+        Ok(self.engine.agents()?)
+    }
+
+    async fn create_agent_invocations(
+        &self,
+        b: BatchCreateInvocationRequestBody,
+    ) -> Result<Vec<BatchCreateInvocationInfo>> {
+        Ok(self.engine.create_agent_invocations(&b)?)
+    }
+
+    async fn list_agent_invocations(
+        &self,
+        q: ListAgentInvocationsQuery,
+    ) -> Result<ListAgentInvocationsResponse> {
+        Ok(self.engine.list_agent_invocations(&q)?)
+    }
+
+    async fn desktop_agents(&self) -> Result<ListAgentsInstallConditionResponse> {
+        Ok(self
+            .engine
+            .desktop_agents(&ListAgentsInstallConditionQuery::default())?)
+    }
+
+    async fn install_desktop_agents(&self, desktop_ids: Vec<String>) -> Result<String> {
+        Ok(self
+            .engine
+            .install_desktop_agents(&BatchInstallAgentReq { desktop_ids })?)
+    }
+
+    async fn desktop_jobs(&self) -> Result<Vec<ShowJobResponse>> {
+        Ok(self.engine.desktop_jobs(100)?)
+    }
+
+    async fn create_command(&self, r: tat::CreateCommandRequest) -> Result<String> {
+        Ok(self.engine.create_command(&r)?)
+    }
+
+    async fn describe_commands(&self, r: tat::DescribeRequest) -> Result<Described<tat::Command>> {
+        Ok(self.engine.describe_commands(&r)?)
+    }
+
+    async fn create_invoker(&self, r: tat::CreateInvokerRequest) -> Result<String> {
+        Ok(self.engine.create_invoker(&r)?)
+    }
+
+    async fn describe_invokers(&self, r: tat::DescribeRequest) -> Result<Described<tat::Invoker>> {
+        Ok(self.engine.describe_invokers(&r)?)
+    }
+
+    async fn set_invoker_enabled(&self, invoker_id: &str, enable: bool) -> Result<()> {
+        Ok(self.engine.set_invoker_enabled(Some(invoker_id), enable)?)
+    }
+
+    async fn delete_invoker(&self, invoker_id: &str) -> Result<()> {
+        Ok(self.engine.delete_invoker(Some(invoker_id))?)
+    }
+
+    async fn invoker_records(
+        &self,
+        r: tat::DescribeRequest,
+    ) -> Result<Described<tat::InvokerRecord>> {
+        Ok(self.engine.describe_invoker_records(&r)?)
+    }
+
+    async fn invocation_tasks(
+        &self,
+        r: tat::DescribeRequest,
+    ) -> Result<Described<tat::InvocationTask>> {
+        Ok(self.engine.describe_invocation_tasks(&r)?)
     }
 }

@@ -247,6 +247,8 @@ async fn remote(args: Cli, config: &Config, endpoint: &str) -> u8 {
         ak,
         sk,
         project_id: var(&["COCPIT_PROJECT_ID", "HUAWEICLOUD_SDK_PROJECT_ID"]),
+        tencent: var(&["COCPIT_TC_SECRET_ID", "TENCENTCLOUD_SECRET_ID"])
+            .zip(var(&["COCPIT_TC_SECRET_KEY", "TENCENTCLOUD_SECRET_KEY"])),
     };
     let backend = match cocpit::client::connect(endpoint, creds) {
         Ok(b) => b,

@@ -22,7 +22,94 @@ fn creds(sk: &str) -> Credentials {
         ak: AK.into(),
         sk: sk.into(),
         project_id: Some(PROJECT.into()),
+        tencent: Some((
+            common::server::TC_ID.into(),
+            common::server::TC_KEY.into(),
+        )),
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn agents_desktops_and_invokers_work_remotely() {
+    use cocpit::model::agent::*;
+    use cocpit::model::tat::*;
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("agents");
+    let server = Server::start_with(
+        &dir.path().join("data"),
+        &[("COCPIT_AGENT_HOME", home.to_str().unwrap())],
+    );
+    let b = cocpit::client::connect(&server.base, creds(SK)).unwrap();
+    let answers = b
+        .create_agent_invocations(BatchCreateInvocationRequestBody {
+            instance_ids: Some(vec!["demo-02".into()]),
+            invocation_type: "INSTALL".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(answers[0].ret_status, "successful");
+    let deadline = tokio::time::Instant::now() + common::PATIENCE;
+    loop {
+        let agents = b.agents().await.unwrap();
+        let a = agents.iter().find(|a| a.instance_id == "demo-02").unwrap();
+        if a.version.as_deref() == Some("3.2.0") {
+            assert_eq!(a.agent_state.as_deref(), Some("ONLINE"));
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{a:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let job = b
+        .install_desktop_agents(vec!["desktop-0001".into()])
+        .await
+        .unwrap();
+    assert!(b.desktop_jobs().await.unwrap().iter().any(|j| j.id == job));
+    let err = b
+        .install_desktop_agents(vec![])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("desktop_ids"), "{err}");
+
+    let cmd = b
+        .create_command(CreateCommandRequest {
+            command_name: Some("remote".into()),
+            content: Some("ZWNobyBoaQ==".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let ivk = b
+        .create_invoker(CreateInvokerRequest {
+            name: Some("r".into()),
+            invoker_type: Some("SCHEDULE".into()),
+            command_id: Some(cmd),
+            instance_ids: Some(vec!["demo-01".into()]),
+            schedule_settings: Some(ScheduleSettings {
+                policy: "RECURRENCE".into(),
+                recurrence: Some("0 4 * * *".into()),
+                invoke_time: None,
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    b.set_invoker_enabled(&ivk, false).await.unwrap();
+    let d = b.describe_invokers(DescribeRequest::default()).await.unwrap();
+    assert_eq!(d.total_count, 1);
+    assert!(!d.set[0].enable);
+    let bad = b
+        .create_invoker(CreateInvokerRequest {
+            name: Some("r".into()),
+            invoker_type: Some("SCHEDULE".into()),
+            command_id: Some("cmd-nothere".into()),
+            instance_ids: Some(vec!["demo-01".into()]),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(bad.to_string().contains("ScheduleSettings"), "{bad}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -15,6 +15,9 @@ use tokio::sync::broadcast;
 
 use crate::backend::{Backend, Error, Result};
 use crate::engine::EngineEvent;
+use crate::model::agent::*;
+use crate::model::desktop::*;
+use crate::model::tat::{self, Described};
 use crate::model::alarm::*;
 use crate::model::incident::*;
 use crate::model::order::*;
@@ -40,6 +43,8 @@ pub struct Credentials {
     pub ak: String,
     pub sk: String,
     pub project_id: Option<String>,
+    /// Tencent TC3 keys (`secret_id`, `secret_key`) for TAT, when given.
+    pub tencent: Option<(String, String)>,
 }
 
 impl std::fmt::Debug for Credentials {
@@ -68,6 +73,58 @@ pub struct Remote {
 }
 
 impl Remote {
+    /// The project id CES and Workspace paths carry.
+    fn project(&self) -> Result<&str> {
+        self.creds.project_id.as_deref().ok_or_else(|| {
+            Error::Transport(
+                "Cloud Eye and Workspace need a project id: set HUAWEICLOUD_SDK_PROJECT_ID".into(),
+            )
+        })
+    }
+
+    /// One TAT action: `POST /` signed with TC3-HMAC-SHA256, never retried (creates are not
+    /// idempotent); `Response.Error` becomes an error.
+    async fn tat(&self, action: &str, body: &impl Serialize) -> Result<serde_json::Value> {
+        let Some((id, key)) = &self.creds.tencent else {
+            return Err(Error::Transport(
+                "TAT needs Tencent keys: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY".into(),
+            ));
+        };
+        let bytes = serde_json::to_vec(body).map_err(|e| Error::Transport(e.to_string()))?;
+        let ts = chrono::Utc::now().timestamp();
+        let headers = vec![
+            ("Content-Type".to_string(), "application/json".to_string()),
+            ("Host".to_string(), self.host.clone()),
+        ];
+        let auth = crate::sign::tencent::authorization(id, key, "tat", ts, "POST", "", &headers, &bytes);
+        let r = self
+            .http
+            .post(format!("{}/", self.base))
+            .header("Content-Type", "application/json")
+            .header("Authorization", auth)
+            .header("X-TC-Action", action)
+            .header("X-TC-Version", tat::VERSION)
+            .header("X-TC-Timestamp", ts.to_string())
+            .body(bytes)
+            .send()
+            .await
+            .map_err(|e| Error::Transport(transport_message(&self.base, &e)))?;
+        let v: serde_json::Value = r
+            .json()
+            .await
+            .map_err(|e| Error::Transport(format!("{action}: unexpected answer: {e}")))?;
+        let resp = v["Response"].clone();
+        if let Some(err) = resp.get("Error") {
+            let code = err["Code"].as_str().unwrap_or("InternalError").to_string();
+            return Err(Error::Remote {
+                status: 200,
+                message: err["Message"].as_str().unwrap_or("").to_string(),
+                code,
+            });
+        }
+        Ok(resp)
+    }
+
     /// A client of `endpoint` (`http(s)://host[:port]`). Starts following the event stream.
     pub fn new(endpoint: &str, creds: Credentials) -> std::result::Result<Remote, String> {
         let url = reqwest::Url::parse(endpoint)
@@ -606,4 +663,110 @@ impl Backend for Remote {
         let _: Data<String> = self.call(Method::DELETE, &path, &[], None::<&()>).await?;
         Ok(())
     }
+
+    async fn agents(&self) -> Result<Vec<AgentSummary>> {
+        let d: Data<Vec<AgentSummary>> = self.get("/v1/cocpit/agents", &[]).await?;
+        Ok(d.data)
+    }
+
+    async fn create_agent_invocations(
+        &self,
+        b: BatchCreateInvocationRequestBody,
+    ) -> Result<Vec<BatchCreateInvocationInfo>> {
+        let path = format!("/v3/{}/agent-invocations/batch-create", self.project()?);
+        let r: BatchCreateAgentInvocationsResponse =
+            self.call(Method::POST, &path, &[], Some(&b)).await?;
+        Ok(r.invocations)
+    }
+
+    async fn list_agent_invocations(
+        &self,
+        q: ListAgentInvocationsQuery,
+    ) -> Result<ListAgentInvocationsResponse> {
+        let path = format!("/v3/{}/agent-invocations", self.project()?);
+        self.get(&path, &pairs(&q)).await
+    }
+
+    async fn desktop_agents(&self) -> Result<ListAgentsInstallConditionResponse> {
+        let path = format!("/v2/{}/desktops/agents", self.project()?);
+        self.get(&path, &[]).await
+    }
+
+    async fn install_desktop_agents(&self, desktop_ids: Vec<String>) -> Result<String> {
+        let path = format!("/v2/{}/desktops/agents", self.project()?);
+        let r: BatchInstallAgentResponse = self
+            .call(
+                Method::POST,
+                &path,
+                &[],
+                Some(&BatchInstallAgentReq { desktop_ids }),
+            )
+            .await?;
+        Ok(r.job_id)
+    }
+
+    async fn desktop_jobs(&self) -> Result<Vec<ShowJobResponse>> {
+        let d: Data<Vec<ShowJobResponse>> = self.get("/v1/cocpit/desktop-jobs", &[]).await?;
+        Ok(d.data)
+    }
+
+    async fn create_command(&self, r: tat::CreateCommandRequest) -> Result<String> {
+        let v = self.tat("CreateCommand", &r).await?;
+        Ok(v["CommandId"].as_str().unwrap_or_default().to_string())
+    }
+
+    async fn describe_commands(&self, r: tat::DescribeRequest) -> Result<Described<tat::Command>> {
+        described(self.tat("DescribeCommands", &r).await?, "CommandSet")
+    }
+
+    async fn create_invoker(&self, r: tat::CreateInvokerRequest) -> Result<String> {
+        let v = self.tat("CreateInvoker", &r).await?;
+        Ok(v["InvokerId"].as_str().unwrap_or_default().to_string())
+    }
+
+    async fn describe_invokers(&self, r: tat::DescribeRequest) -> Result<Described<tat::Invoker>> {
+        described(self.tat("DescribeInvokers", &r).await?, "InvokerSet")
+    }
+
+    async fn set_invoker_enabled(&self, invoker_id: &str, enable: bool) -> Result<()> {
+        let action = if enable { "EnableInvoker" } else { "DisableInvoker" };
+        let body = tat::InvokerIdRequest {
+            invoker_id: Some(invoker_id.into()),
+        };
+        self.tat(action, &body).await.map(|_| ())
+    }
+
+    async fn delete_invoker(&self, invoker_id: &str) -> Result<()> {
+        let body = tat::InvokerIdRequest {
+            invoker_id: Some(invoker_id.into()),
+        };
+        self.tat("DeleteInvoker", &body).await.map(|_| ())
+    }
+
+    async fn invoker_records(
+        &self,
+        r: tat::DescribeRequest,
+    ) -> Result<Described<tat::InvokerRecord>> {
+        described(self.tat("DescribeInvokerRecords", &r).await?, "InvokerRecordSet")
+    }
+
+    async fn invocation_tasks(
+        &self,
+        r: tat::DescribeRequest,
+    ) -> Result<Described<tat::InvocationTask>> {
+        described(
+            self.tat("DescribeInvocationTasks", &r).await?,
+            "InvocationTaskSet",
+        )
+    }
+}
+
+/// A Describe* answer: `TotalCount` and the named set.
+fn described<T: DeserializeOwned>(v: serde_json::Value, set: &str) -> Result<Described<T>> {
+    let items = serde_json::from_value(v[set].clone())
+        .map_err(|e| Error::Transport(format!("{set}: unexpected answer: {e}")))?;
+    Ok(Described {
+        total_count: v["TotalCount"].as_u64().unwrap_or(0),
+        set: items,
+    })
 }
