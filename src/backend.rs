@@ -10,11 +10,11 @@ use crate::model::Page;
 use crate::model::agent::*;
 use crate::model::alarm::*;
 use crate::model::desktop::*;
-use crate::model::tat::{self, Described, TatError};
 use crate::model::incident::*;
 use crate::model::order::*;
 use crate::model::resource::{ListResourcesQuery, Resource};
 use crate::model::script::*;
+use crate::model::tat::{self, Described, TatError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

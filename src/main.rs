@@ -68,6 +68,16 @@ enum Command {
     /// Alarms: list, groups, push, ack, clear, incident, silence.
     #[command(subcommand)]
     Alarm(cli::AlarmCmd),
+    /// Cloud Eye agent tasks: list, install, update, rollback, retry, tasks.
+    #[command(subcommand)]
+    Agent(cli::AgentCmd),
+    /// Workspace desktop agents: list, install, jobs.
+    #[command(subcommand)]
+    Desktop(cli::DesktopCmd),
+    /// TAT scheduled invokers: list, create, enable, disable, delete, records, tasks, preview,
+    /// and their commands.
+    #[command(subcommand)]
+    Invoker(cli::InvokerCmd),
     /// Resources (the hosts scripts run on).
     #[command(subcommand)]
     Resource(cli::ResourceCmd),
@@ -172,6 +182,9 @@ async fn dispatch(
         Some(Command::Resource(c)) => cli::resource(b, c, output).await,
         Some(Command::Incident(c)) => cli::incident(b, c, output).await,
         Some(Command::Alarm(c)) => cli::alarm(b, c, output).await,
+        Some(Command::Agent(c)) => cli::agent(b, c, output).await,
+        Some(Command::Desktop(c)) => cli::desktop(b, c, output).await,
+        Some(Command::Invoker(c)) => cli::invoker(b, c, output).await,
         Some(Command::Serve { .. }) => {
             eprintln!("cocpit: serve runs the local engine; it does not take --endpoint");
             return 2;

@@ -22,10 +22,7 @@ fn creds(sk: &str) -> Credentials {
         ak: AK.into(),
         sk: sk.into(),
         project_id: Some(PROJECT.into()),
-        tencent: Some((
-            common::server::TC_ID.into(),
-            common::server::TC_KEY.into(),
-        )),
+        tencent: Some((common::server::TC_ID.into(), common::server::TC_KEY.into())),
     }
 }
 
@@ -96,7 +93,10 @@ async fn agents_desktops_and_invokers_work_remotely() {
         .await
         .unwrap();
     b.set_invoker_enabled(&ivk, false).await.unwrap();
-    let d = b.describe_invokers(DescribeRequest::default()).await.unwrap();
+    let d = b
+        .describe_invokers(DescribeRequest::default())
+        .await
+        .unwrap();
     assert_eq!(d.total_count, 1);
     assert!(!d.set[0].enable);
     let bad = b

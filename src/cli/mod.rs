@@ -2,9 +2,11 @@
 //! console. `-o json` prints the API's own JSON (with its `{"data": …}` envelope); the default is
 //! a table for people.
 
+mod ops;
 mod table;
 mod triage;
 
+pub use ops::{AgentCmd, DesktopCmd, InvokerCmd, agent, both_zones, desktop, invoker};
 pub use triage::{AlarmCmd, IncidentCmd, alarm, incident};
 
 use std::path::PathBuf;

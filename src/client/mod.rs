@@ -16,13 +16,13 @@ use tokio::sync::broadcast;
 use crate::backend::{Backend, Error, Result};
 use crate::engine::EngineEvent;
 use crate::model::agent::*;
-use crate::model::desktop::*;
-use crate::model::tat::{self, Described};
 use crate::model::alarm::*;
+use crate::model::desktop::*;
 use crate::model::incident::*;
 use crate::model::order::*;
 use crate::model::resource::{ListResourcesQuery, Resource};
 use crate::model::script::*;
+use crate::model::tat::{self, Described};
 use crate::model::{ApiError, Data, Page};
 use crate::sign::huawei;
 
@@ -87,7 +87,8 @@ impl Remote {
     async fn tat(&self, action: &str, body: &impl Serialize) -> Result<serde_json::Value> {
         let Some((id, key)) = &self.creds.tencent else {
             return Err(Error::Transport(
-                "TAT needs Tencent keys: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY".into(),
+                "TAT needs Tencent keys: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY"
+                    .into(),
             ));
         };
         let bytes = serde_json::to_vec(body).map_err(|e| Error::Transport(e.to_string()))?;
@@ -96,7 +97,8 @@ impl Remote {
             ("Content-Type".to_string(), "application/json".to_string()),
             ("Host".to_string(), self.host.clone()),
         ];
-        let auth = crate::sign::tencent::authorization(id, key, "tat", ts, "POST", "", &headers, &bytes);
+        let auth =
+            crate::sign::tencent::authorization(id, key, "tat", ts, "POST", "", &headers, &bytes);
         let r = self
             .http
             .post(format!("{}/", self.base))
@@ -729,7 +731,11 @@ impl Backend for Remote {
     }
 
     async fn set_invoker_enabled(&self, invoker_id: &str, enable: bool) -> Result<()> {
-        let action = if enable { "EnableInvoker" } else { "DisableInvoker" };
+        let action = if enable {
+            "EnableInvoker"
+        } else {
+            "DisableInvoker"
+        };
         let body = tat::InvokerIdRequest {
             invoker_id: Some(invoker_id.into()),
         };
@@ -747,7 +753,10 @@ impl Backend for Remote {
         &self,
         r: tat::DescribeRequest,
     ) -> Result<Described<tat::InvokerRecord>> {
-        described(self.tat("DescribeInvokerRecords", &r).await?, "InvokerRecordSet")
+        described(
+            self.tat("DescribeInvokerRecords", &r).await?,
+            "InvokerRecordSet",
+        )
     }
 
     async fn invocation_tasks(
