@@ -89,6 +89,7 @@ impl OutputSink for Captured {
 
 /// Runs `launch` on `host` in `workdir` (removed afterwards) until it ends, times out or is
 /// stopped through `stop_rx`.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     inner: &Inner,
     host: &Host,

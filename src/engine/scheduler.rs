@@ -210,7 +210,10 @@ pub(crate) fn start(inner: &Arc<Inner>) -> super::Result<()> {
     }
     fail_interrupted(inner)?;
     *inner.plan.lock().unwrap_or_else(|p| p.into_inner()) = plan;
-    tokio::spawn(run(Arc::downgrade(inner)));
+    // Without a runtime (an in-memory engine in a synchronous test) nothing fires.
+    if let Ok(rt) = tokio::runtime::Handle::try_current() {
+        rt.spawn(run(Arc::downgrade(inner)));
+    }
     Ok(())
 }
 

@@ -164,11 +164,9 @@ impl Store {
         let mut stmt = c.prepare(
             "SELECT body FROM tat_records WHERE json_extract(body, '$.Result') IN ('PENDING', 'RUNNING')",
         )?;
-        let rows = stmt
-            .query_map([], |r| r.get::<_, String>(0))?
+        stmt.query_map([], |r| r.get::<_, String>(0))?
             .map(|b| b.and_then(|b| from_json(&b)))
-            .collect();
-        rows
+            .collect()
     }
 
     /// Every document of `t` with its first filter column, oldest first (loading at start).
@@ -179,10 +177,8 @@ impl Store {
             "SELECT {first}, body FROM {} ORDER BY seq",
             t.name
         ))?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, Value>(0)?, r.get::<_, String>(1)?)))?
+        stmt.query_map([], |r| Ok((r.get::<_, Value>(0)?, r.get::<_, String>(1)?)))?
             .map(|row| row.and_then(|(v, b)| Ok((v, from_json(&b)?))))
-            .collect();
-        rows
+            .collect()
     }
 }
