@@ -25,6 +25,9 @@ pub enum Action {
     Resources,
     Incidents,
     Alarms,
+    Agents,
+    Desktops,
+    Invokers,
     RunScript,
     ContinueOrder,
     PauseOrder,
@@ -56,6 +59,12 @@ pub enum Action {
     ResolveIncident,
     VerifyIncident,
     RejectIncident,
+    InstallAgent,
+    UpdateAgent,
+    RollbackAgent,
+    RetryAgent,
+    ToggleInvoker,
+    DeleteInvoker,
     /// Unbinds a key in the keymap file.
     None,
 }
@@ -72,6 +81,9 @@ pub enum Context {
     Editor,
     Alarms,
     Incidents,
+    Agents,
+    Desktops,
+    Invokers,
 }
 
 impl Action {
@@ -95,6 +107,9 @@ impl Action {
         Action::Resources,
         Action::Incidents,
         Action::Alarms,
+        Action::Agents,
+        Action::Desktops,
+        Action::Invokers,
         Action::RunScript,
         Action::ContinueOrder,
         Action::PauseOrder,
@@ -126,6 +141,12 @@ impl Action {
         Action::ResolveIncident,
         Action::VerifyIncident,
         Action::RejectIncident,
+        Action::InstallAgent,
+        Action::UpdateAgent,
+        Action::RollbackAgent,
+        Action::RetryAgent,
+        Action::ToggleInvoker,
+        Action::DeleteInvoker,
     ];
 
     pub fn name(self) -> String {
@@ -160,6 +181,9 @@ impl Action {
             Action::Resources => "resources",
             Action::Incidents => "incidents",
             Action::Alarms => "alarms",
+            Action::Agents => "agents",
+            Action::Desktops => "desktops",
+            Action::Invokers => "invokers",
             Action::RunScript => "run a script on hosts",
             Action::ContinueOrder => "continue the order",
             Action::PauseOrder => "pause the order",
@@ -191,6 +215,12 @@ impl Action {
             Action::ResolveIncident => "submit the solution",
             Action::VerifyIncident => "verify the solution",
             Action::RejectIncident => "reject the incident",
+            Action::InstallAgent => "install the agent (marked or selected)",
+            Action::UpdateAgent => "update the agent (marked or selected)",
+            Action::RollbackAgent => "roll back the last task (asks first)",
+            Action::RetryAgent => "retry the last failed task",
+            Action::ToggleInvoker => "enable / disable the invoker",
+            Action::DeleteInvoker => "delete the invoker (asks first)",
             Action::None => "unbound",
         }
     }
@@ -210,6 +240,8 @@ impl Action {
             NewIncident | AcceptIncident | ResolveIncident | VerifyIncident | RejectIncident => {
                 Context::Incidents
             }
+            InstallAgent | UpdateAgent | RollbackAgent | RetryAgent => Context::Agents,
+            ToggleInvoker | DeleteInvoker => Context::Invokers,
             ContinueOrder | PauseOrder | CancelOrder | CancelInstance | RetryInstance
             | RetryFailed | SkipBatch | NextBatch | PrevBatch | ToggleFollow | ToggleWrap => {
                 Context::OrderView

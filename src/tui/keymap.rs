@@ -155,6 +155,9 @@ const DEFAULTS: &[(&str, Action)] = &[
     ("3", Action::Resources),
     ("4", Action::Incidents),
     ("5", Action::Alarms),
+    ("6", Action::Agents),
+    ("7", Action::Desktops),
+    ("8", Action::Invokers),
     ("r", Action::RunScript),
     ("c", Action::ContinueOrder),
     ("p", Action::PauseOrder),
@@ -188,6 +191,12 @@ const DEFAULTS: &[(&str, Action)] = &[
     ("r", Action::ResolveIncident),
     ("v", Action::VerifyIncident),
     ("x", Action::RejectIncident),
+    ("i", Action::InstallAgent),
+    ("u", Action::UpdateAgent),
+    ("b", Action::RollbackAgent),
+    ("R", Action::RetryAgent),
+    ("e", Action::ToggleInvoker),
+    ("D", Action::DeleteInvoker),
 ];
 
 #[derive(Debug, Clone)]

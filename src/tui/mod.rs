@@ -183,9 +183,83 @@ pub async fn run_effect(b: Arc<dyn Backend>, e: Effect) -> Msg {
             Msg::Deleted(b.delete_script(&uuid).await.map(|_| uuid).map_err(err))
         }
         Effect::Triage(t) => Msg::Triage(run_triage(b, t).await),
+        Effect::Ops(o) => Msg::Ops(run_ops(b, o).await),
         Effect::SaveDraft(_) | Effect::RemoveDraft(_) | Effect::ExternalEdit { .. } => {
             unreachable!("run by the loop itself")
         }
+    }
+}
+
+/// Agent, desktop and invoker work on the backend.
+async fn run_ops(b: Arc<dyn Backend>, o: update::OpsEffect) -> update::OpsMsg {
+    use crate::model::agent::BatchCreateInvocationRequestBody;
+    use update::{OpsEffect as E, OpsMsg as M};
+    let err = |e: crate::backend::Error| e.to_string();
+    match o {
+        E::LoadAgents => M::Agents(b.agents().await.map_err(err)),
+        E::LoadDesktops => M::Desktops(
+            b.desktop_agents()
+                .await
+                .map(|r| r.agents_condition)
+                .map_err(err),
+        ),
+        E::LoadInvokers => M::Invokers(
+            b.describe_invokers(crate::model::tat::DescribeRequest {
+                limit: Some(100),
+                ..Default::default()
+            })
+            .await
+            .map(|d| d.set)
+            .map_err(err),
+        ),
+        E::Agent { kind, ids } => {
+            let on_tasks = matches!(kind, "ROLLBACK" | "RETRY");
+            let body = BatchCreateInvocationRequestBody {
+                instance_ids: (!on_tasks).then(|| ids.clone()),
+                invocation_ids: on_tasks.then(|| ids.clone()),
+                invocation_type: kind.into(),
+                ..Default::default()
+            };
+            M::Done(match b.create_agent_invocations(body).await {
+                Ok(answers) => {
+                    let refused: Vec<String> = answers
+                        .iter()
+                        .filter(|a| a.ret_status != "successful")
+                        .map(|a| {
+                            format!(
+                                "{}: {}",
+                                a.instance_id,
+                                a.error_msg.as_deref().unwrap_or("refused")
+                            )
+                        })
+                        .collect();
+                    if refused.is_empty() {
+                        Ok(format!("{kind} started ({} task(s))", answers.len()))
+                    } else {
+                        Err(format!("{kind}: {}", refused.join("; ")))
+                    }
+                }
+                Err(e) => Err(err(e)),
+            })
+        }
+        E::InstallDesktops(ids) => M::Done(
+            b.install_desktop_agents(ids)
+                .await
+                .map(|job| format!("install job {job} started"))
+                .map_err(err),
+        ),
+        E::SetInvoker { id, enable } => M::Done(
+            b.set_invoker_enabled(&id, enable)
+                .await
+                .map(|()| format!("{id} {}", if enable { "enabled" } else { "disabled" }))
+                .map_err(err),
+        ),
+        E::DeleteInvoker(id) => M::Done(
+            b.delete_invoker(&id)
+                .await
+                .map(|()| format!("{id} deleted"))
+                .map_err(err),
+        ),
     }
 }
 
@@ -298,6 +372,9 @@ fn job_key(e: &Effect) -> Option<String> {
         Effect::LoadScriptParams(id) => Some(format!("params {id}")),
         Effect::LoadScript(id) => Some(format!("script {id}")),
         Effect::Triage(update::TriageEffect::LoadAlarms) => Some("alarms".into()),
+        Effect::Ops(update::OpsEffect::LoadAgents) => Some("agents".into()),
+        Effect::Ops(update::OpsEffect::LoadDesktops) => Some("desktops".into()),
+        Effect::Ops(update::OpsEffect::LoadInvokers) => Some("invokers".into()),
         Effect::Triage(update::TriageEffect::LoadAlarmGroups) => Some("alarm groups".into()),
         Effect::Triage(update::TriageEffect::LoadIncidents) => Some("incidents".into()),
         Effect::Triage(update::TriageEffect::LoadIncident(n)) => Some(format!("incident {n}")),

@@ -48,6 +48,9 @@ pub fn render(s: &State, f: &mut Frame) {
         Pane::Order => panes::order::render(s, f, body),
         Pane::Script => panes::editor::render_detail(s, f, body),
         Pane::Editor => panes::editor::render(s, f, body),
+        Pane::Agents => panes::ops::agents(s, f, body),
+        Pane::Desktops => panes::ops::desktops(s, f, body),
+        Pane::Invokers => panes::ops::invokers(s, f, body),
     }
     render_message(s, f, message);
     render_footer(s, f, footer);
@@ -202,6 +205,15 @@ fn footer_actions(p: Pane) -> &'static [Action] {
             Action::VerifyIncident,
             Action::RejectIncident,
         ],
+        Pane::Agents => &[
+            Action::ToggleMark,
+            Action::InstallAgent,
+            Action::UpdateAgent,
+            Action::RollbackAgent,
+            Action::RetryAgent,
+        ],
+        Pane::Desktops => &[Action::ToggleMark, Action::InstallAgent, Action::Filter],
+        Pane::Invokers => &[Action::ToggleInvoker, Action::DeleteInvoker, Action::Filter],
     }
 }
 

@@ -66,6 +66,44 @@ impl Row for Resource {
     }
 }
 
+impl Row for crate::model::agent::AgentSummary {
+    fn key(&self) -> String {
+        self.instance_id.clone()
+    }
+    fn haystack(&self) -> String {
+        format!(
+            "{} {} {}",
+            self.instance_id,
+            self.agent_state.as_deref().unwrap_or(""),
+            self.version.as_deref().unwrap_or("")
+        )
+    }
+}
+
+impl Row for crate::model::desktop::AgentsCondition {
+    fn key(&self) -> String {
+        self.desktop_id.clone()
+    }
+    fn haystack(&self) -> String {
+        format!("{} {} {}", self.desktop_id, self.desktop_name, self.status)
+    }
+}
+
+impl Row for crate::model::tat::Invoker {
+    fn key(&self) -> String {
+        self.invoker_id.clone()
+    }
+    fn haystack(&self) -> String {
+        format!(
+            "{} {} {} {}",
+            self.invoker_id,
+            self.name,
+            self.command_id,
+            self.instance_ids.join(" ")
+        )
+    }
+}
+
 impl Row for Alarm {
     fn key(&self) -> String {
         self.alarm_id.clone()
@@ -300,6 +338,9 @@ pub enum Pane {
     Editor,
     /// One incident with its timeline.
     Incident,
+    Agents,
+    Desktops,
+    Invokers,
 }
 
 impl Pane {
@@ -318,6 +359,9 @@ impl Pane {
             Pane::Alarms => c.extend([Context::List, Context::Alarms]),
             Pane::Incidents => c.extend([Context::List, Context::Incidents]),
             Pane::Incident => c.push(Context::Incidents),
+            Pane::Agents => c.extend([Context::List, Context::Resources, Context::Agents]),
+            Pane::Desktops => c.extend([Context::List, Context::Resources, Context::Agents]),
+            Pane::Invokers => c.extend([Context::List, Context::Invokers]),
         }
         c
     }
@@ -333,6 +377,9 @@ impl Pane {
             Pane::Script => "Script",
             Pane::Editor => "Editor",
             Pane::Incident => "Incident",
+            Pane::Agents => "Agents",
+            Pane::Desktops => "Desktops",
+            Pane::Invokers => "Invokers",
         }
     }
 }
@@ -437,6 +484,9 @@ pub enum Pending {
     /// Open the editor on the draft with this key.
     RestoreDraft(String),
     DeleteScript(String),
+    /// Roll back these agent tasks.
+    RollbackAgents(Vec<String>),
+    DeleteInvoker(String),
     /// Handle an incident (an irreversible step).
     Incident {
         incident_num: String,
@@ -547,6 +597,9 @@ pub struct State {
     pub scripts: List<ScriptListModel>,
     pub orders: List<JobScriptOrderListModel>,
     pub resources: List<Resource>,
+    pub agents: List<crate::model::agent::AgentSummary>,
+    pub desktops: List<crate::model::desktop::AgentsCondition>,
+    pub invokers: List<crate::model::tat::Invoker>,
     pub order: Option<OrderView>,
     pub alarms: List<Alarm>,
     pub alarm_groups: List<AlarmGroup>,
@@ -591,6 +644,9 @@ impl State {
             scripts: List::default(),
             orders: List::default(),
             resources: List::default(),
+            agents: List::default(),
+            desktops: List::default(),
+            invokers: List::default(),
             order: None,
             alarms: List::default(),
             alarm_groups: List::default(),

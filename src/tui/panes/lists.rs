@@ -12,9 +12,9 @@ use crate::tui::state::{List, Load, Row, State};
 use crate::tui::widgets::rows::{self, Width};
 
 /// Columns shown at a width: each (title, width constraint, minimum terminal width to show it).
-pub(super) type Column = (&'static str, Width, u16);
+pub(crate) type Column = (&'static str, Width, u16);
 
-pub(super) fn plain(text: impl Into<String>) -> (String, Style) {
+pub(crate) fn plain(text: impl Into<String>) -> (String, Style) {
     (text.into(), Style::default())
 }
 
@@ -42,14 +42,14 @@ fn status_line<T>(list: &List<T>, what: &str) -> String {
 }
 
 /// What a list pane shows: its name, what to say when it is empty, its columns.
-pub(super) struct Spec<'a> {
+pub(crate) struct Spec<'a> {
     pub what: &'a str,
     pub empty_hint: &'a str,
     pub columns: &'a [Column],
 }
 
 /// Draws a list pane: its loading/error/empty states, or a table of the visible rows.
-pub(super) fn table<T: Row>(
+pub(crate) fn table<T: Row>(
     s: &State,
     f: &mut Frame,
     area: Rect,

@@ -2,6 +2,7 @@
 
 pub mod editor;
 pub mod lists;
+pub mod ops;
 pub mod order;
 pub mod run;
 pub mod triage;

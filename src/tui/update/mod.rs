@@ -14,8 +14,10 @@ use crate::model::script::{
 use super::editor::draft::Draft;
 
 mod editor;
+mod ops;
 mod triage;
 
+pub use ops::{OpsEffect, OpsMsg};
 pub use triage::{MAX_LOADED_ALARMS, TriageEffect, TriageMsg};
 
 pub use editor::follow as follow_editor;
@@ -62,6 +64,8 @@ pub enum Msg {
     Deleted(Result<String, String>),
     /// Alarms and incidents.
     Triage(TriageMsg),
+    /// Agents, desktops and invokers.
+    Ops(OpsMsg),
     /// A remote backend's connection changed.
     Connection(String),
 }
@@ -107,6 +111,7 @@ pub enum Effect {
     SaveDraft(Box<Draft>),
     RemoveDraft(String),
     Triage(TriageEffect),
+    Ops(OpsEffect),
     /// Suspends the console and opens `$VISUAL`/`$EDITOR` on the content.
     ExternalEdit {
         content: String,
@@ -215,6 +220,7 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
         Msg::Drafts(d, problems) => editor::drafts_found(s, d, problems),
         Msg::ExternalEdited(r) => editor::external_done(s, r),
         Msg::Triage(m) => triage::message(s, m),
+        Msg::Ops(m) => ops::message(s, m),
         Msg::Connection(c) => {
             s.connection = Some(c);
             Outcome::redraw()
@@ -257,9 +263,21 @@ fn engine_event(s: &mut State, e: EngineEvent) -> Outcome {
         }
         EngineEvent::AlarmsChanged { alarm_ids } => out = triage::alarms_changed(s, alarm_ids),
         EngineEvent::Resync => {}
-        EngineEvent::AgentsChanged { .. }
-        | EngineEvent::DesktopJobChanged { .. }
-        | EngineEvent::InvokerChanged { .. } => {}
+        EngineEvent::AgentsChanged { .. } | EngineEvent::DesktopJobChanged { .. } => {
+            for (loaded, pane) in [
+                (s.agents.load != Load::Loading, Pane::Agents),
+                (s.desktops.load != Load::Loading, Pane::Desktops),
+            ] {
+                if loaded && let Some(e) = ops::load(pane) {
+                    out = out.with(e);
+                }
+            }
+        }
+        EngineEvent::InvokerChanged { .. } => {
+            if s.invokers.load != Load::Loading {
+                out = out.with(Effect::Ops(OpsEffect::LoadInvokers));
+            }
+        }
         EngineEvent::ResourceChanged { .. } => {
             if s.resources.load != Load::Loading {
                 out = out.with(Effect::LoadResources);
@@ -364,6 +382,7 @@ fn confirmed(s: &mut State, p: Pending) -> Outcome {
                 parameter,
             }))
         }
+        p @ (Pending::RollbackAgents(_) | Pending::DeleteInvoker(_)) => ops::confirmed(s, p),
         Pending::DeleteScript(uuid) => {
             s.message = Some((Level::Info, "deleting…".into()));
             Outcome::redraw().with(Effect::DeleteScript(uuid))
@@ -404,6 +423,10 @@ pub fn go(s: &mut State, pane: Pane) -> Outcome {
             None => out,
         },
         Pane::Editor => out,
+        Pane::Agents | Pane::Desktops | Pane::Invokers => match ops::load(pane) {
+            Some(e) => out.with(e),
+            None => out,
+        },
     }
 }
 
@@ -508,6 +531,9 @@ pub fn act(s: &mut State, a: Action) -> Outcome {
         Action::Resources => return go(s, Pane::Resources),
         Action::Incidents => return go(s, Pane::Incidents),
         Action::Alarms => return go(s, Pane::Alarms),
+        Action::Agents => return go(s, Pane::Agents),
+        Action::Desktops => return go(s, Pane::Desktops),
+        Action::Invokers => return go(s, Pane::Invokers),
         Action::Refresh => {
             let pane = s.pane;
             let out = go(s, pane);
@@ -539,6 +565,7 @@ pub fn act(s: &mut State, a: Action) -> Outcome {
             _ => return Outcome::default(),
         },
         Pane::Script => return editor::script_action(s, a),
+        Pane::Agents | Pane::Desktops | Pane::Invokers => return ops::act(s, a, page),
         Pane::Editor => {
             // Reached only without an editor (it takes its keys first).
             return Outcome::default();
@@ -747,6 +774,9 @@ fn filter_key(s: &mut State, k: KeyEvent, mut input: String) -> Outcome {
             s.alarm_groups.set_filter(&input);
         }
         Pane::Incidents => s.incidents.set_filter(&input),
+        Pane::Agents => s.agents.set_filter(&input),
+        Pane::Desktops => s.desktops.set_filter(&input),
+        Pane::Invokers => s.invokers.set_filter(&input),
         Pane::Order => {
             if let Some(v) = s.order.as_mut() {
                 v.search = input;
@@ -766,6 +796,9 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("resources", "list resources"),
     ("incidents", "incidents"),
     ("alarms", "alarms"),
+    ("agents", "Cloud Eye agents and their tasks"),
+    ("desktops", "Workspace desktops and their agent"),
+    ("invokers", "TAT scheduled invokers"),
     ("theme dark", "dark theme"),
     ("theme light", "light theme"),
     ("theme high-contrast", "high-contrast theme"),
@@ -843,6 +876,9 @@ pub fn command(s: &mut State, cmd: &str) -> Outcome {
         ("resources", _) => go(s, Pane::Resources),
         ("incidents", _) => go(s, Pane::Incidents),
         ("alarms", _) => go(s, Pane::Alarms),
+        ("agents", _) => go(s, Pane::Agents),
+        ("desktops", _) => go(s, Pane::Desktops),
+        ("invokers", _) => go(s, Pane::Invokers),
         ("help", _) => act(s, Action::Help),
         ("new", _) => editor::new_script(s),
         ("discard", _) => editor::discard(s),
