@@ -502,6 +502,18 @@ fn page(limit: Option<i64>, offset: Option<i64>) -> Tat<(u64, u64)> {
     Ok((limit as u64, offset as u64))
 }
 
+/// One page of what matched, with how many matched in all.
+fn paged<T>(matching: Vec<T>, offset: u64, limit: u64) -> Described<T> {
+    Described {
+        total_count: matching.len() as u64,
+        set: matching
+            .into_iter()
+            .skip(offset as usize)
+            .take(limit as usize)
+            .collect(),
+    }
+}
+
 fn filter_value<'a>(filters: &'a Option<Vec<Filter>>, name: &str) -> Option<&'a [String]> {
     filters
         .as_deref()?
@@ -662,14 +674,7 @@ impl Engine {
             .filter(|c| names.is_none_or(|n| n.contains(&c.command_name)))
             .filter(|c| types.is_none_or(|t| t.contains(&c.command_type)))
             .collect();
-        Ok(Described {
-            total_count: matching.len() as u64,
-            set: matching
-                .into_iter()
-                .skip(offset as usize)
-                .take(limit as usize)
-                .collect(),
-        })
+        Ok(paged(matching, offset, limit))
     }
 
     /// `CreateInvoker`: checks everything against the seed's rules before anything is stored.
@@ -953,20 +958,13 @@ impl Engine {
             .filter(|t| instances.is_none_or(|v| v.contains(&t.instance_id)))
             .filter(|t| commands.is_none_or(|v| v.contains(&t.command_id)))
             .collect();
-        Ok(Described {
-            total_count: matching.len() as u64,
-            set: matching
-                .into_iter()
-                .skip(offset as usize)
-                .take(limit as usize)
-                .map(|mut t| {
-                    if hide {
-                        t.task_result.output.clear();
-                    }
-                    t
-                })
-                .collect(),
-        })
+        let mut page = paged(matching, offset, limit);
+        if hide {
+            for t in &mut page.set {
+                t.task_result.output.clear();
+            }
+        }
+        Ok(page)
     }
 
     /// How many invokers are scheduled (benchmarks, the console).
