@@ -294,6 +294,18 @@ async fn recurrence_crosses_a_day_and_a_month_in_utc8_and_disabled_invokers_stay
     let r = settled(&e, &midnight, 2).await;
     assert_eq!(r[0].invoke_time, "2026-02-01T16:00:00Z");
     assert!(records(&e, &quiet).is_empty());
+    // Records of several invokers page in the store: the newest first, the total of all.
+    let page = e
+        .describe_invoker_records(&DescribeRequest {
+            invoker_ids: Some(vec![midnight.clone(), quiet.clone()]),
+            limit: Some(1),
+            offset: Some(1),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(page.total_count, 2);
+    assert_eq!(page.set.len(), 1);
+    assert_eq!(page.set[0].invoke_time, "2026-01-31T16:00:00Z");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -480,7 +480,7 @@ impl Engine {
             sel.equal.push(("instance_id", i.clone().into()));
         }
         if let Some(i) = &q.invocation_id {
-            sel.ids = Some(vec![i.clone()]);
+            sel.equal.push(("id", i.clone().into()));
         }
         let (_, all): (u64, Vec<InvocationInfo>) =
             self.inner.store.select(AGENT_INVOCATIONS, &sel)?;

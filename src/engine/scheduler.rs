@@ -661,7 +661,7 @@ impl Engine {
             .select(
                 TAT_COMMANDS,
                 &Select {
-                    ids,
+                    within: ids.map(|v| vec![("id", v)]).unwrap_or_default(),
                     limit: u64::MAX >> 1,
                     ..Default::default()
                 },
@@ -853,7 +853,7 @@ impl Engine {
             .select(
                 TAT_INVOKERS,
                 &Select {
-                    ids,
+                    within: ids.map(|v| vec![("id", v)]).unwrap_or_default(),
                     limit: u64::MAX >> 1,
                     ..Default::default()
                 },
@@ -884,61 +884,36 @@ impl Engine {
     /// `DescribeInvokerRecords`, newest first.
     pub fn describe_invoker_records(&self, r: &DescribeRequest) -> Tat<Described<InvokerRecord>> {
         let (limit, offset) = page(r.limit, r.offset)?;
-        let mut all = Vec::new();
-        let ids = r.invoker_ids.clone().unwrap_or_default();
-        let (total, set) = if ids.len() == 1 {
-            self.inner
-                .store
-                .select(
-                    TAT_RECORDS,
-                    &Select {
-                        equal: vec![("invoker_id", ids[0].clone().into())],
-                        limit,
-                        offset,
-                        ..Default::default()
-                    },
-                )
-                .map_err(internal)?
-        } else {
-            let (_, every): (u64, Vec<InvokerRecord>) = self
-                .inner
-                .store
-                .select(
-                    TAT_RECORDS,
-                    &Select {
-                        limit: u64::MAX >> 1,
-                        ..Default::default()
-                    },
-                )
-                .map_err(internal)?;
-            all.extend(
-                every
-                    .into_iter()
-                    .filter(|r| ids.is_empty() || ids.contains(&r.invoker_id)),
-            );
-            let total = all.len() as u64;
-            (
-                total,
-                all.into_iter()
-                    .skip(offset as usize)
-                    .take(limit as usize)
-                    .collect(),
-            )
+        let within = match &r.invoker_ids {
+            Some(ids) if !ids.is_empty() => vec![("invoker_id", ids.clone())],
+            _ => vec![],
         };
-        Ok(Described {
-            total_count: total,
-            set,
-        })
+        let (total_count, set) = self
+            .inner
+            .store
+            .select(
+                TAT_RECORDS,
+                &Select {
+                    within,
+                    limit,
+                    offset,
+                    ..Default::default()
+                },
+            )
+            .map_err(internal)?;
+        Ok(Described { total_count, set })
     }
 
     /// `DescribeInvocationTasks`; output is hidden unless `HideOutput` is false.
     pub fn describe_invocation_tasks(&self, r: &DescribeRequest) -> Tat<Described<InvocationTask>> {
         let (limit, offset) = page(r.limit, r.offset)?;
         let mut sel = Select {
-            ids: r
+            within: r
                 .invocation_task_ids
                 .clone()
-                .or_else(|| filter_value(&r.filters, "invocation-task-id").map(<[String]>::to_vec)),
+                .or_else(|| filter_value(&r.filters, "invocation-task-id").map(<[String]>::to_vec))
+                .map(|v| vec![("id", v)])
+                .unwrap_or_default(),
             limit: u64::MAX >> 1,
             oldest_first: true,
             ..Default::default()

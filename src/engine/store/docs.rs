@@ -58,11 +58,12 @@ fn from_json<T: DeserializeOwned>(s: &str) -> Result<T> {
     })
 }
 
-/// Which documents a listing takes: `column = value` for each pair, newest first.
+/// Which documents a listing takes: `column = value` for each pair of `equal`, `column IN
+/// (values)` for each of `within` (an empty list matches nothing), newest first.
 #[derive(Debug, Clone, Default)]
 pub struct Select {
     pub equal: Vec<(&'static str, Value)>,
-    pub ids: Option<Vec<String>>,
+    pub within: Vec<(&'static str, Vec<String>)>,
     pub offset: u64,
     pub limit: u64,
     pub oldest_first: bool,
@@ -125,15 +126,15 @@ impl Store {
             values.push(v.clone());
             clauses.push(format!("{col} = ?{}", values.len()));
         }
-        if let Some(ids) = &s.ids {
-            let marks: Vec<String> = ids
+        for (col, any) in &s.within {
+            let marks: Vec<String> = any
                 .iter()
-                .map(|id| {
-                    values.push(Value::Text(id.clone()));
+                .map(|v| {
+                    values.push(Value::Text(v.clone()));
                     format!("?{}", values.len())
                 })
                 .collect();
-            clauses.push(format!("id IN ({})", marks.join(", ")));
+            clauses.push(format!("{col} IN ({})", marks.join(", ")));
         }
         let filter = if clauses.is_empty() {
             String::new()
