@@ -1,33 +1,16 @@
 //! The agents, desktops and invokers panes through `update` and `render`: keys become the right
 //! requests (rollback and delete ask first); snapshots at 80×24 and 160×48.
 
+mod common;
+
+use common::tui::{draw, state};
+
 use cocpit::model::agent::*;
 use cocpit::model::desktop::*;
 use cocpit::model::tat::*;
-use cocpit::tui::keymap::Keymap;
-use cocpit::tui::render::render;
 use cocpit::tui::state::*;
-use cocpit::tui::theme::Theme;
 use cocpit::tui::update::{self, Effect, Msg, OpsEffect, OpsMsg};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
-
-fn state() -> State {
-    let mut s = State::new(
-        "local engine /data/cocpit".into(),
-        Theme::default(),
-        Keymap::default(),
-    );
-    s.clock = "12:00".into();
-    s
-}
-
-fn draw(s: &State, w: u16, h: u16) -> TestBackend {
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| render(s, f)).unwrap();
-    t.backend().clone()
-}
 
 fn snap(name: &str, s: &State) {
     insta::assert_snapshot!(format!("{name}_80x24"), draw(s, 80, 24));

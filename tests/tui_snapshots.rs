@@ -1,29 +1,18 @@
 //! Every pane, in its empty, loading, error and full states, rendered into ratatui's TestBackend
 //! at 80×24 and 160×48 and compared with the committed snapshots (`tests/snapshots/`).
 
+mod common;
+
+use common::tui::{draw, state};
+
 use cocpit::model::order::*;
 use cocpit::model::resource::{Resource, Tag};
 use cocpit::model::script::*;
 use cocpit::tui::action::Action;
-use cocpit::tui::keymap::Keymap;
-use cocpit::tui::render::render;
 use cocpit::tui::state::*;
-use cocpit::tui::theme::Theme;
 use cocpit::tui::update::{self, Msg, OrderSnapshot};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
 const T0: i64 = 1_700_000_000_000;
-
-fn state() -> State {
-    let mut s = State::new(
-        "local engine /data/cocpit".into(),
-        Theme::default(),
-        Keymap::default(),
-    );
-    s.clock = "12:00".into();
-    s
-}
 
 fn script(i: i64, name: &str, risk: RiskLevel) -> ScriptListModel {
     ScriptListModel {
@@ -205,12 +194,6 @@ fn order_snapshot() -> OrderSnapshot {
         ],
         instances,
     }
-}
-
-fn draw(s: &State, w: u16, h: u16) -> TestBackend {
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| render(s, f)).unwrap();
-    t.backend().clone()
 }
 
 /// Snapshots `s` at both sizes.

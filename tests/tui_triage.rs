@@ -2,37 +2,20 @@
 //! requests, forms check as they are typed, irreversible steps ask first; snapshots of each
 //! state at 80×24 and 160×48.
 
+mod common;
+
+use common::tui::{draw, state};
+
 use std::collections::BTreeMap;
 
 use cocpit::model::alarm::*;
 use cocpit::model::incident::*;
 use cocpit::tui::action::Action;
-use cocpit::tui::keymap::Keymap;
-use cocpit::tui::render::render;
 use cocpit::tui::state::*;
-use cocpit::tui::theme::Theme;
 use cocpit::tui::update::{self, Effect, Msg, TriageEffect, TriageMsg};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
 const T0: i64 = 1_700_000_000_000;
-
-fn state() -> State {
-    let mut s = State::new(
-        "local engine /data/cocpit".into(),
-        Theme::default(),
-        Keymap::default(),
-    );
-    s.clock = "12:00".into();
-    s
-}
-
-fn draw(s: &State, w: u16, h: u16) -> TestBackend {
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| render(s, f)).unwrap();
-    t.backend().clone()
-}
 
 fn snap(name: &str, s: &State) {
     insta::assert_snapshot!(format!("{name}_80x24"), draw(s, 80, 24));

@@ -4,6 +4,7 @@
 
 pub mod server;
 pub mod sshd;
+pub mod tui;
 
 use std::time::Duration;
 
