@@ -216,3 +216,90 @@ fn a_second_engine_on_the_same_data_is_refused_with_a_way_out() {
     std::fs::write(cli.dir.path().join("stop"), "").unwrap();
     assert!(first.wait().unwrap().success());
 }
+
+#[test]
+fn invokers_from_the_cli_take_local_times_and_name_a_bad_cron_field() {
+    let cli = Cli::new();
+    let cmd = cli.json(&[
+        "invoker",
+        "command-create",
+        "--name",
+        "hello",
+        "--content",
+        "echo hello",
+    ])["CommandId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // ONCE in an hour, written as a person would.
+    let before = chrono::Utc::now();
+    let id = cli.json(&[
+        "invoker",
+        "create",
+        "--name",
+        "later",
+        "--command-id",
+        &cmd,
+        "--instance",
+        "demo-01",
+        "--at",
+        "+1h",
+    ])["InvokerId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let list = cli.json(&["invoker", "list"]);
+    let inv = &list["InvokerSet"][0];
+    assert_eq!(inv["InvokerId"], id.as_str());
+    let at =
+        cocpit::model::tat::parse_time(inv["ScheduleSettings"]["InvokeTime"].as_str().unwrap())
+            .unwrap();
+    let ahead = (at - before).num_seconds();
+    assert!((3599..=3661).contains(&ahead), "fires {ahead} s ahead");
+
+    // A bad cron: exit 1, the field named, nothing created.
+    let out = cli.run(&[
+        "invoker",
+        "create",
+        "--name",
+        "bad",
+        "--command-id",
+        &cmd,
+        "--instance",
+        "demo-01",
+        "--cron",
+        "0 25 * * *",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("InvalidCronExpression"), "{err}");
+    assert!(err.contains("the hour (0-23) field \"25\""), "{err}");
+    assert_eq!(cli.json(&["invoker", "list"])["TotalCount"], 1);
+
+    // A past time is refused before anything is sent.
+    let out = cli.run(&[
+        "invoker",
+        "create",
+        "--name",
+        "past",
+        "--command-id",
+        &cmd,
+        "--instance",
+        "demo-01",
+        "--at",
+        "2020-01-01 00:00",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--at: time \"2020-01-01 00:00\" is not in the future"),
+        "{err}"
+    );
+
+    // preview prints five fires in both zones.
+    let out = cli.run(&["invoker", "preview", "0 3 * * *"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), 5, "{text}");
+    assert!(text.lines().all(|l| l.contains("03:00 UTC+8 (")), "{text}");
+}

@@ -387,3 +387,52 @@ fn the_console_works_against_a_remote_endpoint() {
     t.keys(&["q"]);
     t.wait_for("cocpit-exited-0");
 }
+
+#[test]
+fn an_every_minute_invoker_created_in_the_console_fires_and_its_record_appears() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("config.toml"), "[inventory]\ndemo_fleet = 2\n").unwrap();
+    let bin = env!("CARGO_BIN_EXE_cocpit");
+    let t = Tmux::new(d);
+    t.line(&format!(
+        "{bin} --config {} --data {}; echo cocpit-exited-$?",
+        d.join("config.toml").display(),
+        d.join("data").display()
+    ));
+    t.wait_for("no scripts yet");
+    t.keys(&["8"]);
+    t.wait_for("no invokers");
+    // n: the form. A name, a shell line as the command, one instance, the cron.
+    t.keys(&["n"]);
+    t.wait_for("name: must not be empty");
+    t.run(&["send-keys", "-t", "main", "-l", "every-minute"]);
+    t.keys(&["Tab"]);
+    t.run(&["send-keys", "-t", "main", "-l", "echo fired-by-tat"]);
+    t.keys(&["Tab"]);
+    t.run(&["send-keys", "-t", "main", "-l", "demo-02"]);
+    t.keys(&["Tab", "Tab"]);
+    for _ in 0.."*/5 * * * *".len() {
+        t.keys(&["BSpace"]);
+    }
+    t.run(&["send-keys", "-t", "main", "-l", "* * * * *"]);
+    let preview = t.wait_for("next fires (the cron is read in UTC+8)");
+    assert_eq!(
+        preview.matches("UTC+8 · ").count(),
+        5,
+        "five fires, each in both zones:\n{preview}"
+    );
+    assert!(preview.contains("✔ enter sends"), "{preview}");
+    t.keys(&["Enter"]);
+    let listed = t.wait_for("created");
+    assert!(listed.contains("every-minute"), "{listed}");
+    // Open it and wait for the first fire (at most a minute away) to finish.
+    t.keys(&["Enter"]);
+    t.wait_for("next fire:");
+    let fired = t.wait_for("fired-by-tat");
+    assert!(fired.contains("SUCCESS"), "{fired}");
+    assert!(fired.contains("demo-02"), "{fired}");
+    assert!(fired.contains("fires 1/1"), "{fired}");
+    t.keys(&["q"]);
+    t.wait_for("cocpit-exited-0");
+}

@@ -75,7 +75,8 @@ pub enum InvokerCmd {
         command_id: String,
         #[arg(long = "instance", required = true)]
         instance_ids: Vec<String>,
-        /// ONCE at this time (YYYY-MM-DDThh:mm:ssZ, or with an offset).
+        /// ONCE at this time: +10m, HH:MM or "YYYY-MM-DD HH:MM" (local time), or
+        /// YYYY-MM-DDThh:mm:ssZ.
         #[arg(long, conflicts_with = "cron")]
         at: Option<String>,
         /// RECURRENCE on this crontab expression, read in UTC+8 (Beijing time).
@@ -465,7 +466,14 @@ pub async fn invoker(b: &dyn Backend, cmd: InvokerCmd, out: Output) -> CliResult
                 (Some(at), None) => ScheduleSettings {
                     policy: "ONCE".into(),
                     recurrence: None,
-                    invoke_time: Some(at),
+                    invoke_time: Some(tat::format_time(
+                        tat::parse_user_time(
+                            &at,
+                            chrono::Utc::now(),
+                            crate::format::local_offset(),
+                        )
+                        .map_err(|e| fail(format!("--at: {e}")))?,
+                    )),
                 },
                 (None, Some(c)) => ScheduleSettings {
                     policy: "RECURRENCE".into(),

@@ -304,24 +304,46 @@ impl Schedule {
 
 /// Parses a crontab expression (5 fields, or 6 with seconds first), as TAT reads it in UTC+8.
 pub fn parse_cron(expr: &str) -> Result<croner::Cron, TatError> {
-    let fields = expr.split_whitespace().count();
-    if !(5..=6).contains(&fields) {
-        return Err(tat_error(
+    cron(expr).map_err(|e| {
+        tat_error(
             codes::INVALID_CRON,
-            format!(
-                "ScheduleSettings.Recurrence {expr:?}: a crontab expression has 5 fields (minute hour day month weekday), got {fields}"
-            ),
+            format!("ScheduleSettings.Recurrence {expr:?}: {e}"),
+        )
+    })
+}
+
+const CRON_FIELDS: [&str; 6] = [
+    "second (0-59)",
+    "minute (0-59)",
+    "hour (0-23)",
+    "day of month (1-31)",
+    "month (1-12)",
+    "day of week (0-7)",
+];
+
+/// Parses a crontab expression; the error names the field at fault.
+pub fn cron(expr: &str) -> Result<croner::Cron, String> {
+    let fields: Vec<&str> = expr.split_whitespace().collect();
+    if !(5..=6).contains(&fields.len()) {
+        return Err(format!(
+            "a crontab expression has 5 fields (minute hour day month weekday), got {}",
+            fields.len()
         ));
     }
-    croner::Cron::new(expr)
-        .with_seconds_optional()
-        .parse()
-        .map_err(|e| {
-            tat_error(
-                codes::INVALID_CRON,
-                format!("ScheduleSettings.Recurrence {expr:?}: {e}"),
-            )
-        })
+    let parse = |e: &str| croner::Cron::new(e).with_seconds_optional().parse();
+    parse(expr).map_err(|e| {
+        // croner does not say which field is wrong: the one that, made `*`, lets it parse.
+        let names = &CRON_FIELDS[6 - fields.len()..];
+        let culprit = (0..fields.len()).find(|&i| {
+            let mut f = fields.clone();
+            f[i] = "*";
+            parse(&f.join(" ")).is_ok()
+        });
+        match culprit {
+            Some(i) => format!("the {} field {:?} is invalid: {e}", names[i], fields[i]),
+            None => e.to_string(),
+        }
+    })
 }
 
 /// Parses `InvokeTime` (`YYYY-MM-DDThh:mm:ssZ`, or with an offset such as `+08:00`).
@@ -336,6 +358,48 @@ pub fn parse_time(s: &str) -> Result<DateTime<Utc>, TatError> {
                 ),
             )
         })
+}
+
+/// A time as a person types it, read in `zone`: `+10m` (from now), `HH:MM` (the next such
+/// time), `YYYY-MM-DD HH:MM`, or TAT's own `YYYY-MM-DDThh:mm:ssZ`. It must be after `now`.
+pub fn parse_user_time(
+    text: &str,
+    now: DateTime<Utc>,
+    zone: FixedOffset,
+) -> Result<DateTime<Utc>, String> {
+    use chrono::{NaiveDateTime, NaiveTime, TimeZone};
+    let text = text.trim();
+    let t = if let Some(rel) = text.strip_prefix('+') {
+        now + chrono::Duration::seconds(crate::format::parse_duration(rel)?)
+    } else if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        t.with_timezone(&Utc)
+    } else if let Ok(t) = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M") {
+        zone.from_local_datetime(&t)
+            .single()
+            .map(|t| t.with_timezone(&Utc))
+            .ok_or_else(|| format!("time {text:?} does not exist at UTC{zone}"))?
+    } else if let Ok(hm) = NaiveTime::parse_from_str(text, "%H:%M") {
+        let local = now.with_timezone(&zone);
+        let today = local.date_naive().and_time(hm);
+        let t = zone
+            .from_local_datetime(&today)
+            .single()
+            .map(|t| t.with_timezone(&Utc))
+            .ok_or_else(|| format!("time {text:?} does not exist at UTC{zone}"))?;
+        if t <= now {
+            t + chrono::Duration::days(1)
+        } else {
+            t
+        }
+    } else {
+        return Err(format!(
+            "time {text:?}: write +10m, HH:MM, YYYY-MM-DD HH:MM or YYYY-MM-DDThh:mm:ssZ"
+        ));
+    };
+    if t <= now {
+        return Err(format!("time {text:?} is not in the future"));
+    }
+    Ok(t)
 }
 
 /// Checks `ScheduleSettings` against `now`.
@@ -392,6 +456,58 @@ mod tests {
 
     fn at(s: &str) -> DateTime<Utc> {
         parse_time(s).unwrap()
+    }
+
+    #[test]
+    fn a_bad_cron_names_its_field() {
+        let e = cron("61 * * * *").unwrap_err();
+        assert!(
+            e.starts_with("the minute (0-59) field \"61\" is invalid"),
+            "{e}"
+        );
+        let e = cron("0 0 * 13 *").unwrap_err();
+        assert!(e.starts_with("the month (1-12) field \"13\""), "{e}");
+        let e = cron("0 0 0 * * 9").unwrap_err();
+        assert!(e.starts_with("the day of week (0-7) field \"9\""), "{e}");
+        let e = cron("* * *").unwrap_err();
+        assert!(e.contains("has 5 fields"), "{e}");
+        let api = parse_cron("61 * * * *").unwrap_err();
+        assert_eq!(api.code, codes::INVALID_CRON);
+        assert!(
+            api.message
+                .starts_with("ScheduleSettings.Recurrence \"61 * * * *\": the minute")
+        );
+    }
+
+    #[test]
+    fn typed_times_are_read_in_the_viewers_zone() {
+        let now = at("2026-11-24T12:00:00Z");
+        let paris = FixedOffset::east_opt(3600).unwrap();
+        assert_eq!(
+            parse_user_time("+10m", now, paris),
+            Ok(at("2026-11-24T12:10:00Z"))
+        );
+        assert_eq!(
+            parse_user_time("2026-11-25 03:00", now, paris),
+            Ok(at("2026-11-25T02:00:00Z"))
+        );
+        // 14:00 in Paris is still to come today; 09:00 has passed, so it is tomorrow's.
+        assert_eq!(
+            parse_user_time("14:00", now, paris),
+            Ok(at("2026-11-24T13:00:00Z"))
+        );
+        assert_eq!(
+            parse_user_time("09:00", now, paris),
+            Ok(at("2026-11-25T08:00:00Z"))
+        );
+        assert_eq!(
+            parse_user_time("2026-11-25T03:00:00+08:00", now, paris),
+            Ok(at("2026-11-24T19:00:00Z"))
+        );
+        let past = parse_user_time("2026-11-24 08:00", now, paris).unwrap_err();
+        assert!(past.contains("not in the future"), "{past}");
+        let junk = parse_user_time("tomorrow", now, paris).unwrap_err();
+        assert!(junk.contains("HH:MM"), "{junk}");
     }
 
     #[test]

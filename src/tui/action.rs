@@ -65,6 +65,7 @@ pub enum Action {
     RetryAgent,
     ToggleInvoker,
     DeleteInvoker,
+    NewInvoker,
     /// Unbinds a key in the keymap file.
     None,
 }
@@ -147,6 +148,7 @@ impl Action {
         Action::RetryAgent,
         Action::ToggleInvoker,
         Action::DeleteInvoker,
+        Action::NewInvoker,
     ];
 
     pub fn name(self) -> String {
@@ -221,6 +223,7 @@ impl Action {
             Action::RetryAgent => "retry the last failed task",
             Action::ToggleInvoker => "enable / disable the invoker",
             Action::DeleteInvoker => "delete the invoker (asks first)",
+            Action::NewInvoker => "new scheduled invoker",
             Action::None => "unbound",
         }
     }
@@ -241,7 +244,7 @@ impl Action {
                 Context::Incidents
             }
             InstallAgent | UpdateAgent | RollbackAgent | RetryAgent => Context::Agents,
-            ToggleInvoker | DeleteInvoker => Context::Invokers,
+            ToggleInvoker | DeleteInvoker | NewInvoker => Context::Invokers,
             ContinueOrder | PauseOrder | CancelOrder | CancelInstance | RetryInstance
             | RetryFailed | SkipBatch | NextBatch | PrevBatch | ToggleFollow | ToggleWrap => {
                 Context::OrderView

@@ -197,6 +197,7 @@ const DEFAULTS: &[(&str, Action)] = &[
     ("R", Action::RetryAgent),
     ("e", Action::ToggleInvoker),
     ("D", Action::DeleteInvoker),
+    ("n", Action::NewInvoker),
 ];
 
 #[derive(Debug, Clone)]

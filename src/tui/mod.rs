@@ -28,6 +28,7 @@ use crate::backend::Backend;
 use crate::config::Config;
 use crate::model::order::BatchDetailQuery;
 use crate::model::script::ListScriptsQuery;
+use crate::model::tat;
 use state::{BatchInstance, State};
 use update::{Effect, Msg, OrderSnapshot, ScriptSave};
 
@@ -260,7 +261,68 @@ async fn run_ops(b: Arc<dyn Backend>, o: update::OpsEffect) -> update::OpsMsg {
                 .map(|()| format!("{id} deleted"))
                 .map_err(err),
         ),
+        E::CreateInvoker { script, request } => M::Created(
+            create_invoker(b.as_ref(), script, *request)
+                .await
+                .map_err(err),
+        ),
+        E::LoadRecords(id) => {
+            let r = b
+                .invoker_records(tat::DescribeRequest {
+                    invoker_ids: Some(vec![id.clone()]),
+                    limit: Some(100),
+                    ..Default::default()
+                })
+                .await
+                .map(|d| d.set)
+                .map_err(err);
+            M::Records(id, r)
+        }
+        E::LoadTasks(inv) => {
+            let r = b
+                .invocation_tasks(tat::DescribeRequest {
+                    filters: Some(vec![tat::Filter {
+                        name: "invocation-id".into(),
+                        values: vec![inv.clone()],
+                    }]),
+                    limit: Some(100),
+                    hide_output: Some(false),
+                    ..Default::default()
+                })
+                .await
+                .map(|d| d.set)
+                .map_err(err);
+            M::Tasks(inv, r)
+        }
     }
+}
+
+/// Creates an invoker, first making its command from a shell line when one was typed.
+async fn create_invoker(
+    b: &dyn Backend,
+    script: Option<String>,
+    mut request: tat::CreateInvokerRequest,
+) -> Result<String, crate::backend::Error> {
+    use base64::Engine as _;
+    if let Some(script) = script {
+        let name: String = request
+            .name
+            .as_deref()
+            .unwrap_or("invoker")
+            .chars()
+            .take(tat::MAX_COMMAND_NAME)
+            .collect();
+        let id = b
+            .create_command(tat::CreateCommandRequest {
+                command_name: Some(name),
+                content: Some(base64::engine::general_purpose::STANDARD.encode(script)),
+                command_type: Some("SHELL".into()),
+                ..Default::default()
+            })
+            .await?;
+        request.command_id = Some(id);
+    }
+    b.create_invoker(request).await
 }
 
 /// Alarm and incident work on the backend.
@@ -375,6 +437,8 @@ fn job_key(e: &Effect) -> Option<String> {
         Effect::Ops(update::OpsEffect::LoadAgents) => Some("agents".into()),
         Effect::Ops(update::OpsEffect::LoadDesktops) => Some("desktops".into()),
         Effect::Ops(update::OpsEffect::LoadInvokers) => Some("invokers".into()),
+        Effect::Ops(update::OpsEffect::LoadRecords(id)) => Some(format!("records {id}")),
+        Effect::Ops(update::OpsEffect::LoadTasks(id)) => Some(format!("tasks {id}")),
         Effect::Triage(update::TriageEffect::LoadAlarmGroups) => Some("alarm groups".into()),
         Effect::Triage(update::TriageEffect::LoadIncidents) => Some("incidents".into()),
         Effect::Triage(update::TriageEffect::LoadIncident(n)) => Some(format!("incident {n}")),

@@ -51,6 +51,7 @@ pub fn render(s: &State, f: &mut Frame) {
         Pane::Agents => panes::ops::agents(s, f, body),
         Pane::Desktops => panes::ops::desktops(s, f, body),
         Pane::Invokers => panes::ops::invokers(s, f, body),
+        Pane::Invoker => panes::ops::invoker(s, f, body),
     }
     render_message(s, f, message);
     render_footer(s, f, footer);
@@ -60,7 +61,7 @@ pub fn render(s: &State, f: &mut Frame) {
         Overlay::Palette { input, selected } => render_palette(s, f, area, input, *selected),
         Overlay::Confirm(c) => render_confirm(s, f, area, c),
         Overlay::Run(form) => panes::run::render(s, f, area, form),
-        Overlay::Form(form) => panes::triage::form(s, f, area, form),
+        Overlay::Form(form) => panes::form::render(s, f, area, form),
     }
 }
 
@@ -213,7 +214,18 @@ fn footer_actions(p: Pane) -> &'static [Action] {
             Action::RetryAgent,
         ],
         Pane::Desktops => &[Action::ToggleMark, Action::InstallAgent, Action::Filter],
-        Pane::Invokers => &[Action::ToggleInvoker, Action::DeleteInvoker, Action::Filter],
+        Pane::Invokers => &[
+            Action::Open,
+            Action::NewInvoker,
+            Action::ToggleInvoker,
+            Action::DeleteInvoker,
+            Action::Filter,
+        ],
+        Pane::Invoker => &[
+            Action::NewInvoker,
+            Action::ToggleInvoker,
+            Action::DeleteInvoker,
+        ],
     }
 }
 
@@ -244,7 +256,9 @@ fn short(p: Pane, a: Action) -> &'static str {
         Action::SilenceAlarm => "silence",
         Action::AlarmToIncident => "incident",
         Action::ToggleGroups => "groups",
-        Action::NewIncident => "new",
+        Action::NewIncident | Action::NewInvoker => "new",
+        Action::ToggleInvoker => "on/off",
+        Action::DeleteInvoker => "delete",
         Action::AcceptIncident => "accept",
         Action::ResolveIncident => "resolve",
         Action::VerifyIncident => "verify",

@@ -104,6 +104,15 @@ impl Row for crate::model::tat::Invoker {
     }
 }
 
+impl Row for crate::model::tat::InvokerRecord {
+    fn key(&self) -> String {
+        self.invocation_id.clone()
+    }
+    fn haystack(&self) -> String {
+        format!("{} {} {}", self.invoke_time, self.result, self.reason)
+    }
+}
+
 impl Row for Alarm {
     fn key(&self) -> String {
         self.alarm_id.clone()
@@ -166,6 +175,40 @@ pub const ALARM_LEVELS: [AlarmLevel; 4] = [
     AlarmLevel::Info,
 ];
 
+/// One task of a fire, with its output decoded.
+#[derive(Debug, Clone)]
+pub struct TaskOutput {
+    pub task: crate::model::tat::InvocationTask,
+    pub text: String,
+}
+
+/// One invoker, open: its fires, newest first, and the tasks of the selected fire.
+#[derive(Debug, Clone)]
+pub struct InvokerView {
+    pub invoker_id: String,
+    pub records: List<crate::model::tat::InvokerRecord>,
+    /// The invocation `tasks` belong to.
+    pub tasks_of: Option<String>,
+    pub tasks: Vec<TaskOutput>,
+}
+
+impl InvokerView {
+    pub fn new(invoker_id: String) -> InvokerView {
+        InvokerView {
+            invoker_id,
+            records: List::default(),
+            tasks_of: None,
+            tasks: vec![],
+        }
+    }
+
+    pub fn selected_invocation(&self) -> Option<String> {
+        self.records
+            .selected_item()
+            .map(|r| r.invocation_id.clone())
+    }
+}
+
 /// One incident, open.
 #[derive(Debug, Clone)]
 pub struct IncidentView {
@@ -183,6 +226,8 @@ pub enum FormPurpose {
     Resolve(String),
     Verify(String),
     Reject(String),
+    /// A scheduled TAT invoker.
+    CreateInvoker,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -208,6 +253,8 @@ pub struct Form {
     pub fields: Vec<FormField>,
     pub field: usize,
     pub error: Option<String>,
+    /// What the values mean, computed as they are typed (an invoker's next fire times).
+    pub notes: Vec<String>,
 }
 
 impl Form {
@@ -315,6 +362,17 @@ impl<T: Row> List<T> {
         self.selected = (self.selected as isize + delta).clamp(0, n as isize - 1) as usize;
     }
 
+    /// Selects the visible row with this key, if there is one.
+    pub fn select_key(&mut self, key: &str) {
+        if let Some(pos) = self
+            .visible
+            .iter()
+            .position(|&i| self.items[i].key() == key)
+        {
+            self.selected = pos;
+        }
+    }
+
     pub fn toggle_mark(&mut self) {
         if let Some(k) = self.selected_item().map(Row::key)
             && !self.marked.remove(&k)
@@ -341,6 +399,8 @@ pub enum Pane {
     Agents,
     Desktops,
     Invokers,
+    /// One invoker: its fires and their output.
+    Invoker,
 }
 
 impl Pane {
@@ -361,7 +421,7 @@ impl Pane {
             Pane::Incident => c.push(Context::Incidents),
             Pane::Agents => c.extend([Context::List, Context::Resources, Context::Agents]),
             Pane::Desktops => c.extend([Context::List, Context::Resources, Context::Agents]),
-            Pane::Invokers => c.extend([Context::List, Context::Invokers]),
+            Pane::Invokers | Pane::Invoker => c.extend([Context::List, Context::Invokers]),
         }
         c
     }
@@ -380,6 +440,7 @@ impl Pane {
             Pane::Agents => "Agents",
             Pane::Desktops => "Desktops",
             Pane::Invokers => "Invokers",
+            Pane::Invoker => "Invoker",
         }
     }
 }
@@ -600,6 +661,9 @@ pub struct State {
     pub agents: List<crate::model::agent::AgentSummary>,
     pub desktops: List<crate::model::desktop::AgentsCondition>,
     pub invokers: List<crate::model::tat::Invoker>,
+    pub invoker: Option<InvokerView>,
+    /// An invoker just created: select it once the list has it.
+    pub select_invoker: Option<String>,
     pub order: Option<OrderView>,
     pub alarms: List<Alarm>,
     pub alarm_groups: List<AlarmGroup>,
@@ -647,6 +711,8 @@ impl State {
             agents: List::default(),
             desktops: List::default(),
             invokers: List::default(),
+            invoker: None,
+            select_invoker: None,
             order: None,
             alarms: List::default(),
             alarm_groups: List::default(),

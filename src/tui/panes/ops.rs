@@ -1,13 +1,16 @@
-//! The agents, desktops and invokers panes: tables of what the backend reports.
+//! The agents, desktops and invokers panes: tables of what the backend reports, and one
+//! invoker's fires with their output.
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::lists::{Column, Spec, plain, table};
 use crate::model::tat::{self, Invoker};
 use crate::sanitize::for_display;
-use crate::tui::state::State;
+use crate::tui::state::{InvokerView, State};
 use crate::tui::widgets::rows::Width;
 
 fn state_cell(s: &State, state: Option<&str>) -> (String, Style) {
@@ -152,7 +155,7 @@ pub fn invokers(s: &State, f: &mut Frame, area: Rect) {
         &s.invokers,
         Spec {
             what: "invokers",
-            empty_hint: "no invokers: create one with cocpit invoker create (or TAT CreateInvoker)",
+            empty_hint: "no invokers: n creates one (or cocpit invoker create, or TAT CreateInvoker)",
             columns,
         },
         |i| {
@@ -177,4 +180,173 @@ pub fn invokers(s: &State, f: &mut Frame, area: Rect) {
             ]
         },
     );
+}
+
+fn policy(i: &Invoker) -> String {
+    match i.schedule_settings.policy.as_str() {
+        "RECURRENCE" => format!(
+            "cron {} (UTC+8)",
+            for_display(i.schedule_settings.recurrence.as_deref().unwrap_or(""))
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// `YYYY-MM-DDThh:mm:ssZ` as `11-25 03:00 +8 · 20:00 local`.
+fn fire_time(s: &State, t: &str) -> String {
+    match tat::parse_time(t) {
+        Ok(t) => format!(
+            "{} +8 · {} local",
+            t.with_timezone(&tat::beijing()).format("%m-%d %H:%M"),
+            t.with_timezone(&s.utc_offset).format("%H:%M")
+        ),
+        Err(_) => for_display(t),
+    }
+}
+
+fn result_style(s: &State, result: &str) -> Style {
+    match result {
+        "SUCCESS" => s.theme.ok(),
+        "FAILED" | "TIMEOUT" | "PARTIAL_FAILED" | "CANCELLED" => s.theme.error(),
+        _ => s.theme.dim(),
+    }
+}
+
+/// One invoker: what it is, its fires (newest first), and the selected fire's tasks with their
+/// output.
+pub fn invoker(s: &State, f: &mut Frame, area: Rect) {
+    let Some(view) = &s.invoker else {
+        return;
+    };
+    // The fires take what they need up to 40 % of the body; the output gets the rest.
+    let fires = (view.records.visible.len() as u16 + 2).clamp(3, (area.height * 2 / 5).max(3));
+    let [head, records, tasks] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Length(fires),
+        Constraint::Min(3),
+    ])
+    .areas(area);
+    let inv = s
+        .invokers
+        .items
+        .iter()
+        .find(|i| i.invoker_id == view.invoker_id);
+    let lines = match inv {
+        Some(i) => vec![
+            Line::from(vec![
+                Span::styled(format!(" {} ", i.invoker_id), s.theme.accent()),
+                Span::raw(format!("{}  ", for_display(&i.name))),
+                if i.enable {
+                    Span::styled("✔ enabled  ", s.theme.ok())
+                } else {
+                    Span::styled("✘ disabled  ", s.theme.dim())
+                },
+                Span::raw(format!("{}  ", policy(i))),
+                Span::styled(
+                    format!(
+                        "{} on {}",
+                        i.command_id,
+                        for_display(&i.instance_ids.join(" "))
+                    ),
+                    s.theme.dim(),
+                ),
+            ]),
+            Line::from(Span::styled(
+                format!(" next fire: {}", next_fire(s, i)),
+                s.theme.dim(),
+            )),
+        ],
+        None => vec![Line::from(format!(" {}", view.invoker_id))],
+    };
+    f.render_widget(Paragraph::new(lines), head);
+    let columns: &[Column] = &[
+        ("FIRED (+8 · local)", Width::Fixed(28), 0),
+        ("RESULT", Width::Fixed(14), 0),
+        ("INVOCATION", Width::Fixed(12), 0),
+        ("REASON", Width::Fill(10), 0),
+    ];
+    table(
+        s,
+        f,
+        records,
+        &view.records,
+        Spec {
+            what: "fires",
+            empty_hint: "no fires yet: they appear here as the schedule runs",
+            columns,
+        },
+        |r| {
+            vec![
+                plain(fire_time(s, &r.invoke_time)),
+                (r.result.clone(), result_style(s, &r.result)),
+                plain(r.invocation_id.clone()),
+                plain(for_display(&r.reason)),
+            ]
+        },
+    );
+    task_output(s, f, tasks, view);
+}
+
+/// The selected fire's tasks: a line each, then the tail of its output.
+fn task_output(s: &State, f: &mut Frame, area: Rect, view: &InvokerView) {
+    let title = match &view.tasks_of {
+        Some(inv) => format!(" tasks of {inv} "),
+        None => " tasks ".into(),
+    };
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .title(title)
+        .border_style(s.theme.dim());
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let current = view.tasks_of.is_some() && view.tasks_of == view.selected_invocation();
+    if !current {
+        return;
+    }
+    if view.tasks.is_empty() {
+        f.render_widget(
+            Paragraph::new("no tasks: nothing ran for this fire").style(s.theme.dim()),
+            inner,
+        );
+        return;
+    }
+    // Each task gets an equal share of the rows; its output's last lines fill it.
+    let share = (inner.height as usize / view.tasks.len()).max(1);
+    let mut lines = vec![];
+    for t in &view.tasks {
+        let r = &t.task.task_result;
+        lines.push(Line::from(vec![
+            Span::raw(format!(" {:<14}", for_display(&t.task.instance_id))),
+            Span::styled(
+                format!("{:<9}", t.task.task_status),
+                result_style(s, &t.task.task_status),
+            ),
+            Span::styled(
+                format!(
+                    "exit {}{}",
+                    r.exit_code,
+                    if r.dropped > 0 {
+                        format!(" · {} bytes dropped", r.dropped)
+                    } else {
+                        String::new()
+                    }
+                ),
+                s.theme.dim(),
+            ),
+            Span::styled(
+                if t.task.error_info.is_empty() {
+                    String::new()
+                } else {
+                    format!("  {}", for_display(&t.task.error_info))
+                },
+                s.theme.error(),
+            ),
+        ]));
+        let out: Vec<&str> = t.text.lines().collect();
+        let keep = share.saturating_sub(1);
+        for l in &out[out.len().saturating_sub(keep)..] {
+            lines.push(Line::from(Span::raw(format!("   {}", for_display(l)))));
+        }
+    }
+    f.render_widget(Paragraph::new(lines), inner);
 }

@@ -12,8 +12,7 @@ use crate::format::short_time;
 use crate::model::alarm::{Alarm, AlarmLevel, AlarmState};
 use crate::model::incident::{IncidentStatus, level_name};
 use crate::sanitize::for_display;
-use crate::tui::render::{centered, clear_popup};
-use crate::tui::state::{FieldKind, Form, Load, State};
+use crate::tui::state::{Load, State};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::rows::Width;
 
@@ -343,47 +342,4 @@ pub fn incident(s: &State, f: &mut Frame, area: Rect) {
         ]));
     }
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
-}
-
-/// A form popup: a row a field, the focused one marked, the first problem at the bottom.
-pub fn form(s: &State, f: &mut Frame, area: Rect, form: &Form) {
-    let rect = centered(area, 72, form.fields.len() as u16 + 5);
-    let mut lines = vec![];
-    for (i, field) in form.fields.iter().enumerate() {
-        let focused = i == form.field;
-        let value = match &field.kind {
-            FieldKind::Text if focused => format!("{}▏", for_display(&field.value)),
-            FieldKind::Text => for_display(&field.value),
-            FieldKind::Choice(_) => format!("‹{}›", field.value),
-            FieldKind::Bool => format!(
-                "[{}] {}",
-                if field.value == "yes" { "x" } else { " " },
-                field.value
-            ),
-        };
-        let style = if focused {
-            s.theme.selected()
-        } else {
-            Style::default()
-        };
-        lines.push(Line::from(vec![
-            Span::styled(format!("{:>20}  ", field.label), s.theme.dim()),
-            Span::styled(value, style),
-        ]));
-    }
-    lines.push(Line::default());
-    lines.push(match &form.error {
-        Some(e) => Line::from(Span::styled(format!("✘ {e}"), s.theme.error())),
-        None => Line::from(Span::styled("✔ enter sends", s.theme.ok())),
-    });
-    clear_popup(f, rect);
-    f.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-            Block::default().borders(Borders::ALL).title(format!(
-                " {} (tab fields, space/←→ choices, esc cancels) ",
-                form.title
-            )),
-        ),
-        rect,
-    );
 }

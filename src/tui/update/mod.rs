@@ -14,6 +14,7 @@ use crate::model::script::{
 use super::editor::draft::Draft;
 
 mod editor;
+mod form;
 mod ops;
 mod triage;
 
@@ -273,9 +274,9 @@ fn engine_event(s: &mut State, e: EngineEvent) -> Outcome {
                 }
             }
         }
-        EngineEvent::InvokerChanged { .. } => {
-            if s.invokers.load != Load::Loading {
-                out = out.with(Effect::Ops(OpsEffect::LoadInvokers));
+        EngineEvent::InvokerChanged { invoker_id } => {
+            for e in ops::invoker_changed(s, invoker_id) {
+                out = out.with(e);
             }
         }
         EngineEvent::ResourceChanged { .. } => {
@@ -326,7 +327,7 @@ fn key(s: &mut State, k: KeyEvent) -> Outcome {
         }
         Overlay::Palette { .. } => return palette_key(s, k),
         Overlay::Run(_) => return run_key(s, k),
-        Overlay::Form(_) => return triage::form_key(s, k),
+        Overlay::Form(_) => return form::key(s, k),
         Overlay::Confirm(c) => {
             let c = c.clone();
             s.overlay = Overlay::None;
@@ -425,6 +426,12 @@ pub fn go(s: &mut State, pane: Pane) -> Outcome {
         Pane::Editor => out,
         Pane::Agents | Pane::Desktops | Pane::Invokers => match ops::load(pane) {
             Some(e) => out.with(e),
+            None => out,
+        },
+        Pane::Invoker => match &s.invoker {
+            Some(v) => out
+                .with(Effect::Ops(OpsEffect::LoadRecords(v.invoker_id.clone())))
+                .with(Effect::Ops(OpsEffect::LoadInvokers)),
             None => out,
         },
     }
@@ -565,7 +572,9 @@ pub fn act(s: &mut State, a: Action) -> Outcome {
             _ => return Outcome::default(),
         },
         Pane::Script => return editor::script_action(s, a),
-        Pane::Agents | Pane::Desktops | Pane::Invokers => return ops::act(s, a, page),
+        Pane::Agents | Pane::Desktops | Pane::Invokers | Pane::Invoker => {
+            return ops::act(s, a, page);
+        }
         Pane::Editor => {
             // Reached only without an editor (it takes its keys first).
             return Outcome::default();

@@ -1,13 +1,18 @@
 //! The agents, desktops and invokers panes: agent tasks on a multi-selection, desktop installs,
-//! and enabling, disabling or deleting scheduled invokers.
+//! and creating, enabling, disabling or deleting scheduled invokers and reading their fires.
+
+use base64::Engine as _;
+use chrono::{DateTime, FixedOffset, Utc};
 
 use crate::model::agent::{AgentSummary, InvocationStatus};
 use crate::model::desktop::AgentsCondition;
-use crate::model::tat::Invoker;
+use crate::model::tat::{
+    self, CreateInvokerRequest, InvocationTask, Invoker, InvokerRecord, ScheduleSettings,
+};
 use crate::tui::action::Action;
 use crate::tui::state::*;
 
-use super::{Effect, Outcome, is_move, list_move};
+use super::{Effect, Outcome, form, go, is_move, list_move};
 
 /// Work on the backend for these panes.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +31,15 @@ pub enum OpsEffect {
         enable: bool,
     },
     DeleteInvoker(String),
+    /// Create an invoker, first creating its command from `script` when one is given.
+    CreateInvoker {
+        script: Option<String>,
+        request: Box<CreateInvokerRequest>,
+    },
+    /// The fires of an invoker.
+    LoadRecords(String),
+    /// The tasks of one fire, with their output.
+    LoadTasks(String),
 }
 
 /// The backend's answers.
@@ -35,6 +49,10 @@ pub enum OpsMsg {
     Desktops(Result<Vec<AgentsCondition>, String>),
     Invokers(Result<Vec<Invoker>, String>),
     Done(Result<String, String>),
+    /// An invoker was created: its id.
+    Created(Result<String, String>),
+    Records(String, Result<Vec<InvokerRecord>, String>),
+    Tasks(String, Result<Vec<InvocationTask>, String>),
 }
 
 fn fx(e: OpsEffect) -> Effect {
@@ -50,11 +68,99 @@ pub fn load(pane: Pane) -> Option<Effect> {
     }
 }
 
+/// Opens one invoker's fires.
+pub fn open_invoker(s: &mut State, id: String) -> Outcome {
+    if s.invoker.as_ref().is_none_or(|v| v.invoker_id != id) {
+        s.invoker = Some(InvokerView::new(id.clone()));
+    }
+    go(s, Pane::Invoker).with(fx(OpsEffect::LoadRecords(id)))
+}
+
+/// An invoker changed or fired: reload what shows it.
+pub fn invoker_changed(s: &State, id: &str) -> Vec<Effect> {
+    let mut v = vec![];
+    if s.invokers.load != Load::Loading {
+        v.push(fx(OpsEffect::LoadInvokers));
+    }
+    if let Some(view) = &s.invoker
+        && view.invoker_id == id
+    {
+        v.push(fx(OpsEffect::LoadRecords(id.to_string())));
+    }
+    v
+}
+
+/// The tasks of the selected fire, unless they are those shown.
+fn follow_selection(s: &State) -> Option<Effect> {
+    let view = s.invoker.as_ref()?;
+    let inv = view.selected_invocation()?;
+    (view.tasks_of.as_deref() != Some(inv.as_str())).then(|| fx(OpsEffect::LoadTasks(inv)))
+}
+
+fn decode(t: InvocationTask) -> TaskOutput {
+    let text = base64::engine::general_purpose::STANDARD
+        .decode(&t.task_result.output)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_else(|_| t.task_result.output.clone());
+    TaskOutput { task: t, text }
+}
+
 pub fn message(s: &mut State, m: OpsMsg) -> Outcome {
     match m {
         OpsMsg::Agents(r) => super::loaded(&mut s.agents, r),
         OpsMsg::Desktops(r) => super::loaded(&mut s.desktops, r),
-        OpsMsg::Invokers(r) => super::loaded(&mut s.invokers, r),
+        OpsMsg::Invokers(r) => {
+            let out = super::loaded(&mut s.invokers, r);
+            if let Some(id) = s.select_invoker.take() {
+                s.invokers.select_key(&id);
+            }
+            out
+        }
+        OpsMsg::Records(id, r) => {
+            let Some(view) = s.invoker.as_mut().filter(|v| v.invoker_id == id) else {
+                return Outcome::default();
+            };
+            let out = super::loaded(&mut view.records, r);
+            // A fire's tasks change while it runs: read them again with every change.
+            match s
+                .invoker
+                .as_ref()
+                .and_then(InvokerView::selected_invocation)
+            {
+                Some(inv) => out.with(fx(OpsEffect::LoadTasks(inv))),
+                None => out,
+            }
+        }
+        OpsMsg::Tasks(inv, r) => {
+            let Some(view) = s.invoker.as_mut() else {
+                return Outcome::default();
+            };
+            if view.selected_invocation().as_deref() != Some(inv.as_str()) {
+                return Outcome::default();
+            }
+            match r {
+                Ok(tasks) => {
+                    view.tasks = tasks.into_iter().map(decode).collect();
+                    view.tasks_of = Some(inv);
+                }
+                Err(e) => s.message = Some((Level::Error, format!("tasks of {inv}: {e}"))),
+            }
+            Outcome::redraw()
+        }
+        OpsMsg::Created(r) => {
+            let out = match r {
+                Ok(id) => {
+                    s.message = Some((Level::Info, format!("invoker {id} created")));
+                    s.select_invoker = Some(id);
+                    Outcome::redraw()
+                }
+                Err(e) => {
+                    s.message = Some((Level::Error, format!("not created: {e}")));
+                    Outcome::redraw()
+                }
+            };
+            out.with(fx(OpsEffect::LoadInvokers))
+        }
         OpsMsg::Done(r) => {
             s.message = Some(match r {
                 Ok(m) => (Level::Info, m),
@@ -63,6 +169,12 @@ pub fn message(s: &mut State, m: OpsMsg) -> Outcome {
             let mut out = Outcome::redraw();
             if let Some(e) = load(s.pane) {
                 out = out.with(e);
+            }
+            if s.pane == Pane::Invoker
+                && let Some(v) = &s.invoker
+            {
+                out = out.with(fx(OpsEffect::LoadRecords(v.invoker_id.clone())));
+                out = out.with(fx(OpsEffect::LoadInvokers));
             }
             out
         }
@@ -197,42 +309,212 @@ pub fn act(s: &mut State, a: Action, page: usize) -> Outcome {
             if let Some(out) = list_keys(&mut s.invokers, a, page) {
                 return out;
             }
-            let Some(inv) = s.invokers.selected_item().cloned() else {
-                return if a == Action::Filter {
-                    filter(s)
-                } else {
-                    Outcome::default()
-                };
-            };
             match a {
                 Action::Filter => filter(s),
-                Action::ToggleInvoker => start(
-                    s,
-                    format!(
-                        "{} {}…",
-                        if inv.enable { "disabling" } else { "enabling" },
-                        inv.invoker_id
-                    ),
-                    OpsEffect::SetInvoker {
-                        id: inv.invoker_id.clone(),
-                        enable: !inv.enable,
-                    },
-                ),
-                Action::DeleteInvoker => {
-                    s.overlay = Overlay::Confirm(Confirm {
-                        question: format!(
-                            "delete invoker {} ({})? (y/n)",
-                            inv.invoker_id, inv.name
-                        ),
-                        then: Pending::DeleteInvoker(inv.invoker_id.clone()),
-                    });
-                    Outcome::redraw()
-                }
-                _ => Outcome::default(),
+                Action::NewInvoker => new_invoker(s),
+                _ => match s.invokers.selected_item().cloned() {
+                    Some(inv) if a == Action::Open => open_invoker(s, inv.invoker_id),
+                    Some(inv) => invoker_action(s, a, inv),
+                    None => Outcome::default(),
+                },
+            }
+        }
+        Pane::Invoker => {
+            let Some(view) = s.invoker.as_mut() else {
+                return Outcome::default();
+            };
+            if is_move(a) {
+                list_move(&mut view.records, a, page);
+                let out = Outcome::redraw();
+                return match follow_selection(s) {
+                    Some(e) => out.with(e),
+                    None => out,
+                };
+            }
+            if a == Action::NewInvoker {
+                return new_invoker(s);
+            }
+            let id = view.invoker_id.clone();
+            match s
+                .invokers
+                .items
+                .iter()
+                .find(|i| i.invoker_id == id)
+                .cloned()
+            {
+                Some(inv) => invoker_action(s, a, inv),
+                None => Outcome::default(),
             }
         }
         _ => Outcome::default(),
     }
+}
+
+/// Enable, disable or delete one invoker.
+fn invoker_action(s: &mut State, a: Action, inv: Invoker) -> Outcome {
+    match a {
+        Action::ToggleInvoker => start(
+            s,
+            format!(
+                "{} {}…",
+                if inv.enable { "disabling" } else { "enabling" },
+                inv.invoker_id
+            ),
+            OpsEffect::SetInvoker {
+                id: inv.invoker_id.clone(),
+                enable: !inv.enable,
+            },
+        ),
+        Action::DeleteInvoker => {
+            s.overlay = Overlay::Confirm(Confirm {
+                question: format!("delete invoker {} ({})? (y/n)", inv.invoker_id, inv.name),
+                then: Pending::DeleteInvoker(inv.invoker_id.clone()),
+            });
+            Outcome::redraw()
+        }
+        _ => Outcome::default(),
+    }
+}
+
+const EVERY_FIVE_MINUTES: &str = "*/5 * * * *";
+const IN_TEN_MINUTES: &str = "+10m";
+
+/// The create form, its instances taken from the selected invoker when there is one.
+fn new_invoker(s: &mut State) -> Outcome {
+    let instances = s
+        .invokers
+        .selected_item()
+        .map(|i| i.instance_ids.join(" "))
+        .unwrap_or_default();
+    form::open(
+        s,
+        "new invoker".into(),
+        FormPurpose::CreateInvoker,
+        vec![
+            form::text("name", ""),
+            form::text("command", ""),
+            form::text("instances", &instances),
+            form::choice(
+                "policy",
+                "RECURRENCE",
+                vec!["RECURRENCE".into(), "ONCE".into()],
+            ),
+            form::text("schedule", EVERY_FIVE_MINUTES),
+        ],
+    )
+}
+
+/// The policy changed: an untouched schedule becomes the other policy's example.
+pub fn policy_changed(f: &mut Form) {
+    let once = f.value("policy") == "ONCE";
+    if let Some(field) = f.fields.iter_mut().find(|x| x.label == "schedule")
+        && [EVERY_FIVE_MINUTES, IN_TEN_MINUTES, ""].contains(&field.value.as_str())
+    {
+        field.value = if once {
+            IN_TEN_MINUTES
+        } else {
+            EVERY_FIVE_MINUTES
+        }
+        .into();
+    }
+}
+
+/// The schedule the form describes, read against `now` in the viewer's `zone`.
+fn form_schedule(
+    f: &Form,
+    now: DateTime<Utc>,
+    zone: FixedOffset,
+) -> Result<ScheduleSettings, String> {
+    let text = f.value("schedule").trim();
+    if f.value("policy") == "ONCE" {
+        let at = tat::parse_user_time(text, now, zone).map_err(|e| format!("schedule: {e}"))?;
+        return Ok(ScheduleSettings {
+            policy: "ONCE".into(),
+            recurrence: None,
+            invoke_time: Some(tat::format_time(at)),
+        });
+    }
+    let settings = ScheduleSettings {
+        policy: "RECURRENCE".into(),
+        recurrence: Some(text.to_string()),
+        invoke_time: None,
+    };
+    tat::cron(text).map_err(|e| format!("schedule: {e}"))?;
+    Ok(settings)
+}
+
+/// What the create form asks for, or its first problem.
+pub fn check_invoker(f: &Form, now: DateTime<Utc>, zone: FixedOffset) -> Result<Effect, String> {
+    let name = f.value("name").trim();
+    if name.is_empty() {
+        return Err("name: must not be empty".into());
+    }
+    if name.chars().count() > tat::MAX_INVOKER_NAME {
+        return Err(format!(
+            "name: at most {} characters",
+            tat::MAX_INVOKER_NAME
+        ));
+    }
+    let command = f.value("command").trim();
+    if command.is_empty() {
+        return Err("command: a command id (cmd-…) or a shell line to run".into());
+    }
+    let instances: Vec<String> = f
+        .value("instances")
+        .split([' ', ','])
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect();
+    if instances.is_empty() {
+        return Err("instances: at least one instance id (space-separated)".into());
+    }
+    if instances.len() > tat::MAX_INSTANCES {
+        return Err(format!("instances: at most {}", tat::MAX_INSTANCES));
+    }
+    let settings = form_schedule(f, now, zone)?;
+    let existing = command.starts_with("cmd-") && !command.contains(char::is_whitespace);
+    Ok(fx(OpsEffect::CreateInvoker {
+        script: (!existing).then(|| command.to_string()),
+        request: Box::new(CreateInvokerRequest {
+            name: Some(name.to_string()),
+            invoker_type: Some("SCHEDULE".into()),
+            command_id: existing.then(|| command.to_string()),
+            instance_ids: Some(instances),
+            schedule_settings: Some(settings),
+            ..Default::default()
+        }),
+    }))
+}
+
+/// One time in UTC+8 (TAT's zone) and in the viewer's.
+pub fn both_zones(t: DateTime<Utc>, zone: FixedOffset) -> String {
+    format!(
+        "{} UTC+8 · {} local",
+        t.with_timezone(&tat::beijing()).format("%a %m-%d %H:%M"),
+        t.with_timezone(&zone).format("%a %m-%d %H:%M")
+    )
+}
+
+/// The fires the form's schedule would make: the next five, in both zones.
+pub fn invoker_notes(f: &Form, now: DateTime<Utc>, zone: FixedOffset) -> Vec<String> {
+    let Ok(settings) = form_schedule(f, now, zone) else {
+        return vec![];
+    };
+    let Ok(schedule) = tat::schedule(Some(&settings), now) else {
+        return vec![];
+    };
+    let fires = schedule.upcoming(now, 5);
+    let head = match settings.policy.as_str() {
+        "ONCE" => "fires once:".to_string(),
+        _ => "next fires (the cron is read in UTC+8):".to_string(),
+    };
+    std::iter::once(head)
+        .chain(
+            fires
+                .into_iter()
+                .map(|t| format!("  {}", both_zones(t, zone))),
+        )
+        .collect()
 }
 
 fn filter(s: &mut State) -> Outcome {
@@ -256,6 +538,9 @@ pub fn confirmed(s: &mut State, p: Pending) -> Outcome {
             },
         ),
         Pending::DeleteInvoker(id) => {
+            if s.pane == Pane::Invoker {
+                super::back(s);
+            }
             start(s, format!("deleting {id}…"), OpsEffect::DeleteInvoker(id))
         }
         _ => Outcome::default(),

@@ -1,7 +1,6 @@
 //! The alarms and incidents panes: acknowledging, silencing, turning alarms into incidents,
 //! and carrying incidents through their states with forms that check as they are typed.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::{Map, Value};
 
 use crate::model::alarm::*;
@@ -9,7 +8,7 @@ use crate::model::incident::*;
 use crate::tui::action::Action;
 use crate::tui::state::*;
 
-use super::{Effect, Outcome, go, list_move};
+use super::{Effect, Outcome, form, go, list_move};
 
 /// The console holds at most this many alarms (the newest); older ones stay in the store.
 pub const MAX_LOADED_ALARMS: usize = 20_000;
@@ -244,25 +243,22 @@ pub fn alarms_action(s: &mut State, a: Action) -> Outcome {
                     None => return Outcome::default(),
                 }
             };
-            let text = |label, value: String| FormField {
-                label,
-                value,
-                kind: FieldKind::Text,
-            };
-            let mut f = Form {
-                title: "silence alarms".into(),
-                purpose: FormPurpose::Silence,
-                fields: vec![
-                    text("name", name),
-                    text("application", app),
-                    text("duration", "1h".into()),
-                    text("comment", String::new()),
+            let out = form::open(
+                s,
+                "silence alarms".into(),
+                FormPurpose::Silence,
+                vec![
+                    form::text("name", &name),
+                    form::text("application", &app),
+                    form::text("duration", "1h"),
+                    form::text("comment", ""),
                 ],
-                field: 2,
-                error: None,
-            };
-            f.error = check(&f).err();
-            s.overlay = Overlay::Form(Box::new(f));
+            );
+            // The duration is what one usually changes.
+            if let Overlay::Form(f) = &mut s.overlay {
+                f.field = 2;
+            }
+            return out;
         }
         _ => return Outcome::default(),
     }
@@ -270,40 +266,8 @@ pub fn alarms_action(s: &mut State, a: Action) -> Outcome {
 }
 
 fn choice(label: &'static str, value: &str, options: &[EnumRow]) -> FormField {
-    FormField {
-        label,
-        value: value.into(),
-        kind: FieldKind::Choice(options.iter().map(|(k, _, _)| k.to_string()).collect()),
-    }
-}
-
-fn text(label: &'static str, value: &str) -> FormField {
-    FormField {
-        label,
-        value: value.into(),
-        kind: FieldKind::Text,
-    }
-}
-
-fn flag(label: &'static str, on: bool) -> FormField {
-    FormField {
-        label,
-        value: if on { "yes" } else { "no" }.into(),
-        kind: FieldKind::Bool,
-    }
-}
-
-fn form(s: &mut State, title: String, purpose: FormPurpose, fields: Vec<FormField>) -> Outcome {
-    let mut f = Form {
-        title,
-        purpose,
-        fields,
-        field: 0,
-        error: None,
-    };
-    f.error = check(&f).err();
-    s.overlay = Overlay::Form(Box::new(f));
-    Outcome::redraw()
+    let options = options.iter().map(|(k, _, _)| k.to_string()).collect();
+    form::choice(label, value, options)
 }
 
 fn selected_incident(s: &State) -> Option<(String, IncidentStatus)> {
@@ -336,18 +300,18 @@ pub fn incidents_action(s: &mut State, a: Action) -> Outcome {
             return Outcome::default();
         }
         Action::NewIncident => {
-            return form(
+            return form::open(
                 s,
                 "new incident".into(),
                 FormPurpose::CreateIncident,
                 vec![
-                    text("title", ""),
+                    form::text("title", ""),
                     choice("level", "level_30", LEVELS),
                     choice("type", "inc_type_p_function_issues", TYPES),
-                    text("description", ""),
-                    text("application", "default"),
-                    text("assignee", &user()),
-                    flag("service interrupted", false),
+                    form::text("description", ""),
+                    form::text("application", "default"),
+                    form::text("assignee", &user()),
+                    form::flag("service interrupted", false),
                 ],
             );
         }
@@ -379,30 +343,30 @@ pub fn incidents_action(s: &mut State, a: Action) -> Outcome {
             }))
         }
         Action::AcceptIncident => wrong(s, OperateKey::Accept),
-        Action::ResolveIncident if need(OperateKey::CommitSolution) => form(
+        Action::ResolveIncident if need(OperateKey::CommitSolution) => form::open(
             s,
             format!("solution of {num}"),
             FormPurpose::Resolve(num.clone()),
             vec![
                 choice("type", "inc_type_p_config_issues", TYPES),
-                flag("service interrupted", false),
-                text("cause", ""),
-                text("solution", ""),
+                form::flag("service interrupted", false),
+                form::text("cause", ""),
+                form::text("solution", ""),
             ],
         ),
         Action::ResolveIncident => wrong(s, OperateKey::CommitSolution),
-        Action::VerifyIncident if need(OperateKey::Confirm) => form(
+        Action::VerifyIncident if need(OperateKey::Confirm) => form::open(
             s,
             format!("verify {num}"),
             FormPurpose::Verify(num.clone()),
-            vec![flag("solved", true), text("comment", "")],
+            vec![form::flag("solved", true), form::text("comment", "")],
         ),
         Action::VerifyIncident => wrong(s, OperateKey::Confirm),
-        Action::RejectIncident if need(OperateKey::Reject) => form(
+        Action::RejectIncident if need(OperateKey::Reject) => form::open(
             s,
             format!("reject {num}"),
             FormPurpose::Reject(num.clone()),
-            vec![text("reason", "")],
+            vec![form::text("reason", "")],
         ),
         Action::RejectIncident => wrong(s, OperateKey::Reject),
         _ => Outcome::default(),
@@ -411,7 +375,7 @@ pub fn incidents_action(s: &mut State, a: Action) -> Outcome {
 
 use crate::config::current_user as user;
 
-/// What a filled form asks for, or why it cannot be sent yet.
+/// What a filled alarm or incident form asks for, or why it cannot be sent yet.
 pub fn check(f: &Form) -> Result<Effect, String> {
     let v = |l: &str| f.value(l).trim().to_string();
     let yes = |l: &str| f.value(l) == "yes";
@@ -502,90 +466,15 @@ pub fn check(f: &Form) -> Result<Effect, String> {
                 parameter: p,
             }))
         }
+        FormPurpose::CreateInvoker => Err("not an incident form".into()),
     }
 }
 
-/// Keys while a form is open.
-pub fn form_key(s: &mut State, k: KeyEvent) -> Outcome {
-    let Overlay::Form(f) = &mut s.overlay else {
-        return Outcome::default();
-    };
-    let n = f.fields.len();
-    match k.code {
-        KeyCode::Esc => {
-            s.overlay = Overlay::None;
-            s.message = Some((Level::Info, "not sent".into()));
-            return Outcome::redraw();
-        }
-        KeyCode::Tab | KeyCode::Down => f.field = (f.field + 1) % n,
-        KeyCode::BackTab | KeyCode::Up => f.field = (f.field + n - 1) % n,
-        KeyCode::Enter => match check(f) {
-            Ok(effect) => {
-                let irreversible = match &f.purpose {
-                    FormPurpose::Reject(_) => true,
-                    FormPurpose::Verify(_) => f.value("solved") == "yes",
-                    _ => false,
-                };
-                let title = f.title.clone();
-                s.overlay = Overlay::None;
-                if irreversible
-                    && let Effect::Triage(TriageEffect::Handle {
-                        incident_num,
-                        key,
-                        parameter,
-                    }) = effect
-                {
-                    s.overlay = Overlay::Confirm(Confirm {
-                        question: format!(
-                            "{title}: this closes the incident for good. Go ahead? [y/N]"
-                        ),
-                        then: Pending::Incident {
-                            incident_num,
-                            key,
-                            parameter,
-                        },
-                    });
-                    return Outcome::redraw();
-                }
-                s.message = Some((Level::Info, "sending…".into()));
-                return Outcome::redraw().with(effect);
-            }
-            Err(e) => f.error = Some(e),
-        },
-        _ => {
-            let field = &mut f.fields[f.field];
-            match (&field.kind, k.code) {
-                (FieldKind::Bool, KeyCode::Char(' ') | KeyCode::Left | KeyCode::Right) => {
-                    field.value = if field.value == "yes" { "no" } else { "yes" }.into();
-                }
-                (FieldKind::Choice(opts), KeyCode::Char(' ') | KeyCode::Right | KeyCode::Left) => {
-                    let i = opts.iter().position(|o| *o == field.value).unwrap_or(0);
-                    let m = opts.len();
-                    let j = if k.code == KeyCode::Left {
-                        (i + m - 1) % m
-                    } else {
-                        (i + 1) % m
-                    };
-                    field.value = opts[j].clone();
-                }
-                (FieldKind::Text, KeyCode::Char(c))
-                    if !k
-                        .modifiers
-                        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
-                {
-                    field.value.push(c)
-                }
-                (FieldKind::Text, KeyCode::Backspace) => {
-                    field.value.pop();
-                }
-                _ => return Outcome::default(),
-            }
-        }
+/// Whether sending the form closes the incident for good (so it asks first).
+pub fn irreversible(f: &Form) -> bool {
+    match &f.purpose {
+        FormPurpose::Reject(_) => true,
+        FormPurpose::Verify(_) => f.value("solved") == "yes",
+        _ => false,
     }
-    if let Overlay::Form(f) = &mut s.overlay
-        && k.code != KeyCode::Enter
-    {
-        f.error = check(f).err();
-    }
-    Outcome::redraw()
 }
