@@ -101,8 +101,35 @@ fn the_agents_pane_installs_retries_and_rolls_back_after_asking() {
     let out = press(&mut s, KeyCode::Char('6'));
     assert_eq!(s.pane, Pane::Agents);
     assert_eq!(ops(&out.effects), vec![&OpsEffect::LoadAgents]);
-    update::update(&mut s, Msg::Ops(OpsMsg::Agents(Ok(agents()))));
+    let tasks = vec![
+        task(
+            "inv-3",
+            "demo-03",
+            InvocationType::Install,
+            InvocationStatus::Running,
+        ),
+        task(
+            "inv-2",
+            "demo-02",
+            InvocationType::Install,
+            InvocationStatus::Failed,
+        ),
+        task(
+            "inv-1",
+            "demo-01",
+            InvocationType::Install,
+            InvocationStatus::Succeeded,
+        ),
+    ];
+    update::update(&mut s, Msg::Ops(OpsMsg::Agents(Ok((agents(), tasks)))));
     snap("agents", &s);
+    // Every task shows, the running one too, with the reason of the failed one.
+    let screen = draw(&s, 160, 48).to_string();
+    assert!(screen.contains("tasks 3 (newest first)"), "{screen}");
+    assert!(
+        screen.contains("RUNNING") && screen.contains("File exists"),
+        "{screen}"
+    );
 
     // Mark two instances and install.
     press(&mut s, KeyCode::Char(' '));

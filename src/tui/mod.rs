@@ -197,7 +197,20 @@ async fn run_ops(b: Arc<dyn Backend>, o: update::OpsEffect) -> update::OpsMsg {
     use update::{OpsEffect as E, OpsMsg as M};
     let err = |e: crate::backend::Error| e.to_string();
     match o {
-        E::LoadAgents => M::Agents(b.agents().await.map_err(err)),
+        E::LoadAgents => M::Agents(
+            async {
+                let agents = b.agents().await?;
+                let tasks = b
+                    .list_agent_invocations(crate::model::agent::ListAgentInvocationsQuery {
+                        limit: Some(update::AGENT_TASKS_SHOWN),
+                        ..Default::default()
+                    })
+                    .await?;
+                Ok((agents, tasks.invocations))
+            }
+            .await
+            .map_err(err),
+        ),
         E::LoadDesktops => M::Desktops(
             b.desktop_agents()
                 .await

@@ -659,6 +659,8 @@ pub struct State {
     pub orders: List<JobScriptOrderListModel>,
     pub resources: List<Resource>,
     pub agents: List<crate::model::agent::AgentSummary>,
+    /// The newest agent tasks of every instance, newest first.
+    pub agent_tasks: Vec<crate::model::agent::InvocationInfo>,
     pub desktops: List<crate::model::desktop::AgentsCondition>,
     pub invokers: List<crate::model::tat::Invoker>,
     pub invoker: Option<InvokerView>,
@@ -709,6 +711,7 @@ impl State {
             orders: List::default(),
             resources: List::default(),
             agents: List::default(),
+            agent_tasks: vec![],
             desktops: List::default(),
             invokers: List::default(),
             invoker: None,

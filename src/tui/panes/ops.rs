@@ -8,10 +8,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::lists::{Column, Spec, plain, table};
+use crate::format::short_time;
 use crate::model::tat::{self, Invoker};
 use crate::sanitize::for_display;
 use crate::tui::state::{InvokerView, State};
-use crate::tui::widgets::rows::Width;
+use crate::tui::widgets::rows::{self, Width};
 
 fn state_cell(s: &State, state: Option<&str>) -> (String, Style) {
     match state {
@@ -24,7 +25,108 @@ fn state_cell(s: &State, state: Option<&str>) -> (String, Style) {
     }
 }
 
+fn task_style(s: &State, status: &str) -> Style {
+    match status {
+        "FAILED" | "TIMEOUT" => s.theme.error(),
+        "SUCCEEDED" => s.theme.ok(),
+        "ROLLBACKED" => s.theme.dim(),
+        _ => Style::default(),
+    }
+}
+
+/// Each instance's agent above, the newest tasks of all instances below (live: the pane reloads
+/// on every agent event).
 pub fn agents(s: &State, f: &mut Frame, area: Rect) {
+    let rows = (s.agents.visible.len() as u16 + 2).clamp(3, (area.height * 3 / 5).max(3));
+    let [instances, tasks] =
+        Layout::vertical([Constraint::Length(rows), Constraint::Min(0)]).areas(area);
+    agent_instances(s, f, instances);
+    agent_tasks(s, f, tasks);
+}
+
+fn agent_tasks(s: &State, f: &mut Frame, area: Rect) {
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .title(format!(" tasks {} (newest first) ", s.agent_tasks.len()))
+        .border_style(s.theme.dim());
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    if s.agent_tasks.is_empty() {
+        f.render_widget(
+            Paragraph::new("no agent tasks yet: i installs on the marked instances")
+                .style(s.theme.dim()),
+            inner,
+        );
+        return;
+    }
+    let columns: &[Column] = &[
+        ("TASK", Width::Fixed(12), 0),
+        ("INSTANCE", Width::Fixed(12), 0),
+        ("TYPE", Width::Fixed(8), 0),
+        ("STATUS", Width::Fixed(10), 0),
+        ("VERSION", Width::Fixed(16), 70),
+        ("UPDATED", Width::Fixed(11), 100),
+        ("RESULT", Width::Fill(12), 0),
+    ];
+    let keep: Vec<&Column> = columns.iter().filter(|c| area.width >= c.2).collect();
+    // A blank first column lines these up with the instances above (their mark column).
+    let widths: Vec<Width> = std::iter::once(Width::Fixed(1))
+        .chain(keep.iter().map(|c| c.1))
+        .collect();
+    let titles: Vec<&str> = std::iter::once("")
+        .chain(keep.iter().map(|c| c.0))
+        .collect();
+    let rows = s.agent_tasks.iter().map(|t| {
+        let cells = [
+            (0, plain(t.invocation_id.clone())),
+            (1, plain(for_display(&t.instance_id))),
+            (2, plain(t.invocation_type.to_string())),
+            (
+                3,
+                (
+                    t.invocation_status.to_string(),
+                    task_style(s, t.invocation_status.as_str()),
+                ),
+            ),
+            (
+                4,
+                plain(format!(
+                    "{}→{}",
+                    t.current_version.as_deref().unwrap_or("-"),
+                    t.target_version.as_deref().unwrap_or("-")
+                )),
+            ),
+            (5, plain(short_time(t.update_time, s.utc_offset))),
+            (
+                6,
+                plain(for_display(
+                    t.result_msg
+                        .as_deref()
+                        .and_then(|m| m.lines().last())
+                        .unwrap_or(""),
+                )),
+            ),
+        ];
+        let row = std::iter::once(plain(""))
+            .chain(
+                cells
+                    .into_iter()
+                    .filter(|(i, _)| area.width >= columns[*i].2)
+                    .map(|(_, c)| c),
+            )
+            .collect();
+        (row, Style::default())
+    });
+    rows::render(
+        f.buffer_mut(),
+        inner,
+        &widths,
+        (&titles, s.theme.dim()),
+        rows,
+    );
+}
+
+fn agent_instances(s: &State, f: &mut Frame, area: Rect) {
     let columns: &[Column] = &[
         ("INSTANCE", Width::Fill(12), 0),
         ("AGENT", Width::Fixed(13), 0),

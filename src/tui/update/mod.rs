@@ -18,7 +18,7 @@ mod form;
 mod ops;
 mod triage;
 
-pub use ops::{OpsEffect, OpsMsg};
+pub use ops::{AGENT_TASKS_SHOWN, OpsEffect, OpsMsg};
 pub use triage::{MAX_LOADED_ALARMS, TriageEffect, TriageMsg};
 
 pub use editor::follow as follow_editor;

@@ -4,7 +4,7 @@
 use base64::Engine as _;
 use chrono::{DateTime, FixedOffset, Utc};
 
-use crate::model::agent::{AgentSummary, InvocationStatus};
+use crate::model::agent::{AgentSummary, InvocationInfo, InvocationStatus};
 use crate::model::desktop::AgentsCondition;
 use crate::model::tat::{
     self, CreateInvokerRequest, InvocationTask, Invoker, InvokerRecord, ScheduleSettings,
@@ -13,6 +13,9 @@ use crate::tui::action::Action;
 use crate::tui::state::*;
 
 use super::{Effect, Outcome, form, go, is_move, list_move};
+
+/// How many of the newest agent tasks the agents pane shows.
+pub const AGENT_TASKS_SHOWN: i64 = 50;
 
 /// Work on the backend for these panes.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,7 +48,8 @@ pub enum OpsEffect {
 /// The backend's answers.
 #[derive(Debug)]
 pub enum OpsMsg {
-    Agents(Result<Vec<AgentSummary>, String>),
+    /// Each instance's agent, and the newest tasks.
+    Agents(Result<(Vec<AgentSummary>, Vec<InvocationInfo>), String>),
     Desktops(Result<Vec<AgentsCondition>, String>),
     Invokers(Result<Vec<Invoker>, String>),
     Done(Result<String, String>),
@@ -107,7 +111,13 @@ fn decode(t: InvocationTask) -> TaskOutput {
 
 pub fn message(s: &mut State, m: OpsMsg) -> Outcome {
     match m {
-        OpsMsg::Agents(r) => super::loaded(&mut s.agents, r),
+        OpsMsg::Agents(r) => {
+            let r = r.map(|(agents, tasks)| {
+                s.agent_tasks = tasks;
+                agents
+            });
+            super::loaded(&mut s.agents, r)
+        }
         OpsMsg::Desktops(r) => super::loaded(&mut s.desktops, r),
         OpsMsg::Invokers(r) => {
             let out = super::loaded(&mut s.invokers, r);
