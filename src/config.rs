@@ -30,8 +30,9 @@ pub struct Config {
 /// What the Cloud Eye agent tasks run on an instance. Each command is a shell script run by
 /// the same runner as scripts, with `COCPIT_AGENT_VERSION` (the version to end up with; empty
 /// for a rollback to nothing), `COCPIT_RESOURCE_ID` and, for a remote install,
-/// `COCPIT_REMOTE_IP`, `COCPIT_REMOTE_PORT`, `COCPIT_REMOTE_USER` and `COCPIT_REMOTE_PASSWORD`
-/// (a secret: masked in output) in its environment.
+/// `COCPIT_REMOTE_IP`, `COCPIT_REMOTE_PORT`, `COCPIT_REMOTE_USER`, `COCPIT_REMOTE_USE_PEM`,
+/// `COCPIT_REMOTE_PASSWORD` (a secret: masked in output), `COCPIT_REMOTE_SSH_OPTIONS` and
+/// `COCPIT_REMOTE_AGENT_HOME` in its environment.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgentSettings {
@@ -46,6 +47,12 @@ pub struct AgentSettings {
     pub rollback: String,
     #[serde(default = "default_agent_remote_install")]
     pub remote_install: String,
+    /// Extra `ssh` options the installer uses to reach remote hosts (`-i KEY -o …`).
+    #[serde(default)]
+    pub remote_ssh_options: String,
+    /// Where the demo agent lives on a remote host (relative paths start at the remote home).
+    #[serde(default = "default_remote_agent_home")]
+    pub remote_agent_home: String,
     /// Seconds a task may run before it is killed (TIMEOUT).
     #[serde(default = "default_agent_timeout")]
     pub timeout: u64,
@@ -83,16 +90,25 @@ fi
     .into()
 }
 
+fn default_remote_agent_home() -> String {
+    ".cocpit-agent".into()
+}
+
+/// Installs the demo agent on a remote host over ssh: with the password through sshpass, else
+/// with the installer's keys (`remote_use_pem`).
 fn default_agent_remote_install() -> String {
     r#"set -eu
 port="${COCPIT_REMOTE_PORT:-22}"
 user="${COCPIT_REMOTE_USER:-root}"
-run="mkdir -p ~/.cocpit-agent/telescope && printf '%s\n' '$COCPIT_AGENT_VERSION' > ~/.cocpit-agent/telescope/version && echo telescope $COCPIT_AGENT_VERSION installed on \$(hostname)"
-if [ -n "${COCPIT_REMOTE_PASSWORD:-}" ]; then
+home="${COCPIT_REMOTE_AGENT_HOME:-.cocpit-agent}"
+run="mkdir -p '$home/telescope' && printf '%s\n' '$COCPIT_AGENT_VERSION' > '$home/telescope/version' && echo telescope $COCPIT_AGENT_VERSION installed on \$(hostname)"
+# The options are words on purpose: -i KEY -o NAME=VALUE.
+opts="${COCPIT_REMOTE_SSH_OPTIONS:-}"
+if [ -n "${COCPIT_REMOTE_PASSWORD:-}" ] && [ "${COCPIT_REMOTE_USE_PEM:-false}" != true ]; then
   command -v sshpass >/dev/null || { echo "a password login needs sshpass on the installer" >&2; exit 3; }
-  SSHPASS="$COCPIT_REMOTE_PASSWORD" sshpass -e ssh -o StrictHostKeyChecking=accept-new -o ConnectTimeout=10 -p "$port" "$user@$COCPIT_REMOTE_IP" "$run"
+  SSHPASS="$COCPIT_REMOTE_PASSWORD" sshpass -e ssh $opts -o StrictHostKeyChecking=accept-new -o ConnectTimeout=10 -p "$port" "$user@$COCPIT_REMOTE_IP" "$run"
 else
-  ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new -o ConnectTimeout=10 -p "$port" "$user@$COCPIT_REMOTE_IP" "$run"
+  ssh $opts -o BatchMode=yes -o StrictHostKeyChecking=accept-new -o ConnectTimeout=10 -p "$port" "$user@$COCPIT_REMOTE_IP" "$run"
 fi
 "#
     .into()
@@ -110,6 +126,8 @@ impl Default for AgentSettings {
             update: default_agent_install(),
             rollback: default_agent_rollback(),
             remote_install: default_agent_remote_install(),
+            remote_ssh_options: String::new(),
+            remote_agent_home: default_remote_agent_home(),
             timeout: default_agent_timeout(),
         }
     }

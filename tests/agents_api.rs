@@ -27,13 +27,18 @@ struct Fixture {
 }
 
 fn start() -> Fixture {
+    start_with("")
+}
+
+/// A server on the demo fleet, with `agents` as its `[agents]` table.
+fn start_with(agents: &str) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("agents");
     std::fs::create_dir_all(&home).unwrap();
     let data = dir.path().join("data");
     std::fs::write(
         data.with_extension("toml"),
-        "[inventory]\ndemo_fleet = 4\ndemo_desktops = 2\n",
+        format!("[inventory]\ndemo_fleet = 4\ndemo_desktops = 2\n[agents]\n{agents}"),
     )
     .unwrap();
     let server = Server::start_with(&data, &[("COCPIT_AGENT_HOME", home.to_str().unwrap())]);
@@ -292,4 +297,135 @@ async fn desktop_agents_install_as_a_job() {
             .iter()
             .all(|r| !r["resource_id"].as_str().unwrap().starts_with("desktop-"))
     );
+}
+
+/// Installs the agent on `id` and makes it the remote installer.
+async fn installer(api: &common::server::Api, id: &str) {
+    create(
+        api,
+        json!({"instance_ids": [id], "invocation_type": "INSTALL", "invocation_target": "telescope"}),
+    )
+    .await;
+    assert_eq!(settled(api, id).await[0]["invocation_status"], "SUCCEEDED");
+    let answers = create(
+        api,
+        json!({"invocation_type": "SET_REMOTE_INSTALLER", "instance_ids": [id]}),
+    )
+    .await;
+    assert_eq!(answers[0]["ret_status"], "successful", "{answers:?}");
+}
+
+/// The TOML string of `s`.
+fn toml_str(s: &str) -> String {
+    serde_json::to_string(s).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn remote_install_reaches_a_real_sshd_from_the_designated_installer() {
+    let sshd = common::sshd::Sshd::start();
+    let remote_home = sshd.dir.path().join("remote-agent");
+    let key = sshd.dir.path().join("client_key");
+    let options = format!(
+        "-i {} -o IdentitiesOnly=yes -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -o LogLevel=ERROR -F /dev/null",
+        key.display()
+    );
+    let f = start_with(&format!(
+        "remote_ssh_options = {}\nremote_agent_home = {}\n",
+        toml_str(&options),
+        toml_str(&remote_home.display().to_string())
+    ));
+    let api = f.server.client();
+    let remote = json!({"remote_ip": "127.0.0.1", "port": sshd.port.to_string(),
+                        "user_name": common::sshd::Sshd::user(), "remote_use_pem": true,
+                        "instance_name": "edge-box"});
+
+    // Without an installer, the host is refused with the code that says so.
+    let answers = create(
+        &api,
+        json!({"invocation_type": "REMOTE_INSTALL", "remote_install_meta": [remote.clone()]}),
+    )
+    .await;
+    assert_eq!(answers[0]["ret_status"], "error", "{answers:?}");
+    assert_eq!(answers[0]["error_code"], "invocationmgr.0007");
+
+    installer(&api, "demo-02").await;
+
+    let answers = create(
+        &api,
+        json!({"invocation_type": "REMOTE_INSTALL", "remote_install_meta": [remote.clone()],
+               "version": "3.3.1"}),
+    )
+    .await;
+    assert_eq!(answers[0]["ret_status"], "successful", "{answers:?}");
+    let target = answers[0]["instance_id"].as_str().unwrap().to_string();
+    let done = settled(&api, &target).await;
+    let task = &done[0];
+    assert_eq!(task["invocation_status"], "SUCCEEDED", "{task}");
+    assert_eq!(task["invocation_type"], "REMOTE_INSTALL");
+    assert!(
+        task["result_msg"]
+            .as_str()
+            .unwrap()
+            .contains("telescope 3.3.1 installed on"),
+        "{task}"
+    );
+    // The remote host really has the agent: the file the install left over ssh.
+    assert_eq!(
+        std::fs::read_to_string(remote_home.join("telescope/version"))
+            .unwrap()
+            .trim(),
+        "3.3.1"
+    );
+    assert!(sshd.authentications() >= 1, "the install went through sshd");
+
+    // A host nobody listens on fails with ssh's reason, and nothing is left behind.
+    let closed = common::sshd::free_port();
+    let answers = create(
+        &api,
+        json!({"invocation_type": "REMOTE_INSTALL", "remote_install_meta": [{
+            "remote_ip": "127.0.0.1", "port": closed.to_string(), "remote_use_pem": true,
+            "instance_name": "nobody-home"}]}),
+    )
+    .await;
+    let target = answers[0]["instance_id"].as_str().unwrap().to_string();
+    let failed = &settled(&api, &target).await[0];
+    assert_eq!(failed["invocation_status"], "FAILED", "{failed}");
+    assert!(
+        failed["result_msg"]
+            .as_str()
+            .unwrap()
+            .contains("Connection refused"),
+        "{failed}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_remote_install_password_is_masked_in_the_tasks_output() {
+    // An installer command that (carelessly) prints the password it was given.
+    let f = start_with(
+        "remote_install = \"echo login with $COCPIT_REMOTE_PASSWORD on $COCPIT_REMOTE_IP\"\n",
+    );
+    let api = f.server.client();
+    installer(&api, "demo-01").await;
+    let answers = create(
+        &api,
+        json!({"invocation_type": "REMOTE_INSTALL", "remote_install_meta": [{
+            "remote_ip": "10.1.2.3", "password": "hunter2-secret", "instance_name": "vm-9"}]}),
+    )
+    .await;
+    let target = answers[0]["instance_id"].as_str().unwrap().to_string();
+    let done = &settled(&api, &target).await[0];
+    assert_eq!(done["invocation_status"], "SUCCEEDED", "{done}");
+    let msg = done["result_msg"].as_str().unwrap();
+    assert!(msg.contains("login with ") && msg.contains("on 10.1.2.3"), "{msg}");
+    assert!(!msg.contains("hunter2-secret"), "{msg}");
+    // Nor is it anywhere in the store.
+    let data = f._dir.path().join("data");
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap_or_default();
+        assert!(
+            !bytes.windows(14).any(|w| w == b"hunter2-secret"),
+            "the password reached the store"
+        );
+    }
 }

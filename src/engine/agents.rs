@@ -248,6 +248,18 @@ impl Engine {
                         "COCPIT_REMOTE_USER".into(),
                         h.user_name.clone().unwrap_or("root".into()),
                     ));
+                    env.push((
+                        "COCPIT_REMOTE_USE_PEM".into(),
+                        h.remote_use_pem.unwrap_or(false).to_string(),
+                    ));
+                    env.push((
+                        "COCPIT_REMOTE_SSH_OPTIONS".into(),
+                        settings.remote_ssh_options.clone(),
+                    ));
+                    env.push((
+                        "COCPIT_REMOTE_AGENT_HOME".into(),
+                        settings.remote_agent_home.clone(),
+                    ));
                     let secrets: Vec<String> = h.password.clone().into_iter().collect();
                     if let Some(p) = &h.password {
                         env.push(("COCPIT_REMOTE_PASSWORD".into(), p.clone()));
