@@ -505,6 +505,24 @@ mod tests {
         let cfg = Config::parse(text, Path::new("config/cocpit.toml")).unwrap();
         assert_eq!(cfg.inventory.demo_fleet, 8);
         assert_eq!(cfg.hosts().len(), 8 + 3);
+        // What the file shows is what an empty file gets.
+        let empty = Config::parse("", Path::new("empty.toml")).unwrap();
+        assert_eq!(cfg.inventory.demo_desktops, empty.inventory.demo_desktops);
+        let (a, b) = (&cfg.agents, &empty.agents);
+        assert_eq!(
+            (
+                &a.version,
+                a.timeout,
+                &a.remote_ssh_options,
+                &a.remote_agent_home
+            ),
+            (
+                &b.version,
+                b.timeout,
+                &b.remote_ssh_options,
+                &b.remote_agent_home
+            )
+        );
         assert_eq!(
             cfg.hosts()
                 .iter()

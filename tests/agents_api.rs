@@ -417,7 +417,10 @@ async fn a_remote_install_password_is_masked_in_the_tasks_output() {
     let done = &settled(&api, &target).await[0];
     assert_eq!(done["invocation_status"], "SUCCEEDED", "{done}");
     let msg = done["result_msg"].as_str().unwrap();
-    assert!(msg.contains("login with ") && msg.contains("on 10.1.2.3"), "{msg}");
+    assert!(
+        msg.contains("login with ") && msg.contains("on 10.1.2.3"),
+        "{msg}"
+    );
     assert!(!msg.contains("hunter2-secret"), "{msg}");
     // Nor is it anywhere in the store.
     let data = f._dir.path().join("data");
