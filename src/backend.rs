@@ -27,8 +27,13 @@ pub enum Error {
         code: String,
         message: String,
     },
+    /// The request never reached the server (it could not connect, or was not sent).
     #[error("{0}")]
     Transport(String),
+    /// The request may have reached the server but no whole answer came back (a timeout, a
+    /// dropped connection, a cut-off body): a write may or may not have happened.
+    #[error("{0}")]
+    Unanswered(String),
     /// A TAT action failed (`Response.Error`).
     #[error(transparent)]
     Tat(#[from] TatError),

@@ -56,11 +56,29 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-/// How many times a read is tried.
-const ATTEMPTS: u32 = 4;
+/// How the client treats the network.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    pub connect_timeout: Duration,
+    /// A whole request, answer included.
+    pub request_timeout: Duration,
+    /// How many times a request that may be repeated is tried.
+    pub attempts: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(30),
+            attempts: 4,
+        }
+    }
+}
 
 pub struct Remote {
     http: reqwest::Client,
+    options: Options,
     /// `scheme://host:port`, no trailing slash.
     base: String,
     host: String,
@@ -127,8 +145,12 @@ impl Remote {
         Ok(resp)
     }
 
-    /// A client of `endpoint` (`http(s)://host[:port]`). Starts following the event stream.
-    pub fn new(endpoint: &str, creds: Credentials) -> std::result::Result<Remote, String> {
+    /// A client of `endpoint` (`http(s)://host[:port]`).
+    pub fn new(
+        endpoint: &str,
+        creds: Credentials,
+        options: Options,
+    ) -> std::result::Result<Remote, String> {
         let url = reqwest::Url::parse(endpoint)
             .map_err(|e| format!("--endpoint {endpoint:?}: not a URL ({e})"))?;
         if !matches!(url.scheme(), "http" | "https") {
@@ -142,14 +164,15 @@ impl Remote {
             (None, _) => return Err(format!("--endpoint {endpoint:?}: no host")),
         };
         let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(30))
+            .connect_timeout(options.connect_timeout)
+            .timeout(options.request_timeout)
             .build()
             .map_err(|e| e.to_string())?;
         let (events, _) = broadcast::channel(4096);
         let (link, _) = tokio::sync::watch::channel("connecting".to_string());
         let r = Remote {
             link,
+            options,
             base: format!("{}://{host}", url.scheme()),
             host,
             operator: creds.ak.clone(),
@@ -220,42 +243,55 @@ impl Remote {
             Some(b) => serde_json::to_vec(b).map_err(|e| Error::Transport(e.to_string()))?,
             None => vec![],
         };
-        // A write is sent once: repeating an execution or an incident could do it twice.
+        // A write is repeated only when it surely never arrived (no connection, or a 429
+        // refusal): repeating an execution or an incident could do it twice.
         let idempotent = method == Method::GET;
         let mut attempt = 0;
         loop {
             attempt += 1;
             let sent = self.signed(&method, path, &query, &body).send().await;
-            let retry_after = |r: &reqwest::Response| {
-                r.headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .map(Duration::from_secs)
-            };
-            let (wait, err) = match sent {
-                Ok(r) if r.status().is_success() => {
-                    let bytes = r
-                        .bytes()
-                        .await
-                        .map_err(|e| Error::Transport(e.to_string()))?;
-                    return serde_json::from_slice(&bytes).map_err(|e| {
-                        Error::Transport(format!("{method} {path}: unexpected answer: {e}"))
-                    });
-                }
+            let (wait, err, repeatable) = match sent {
+                Ok(r) if r.status().is_success() => match r.bytes().await {
+                    Ok(bytes) => {
+                        return serde_json::from_slice(&bytes).map_err(|e| {
+                            Error::Transport(format!("{method} {path}: unexpected answer: {e}"))
+                        });
+                    }
+                    Err(e) => (
+                        None,
+                        Error::Unanswered(format!(
+                            "{method} {path}: the answer was cut off: {}",
+                            cause(&e)
+                        )),
+                        idempotent,
+                    ),
+                },
                 Ok(r) => {
                     let status = r.status().as_u16();
-                    let wait = retry_after(&r);
+                    let wait = header_value(&r, reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.parse::<u64>().ok())
+                        .map(Duration::from_secs);
+                    let skew = header_value(&r, reqwest::header::DATE).and_then(|d| clock_skew(&d));
                     let text = r.text().await.unwrap_or_default();
-                    let err = remote_error(status, &text);
-                    if !(status == 429 || status >= 500) {
-                        return Err(err);
+                    let err = remote_error(status, &text, skew);
+                    match status {
+                        429 => (wait, err, true),
+                        500.. => (wait, err, idempotent),
+                        _ => return Err(err),
                     }
-                    (wait, err)
                 }
-                Err(e) => (None, Error::Transport(transport_message(&self.base, &e))),
+                Err(e) if e.is_connect() => (
+                    None,
+                    Error::Transport(transport_message(&self.base, &e)),
+                    true,
+                ),
+                Err(e) => (
+                    None,
+                    Error::Unanswered(transport_message(&self.base, &e)),
+                    idempotent,
+                ),
             };
-            if !idempotent || attempt >= ATTEMPTS {
+            if !repeatable || attempt >= self.options.attempts {
                 return Err(err);
             }
             // Exponential backoff with jitter, or what the server asked for.
@@ -263,6 +299,35 @@ impl Remote {
                 Duration::from_millis(100 * 2u64.pow(attempt - 1) + fastrand::u64(0..100));
             tokio::time::sleep(wait.unwrap_or(backoff).min(Duration::from_secs(10))).await;
         }
+    }
+
+    /// The newest orders' ids, to tell afterwards whether a lost execution started one.
+    async fn recent_orders(&self) -> Option<Vec<String>> {
+        let q = ListOrdersQuery {
+            limit: Some(RECENT),
+            ..Default::default()
+        };
+        let d: Data<Page<JobScriptOrderListModel>> =
+            self.get("/v1/job/script/orders", &pairs(&q)).await.ok()?;
+        Some(d.data.data.into_iter().map(|o| o.execute_uuid).collect())
+    }
+
+    /// The newest incidents titled `title`, for the same purpose.
+    async fn recent_incidents(&self, title: &str) -> Option<Vec<String>> {
+        let q = ListIncidentsQuery {
+            limit: Some(RECENT),
+            ..Default::default()
+        };
+        let d: Data<Page<IncidentSummary>> =
+            self.get("/v1/cocpit/incidents", &pairs(&q)).await.ok()?;
+        Some(
+            d.data
+                .data
+                .into_iter()
+                .filter(|i| i.incident_title == title)
+                .map(|i| i.incident_num)
+                .collect(),
+        )
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(String, String)]) -> Result<T> {
@@ -281,6 +346,7 @@ impl Remote {
         let link = self.link.clone();
         let me = Remote {
             link: self.link.clone(),
+            options: self.options,
             http,
             base,
             host,
@@ -362,7 +428,71 @@ fn parse_sse(frame: &str) -> Option<EngineEvent> {
 }
 
 /// An error answer as one message a user can act on.
-fn remote_error(status: u16, text: &str) -> Error {
+/// How many of the newest orders or incidents are read to settle a lost create.
+const RECENT: i64 = 50;
+
+/// A create failed: when it may still have happened (its answer was lost, or a gateway failed),
+/// the newest items are compared with those before it was sent. One new item is the create's
+/// result; otherwise the error says what is known, so the user does not simply send it again.
+fn settle_lost(
+    what: &str,
+    err: Error,
+    before: Option<Vec<String>>,
+    after: Option<Vec<String>>,
+) -> Result<String> {
+    let uncertain =
+        matches!(err, Error::Unanswered(_)) || matches!(err, Error::Remote { status: 500.., .. });
+    if !uncertain {
+        return Err(err);
+    }
+    let (Some(before), Some(after)) = (before, after) else {
+        return Err(Error::Unanswered(format!(
+            "{err}: {what} may or may not have happened, and the server could not be asked; \
+             look before sending it again"
+        )));
+    };
+    let new: Vec<String> = after
+        .into_iter()
+        .filter(|id| !before.contains(id))
+        .collect();
+    match new.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(Error::Unanswered(format!(
+            "{err}: {what} did not happen (nothing new on the server); it is safe to send it again"
+        ))),
+        many => Err(Error::Unanswered(format!(
+            "{err}: {what} may have happened: {} appeared meanwhile; look before sending it again",
+            many.join(", ")
+        ))),
+    }
+}
+
+fn header_value(r: &reqwest::Response, name: reqwest::header::HeaderName) -> Option<String> {
+    r.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// How far this machine's clock is from the server's `Date`, when it is a minute or more.
+fn clock_skew(date: &str) -> Option<Duration> {
+    let server = chrono::DateTime::parse_from_rfc2822(date).ok()?;
+    let skew = (chrono::Utc::now() - server.with_timezone(&chrono::Utc))
+        .num_seconds()
+        .unsigned_abs();
+    (skew >= 60).then(|| Duration::from_secs(skew))
+}
+
+/// The innermost cause of a reqwest error (its own text is often only "error decoding body").
+fn cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut inner = e;
+    while let Some(next) = inner.source() {
+        inner = next;
+    }
+    inner.to_string()
+}
+
+fn remote_error(status: u16, text: &str, skew: Option<Duration>) -> Error {
     let (code, message) = match serde_json::from_str::<ApiError>(text) {
         Ok(e) => (e.error_code, e.error_msg),
         Err(_) => (
@@ -371,9 +501,11 @@ fn remote_error(status: u16, text: &str) -> Error {
         ),
     };
     let message = if status == 401 {
-        format!(
-            "signature rejected: check the access key, the secret key and the clock ({message})"
-        )
+        let clock = match skew {
+            Some(d) => format!("the clock (skew {} min)", d.as_secs().div_ceil(60)),
+            None => "the clock".into(),
+        };
+        format!("signature rejected: check the access key, the secret key and {clock} ({message})")
     } else {
         message
     };
@@ -418,7 +550,16 @@ fn seg(s: &str) -> String {
 
 /// Starts the client and its event stream (must run inside a tokio runtime).
 pub fn connect(endpoint: &str, creds: Credentials) -> std::result::Result<Remote, String> {
-    let r = Remote::new(endpoint, creds)?;
+    connect_with(endpoint, creds, Options::default())
+}
+
+/// [`connect`] with other timeouts or attempts.
+pub fn connect_with(
+    endpoint: &str,
+    creds: Credentials,
+    options: Options,
+) -> std::result::Result<Remote, String> {
+    let r = Remote::new(endpoint, creds, options)?;
     r.follow_events();
     Ok(r)
 }
@@ -492,8 +633,17 @@ impl Backend for Remote {
 
     async fn execute_script(&self, script_uuid: &str, e: ScriptExecuteModel) -> Result<String> {
         let path = format!("/v1/job/scripts/{}", seg(script_uuid));
-        let d: Data<String> = self.call(Method::POST, &path, &[], Some(&e)).await?;
-        Ok(d.data)
+        let before = self.recent_orders().await;
+        let sent = self
+            .call::<Data<String>>(Method::POST, &path, &[], Some(&e))
+            .await;
+        match sent {
+            Ok(d) => Ok(d.data),
+            Err(err) => {
+                let after = self.recent_orders().await;
+                settle_lost("the execution", err, before, after)
+            }
+        }
     }
 
     async fn get_order(&self, execute_uuid: &str) -> Result<JobScriptOrderInfoModel> {
@@ -542,10 +692,23 @@ impl Backend for Remote {
     }
 
     async fn create_incident(&self, c: CreateIncident) -> Result<String> {
-        let g: Gom<CreatedIncident> = self
-            .call(Method::POST, "/v1/external/incident/create", &[], Some(&c))
-            .await?;
-        Ok(g.data.incident_num)
+        let title = c.incident_title.clone();
+        let before = self.recent_incidents(&title).await;
+        let sent = self
+            .call::<Gom<CreatedIncident>>(
+                Method::POST,
+                "/v1/external/incident/create",
+                &[],
+                Some(&c),
+            )
+            .await;
+        match sent {
+            Ok(g) => Ok(g.data.incident_num),
+            Err(err) => {
+                let after = self.recent_incidents(&title).await;
+                settle_lost("the incident", err, before, after)
+            }
+        }
     }
 
     async fn handle_incident(

@@ -2,6 +2,7 @@
 //! engine's events (never on fixed delays).
 #![allow(dead_code)]
 
+pub mod faults;
 pub mod server;
 pub mod sshd;
 pub mod tui;
