@@ -122,7 +122,11 @@ async fn serve(
     rules: Arc<Mutex<Vec<(String, Fault)>>>,
     log: Arc<Mutex<Vec<Seen>>>,
 ) {
-    while let Some((head, body)) = read_request(&mut conn).await {
+    // One request per connection: every answer says `Connection: close`.
+    let Some((head, body)) = read_request(&mut conn).await else {
+        return;
+    };
+    {
         let line = head.lines().next().unwrap_or("").to_string();
         let mut parts = line.split(' ');
         let method = parts.next().unwrap_or("");
@@ -147,7 +151,9 @@ async fn serve(
                 return;
             }
             Some(Fault::Status(code, headers)) => {
-                let mut a = format!("HTTP/1.1 {code} Injected\r\nContent-Length: 0\r\n");
+                let mut a = format!(
+                    "HTTP/1.1 {code} Injected\r\nContent-Length: 0\r\nConnection: close\r\n"
+                );
                 for (k, v) in headers {
                     a.push_str(&format!("{k}: {v}\r\n"));
                 }
@@ -159,7 +165,7 @@ async fn serve(
                 forward(&upstream, &head, &body).await
             }
             Some(Fault::InvalidJson) => {
-                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 9\r\n\r\n{not json"
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 9\r\nConnection: close\r\n\r\n{not json"
                     .to_vec()
             }
             Some(Fault::Truncate) => {
@@ -170,10 +176,6 @@ async fn serve(
                 return;
             }
         };
-        if conn.write_all(&answer).await.is_err() {
-            return;
-        }
-        // The upstream answer said `Connection: close`; the client opens a new connection.
-        return;
+        let _ = conn.write_all(&answer).await;
     }
 }
