@@ -94,10 +94,16 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("start the tokio runtime");
+    // A one-shot command against an endpoint only waits on the network: one thread answers
+    // sooner than a pool handing each request between workers (benches/client.sh).
+    let runtime = if args.endpoint.is_some() && args.command.is_some() {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    }
+    .enable_all()
+    .build()
+    .expect("start the tokio runtime");
     let code = runtime.block_on(run(args, config));
     // Instances still running belong to this process; don't wait on their pipes.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
