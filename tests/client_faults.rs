@@ -23,9 +23,17 @@ struct Rig {
 }
 
 async fn rig() -> Rig {
+    rig_with(&[]).await
+}
+
+/// A rig whose proxy has these faults in place before the client connects.
+async fn rig_with(faults: &[(&str, Fault)]) -> Rig {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"));
     let proxy = Proxy::start(&server.host).await;
+    for (prefix, fault) in faults {
+        proxy.on(prefix, fault.clone());
+    }
     let creds = Credentials {
         ak: AK.into(),
         sk: SK.into(),
@@ -233,4 +241,22 @@ async fn a_rejected_signature_names_the_clock_skew() {
     let text = err.to_string();
     assert!(text.contains("signature rejected"), "{text}");
     assert!(text.contains("skew 17 min"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endpoint_without_an_event_stream_is_polled() {
+    let r = rig_with(&[("GET /v1/cocpit/events", Fault::Status(404, vec![]))]).await;
+    let mut link = r.client.connection().unwrap();
+    let state = tokio::time::timeout(
+        common::PATIENCE,
+        link.wait_for(|s| s.starts_with("polling")),
+    )
+    .await
+    .expect("the client gives up on events")
+    .unwrap()
+    .clone();
+    assert_eq!(state, cocpit::client::POLLING);
+    // It asked once and stopped: no retry loop against an endpoint that has no stream.
+    r.client.list_scripts(scripts()).await.unwrap();
+    assert_eq!(r.proxy.seen("GET /v1/cocpit/events").len(), 1);
 }

@@ -502,3 +502,38 @@ fn falling_behind_reloads_what_is_shown_and_a_resize_only_redraws() {
             .contains(&update::Effect::LoadOrder("SCT1".into()))
     );
 }
+
+#[test]
+fn without_an_event_stream_the_shown_pane_is_polled_faster_while_an_order_runs() {
+    use cocpit::tui::update::{Effect, Msg, POLL_BUSY_S, POLL_IDLE_S, poll_interval};
+    use std::time::Duration;
+    let mut s = common::tui::state();
+    assert_eq!(poll_interval(&s), None, "the local engine has events");
+    update::update(&mut s, Msg::Connection(cocpit::client::POLLING.into()));
+    assert!(s.polling);
+    assert_eq!(poll_interval(&s), Some(Duration::from_secs(POLL_IDLE_S)));
+    assert!(
+        draw(&s, 160, 48).to_string().contains("◐ polling"),
+        "the header says so"
+    );
+    // An order open and PROCESSING: read often; the tick reads that order only.
+    let with_status = |st| {
+        let mut o = order_snapshot();
+        o.info.status = st;
+        o
+    };
+    let snap = with_status(OrderStatus::Processing);
+    let eid = snap.info.execute_uuid.clone();
+    s.order = Some(OrderView::new(eid.clone()));
+    s.pane = Pane::Order;
+    update::update(&mut s, Msg::Order(eid.clone(), Ok(Box::new(snap))));
+    assert_eq!(poll_interval(&s), Some(Duration::from_secs(POLL_BUSY_S)));
+    let out = update::update(&mut s, Msg::Poll);
+    assert_eq!(out.effects, vec![Effect::LoadOrder(eid.clone())]);
+    // Finished: back to the slow pace.
+    update::update(
+        &mut s,
+        Msg::Order(eid, Ok(Box::new(with_status(OrderStatus::Finished)))),
+    );
+    assert_eq!(poll_interval(&s), Some(Duration::from_secs(POLL_IDLE_S)));
+}

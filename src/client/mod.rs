@@ -384,6 +384,11 @@ impl Remote {
                             }
                         }
                     }
+                    // Real COC has no event stream: the console polls instead.
+                    Ok(r) if r.status() == reqwest::StatusCode::NOT_FOUND => {
+                        link.send_replace(POLLING.into());
+                        return;
+                    }
                     Ok(r) => {
                         failures += 1;
                         link.send_replace(format!("refused: HTTP {}", r.status().as_u16()));
@@ -428,6 +433,9 @@ fn parse_sse(frame: &str) -> Option<EngineEvent> {
 }
 
 /// An error answer as one message a user can act on.
+/// The connection state of an endpoint without `/v1/cocpit/events`: the console polls it.
+pub const POLLING: &str = "polling (no event stream)";
+
 /// How many of the newest orders or incidents are read to settle a lost create.
 const RECENT: i64 = 50;
 

@@ -616,6 +616,7 @@ pub async fn run(
     }
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
+    let mut last_poll = Instant::now();
     let frames_file = std::env::var_os("COCPIT_TEST_FRAMES");
     let mut frames: u64 = 0;
     loop {
@@ -642,6 +643,8 @@ pub async fn run(
         }
         let until_frame = FRAME.saturating_sub(last_draw.elapsed());
         let next_minute = Duration::from_secs(60 - (chrono::Local::now().timestamp() % 60) as u64);
+        let poll = update::poll_interval(&s);
+        let until_poll = poll.map(|p| p.saturating_sub(last_poll.elapsed()));
         let msg = tokio::select! {
             ev = input.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => Some(Msg::Key(k)),
@@ -663,6 +666,10 @@ pub async fn run(
             Some(c) = next_connection(&mut link) => Some(Msg::Connection(c)),
             _ = tokio::time::sleep(next_minute) => Some(Msg::Clock(chrono::Local::now().format("%H:%M").to_string())),
             _ = tokio::time::sleep(until_frame), if dirty => None,
+            _ = tokio::time::sleep(until_poll.unwrap_or_default()), if until_poll.is_some() => {
+                last_poll = Instant::now();
+                Some(Msg::Poll)
+            }
             _ = hup.recv() => break,
             _ = term.recv() => break,
         };

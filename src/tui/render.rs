@@ -76,6 +76,14 @@ fn render_header(s: &State, f: &mut Frame, area: Rect) {
     let link = |short: bool| match s.connection.as_deref() {
         None => Span::raw(""),
         Some("connected") => Span::styled(" ● connected", s.theme.ok()),
+        Some(c) if c.starts_with("polling") => Span::styled(
+            if short {
+                " ◐ polling".to_string()
+            } else {
+                format!(" ◐ {c}")
+            },
+            s.theme.ok(),
+        ),
         // Narrow: only the state (`offline`), without the retry countdown.
         Some(c) if short => Span::styled(
             format!(" ○ {}", c.split(" · ").next().unwrap_or(c)),

@@ -653,6 +653,8 @@ pub struct State {
     pub backend: String,
     /// A remote backend's connection state (`None` on the local engine).
     pub connection: Option<String>,
+    /// The backend has no event stream: what is shown is read again now and then.
+    pub polling: bool,
     pub pane: Pane,
     pub history: Vec<Pane>,
     pub scripts: List<ScriptListModel>,
@@ -705,6 +707,7 @@ impl State {
         State {
             backend,
             connection: None,
+            polling: false,
             pane: Pane::Scripts,
             history: vec![],
             scripts: List::default(),

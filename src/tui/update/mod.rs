@@ -69,6 +69,8 @@ pub enum Msg {
     Ops(OpsMsg),
     /// A remote backend's connection changed.
     Connection(String),
+    /// Time to read the shown pane again (a backend without events).
+    Poll,
 }
 
 /// Create or modify.
@@ -223,8 +225,14 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
         Msg::Triage(m) => triage::message(s, m),
         Msg::Ops(m) => ops::message(s, m),
         Msg::Connection(c) => {
+            s.polling = c.starts_with("polling");
             s.connection = Some(c);
             Outcome::redraw()
+        }
+        // Without an event stream only the pane shown is read again.
+        Msg::Poll => {
+            let pane = s.pane;
+            go(s, pane)
         }
         Msg::Deleted(r) => {
             match r {
@@ -247,6 +255,47 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
         }
     }
 }
+
+/// How often the shown pane is read again when the backend has no event stream: often while
+/// work the user watches is under way, seldom otherwise; never without need.
+pub fn poll_interval(s: &State) -> Option<std::time::Duration> {
+    use std::time::Duration;
+    if !s.polling {
+        return None;
+    }
+    let busy = match s.pane {
+        Pane::Order => s
+            .order
+            .as_ref()
+            .and_then(|v| v.info.as_ref())
+            .is_some_and(|i| i.status == OrderStatus::Processing),
+        Pane::Orders => s.running_orders() > 0,
+        Pane::Agents => s
+            .agents
+            .items
+            .iter()
+            .any(|a| a.agent_state.as_deref() == Some("INSTALLING")),
+        Pane::Desktops => s
+            .desktops
+            .items
+            .iter()
+            .any(|d| matches!(d.task_status.as_deref(), Some("WAITING" | "RUNNING"))),
+        Pane::Invoker => s
+            .invoker
+            .as_ref()
+            .is_some_and(|v| v.records.items.iter().any(|r| r.result == "RUNNING")),
+        _ => false,
+    };
+    Some(Duration::from_secs(if busy {
+        POLL_BUSY_S
+    } else {
+        POLL_IDLE_S
+    }))
+}
+
+/// Seconds between reads while watched work runs, and otherwise.
+pub const POLL_BUSY_S: u64 = 2;
+pub const POLL_IDLE_S: u64 = 15;
 
 fn loaded<T: Row>(list: &mut List<T>, r: Result<Vec<T>, String>) -> Outcome {
     match r {
