@@ -8,7 +8,7 @@
 use std::time::Instant;
 
 use cocpit::backend::Backend;
-use cocpit::client::{Credentials, Options, Remote};
+use cocpit::client::{Credentials, Endpoints, Options, Remote};
 use cocpit::model::script::ListScriptsQuery;
 use cocpit::sign::huawei;
 
@@ -56,10 +56,12 @@ async fn main() {
                 ak,
                 sk,
                 project_id: Some(project),
-                tencent: None,
+                ..Default::default()
             };
             // Without the event stream: only the requests are measured.
-            let client = Remote::new(endpoint, creds, Options::default()).unwrap();
+            let endpoints = Endpoints::single("endpoint", endpoint).unwrap();
+            let client =
+                Remote::new(endpoints, endpoint.clone(), creds, Options::default()).unwrap();
             let q = || ListScriptsQuery {
                 limit: Some(20),
                 ..Default::default()

@@ -21,7 +21,7 @@ pub enum Error {
     #[error(transparent)]
     Engine(#[from] EngineError),
     /// The remote API answered with an error body.
-    #[error("{message} ({code}, HTTP {status})")]
+    #[error("{}", remote_text(message, code, *status))]
     Remote {
         status: u16,
         code: String,
@@ -40,6 +40,15 @@ pub enum Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// `message (CODE, HTTP 400)`; without a code of its own, `message (HTTP 502)`.
+fn remote_text(message: &str, code: &str, status: u16) -> String {
+    if code.is_empty() || code == format!("HTTP {status}") {
+        format!("{message} (HTTP {status})")
+    } else {
+        format!("{message} ({code}, HTTP {status})")
+    }
+}
 
 #[async_trait]
 pub trait Backend: Send + Sync {

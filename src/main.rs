@@ -34,6 +34,10 @@ struct Cli {
     /// A remote COC-compatible endpoint (another `cocpit serve`, or Huawei COC).
     #[arg(long, global = true, value_name = "URL")]
     endpoint: Option<String>,
+    /// A profile of the config (`[profiles.NAME]`): endpoints and where the keys come from.
+    /// Also `COCPIT_PROFILE`, or `profile = "NAME"` in the config.
+    #[arg(long, global = true, value_name = "NAME")]
+    profile: Option<String>,
     /// With the console: also serve the HTTP API on this address from the same engine (so
     /// monitoring can push alarms while you watch). Keys as for `serve`.
     #[arg(long, value_name = "ADDR")]
@@ -83,6 +87,15 @@ enum Command {
     Resource(cli::ResourceCmd),
     /// A text overview: the fleet, the latest scripts and orders.
     Status,
+    /// The configuration: `check` tries the selected profile (keys, endpoints, clock).
+    #[command(subcommand)]
+    Config(ConfigCmd),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCmd {
+    /// Checks the selected profile or --endpoint: keys, each service's endpoint, the clock.
+    Check,
 }
 
 fn main() -> ExitCode {
@@ -96,7 +109,11 @@ fn main() -> ExitCode {
     };
     // A one-shot command against an endpoint only waits on the network: one thread answers
     // sooner than a pool handing each request between workers (benches/client.sh).
-    let runtime = if args.endpoint.is_some() && args.command.is_some() {
+    let remote = args.endpoint.is_some()
+        || args.profile.is_some()
+        || std::env::var_os("COCPIT_PROFILE").is_some()
+        || config.profile.is_some();
+    let runtime = if remote && args.command.is_some() {
         tokio::runtime::Builder::new_current_thread()
     } else {
         tokio::runtime::Builder::new_multi_thread()
@@ -111,12 +128,38 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Cli, config: Config) -> u8 {
-    if let Some(endpoint) = args.endpoint.clone() {
-        return remote(args, &config, &endpoint).await;
-    }
     let data_dir = config::data_dir(args.data.as_deref());
     if let Some(Command::Serve { listen, no_auth }) = &args.command {
+        if args.endpoint.is_some() || args.profile.is_some() {
+            eprintln!(
+                "cocpit: serve runs the local engine; it takes neither --endpoint nor --profile"
+            );
+            return 2;
+        }
         return serve(&config, &data_dir, *listen, *no_auth).await;
+    }
+    let target = match target(&args, &config) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("cocpit: {e}");
+            return 2;
+        }
+    };
+    if let Some(Command::Config(ConfigCmd::Check)) = &args.command {
+        return match target {
+            Some(t) => cli::check::run(t, client_options(&config)).await,
+            None => {
+                println!(
+                    "✔ the local engine, data in {} (no --endpoint, --profile or default profile)",
+                    data_dir.display()
+                );
+                println!("  profiles in the config: {}", profile_names(&config));
+                0
+            }
+        };
+    }
+    if let Some(t) = target {
+        return remote(args, &config, t).await;
     }
     let engine = match Engine::open(&data_dir, &config) {
         Ok(e) => e,
@@ -191,6 +234,7 @@ async fn dispatch(
         Some(Command::Agent(c)) => cli::agent(b, c, output).await,
         Some(Command::Desktop(c)) => cli::desktop(b, c, output).await,
         Some(Command::Invoker(c)) => cli::invoker(b, c, output).await,
+        Some(Command::Config(_)) => unreachable!("config check is answered before"),
         Some(Command::Serve { .. }) => {
             eprintln!("cocpit: serve runs the local engine; it does not take --endpoint");
             return 2;
@@ -245,37 +289,94 @@ async fn serve(
     }
 }
 
-/// The console or a subcommand against a remote endpoint (`--endpoint`), signed with the keys
-/// of the environment (the official SDKs' names, or `COCPIT_AK` / `COCPIT_SK`).
-async fn remote(args: Cli, config: &Config, endpoint: &str) -> u8 {
-    let var = |names: &[&str]| {
-        names
-            .iter()
-            .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
+fn profile_names(config: &Config) -> String {
+    if config.profiles.is_empty() {
+        "none".into()
+    } else {
+        config
+            .profiles
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+fn client_options(config: &Config) -> cocpit::client::Options {
+    let c = &config.client;
+    cocpit::client::Options {
+        connect_timeout: std::time::Duration::from_secs(c.connect_timeout),
+        request_timeout: std::time::Duration::from_secs(c.request_timeout),
+        attempts: c.attempts.max(1),
+        max_rate: c.max_requests_per_second,
+    }
+}
+
+/// Where a command goes: `--endpoint` (keys from the profile if one is named, else the
+/// environment), else the selected profile; `None` for the local engine.
+fn target(args: &Cli, config: &Config) -> Result<Option<cli::check::Target>, String> {
+    use cocpit::client::{Credentials, Endpoints};
+    let name = args
+        .profile
+        .clone()
+        .or_else(|| {
+            std::env::var("COCPIT_PROFILE")
+                .ok()
+                .filter(|p| !p.is_empty())
+        })
+        .or_else(|| config.profile.clone());
+    let profile = match &name {
+        Some(n) => Some(config.profiles.get(n).ok_or_else(|| {
+            format!(
+                "profile {n:?}: no [profiles.{n}] in the config (profiles: {})",
+                profile_names(config)
+            )
+        })?),
+        None => None,
     };
-    let (Some(ak), Some(sk)) = (
-        var(&["COCPIT_AK", "HUAWEICLOUD_SDK_AK"]),
-        var(&["COCPIT_SK", "HUAWEICLOUD_SDK_SK"]),
-    ) else {
-        eprintln!(
-            "cocpit: --endpoint needs keys: set HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK (or COCPIT_AK and COCPIT_SK)"
-        );
-        return 2;
+    let creds = |n: &str, p| Credentials::of_profile(n, p);
+    if let Some(url) = &args.endpoint {
+        let endpoints = Endpoints::single("--endpoint", url)?;
+        let creds = match (&name, profile) {
+            (Some(n), Some(p)) => creds(n, p),
+            _ => Credentials::from_env().map(|c| (c, "the environment".to_string())),
+        };
+        return Ok(Some(cli::check::Target {
+            label: endpoints.coc().base.clone(),
+            endpoints,
+            creds,
+        }));
+    }
+    let (Some(n), Some(p)) = (name, profile) else {
+        return Ok(None);
     };
-    let creds = cocpit::client::Credentials {
-        ak,
-        sk,
-        project_id: var(&["COCPIT_PROJECT_ID", "HUAWEICLOUD_SDK_PROJECT_ID"]),
-        tencent: var(&["COCPIT_TC_SECRET_ID", "TENCENTCLOUD_SECRET_ID"])
-            .zip(var(&["COCPIT_TC_SECRET_KEY", "TENCENTCLOUD_SECRET_KEY"])),
-    };
-    let backend = match cocpit::client::connect(endpoint, creds) {
-        Ok(b) => b,
+    let endpoints = Endpoints::of_profile(&n, p)?;
+    Ok(Some(cli::check::Target {
+        label: format!("{n} ({})", endpoints.coc().base),
+        creds: creds(&n, p),
+        endpoints,
+    }))
+}
+
+/// The console or a subcommand against a remote target.
+async fn remote(args: Cli, config: &Config, t: cli::check::Target) -> u8 {
+    let creds = match t.creds {
+        Ok((c, _)) => c,
         Err(e) => {
             eprintln!("cocpit: {e}");
             return 2;
         }
     };
+    let backend =
+        match cocpit::client::Remote::new(t.endpoints, t.label, creds, client_options(config))
+            .and_then(cocpit::client::start)
+        {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("cocpit: {e}");
+                return 2;
+            }
+        };
     let data_dir = config::data_dir(args.data.as_deref());
     dispatch(
         Arc::new(backend),

@@ -22,12 +22,19 @@ struct Rig {
     client: cocpit::client::Remote,
 }
 
+fn options() -> Options {
+    Options {
+        request_timeout: Duration::from_secs(2),
+        ..Options::default()
+    }
+}
+
 async fn rig() -> Rig {
-    rig_with(&[]).await
+    rig_with(&[], options()).await
 }
 
 /// A rig whose proxy has these faults in place before the client connects.
-async fn rig_with(faults: &[(&str, Fault)]) -> Rig {
+async fn rig_with(faults: &[(&str, Fault)], options: Options) -> Rig {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"));
     let proxy = Proxy::start(&server.host).await;
@@ -38,11 +45,7 @@ async fn rig_with(faults: &[(&str, Fault)]) -> Rig {
         ak: AK.into(),
         sk: SK.into(),
         project_id: Some(PROJECT.into()),
-        tencent: None,
-    };
-    let options = Options {
-        request_timeout: Duration::from_secs(2),
-        ..Options::default()
+        ..Default::default()
     };
     let client = connect_with(&proxy.base, creds, options).unwrap();
     Rig {
@@ -245,7 +248,11 @@ async fn a_rejected_signature_names_the_clock_skew() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_endpoint_without_an_event_stream_is_polled() {
-    let r = rig_with(&[("GET /v1/cocpit/events", Fault::Status(404, vec![]))]).await;
+    let r = rig_with(
+        &[("GET /v1/cocpit/events", Fault::Status(404, vec![]))],
+        options(),
+    )
+    .await;
     let mut link = r.client.connection().unwrap();
     let state = tokio::time::timeout(
         common::PATIENCE,
@@ -259,4 +266,55 @@ async fn an_endpoint_without_an_event_stream_is_polled() {
     // It asked once and stopped: no retry loop against an endpoint that has no stream.
     r.client.list_scripts(scripts()).await.unwrap();
     assert_eq!(r.proxy.seen("GET /v1/cocpit/events").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn config_check_measures_the_clock_skew_from_the_servers_date() {
+    let r = rig().await;
+    let behind = chrono::Utc::now() + chrono::Duration::minutes(20);
+    r.proxy.on(
+        "GET /v1/job/scripts",
+        Fault::Status(
+            401,
+            vec![("Date", behind.to_rfc2822().replace("+0000", "GMT"))],
+        ),
+    );
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_cocpit"))
+        .args(["--endpoint", &r.proxy.base, "config", "check"])
+        .env("HUAWEICLOUD_SDK_AK", AK)
+        .env("HUAWEICLOUD_SDK_SK", SK)
+        .env("HUAWEICLOUD_SDK_PROJECT_ID", PROJECT)
+        .env_remove("COCPIT_PROFILE")
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("✘ COC") && text.contains("signature rejected"),
+        "{text}"
+    );
+    assert!(
+        text.contains("✘ clock: 20 min behind the server's; signatures are refused beyond 15 min"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_client_never_exceeds_its_request_rate() {
+    let r = rig_with(
+        &[],
+        Options {
+            max_rate: 10,
+            ..options()
+        },
+    )
+    .await;
+    for _ in 0..11 {
+        r.client.list_scripts(scripts()).await.unwrap();
+    }
+    let seen = r.proxy.seen(LIST);
+    assert_eq!(seen.len(), 11);
+    // Ten gaps of at least a tenth of a second each.
+    assert!(seen[10].at - seen[0].at >= Duration::from_millis(1000));
 }

@@ -23,6 +23,7 @@ fn creds(sk: &str) -> Credentials {
         sk: sk.into(),
         project_id: Some(PROJECT.into()),
         tencent: Some((common::server::TC_ID.into(), common::server::TC_KEY.into())),
+        ..Default::default()
     }
 }
 
@@ -364,4 +365,105 @@ async fn the_connection_state_follows_the_server() {
     .unwrap()
     .clone();
     assert!(state.starts_with("offline"), "{state}");
+}
+
+#[test]
+fn a_profile_reaches_a_served_engine_and_config_check_says_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let srv = Server::start(&d.join("data"));
+    let keys = |name: &str, sk: &str| {
+        let p = d.join(name);
+        std::fs::write(
+            &p,
+            format!(
+                "ak = \"{AK}\"\nsk = \"{sk}\"\ntc_secret_id = \"{}\"\ntc_secret_key = \"{}\"\n",
+                common::server::TC_ID,
+                common::server::TC_KEY
+            ),
+        )
+        .unwrap();
+        p.display().to_string()
+    };
+    let (good, bad) = (keys("good.toml", SK), keys("bad.toml", "not-the-secret"));
+    let config = d.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "profile = \"team\"\n\
+             [profiles.team]\nendpoint = \"{base}\"\nproject_id = \"{PROJECT}\"\ncredentials_file = {good:?}\n\
+             [profiles.stale]\nendpoint = \"{base}\"\nproject_id = \"{PROJECT}\"\ncredentials_file = {bad:?}\n\
+             [profiles.prod]\nregion = \"cn-east-3\"\n",
+            base = srv.base
+        ),
+    )
+    .unwrap();
+    let cli = |args: &[&str]| {
+        let out = common::server::cocpit()
+            .arg("--config")
+            .arg(&config)
+            .arg("--data")
+            .arg(d.join("local"))
+            .args(args)
+            .env_remove("COCPIT_PROFILE")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // The default profile: the served engine's four demo hosts, not the local engine.
+    let (code, out, err) = cli(&["resource", "list", "-o", "json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["data"].as_array().unwrap().len(), 4);
+    let (_, out, _) = cli(&["status"]);
+    assert!(
+        out.starts_with(&format!("cocpit — remote team ({})", srv.base)),
+        "{out}"
+    );
+
+    let (code, out, _) = cli(&["config", "check"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains(&format!(
+            "✔ keys: {}**** from profiles.team.credentials_file",
+            &AK[..4]
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("a signed request is accepted (HTTP 200)"),
+        "{out}"
+    );
+    assert!(out.contains("✔ clock: within"), "{out}");
+    for service in ["Cloud Eye", "Workspace", "TAT"] {
+        assert!(
+            out.contains(&format!("✔ {service} {}: answers", srv.base)),
+            "{out}"
+        );
+    }
+    assert!(!out.contains(SK), "the secret is never printed");
+
+    // A stale key: the check fails on COC and says what to look at.
+    let (code, out, _) = cli(&["--profile", "stale", "config", "check"]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("✘ COC") && out.contains("signature rejected"),
+        "{out}"
+    );
+    assert!(!out.contains("not-the-secret"));
+
+    // A region without a known COC endpoint, and a profile that does not exist.
+    let (code, _, err) = cli(&["--profile", "prod", "script", "list"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("set profiles.prod.endpoints.coc"), "{err}");
+    let (code, _, err) = cli(&["--profile", "nope", "script", "list"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("no [profiles.nope]") && err.contains("prod, stale, team"),
+        "{err}"
+    );
 }

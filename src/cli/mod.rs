@@ -2,6 +2,7 @@
 //! console. `-o json` prints the API's own JSON (with its `{"data": …}` envelope); the default is
 //! a table for people.
 
+pub mod check;
 mod ops;
 mod table;
 mod triage;

@@ -26,6 +26,12 @@ use crate::model::tat::{self, Described};
 use crate::model::{ApiError, Data, Page};
 use crate::sign::huawei;
 
+pub mod credentials;
+pub mod endpoints;
+
+pub use credentials::Credentials;
+pub use endpoints::{Endpoint, Endpoints, Service};
+
 /// RFC 3986: only `A-Za-z0-9-_.~` stay literal (as the official SDK encodes).
 const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
@@ -37,25 +43,6 @@ fn enc(s: &str) -> String {
     utf8_percent_encode(s, RFC3986).to_string()
 }
 
-/// An access key pair (and the project it acts in).
-#[derive(Clone)]
-pub struct Credentials {
-    pub ak: String,
-    pub sk: String,
-    pub project_id: Option<String>,
-    /// Tencent TC3 keys (`secret_id`, `secret_key`) for TAT, when given.
-    pub tencent: Option<(String, String)>,
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials")
-            .field("ak", &self.ak)
-            .field("sk", &"******")
-            .finish()
-    }
-}
-
 /// How the client treats the network.
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
@@ -64,6 +51,8 @@ pub struct Options {
     pub request_timeout: Duration,
     /// How many times a request that may be repeated is tried.
     pub attempts: u32,
+    /// Requests per second never exceeded (0: no limit).
+    pub max_rate: u32,
 }
 
 impl Default for Options {
@@ -72,6 +61,7 @@ impl Default for Options {
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(30),
             attempts: 4,
+            max_rate: 0,
         }
     }
 }
@@ -79,9 +69,11 @@ impl Default for Options {
 pub struct Remote {
     http: reqwest::Client,
     options: Options,
-    /// `scheme://host:port`, no trailing slash.
-    base: String,
-    host: String,
+    endpoints: Endpoints,
+    /// What the header shows: the profile, or the endpoint.
+    label: String,
+    /// When the next request may leave (the rate limit).
+    pace: std::sync::Arc<tokio::sync::Mutex<tokio::time::Instant>>,
     creds: Credentials,
     /// Who acts (incident `operator`): the access key.
     operator: String,
@@ -109,17 +101,19 @@ impl Remote {
                     .into(),
             ));
         };
+        let ep = self.endpoints.get(Service::Tat).map_err(Error::Transport)?;
         let bytes = serde_json::to_vec(body).map_err(|e| Error::Transport(e.to_string()))?;
+        self.paced().await;
         let ts = chrono::Utc::now().timestamp();
         let headers = vec![
             ("Content-Type".to_string(), "application/json".to_string()),
-            ("Host".to_string(), self.host.clone()),
+            ("Host".to_string(), ep.host.clone()),
         ];
         let auth =
             crate::sign::tencent::authorization(id, key, "tat", ts, "POST", "", &headers, &bytes);
         let r = self
             .http
-            .post(format!("{}/", self.base))
+            .post(format!("{}/", ep.base))
             .header("Content-Type", "application/json")
             .header("Authorization", auth)
             .header("X-TC-Action", action)
@@ -128,7 +122,7 @@ impl Remote {
             .body(bytes)
             .send()
             .await
-            .map_err(|e| Error::Transport(transport_message(&self.base, &e)))?;
+            .map_err(|e| Error::Transport(transport_message(&ep.base, &e)))?;
         let v: serde_json::Value = r
             .json()
             .await
@@ -145,24 +139,13 @@ impl Remote {
         Ok(resp)
     }
 
-    /// A client of `endpoint` (`http(s)://host[:port]`).
+    /// A client of these endpoints; `label` is what the console's header shows.
     pub fn new(
-        endpoint: &str,
+        endpoints: Endpoints,
+        label: String,
         creds: Credentials,
         options: Options,
     ) -> std::result::Result<Remote, String> {
-        let url = reqwest::Url::parse(endpoint)
-            .map_err(|e| format!("--endpoint {endpoint:?}: not a URL ({e})"))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!(
-                "--endpoint {endpoint:?}: must start with http:// or https://"
-            ));
-        }
-        let host = match (url.host_str(), url.port()) {
-            (Some(h), Some(p)) => format!("{h}:{p}"),
-            (Some(h), None) => h.to_string(),
-            (None, _) => return Err(format!("--endpoint {endpoint:?}: no host")),
-        };
         let http = reqwest::Client::builder()
             .connect_timeout(options.connect_timeout)
             .timeout(options.request_timeout)
@@ -170,21 +153,34 @@ impl Remote {
             .map_err(|e| e.to_string())?;
         let (events, _) = broadcast::channel(4096);
         let (link, _) = tokio::sync::watch::channel("connecting".to_string());
-        let r = Remote {
+        Ok(Remote {
             link,
             options,
-            base: format!("{}://{host}", url.scheme()),
-            host,
+            endpoints,
+            label,
+            pace: std::sync::Arc::new(tokio::sync::Mutex::new(tokio::time::Instant::now())),
             operator: creds.ak.clone(),
             creds,
             http,
             events,
-        };
-        Ok(r)
+        })
     }
 
+    /// Waits for the request's turn under the rate limit.
+    async fn paced(&self) {
+        if self.options.max_rate == 0 {
+            return;
+        }
+        let mut next = self.pace.lock().await;
+        tokio::time::sleep_until(*next).await;
+        let gap = Duration::from_secs_f64(1.0 / f64::from(self.options.max_rate));
+        *next = tokio::time::Instant::now().max(*next) + gap;
+    }
+
+    /// A request to `ep`, signed as the SDK signs it.
     fn signed(
         &self,
+        ep: &Endpoint,
         method: &Method,
         path: &str,
         query: &str,
@@ -193,11 +189,15 @@ impl Remote {
         let date = chrono::Utc::now().format(huawei::DATE_FORMAT).to_string();
         let mut headers = vec![
             ("Content-Type".to_string(), "application/json".to_string()),
-            ("Host".to_string(), self.host.clone()),
+            ("Host".to_string(), ep.host.clone()),
             ("X-Sdk-Date".to_string(), date),
         ];
         if let Some(p) = &self.creds.project_id {
             headers.push(("X-Project-Id".to_string(), p.clone()));
+        }
+        // Temporary credentials: the token travels (signed) with every request.
+        if let Some(t) = &self.creds.security_token {
+            headers.push(("X-Security-Token".to_string(), t.clone()));
         }
         let auth = huawei::authorization(
             &self.creds.ak,
@@ -209,9 +209,9 @@ impl Remote {
             body,
         );
         let url = if query.is_empty() {
-            format!("{}{path}", self.base)
+            format!("{}{path}", ep.base)
         } else {
-            format!("{}{path}?{query}", self.base)
+            format!("{}{path}?{query}", ep.base)
         };
         let mut req = self
             .http
@@ -246,10 +246,15 @@ impl Remote {
         // A write is repeated only when it surely never arrived (no connection, or a 429
         // refusal): repeating an execution or an incident could do it twice.
         let idempotent = method == Method::GET;
+        let ep = self
+            .endpoints
+            .get(Service::of_path(path))
+            .map_err(Error::Transport)?;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let sent = self.signed(&method, path, &query, &body).send().await;
+            self.paced().await;
+            let sent = self.signed(ep, &method, path, &query, &body).send().await;
             let (wait, err, repeatable) = match sent {
                 Ok(r) if r.status().is_success() => match r.bytes().await {
                     Ok(bytes) => {
@@ -282,12 +287,12 @@ impl Remote {
                 }
                 Err(e) if e.is_connect() => (
                     None,
-                    Error::Transport(transport_message(&self.base, &e)),
+                    Error::Transport(transport_message(&ep.base, &e)),
                     true,
                 ),
                 Err(e) => (
                     None,
-                    Error::Unanswered(transport_message(&self.base, &e)),
+                    Error::Unanswered(transport_message(&ep.base, &e)),
                     idempotent,
                 ),
             };
@@ -330,28 +335,46 @@ impl Remote {
         )
     }
 
+    /// One signed read of COC, not repeated: its HTTP status, its error when refused, and how
+    /// far this clock is from the server's (seconds, + when ahead), for `config check`.
+    pub async fn probe(&self) -> Result<(u16, Option<Error>, Option<i64>)> {
+        let ep = self.endpoints.coc();
+        let r = self
+            .signed(ep, &Method::GET, "/v1/job/scripts", "limit=1", b"")
+            .send()
+            .await
+            .map_err(|e| Error::Transport(transport_message(&ep.base, &e)))?;
+        let status = r.status().as_u16();
+        let skew = header_value(&r, reqwest::header::DATE)
+            .and_then(|d| chrono::DateTime::parse_from_rfc2822(&d).ok())
+            .map(|server| (chrono::Utc::now() - server.with_timezone(&chrono::Utc)).num_seconds());
+        let refused = (!r.status().is_success()).then_some(());
+        let text = r.text().await.unwrap_or_default();
+        let err = refused.map(|()| remote_error(status, &text, None));
+        Ok((status, err, skew))
+    }
+
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
     async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(String, String)]) -> Result<T> {
         self.call(Method::GET, path, query, None::<&()>).await
     }
 
     /// Follows `/v1/cocpit/events` until the client is dropped, reconnecting with backoff.
     fn follow_events(&self) {
-        let (http, base, creds, host, tx) = (
-            self.http.clone(),
-            self.base.clone(),
-            self.creds.clone(),
-            self.host.clone(),
-            self.events.clone(),
-        );
+        let tx = self.events.clone();
         let link = self.link.clone();
         let me = Remote {
             link: self.link.clone(),
             options: self.options,
-            http,
-            base,
-            host,
-            operator: creds.ak.clone(),
-            creds,
+            endpoints: self.endpoints.clone(),
+            label: self.label.clone(),
+            pace: self.pace.clone(),
+            http: self.http.clone(),
+            operator: self.operator.clone(),
+            creds: self.creds.clone(),
             events: tx.clone(),
         };
         tokio::spawn(async move {
@@ -362,7 +385,13 @@ impl Remote {
                     return;
                 }
                 let req = me
-                    .signed(&Method::GET, "/v1/cocpit/events", "", b"")
+                    .signed(
+                        me.endpoints.coc(),
+                        &Method::GET,
+                        "/v1/cocpit/events",
+                        "",
+                        b"",
+                    )
                     .timeout(Duration::from_secs(24 * 3600));
                 match req.send().await {
                     Ok(mut r) if r.status().is_success() => {
@@ -510,10 +539,15 @@ fn remote_error(status: u16, text: &str, skew: Option<Duration>) -> Error {
     };
     let message = if status == 401 {
         let clock = match skew {
-            Some(d) => format!("the clock (skew {} min)", d.as_secs().div_ceil(60)),
+            Some(d) => format!("the clock (skew {} min)", (d.as_secs() + 30) / 60),
             None => "the clock".into(),
         };
-        format!("signature rejected: check the access key, the secret key and {clock} ({message})")
+        let detail = if message.is_empty() {
+            String::new()
+        } else {
+            format!(" ({message})")
+        };
+        format!("signature rejected: check the access key, the secret key and {clock}{detail}")
     } else {
         message
     };
@@ -556,18 +590,24 @@ fn seg(s: &str) -> String {
     enc(s)
 }
 
-/// Starts the client and its event stream (must run inside a tokio runtime).
+/// Starts a client of one endpoint and its event stream (must run inside a tokio runtime).
 pub fn connect(endpoint: &str, creds: Credentials) -> std::result::Result<Remote, String> {
     connect_with(endpoint, creds, Options::default())
 }
 
-/// [`connect`] with other timeouts or attempts.
+/// [`connect`] with other timeouts, attempts or rate.
 pub fn connect_with(
     endpoint: &str,
     creds: Credentials,
     options: Options,
 ) -> std::result::Result<Remote, String> {
-    let r = Remote::new(endpoint, creds, options)?;
+    let endpoints = Endpoints::single("--endpoint", endpoint)?;
+    let label = endpoints.coc().base.clone();
+    start(Remote::new(endpoints, label, creds, options)?)
+}
+
+/// Follows the client's event stream from now on.
+pub fn start(r: Remote) -> std::result::Result<Remote, String> {
     r.follow_events();
     Ok(r)
 }
@@ -575,7 +615,7 @@ pub fn connect_with(
 #[async_trait]
 impl Backend for Remote {
     fn describe(&self) -> String {
-        format!("remote {}", self.base)
+        format!("remote {}", self.label)
     }
 
     fn subscribe(&self) -> Option<broadcast::Receiver<EngineEvent>> {
