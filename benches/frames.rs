@@ -169,7 +169,7 @@ fn bench(c: &mut Criterion) {
         });
     }
     let mut list = state();
-    update::update(&mut list, Msg::Scripts(Ok(scripts(2000))));
+    update::update(&mut list, Msg::Scripts(Ok(scripts(2000)), false));
     update::act(&mut list, cocpit::tui::action::Action::Bottom);
     let mut view = state();
     view.order = Some(OrderView::new("SCT1".into()));

@@ -9,6 +9,7 @@ pub mod config;
 pub mod engine;
 pub mod format;
 pub mod model;
+pub mod pages;
 pub mod sanitize;
 pub mod server;
 pub mod sign;

@@ -126,7 +126,7 @@ fn list_row(d: &ScriptDetailModel) -> ScriptListModel {
 #[test]
 fn a_new_script_is_typed_validated_drafted_and_saved() {
     let mut s = state();
-    update::update(&mut s, Msg::Scripts(Ok(vec![])));
+    update::update(&mut s, Msg::Scripts(Ok(vec![]), false));
     update::act(&mut s, Action::NewScript);
     assert_eq!(s.pane, Pane::Editor);
     snap("editor_new_empty", &mut s);
@@ -234,7 +234,7 @@ fn a_new_script_is_typed_validated_drafted_and_saved() {
 fn the_script_pane_and_editing_a_saved_script() {
     let d = detail();
     let mut s = state();
-    update::update(&mut s, Msg::Scripts(Ok(vec![list_row(&d)])));
+    update::update(&mut s, Msg::Scripts(Ok(vec![list_row(&d)]), false));
     let out = update::act(&mut s, Action::Open);
     assert_eq!(s.pane, Pane::Script);
     assert!(
@@ -292,7 +292,7 @@ fn the_script_pane_and_editing_a_saved_script() {
     assert!(matches!(&s.overlay, Overlay::Confirm(c) if c.then == Pending::Quit));
     let drafts = s.drafts.clone();
     let mut next = state();
-    update::update(&mut next, Msg::Scripts(Ok(vec![list_row(&d)])));
+    update::update(&mut next, Msg::Scripts(Ok(vec![list_row(&d)]), false));
     update::update(&mut next, Msg::Drafts(drafts, vec![]));
     snap("draft_offered", &mut next);
     press(&mut next, KeyCode::Char('y'));
@@ -310,7 +310,7 @@ fn a_2000_line_script_scrolls_and_is_highlighted_around_the_view() {
         .map(|i| format!("echo \"line {i}\" # {i}\n"))
         .collect();
     let mut s = state();
-    update::update(&mut s, Msg::Scripts(Ok(vec![list_row(&d)])));
+    update::update(&mut s, Msg::Scripts(Ok(vec![list_row(&d)]), false));
     update::act(&mut s, Action::Open);
     update::update(&mut s, Msg::Script(d.script_uuid.clone(), Ok(Box::new(d))));
     update::act(&mut s, Action::EditScript);

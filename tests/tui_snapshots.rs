@@ -204,14 +204,14 @@ fn snap(name: &str, s: &State) {
 
 fn loaded() -> State {
     let mut s = state();
-    update::update(&mut s, Msg::Scripts(Ok(scripts())));
+    update::update(&mut s, Msg::Scripts(Ok(scripts()), false));
     let orders = vec![
         order_row(1, OrderStatus::Finished),
         order_row(2, OrderStatus::Paused),
         order_row(3, OrderStatus::Processing),
         order_row(4, OrderStatus::Canceled),
     ];
-    update::update(&mut s, Msg::Orders(Ok(orders)));
+    update::update(&mut s, Msg::Orders(Ok(orders), false));
     update::update(&mut s, Msg::Resources(Ok(resources())));
     s
 }
@@ -222,11 +222,11 @@ fn scripts_pane_states() {
     let mut s = state();
     update::update(
         &mut s,
-        Msg::Scripts(Err("connection refused (retrying in 4 s)".into())),
+        Msg::Scripts(Err("connection refused (retrying in 4 s)".into()), false),
     );
     snap("scripts_error", &s);
     let mut s = state();
-    update::update(&mut s, Msg::Scripts(Ok(vec![])));
+    update::update(&mut s, Msg::Scripts(Ok(vec![]), false));
     snap("scripts_empty", &s);
     let mut s = loaded();
     update::act(&mut s, Action::Down);
@@ -496,7 +496,10 @@ fn falling_behind_reloads_what_is_shown_and_a_resize_only_redraws() {
     let out = update::update(&mut s, Msg::Resize);
     assert!(out.redraw && out.effects.is_empty(), "{out:?}");
     let out = update::update(&mut s, Msg::Resync);
-    assert!(out.effects.contains(&update::Effect::LoadOrders));
+    assert!(
+        out.effects
+            .contains(&update::Effect::LoadOrders(cocpit::pages::PAGE))
+    );
     assert!(
         out.effects
             .contains(&update::Effect::LoadOrder("SCT1".into()))

@@ -81,35 +81,19 @@ impl Drop for TerminalGuard {
 pub async fn run_effect(b: Arc<dyn Backend>, e: Effect) -> Msg {
     let err = |e: crate::backend::Error| e.to_string();
     match e {
-        Effect::LoadScripts => {
-            // Every page, so a filter sees every script.
-            let mut all = vec![];
-            let mut marker = None;
-            loop {
-                let q = ListScriptsQuery {
-                    limit: Some(100),
-                    marker,
-                    ..Default::default()
-                };
-                match b.list_scripts(q).await {
-                    Ok(page) => {
-                        let n = page.data.len();
-                        marker = page.data.last().map(|s| s.id);
-                        all.extend(page.data);
-                        if n < 100 {
-                            return Msg::Scripts(Ok(all));
-                        }
-                    }
-                    Err(e) => return Msg::Scripts(Err(err(e))),
-                }
+        Effect::LoadScripts(want) => {
+            let pages = crate::pages::scripts(b.as_ref(), ListScriptsQuery::default());
+            match crate::pages::at_least(pages, want).await {
+                Ok((rows, more)) => Msg::Scripts(Ok(rows), more),
+                Err(e) => Msg::Scripts(Err(err(e)), false),
             }
         }
-        Effect::LoadOrders => {
-            let q = crate::model::order::ListOrdersQuery {
-                limit: Some(100),
-                ..Default::default()
-            };
-            Msg::Orders(b.list_orders(q).await.map(|p| p.data).map_err(err))
+        Effect::LoadOrders(want) => {
+            let pages = crate::pages::orders(b.as_ref(), Default::default());
+            match crate::pages::at_least(pages, want).await {
+                Ok((rows, more)) => Msg::Orders(Ok(rows), more),
+                Err(e) => Msg::Orders(Err(err(e)), false),
+            }
         }
         Effect::LoadResources => {
             let q = crate::model::resource::ListResourcesQuery {
@@ -440,8 +424,8 @@ struct Jobs {
 
 fn job_key(e: &Effect) -> Option<String> {
     match e {
-        Effect::LoadScripts => Some("scripts".into()),
-        Effect::LoadOrders => Some("orders".into()),
+        Effect::LoadScripts(_) => Some("scripts".into()),
+        Effect::LoadOrders(_) => Some("orders".into()),
         Effect::LoadResources => Some("resources".into()),
         Effect::LoadOrder(id) => Some(format!("order {id}")),
         Effect::LoadScriptParams(id) => Some(format!("params {id}")),
@@ -601,8 +585,8 @@ pub async fn run(
     let mut link = backend.connection();
     let mut input = EventStream::new();
     for e in [
-        Effect::LoadScripts,
-        Effect::LoadOrders,
+        Effect::LoadScripts(crate::pages::PAGE),
+        Effect::LoadOrders(crate::pages::PAGE),
         Effect::LoadResources,
         // Alarms load at once: the header counts them wherever the user is.
         Effect::Triage(update::TriageEffect::LoadAlarms),

@@ -286,6 +286,10 @@ pub struct List<T> {
     pub filter: String,
     pub marked: BTreeSet<String>,
     pub load: Load,
+    /// Rows to have loaded (paged lists grow it as the user scrolls to the end).
+    pub want: usize,
+    /// The server has rows beyond those loaded.
+    pub more: bool,
 }
 
 impl<T> Default for List<T> {
@@ -297,6 +301,8 @@ impl<T> Default for List<T> {
             filter: String::new(),
             marked: BTreeSet::new(),
             load: Load::Loading,
+            want: crate::pages::PAGE,
+            more: false,
         }
     }
 }

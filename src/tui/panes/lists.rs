@@ -38,7 +38,9 @@ fn status_line<T>(list: &List<T>, what: &str) -> String {
     } else {
         format!(" · {} marked", list.marked.len())
     };
-    format!(" {what} {shown}/{total}{filter}{marked} ")
+    // `+`: the server has more; they load as the selection nears the end.
+    let more = if list.more { "+" } else { "" };
+    format!(" {what} {shown}/{total}{more}{filter}{marked} ")
 }
 
 /// What a list pane shows: its name, what to say when it is empty, its columns.

@@ -304,7 +304,7 @@ pub fn saved(s: &mut State, draft_key: String, r: Result<String, String>) -> Out
             }
             Outcome::redraw()
                 .with(Effect::RemoveDraft(draft_key))
-                .with(Effect::LoadScripts)
+                .with(Effect::LoadScripts(s.scripts.want))
                 .with(Effect::LoadScript(uuid))
         }
         Err(err) => {

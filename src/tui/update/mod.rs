@@ -36,8 +36,9 @@ pub enum Msg {
     /// The engine's event stream fell behind: re-read what is shown instead of replaying.
     Resync,
     Clock(String),
-    Scripts(Result<Vec<ScriptListModel>, String>),
-    Orders(Result<Vec<JobScriptOrderListModel>, String>),
+    /// Scripts, and whether the server has more.
+    Scripts(Result<Vec<ScriptListModel>, String>, bool),
+    Orders(Result<Vec<JobScriptOrderListModel>, String>, bool),
     Resources(Result<Vec<Resource>, String>),
     Order(String, Result<Box<OrderSnapshot>, String>),
     Engine(EngineEvent),
@@ -90,8 +91,9 @@ pub struct OrderSnapshot {
 /// Work for the loop to do on the backend.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    LoadScripts,
-    LoadOrders,
+    /// The first scripts, at least this many (more pages as the user scrolls).
+    LoadScripts(usize),
+    LoadOrders(usize),
     LoadResources,
     LoadOrder(String),
     LoadScriptParams(String),
@@ -159,8 +161,8 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
         }
         Msg::Resync => {
             let out = Outcome::redraw()
-                .with(Effect::LoadScripts)
-                .with(Effect::LoadOrders)
+                .with(Effect::LoadScripts(s.scripts.want))
+                .with(Effect::LoadOrders(s.orders.want))
                 .with(Effect::Triage(TriageEffect::LoadAlarms))
                 .with(Effect::Triage(TriageEffect::LoadIncidents));
             match &s.order {
@@ -172,8 +174,14 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
             s.clock = c;
             Outcome::redraw()
         }
-        Msg::Scripts(r) => loaded(&mut s.scripts, r),
-        Msg::Orders(r) => loaded(&mut s.orders, r),
+        Msg::Scripts(r, more) => {
+            s.scripts.more = more;
+            loaded(&mut s.scripts, r)
+        }
+        Msg::Orders(r, more) => {
+            s.orders.more = more;
+            loaded(&mut s.orders, r)
+        }
         Msg::Resources(r) => loaded(&mut s.resources, r),
         Msg::Order(eid, r) => {
             let Some(v) = s.order.as_mut().filter(|v| v.execute_uuid == eid) else {
@@ -247,11 +255,11 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
                 }
                 Err(e) => s.message = Some((Level::Error, format!("not deleted: {e}"))),
             }
-            Outcome::redraw().with(Effect::LoadScripts)
+            Outcome::redraw().with(Effect::LoadScripts(s.scripts.want))
         }
         Msg::Started(eid) => {
             s.message = Some((Level::Info, format!("order {eid} started")));
-            open_order(s, eid).with(Effect::LoadOrders)
+            open_order(s, eid).with(Effect::LoadOrders(s.orders.want))
         }
     }
 }
@@ -297,6 +305,17 @@ pub fn poll_interval(s: &State) -> Option<std::time::Duration> {
 pub const POLL_BUSY_S: u64 = 2;
 pub const POLL_IDLE_S: u64 = 15;
 
+/// The selection came near the end of a paged list the server has more of: ask for a page
+/// more (once: until it arrives, fewer rows are loaded than wanted).
+fn wants_more<T>(l: &mut List<T>) -> bool {
+    let near_end = l.selected + crate::pages::PAGE / 5 >= l.visible.len();
+    if l.more && near_end && l.items.len() >= l.want {
+        l.want += crate::pages::PAGE;
+        return true;
+    }
+    false
+}
+
 fn loaded<T: Row>(list: &mut List<T>, r: Result<Vec<T>, String>) -> Outcome {
     match r {
         Ok(items) => list.set_items(items),
@@ -335,7 +354,7 @@ fn engine_event(s: &mut State, e: EngineEvent) -> Outcome {
         }
         EngineEvent::ScriptChanged { .. } => {
             if s.scripts.load != Load::Loading {
-                out = out.with(Effect::LoadScripts);
+                out = out.with(Effect::LoadScripts(s.scripts.want));
             }
         }
         EngineEvent::Output {
@@ -355,7 +374,7 @@ fn engine_event(s: &mut State, e: EngineEvent) -> Outcome {
         }
         EngineEvent::OrderChanged { execute_uuid, .. }
         | EngineEvent::InstanceChanged { execute_uuid, .. } => {
-            out = out.with(Effect::LoadOrders);
+            out = out.with(Effect::LoadOrders(s.orders.want));
             if s.order
                 .as_ref()
                 .is_some_and(|v| &v.execute_uuid == execute_uuid)
@@ -448,8 +467,8 @@ pub fn go(s: &mut State, pane: Pane) -> Outcome {
     }
     let out = Outcome::redraw();
     match pane {
-        Pane::Scripts => out.with(Effect::LoadScripts),
-        Pane::Orders => out.with(Effect::LoadOrders),
+        Pane::Scripts => out.with(Effect::LoadScripts(s.scripts.want)),
+        Pane::Orders => out.with(Effect::LoadOrders(s.orders.want)),
         Pane::Resources => out.with(Effect::LoadResources),
         Pane::Order => match &s.order {
             Some(v) => out.with(Effect::LoadOrder(v.execute_uuid.clone())),
@@ -600,7 +619,12 @@ pub fn act(s: &mut State, a: Action) -> Outcome {
     }
     match s.pane {
         Pane::Scripts => match a {
-            _ if is_move(a) => list_move(&mut s.scripts, a, page),
+            _ if is_move(a) => {
+                list_move(&mut s.scripts, a, page);
+                if wants_more(&mut s.scripts) {
+                    return Outcome::redraw().with(Effect::LoadScripts(s.scripts.want));
+                }
+            }
             Action::Filter => {
                 s.overlay = Overlay::Filter {
                     input: s.scripts.filter.clone(),
@@ -629,7 +653,12 @@ pub fn act(s: &mut State, a: Action) -> Outcome {
             return Outcome::default();
         }
         Pane::Orders => match a {
-            _ if is_move(a) => list_move(&mut s.orders, a, page),
+            _ if is_move(a) => {
+                list_move(&mut s.orders, a, page);
+                if wants_more(&mut s.orders) {
+                    return Outcome::redraw().with(Effect::LoadOrders(s.orders.want));
+                }
+            }
             Action::Filter => {
                 s.overlay = Overlay::Filter {
                     input: s.orders.filter.clone(),
