@@ -170,15 +170,17 @@ fn startup(c: &mut Criterion) {
                 let backend: Arc<dyn Backend> = Arc::new(Local::new(engine));
                 let mut s = state();
                 let loads = [
-                    Effect::LoadScripts,
-                    Effect::LoadOrders,
+                    Effect::LoadScripts(cocpit::pages::PAGE),
+                    Effect::LoadOrders(cocpit::pages::PAGE),
                     Effect::LoadResources,
                 ]
                 .map(|e| cocpit::tui::run_effect(backend.clone(), e));
                 for msg in futures_join(loads).await {
                     update::update(&mut s, msg);
                 }
-                assert_eq!(s.scripts.items.len(), 1000);
+                // The first page shows; the rest load as the selection nears the end.
+                assert_eq!(s.scripts.items.len(), cocpit::pages::PAGE);
+                assert!(s.scripts.more);
                 t.draw(|f| render(&s, f)).unwrap();
             })
         })
