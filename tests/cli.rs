@@ -301,5 +301,5 @@ fn invokers_from_the_cli_take_local_times_and_name_a_bad_cron_field() {
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(text.lines().count(), 5, "{text}");
-    assert!(text.lines().all(|l| l.contains("03:00 UTC+8 (")), "{text}");
+    assert!(text.lines().all(|l| l.contains("03:00 UTC+8 · ")), "{text}");
 }

@@ -7,7 +7,7 @@ mod ops;
 mod table;
 mod triage;
 
-pub use ops::{AgentCmd, DesktopCmd, InvokerCmd, agent, both_zones, desktop, invoker};
+pub use ops::{AgentCmd, DesktopCmd, InvokerCmd, agent, desktop, invoker};
 pub use triage::{AlarmCmd, IncidentCmd, alarm, incident};
 
 use std::path::PathBuf;

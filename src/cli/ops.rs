@@ -2,13 +2,14 @@
 //! Workspace desktop agents and TAT scheduled invokers from the shell.
 
 use base64::Engine as _;
-use chrono::{DateTime, Local, Utc};
+use chrono::Utc;
 use clap::Subcommand;
 use serde_json::json;
 
 use super::table::{Table, time};
 use super::{CliResult, Output, fail, print_json};
 use crate::backend::Backend;
+use crate::format::local_offset;
 use crate::model::agent::*;
 use crate::model::tat::{self, *};
 
@@ -394,15 +395,6 @@ pub async fn desktop(b: &dyn Backend, cmd: DesktopCmd, out: Output) -> CliResult
     }
 }
 
-/// A time in UTC+8 and in the local zone: `2026-01-01 03:00 UTC+8 (20:00 local)`.
-pub fn both_zones(t: DateTime<Utc>) -> String {
-    format!(
-        "{} UTC+8 ({} local)",
-        t.with_timezone(&tat::beijing()).format("%Y-%m-%d %H:%M"),
-        t.with_timezone(&Local).format("%m-%d %H:%M")
-    )
-}
-
 fn policy(i: &Invoker) -> String {
     match i.schedule_settings.policy.as_str() {
         "RECURRENCE" => format!(
@@ -444,7 +436,7 @@ pub async fn invoker(b: &dyn Backend, cmd: InvokerCmd, out: Output) -> CliResult
                                 .invoke_time
                                 .as_deref()
                                 .and_then(|s| parse_time(s).ok())
-                                .map(both_zones)
+                                .map(|t| both_zones(t, local_offset()))
                                 .unwrap_or("-".into()),
                             i.instance_ids.join(" "),
                         ]);
@@ -528,7 +520,7 @@ pub async fn invoker(b: &dyn Backend, cmd: InvokerCmd, out: Output) -> CliResult
                     for r in &d.set {
                         t.row(vec![
                             parse_time(&r.invoke_time)
-                                .map(both_zones)
+                                .map(|t| both_zones(t, local_offset()))
                                 .unwrap_or(r.invoke_time.clone()),
                             r.result.clone(),
                             r.invocation_id.clone(),
@@ -584,7 +576,7 @@ pub async fn invoker(b: &dyn Backend, cmd: InvokerCmd, out: Output) -> CliResult
             let c = parse_cron(&cron).map_err(|e| fail(e.to_string()))?;
             let s = Schedule::Recurrence(Box::new(c), cron);
             for t in s.upcoming(Utc::now(), count) {
-                println!("{}", both_zones(t));
+                println!("{}", both_zones(t, local_offset()));
             }
             Ok(0)
         }

@@ -27,6 +27,15 @@ pub fn format_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
+/// A fire time as people read it: in UTC+8 (the zone crontabs are read in) and in `local`.
+pub fn both_zones(t: DateTime<Utc>, local: FixedOffset) -> String {
+    format!(
+        "{} UTC+8 · {} local",
+        t.with_timezone(&beijing()).format("%a %m-%d %H:%M"),
+        t.with_timezone(&local).format("%a %m-%d %H:%M")
+    )
+}
+
 pub fn format_ms(ms: i64) -> String {
     DateTime::from_timestamp_millis(ms)
         .map(format_time)

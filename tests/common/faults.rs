@@ -126,56 +126,54 @@ async fn serve(
     let Some((head, body)) = read_request(&mut conn).await else {
         return;
     };
-    {
-        let line = head.lines().next().unwrap_or("").to_string();
-        let mut parts = line.split(' ');
-        let method = parts.next().unwrap_or("");
-        let path = parts.next().unwrap_or("").split('?').next().unwrap_or("");
-        let request = format!("{method} {path}");
-        log.lock().unwrap().push(Seen {
-            request: request.clone(),
-            at: Instant::now(),
-        });
-        let fault = {
-            let mut rules = rules.lock().unwrap();
-            rules
-                .iter()
-                .position(|(p, _)| request.starts_with(p.as_str()))
-                .map(|i| rules.remove(i).1)
-        };
-        let answer = match fault {
-            None => forward(&upstream, &head, &body).await,
-            Some(Fault::Drop) => return,
-            Some(Fault::LoseAnswer) => {
-                forward(&upstream, &head, &body).await;
-                return;
+    let line = head.lines().next().unwrap_or("").to_string();
+    let mut parts = line.split(' ');
+    let method = parts.next().unwrap_or("");
+    let path = parts.next().unwrap_or("").split('?').next().unwrap_or("");
+    let request = format!("{method} {path}");
+    log.lock().unwrap().push(Seen {
+        request: request.clone(),
+        at: Instant::now(),
+    });
+    let fault = {
+        let mut rules = rules.lock().unwrap();
+        rules
+            .iter()
+            .position(|(p, _)| request.starts_with(p.as_str()))
+            .map(|i| rules.remove(i).1)
+    };
+    let answer = match fault {
+        None => forward(&upstream, &head, &body).await,
+        Some(Fault::Drop) => return,
+        Some(Fault::LoseAnswer) => {
+            forward(&upstream, &head, &body).await;
+            return;
+        }
+        Some(Fault::Status(code, headers)) => {
+            let mut a = format!(
+                "HTTP/1.1 {code} Injected\r\nContent-Length: 0\r\nConnection: close\r\n"
+            );
+            for (k, v) in headers {
+                a.push_str(&format!("{k}: {v}\r\n"));
             }
-            Some(Fault::Status(code, headers)) => {
-                let mut a = format!(
-                    "HTTP/1.1 {code} Injected\r\nContent-Length: 0\r\nConnection: close\r\n"
-                );
-                for (k, v) in headers {
-                    a.push_str(&format!("{k}: {v}\r\n"));
-                }
-                a.push_str("\r\n");
-                a.into_bytes()
-            }
-            Some(Fault::Slow(d)) => {
-                tokio::time::sleep(d).await;
-                forward(&upstream, &head, &body).await
-            }
-            Some(Fault::InvalidJson) => {
-                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 9\r\nConnection: close\r\n\r\n{not json"
-                    .to_vec()
-            }
-            Some(Fault::Truncate) => {
-                let full = forward(&upstream, &head, &body).await;
-                let end = full.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
-                let keep = end + (full.len() - end) / 2;
-                let _ = conn.write_all(&full[..keep]).await;
-                return;
-            }
-        };
-        let _ = conn.write_all(&answer).await;
-    }
+            a.push_str("\r\n");
+            a.into_bytes()
+        }
+        Some(Fault::Slow(d)) => {
+            tokio::time::sleep(d).await;
+            forward(&upstream, &head, &body).await
+        }
+        Some(Fault::InvalidJson) => {
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 9\r\nConnection: close\r\n\r\n{not json"
+                .to_vec()
+        }
+        Some(Fault::Truncate) => {
+            let full = forward(&upstream, &head, &body).await;
+            let end = full.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+            let keep = end + (full.len() - end) / 2;
+            let _ = conn.write_all(&full[..keep]).await;
+            return;
+        }
+    };
+    let _ = conn.write_all(&answer).await;
 }

@@ -158,18 +158,15 @@ pub fn message(s: &mut State, m: OpsMsg) -> Outcome {
             Outcome::redraw()
         }
         OpsMsg::Created(r) => {
-            let out = match r {
+            s.message = Some(match r {
                 Ok(id) => {
-                    s.message = Some((Level::Info, format!("invoker {id} created")));
+                    let m = format!("invoker {id} created");
                     s.select_invoker = Some(id);
-                    Outcome::redraw()
+                    (Level::Info, m)
                 }
-                Err(e) => {
-                    s.message = Some((Level::Error, format!("not created: {e}")));
-                    Outcome::redraw()
-                }
-            };
-            out.with(fx(OpsEffect::LoadInvokers))
+                Err(e) => (Level::Error, format!("not created: {e}")),
+            });
+            Outcome::redraw().with(fx(OpsEffect::LoadInvokers))
         }
         OpsMsg::Done(r) => {
             s.message = Some(match r {
@@ -496,15 +493,6 @@ pub fn check_invoker(f: &Form, now: DateTime<Utc>, zone: FixedOffset) -> Result<
     }))
 }
 
-/// One time in UTC+8 (TAT's zone) and in the viewer's.
-pub fn both_zones(t: DateTime<Utc>, zone: FixedOffset) -> String {
-    format!(
-        "{} UTC+8 · {} local",
-        t.with_timezone(&tat::beijing()).format("%a %m-%d %H:%M"),
-        t.with_timezone(&zone).format("%a %m-%d %H:%M")
-    )
-}
-
 /// The fires the form's schedule would make: the next five, in both zones.
 pub fn invoker_notes(f: &Form, now: DateTime<Utc>, zone: FixedOffset) -> Vec<String> {
     let Ok(settings) = form_schedule(f, now, zone) else {
@@ -522,7 +510,7 @@ pub fn invoker_notes(f: &Form, now: DateTime<Utc>, zone: FixedOffset) -> Vec<Str
         .chain(
             fires
                 .into_iter()
-                .map(|t| format!("  {}", both_zones(t, zone))),
+                .map(|t| format!("  {}", tat::both_zones(t, zone))),
         )
         .collect()
 }
