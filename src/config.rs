@@ -78,6 +78,9 @@ pub struct ServiceEndpoints {
     pub workspace: Option<String>,
     #[serde(default)]
     pub tat: Option<String>,
+    /// Where IAM tokens come from (a key file with `username` and `password`).
+    #[serde(default)]
+    pub iam: Option<String>,
 }
 
 /// How the remote client treats the network.
@@ -338,7 +341,7 @@ impl Host {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Serve {
     #[serde(default)]
@@ -347,6 +350,49 @@ pub struct Serve {
     pub tencent_credentials: Vec<TencentCredential>,
     #[serde(default)]
     pub integrations: Vec<Integration>,
+    /// IAM users who may get a token (`POST /v3/auth/tokens`) and send it as `X-Auth-Token`.
+    #[serde(default)]
+    pub users: Vec<User>,
+    /// Seconds a token lives (IAM's default: 24 h).
+    #[serde(default = "default_token_ttl")]
+    pub token_ttl: u64,
+}
+
+fn default_token_ttl() -> u64 {
+    86_400
+}
+
+impl Default for Serve {
+    fn default() -> Self {
+        Serve {
+            credentials: vec![],
+            tencent_credentials: vec![],
+            integrations: vec![],
+            users: vec![],
+            token_ttl: default_token_ttl(),
+        }
+    }
+}
+
+/// An IAM user of `cocpit serve`.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    pub name: String,
+    pub password: String,
+    /// The account (IAM's domain); any when unset.
+    #[serde(default)]
+    pub domain: Option<String>,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("name", &self.name)
+            .field("password", &"******")
+            .field("domain", &self.domain)
+            .finish()
+    }
 }
 
 #[derive(Clone, Deserialize)]
@@ -516,6 +562,15 @@ impl Config {
                 secret_key,
             });
         }
+        if let (Some(name), Some(password)) =
+            (var("COCPIT_SERVE_USER"), var("COCPIT_SERVE_PASSWORD"))
+        {
+            self.serve.users.push(User {
+                name,
+                password,
+                domain: None,
+            });
+        }
         if let Some(n) = var("COCPIT_DEMO_FLEET").and_then(|v| v.parse().ok()) {
             self.inventory.demo_fleet = n;
         }
@@ -602,6 +657,7 @@ mod tests {
         // What the file shows is what an empty file gets.
         let empty = Config::parse("", Path::new("empty.toml")).unwrap();
         assert_eq!(cfg.inventory.demo_desktops, empty.inventory.demo_desktops);
+        assert_eq!(cfg.serve.token_ttl, empty.serve.token_ttl);
         let (c, e) = (&cfg.client, &empty.client);
         assert_eq!(
             (

@@ -186,6 +186,7 @@ async fn run(args: Cli, config: Config) -> u8 {
         let app = Arc::new(App {
             engine: backend.engine.clone(),
             keys,
+            tokens: Default::default(),
         });
         match server::spawn(app, addr).await {
             Ok(local) => backend.api = Some(format!("http://{local}")),
@@ -279,7 +280,11 @@ async fn serve(
         }
     };
     eprintln!("cocpit: serving the local engine at {}", engine.location());
-    let app = Arc::new(App { engine, keys });
+    let app = Arc::new(App {
+        engine,
+        keys,
+        tokens: Default::default(),
+    });
     match server::serve(app, listen).await {
         Ok(()) => 0,
         Err(e) => {

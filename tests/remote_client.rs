@@ -429,7 +429,7 @@ fn a_profile_reaches_a_served_engine_and_config_check_says_what_is_wrong() {
     assert_eq!(code, Some(0), "{out}");
     assert!(
         out.contains(&format!(
-            "✔ keys: {}**** from profiles.team.credentials_file",
+            "✔ keys: access key {}**** from profiles.team.credentials_file",
             &AK[..4]
         )),
         "{out}"

@@ -2,7 +2,7 @@
 //! what was checked and, when it fails, what to change. Keys are shown masked, never whole.
 
 use crate::backend::Backend;
-use crate::client::{Credentials, Endpoints, Options, Remote, Service, credentials::masked};
+use crate::client::{Credentials, Endpoints, Options, Remote, Service};
 use crate::sign::huawei::MAX_SKEW_SECS;
 
 /// Where the check goes and with which keys (or why the keys could not be had).
@@ -29,7 +29,7 @@ pub async fn run(target: Target, options: Options) -> u8 {
     println!("checking {}", target.label);
     let creds = match target.creds {
         Ok((c, source)) => {
-            r.line(true, format!("keys: {} from {source}", masked(&c.ak)));
+            r.line(true, format!("keys: {} from {source}", c.shown()));
             c
         }
         Err(e) => {

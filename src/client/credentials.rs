@@ -16,6 +16,31 @@ pub struct Credentials {
     pub security_token: Option<String>,
     /// Tencent TC3 keys (`secret_id`, `secret_key`) for TAT, when given.
     pub tencent: Option<(String, String)>,
+    /// IAM token authentication instead of the access key (`X-Auth-Token`).
+    pub token: Option<TokenAuth>,
+}
+
+/// Where an IAM token comes from.
+#[derive(Clone)]
+pub enum TokenAuth {
+    /// A token obtained elsewhere, used as it is.
+    Given(String),
+    /// An IAM user's login: a token is fetched, and fetched again shortly before it expires.
+    Password {
+        user: String,
+        password: String,
+        domain: Option<String>,
+    },
+}
+
+impl TokenAuth {
+    /// Who acts, for incident operators and `config check`.
+    pub fn who(&self) -> String {
+        match self {
+            TokenAuth::Given(_) => "a given IAM token".into(),
+            TokenAuth::Password { user, .. } => format!("IAM user {user}"),
+        }
+    }
 }
 
 impl std::fmt::Debug for Credentials {
@@ -24,6 +49,7 @@ impl std::fmt::Debug for Credentials {
             .field("ak", &masked(&self.ak))
             .field("sk", &"******")
             .field("project_id", &self.project_id)
+            .field("token", &self.token.as_ref().map(TokenAuth::who))
             .finish()
     }
 }
@@ -39,6 +65,12 @@ pub fn masked(ak: &str) -> String {
 struct KeyFile {
     ak: Option<String>,
     sk: Option<String>,
+    /// IAM login instead of keys.
+    username: Option<String>,
+    password: Option<String>,
+    domain: Option<String>,
+    /// A ready IAM token instead of keys.
+    token: Option<String>,
     project_id: Option<String>,
     security_token: Option<String>,
     tc_secret_id: Option<String>,
@@ -55,15 +87,28 @@ impl Credentials {
     /// From the environment: `COCPIT_AK`/`COCPIT_SK` or the SDKs' `HUAWEICLOUD_SDK_*`, with
     /// `TENCENTCLOUD_SECRET_*` (or `COCPIT_TC_*`) for TAT.
     pub fn from_env() -> Result<Credentials, String> {
-        let (Some(ak), Some(sk)) = (
-            env(&["COCPIT_AK", "HUAWEICLOUD_SDK_AK"]),
-            env(&["COCPIT_SK", "HUAWEICLOUD_SDK_SK"]),
-        ) else {
+        let token = match (
+            env(&["COCPIT_AUTH_TOKEN"]),
+            env(&["COCPIT_USERNAME"]),
+            env(&["COCPIT_PASSWORD"]),
+        ) {
+            (Some(t), _, _) => Some(TokenAuth::Given(t)),
+            (None, Some(user), Some(password)) => Some(TokenAuth::Password {
+                user,
+                password,
+                domain: env(&["COCPIT_DOMAIN"]),
+            }),
+            _ => None,
+        };
+        let keys = env(&["COCPIT_AK", "HUAWEICLOUD_SDK_AK"])
+            .zip(env(&["COCPIT_SK", "HUAWEICLOUD_SDK_SK"]));
+        if keys.is_none() && token.is_none() {
             return Err(
-                "no keys: set HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK (or COCPIT_AK and COCPIT_SK)"
+                "no keys: set HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK (or COCPIT_AK and COCPIT_SK), or COCPIT_USERNAME and COCPIT_PASSWORD for an IAM token"
                     .into(),
             );
-        };
+        }
+        let (ak, sk) = keys.unwrap_or_default();
         Ok(Credentials {
             ak,
             sk,
@@ -71,7 +116,16 @@ impl Credentials {
             security_token: env(&["COCPIT_SECURITY_TOKEN", "HUAWEICLOUD_SDK_SECURITY_TOKEN"]),
             tencent: env(&["COCPIT_TC_SECRET_ID", "TENCENTCLOUD_SECRET_ID"])
                 .zip(env(&["COCPIT_TC_SECRET_KEY", "TENCENTCLOUD_SECRET_KEY"])),
+            token,
         })
+    }
+
+    /// How the credentials show: the masked access key, or who the token is for.
+    pub fn shown(&self) -> String {
+        match &self.token {
+            Some(t) => t.who(),
+            None => format!("access key {}", masked(&self.ak)),
+        }
     }
 
     /// A profile's keys, and where they came from (for `config check`).
@@ -120,6 +174,7 @@ impl Credentials {
             let mut c = Credentials::from_env().unwrap_or_default();
             c.ak = ak;
             c.sk = sk;
+            c.token = None;
             (c, format!("the environment ({ak_name}, {sk_name})"))
         } else {
             (
@@ -148,15 +203,36 @@ fn key_file(text: &str, what: &str) -> Result<Credentials, String> {
         let first = e.message().lines().next().unwrap_or("").to_string();
         format!("{what}: not a key file ({first})")
     })?;
-    let (Some(ak), Some(sk)) = (f.ak, f.sk) else {
-        return Err(format!("{what}: needs both ak and sk"));
+    let token = match (f.token, f.username, f.password) {
+        (Some(t), _, _) => Some(TokenAuth::Given(t)),
+        (None, Some(user), Some(password)) => Some(TokenAuth::Password {
+            user,
+            password,
+            domain: f.domain,
+        }),
+        (None, Some(_), None) | (None, None, Some(_)) => {
+            return Err(format!("{what}: needs both username and password"));
+        }
+        (None, None, None) => None,
     };
+    let keys = match (f.ak, f.sk) {
+        (Some(ak), Some(sk)) => Some((ak, sk)),
+        (None, None) => None,
+        _ => return Err(format!("{what}: needs both ak and sk")),
+    };
+    if keys.is_none() && token.is_none() {
+        return Err(format!(
+            "{what}: needs ak and sk, username and password, or token"
+        ));
+    }
+    let (ak, sk) = keys.unwrap_or_default();
     Ok(Credentials {
         ak,
         sk,
         project_id: f.project_id,
         security_token: f.security_token,
         tencent: f.tc_secret_id.zip(f.tc_secret_key),
+        token,
     })
 }
 
@@ -180,6 +256,13 @@ mod tests {
         assert!(format!("{c:?}").contains("HPUA****"));
         let e = key_file("ak = \"HPUAKEY\"\n", "f").unwrap_err();
         assert_eq!(e, "f: needs both ak and sk");
+        let e = key_file("username = \"ops\"\n", "f").unwrap_err();
+        assert_eq!(e, "f: needs both username and password");
+        let e = key_file("project_id = \"p\"\n", "f").unwrap_err();
+        assert_eq!(e, "f: needs ak and sk, username and password, or token");
+        let t = key_file("username = \"ops\"\npassword = \"pw-secret\"\n", "f").unwrap();
+        assert_eq!(t.shown(), "IAM user ops");
+        assert!(!format!("{t:?}").contains("pw-secret"));
         let e = key_file("ak = \"HPUAKEY\"\nsk = s3cret-unquoted\n", "f").unwrap_err();
         assert!(!e.contains("s3cret"), "{e}");
     }

@@ -38,22 +38,17 @@ pub enum Service {
     CloudEye,
     Workspace,
     Tat,
+    Iam,
 }
 
 impl Service {
-    pub const ALL: [Service; 4] = [
-        Service::Coc,
-        Service::CloudEye,
-        Service::Workspace,
-        Service::Tat,
-    ];
-
     pub fn name(self) -> &'static str {
         match self {
             Service::Coc => "COC",
             Service::CloudEye => "Cloud Eye",
             Service::Workspace => "Workspace",
             Service::Tat => "TAT",
+            Service::Iam => "IAM",
         }
     }
 
@@ -73,7 +68,7 @@ impl Service {
 /// Each service's endpoint, or why there is none.
 #[derive(Debug, Clone)]
 pub struct Endpoints {
-    by_service: [Result<Endpoint, String>; 4],
+    by_service: [Result<Endpoint, String>; 5],
 }
 
 /// Regions with a Cloud Eye endpoint (`ces.{region}.myhuaweicloud.com`).
@@ -152,7 +147,13 @@ impl Endpoints {
     pub fn single(what: &str, url: &str) -> Result<Endpoints, String> {
         let e = Endpoint::parse(what, url)?;
         Ok(Endpoints {
-            by_service: [Ok(e.clone()), Ok(e.clone()), Ok(e.clone()), Ok(e)],
+            by_service: [
+                Ok(e.clone()),
+                Ok(e.clone()),
+                Ok(e.clone()),
+                Ok(e.clone()),
+                Ok(e),
+            ],
         })
     }
 
@@ -194,6 +195,11 @@ impl Endpoints {
                 by_region(WORKSPACE_REGIONS, "workspace"),
             ),
             pick("tat", &e.tat, Some(TAT_DEFAULT.to_string())),
+            pick(
+                "iam",
+                &e.iam,
+                region.map(|r| format!("https://iam.{r}.myhuaweicloud.com")),
+            ),
         ];
         if let Err(e) = &by_service[0] {
             // COC is what the console is for: without it there is nothing to open.
@@ -237,6 +243,10 @@ mod tests {
             "https://workspace.cn-north-4.myhuaweicloud.com"
         );
         assert_eq!(e.get(Service::Tat).unwrap().base, TAT_DEFAULT);
+        assert_eq!(
+            e.get(Service::Iam).unwrap().host,
+            "iam.cn-north-4.myhuaweicloud.com"
+        );
         let intl = Endpoints::of_profile("i", &profile(Some("ap-southeast-3"))).unwrap();
         assert_eq!(intl.coc().host, "coc-intl.myhuaweicloud.com");
     }

@@ -29,7 +29,7 @@ use crate::sign::huawei;
 pub mod credentials;
 pub mod endpoints;
 
-pub use credentials::Credentials;
+pub use credentials::{Credentials, TokenAuth};
 pub use endpoints::{Endpoint, Endpoints, Service};
 
 /// RFC 3986: only `A-Za-z0-9-_.~` stay literal (as the official SDK encodes).
@@ -74,6 +74,8 @@ pub struct Remote {
     label: String,
     /// When the next request may leave (the rate limit).
     pace: std::sync::Arc<tokio::sync::Mutex<tokio::time::Instant>>,
+    /// The IAM token fetched for a password login, and when to fetch a new one.
+    token: std::sync::Arc<tokio::sync::Mutex<Option<(String, tokio::time::Instant)>>>,
     creds: Credentials,
     /// Who acts (incident `operator`): the access key.
     operator: String,
@@ -159,7 +161,12 @@ impl Remote {
             endpoints,
             label,
             pace: std::sync::Arc::new(tokio::sync::Mutex::new(tokio::time::Instant::now())),
-            operator: creds.ak.clone(),
+            token: Default::default(),
+            operator: match &creds.token {
+                Some(TokenAuth::Password { user, .. }) => user.clone(),
+                Some(TokenAuth::Given(_)) => "iam-token".into(),
+                None => creds.ak.clone(),
+            },
             creds,
             http,
             events,
@@ -175,6 +182,112 @@ impl Remote {
         tokio::time::sleep_until(*next).await;
         let gap = Duration::from_secs_f64(1.0 / f64::from(self.options.max_rate));
         *next = tokio::time::Instant::now().max(*next) + gap;
+    }
+
+    /// The IAM token to send, when the credentials are a token or a login: a login's token is
+    /// fetched once and again shortly before it expires.
+    async fn auth_token(&self) -> Result<Option<String>> {
+        let (user, password, domain) = match &self.creds.token {
+            None => return Ok(None),
+            Some(TokenAuth::Given(t)) => return Ok(Some(t.clone())),
+            Some(TokenAuth::Password {
+                user,
+                password,
+                domain,
+            }) => (user, password, domain),
+        };
+        let mut cached = self.token.lock().await;
+        if let Some((t, renew_at)) = cached.as_ref()
+            && tokio::time::Instant::now() < *renew_at
+        {
+            return Ok(Some(t.clone()));
+        }
+        let ep = self.endpoints.get(Service::Iam).map_err(Error::Transport)?;
+        let mut identity = serde_json::json!({"methods": ["password"], "password": {"user": {
+            "name": user, "password": password}}});
+        if let Some(d) = domain {
+            identity["password"]["user"]["domain"] = serde_json::json!({ "name": d });
+        }
+        let mut body = serde_json::json!({"auth": {"identity": identity}});
+        if let Some(p) = &self.creds.project_id {
+            body["auth"]["scope"] = serde_json::json!({"project": {"id": p}});
+        }
+        self.paced().await;
+        let r = self
+            .http
+            .post(format!("{}/v3/auth/tokens", ep.base))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| Error::Transport(transport_message(&ep.base, &e)))?;
+        let status = r.status().as_u16();
+        let subject = header_value(
+            &r,
+            reqwest::header::HeaderName::from_static("x-subject-token"),
+        );
+        let v: serde_json::Value = r.json().await.unwrap_or_default();
+        let Some(token) = subject.filter(|_| status == 201) else {
+            let why = v["error"]["message"]
+                .as_str()
+                .unwrap_or("no token in the answer");
+            return Err(Error::Remote {
+                status,
+                code: "IAM".into(),
+                message: format!("IAM refused the login of {user}: {why}"),
+            });
+        };
+        let time = |k: &str| {
+            v["token"][k]
+                .as_str()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        };
+        // Renew a quarter of its life (at most five minutes) before it expires.
+        let life = match (time("issued_at"), time("expires_at")) {
+            (Some(i), Some(e)) => (e - i).to_std().unwrap_or_default(),
+            _ => Duration::from_secs(3600),
+        };
+        let margin = (life / 4).min(Duration::from_secs(300));
+        *cached = Some((token.clone(), tokio::time::Instant::now() + life - margin));
+        Ok(Some(token))
+    }
+
+    /// Drops a login's cached token; `true` when there was a login to fetch a new one with.
+    async fn forget_login_token(&self) -> bool {
+        let login = matches!(self.creds.token, Some(TokenAuth::Password { .. }));
+        if login {
+            *self.token.lock().await = None;
+        }
+        login
+    }
+
+    /// A request to `ep`: with the IAM token when there is one, else signed as the SDK signs.
+    fn authorized(
+        &self,
+        ep: &Endpoint,
+        method: &Method,
+        path: &str,
+        query: &str,
+        body: &[u8],
+        token: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let Some(token) = token else {
+            return self.signed(ep, method, path, query, body);
+        };
+        let url = if query.is_empty() {
+            format!("{}{path}", ep.base)
+        } else {
+            format!("{}{path}?{query}", ep.base)
+        };
+        let mut req = self
+            .http
+            .request(method.clone(), url)
+            .header("Content-Type", "application/json")
+            .header("X-Auth-Token", token)
+            .body(body.to_vec());
+        if let Some(p) = &self.creds.project_id {
+            req = req.header("X-Project-Id", p);
+        }
+        req
     }
 
     /// A request to `ep`, signed as the SDK signs it.
@@ -253,8 +366,12 @@ impl Remote {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            let token = self.auth_token().await?;
             self.paced().await;
-            let sent = self.signed(ep, &method, path, &query, &body).send().await;
+            let sent = self
+                .authorized(ep, &method, path, &query, &body, token.as_deref())
+                .send()
+                .await;
             let (wait, err, repeatable) = match sent {
                 Ok(r) if r.status().is_success() => match r.bytes().await {
                     Ok(bytes) => {
@@ -280,6 +397,10 @@ impl Remote {
                     let text = r.text().await.unwrap_or_default();
                     let err = remote_error(status, &text, skew);
                     match status {
+                        // A login's token refused before its time: fetch a new one, once.
+                        401 if attempt == 1 && self.forget_login_token().await => {
+                            (Some(Duration::ZERO), err, true)
+                        }
                         429 => (wait, err, true),
                         500.. => (wait, err, idempotent),
                         _ => return Err(err),
@@ -339,8 +460,16 @@ impl Remote {
     /// far this clock is from the server's (seconds, + when ahead), for `config check`.
     pub async fn probe(&self) -> Result<(u16, Option<Error>, Option<i64>)> {
         let ep = self.endpoints.coc();
+        let token = self.auth_token().await?;
         let r = self
-            .signed(ep, &Method::GET, "/v1/job/scripts", "limit=1", b"")
+            .authorized(
+                ep,
+                &Method::GET,
+                "/v1/job/scripts",
+                "limit=1",
+                b"",
+                token.as_deref(),
+            )
             .send()
             .await
             .map_err(|e| Error::Transport(transport_message(&ep.base, &e)))?;
@@ -372,6 +501,7 @@ impl Remote {
             endpoints: self.endpoints.clone(),
             label: self.label.clone(),
             pace: self.pace.clone(),
+            token: self.token.clone(),
             http: self.http.clone(),
             operator: self.operator.clone(),
             creds: self.creds.clone(),

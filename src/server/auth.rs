@@ -29,6 +29,9 @@ pub struct Keys {
     pub tencent: HashMap<String, String>,
     /// Alarm integration keys and their kinds (`custom`, `prometheus`).
     pub integrations: Vec<crate::config::Integration>,
+    /// IAM users who may get tokens, and how long tokens live (seconds).
+    pub users: Vec<crate::config::User>,
+    pub token_ttl: u64,
     pub no_auth: bool,
 }
 
@@ -48,12 +51,14 @@ impl Keys {
                 .map(|c| (c.secret_id.clone(), c.secret_key.clone()))
                 .collect(),
             integrations: cfg.serve.integrations.clone(),
+            users: cfg.serve.users.clone(),
+            token_ttl: cfg.serve.token_ttl,
             no_auth,
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.huawei.is_empty() && self.tencent.is_empty()
+        self.huawei.is_empty() && self.tencent.is_empty() && self.users.is_empty()
     }
 
     /// The integration a key names, compared in constant time against every configured key
@@ -133,6 +138,17 @@ pub async fn huawei(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
                 }
             )),
             None => return unauthorized("unsigned alarm push with an unknown integration key"),
+        }
+    } else if let Some(token) = parts.headers.get("x-auth-token").filter(|_| {
+        !parts
+            .headers
+            .contains_key(axum::http::header::AUTHORIZATION)
+    }) {
+        // IAM token authentication: a live token issued here.
+        let token = String::from_utf8_lossy(token.as_bytes());
+        match app.tokens.user(&token, chrono::Utc::now()) {
+            Some(user) => Caller(user),
+            None => return unauthorized("the X-Auth-Token is unknown or expired"),
         }
     } else {
         let headers = headers_of(&parts.headers);

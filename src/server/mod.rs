@@ -7,6 +7,7 @@ mod auth;
 pub mod error;
 mod events;
 mod extract;
+mod iam;
 mod incidents;
 mod jobs;
 mod resources;
@@ -28,6 +29,8 @@ use error::ApiFailure;
 pub struct App {
     pub engine: Engine,
     pub keys: Keys,
+    /// IAM tokens issued by `POST /v3/auth/tokens`.
+    pub tokens: iam::Tokens,
 }
 
 /// The whole API as a router.
@@ -98,6 +101,8 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app.clone());
     let tencent = Router::new()
         .route("/", post(tat::dispatch))
+        // Getting a token needs no signature: the password is the credential.
+        .route("/v3/auth/tokens", post(iam::issue))
         .with_state(app);
     let both = Router::new().merge(tencent);
     both.fallback_service(huawei)
