@@ -53,6 +53,10 @@ pub struct Profile {
     pub endpoints: ServiceEndpoints,
     #[serde(default)]
     pub project_id: Option<String>,
+    /// The account id, sent as `X-Domain-Id` when there is no project id (the SDKs'
+    /// `GlobalCredentials`).
+    #[serde(default)]
+    pub domain_id: Option<String>,
     /// Names of the environment variables holding the keys (default: the SDKs' own names).
     #[serde(default)]
     pub ak_env: Option<String>,

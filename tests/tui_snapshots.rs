@@ -540,3 +540,30 @@ fn without_an_event_stream_the_shown_pane_is_polled_faster_while_an_order_runs()
     );
     assert_eq!(poll_interval(&s), Some(Duration::from_secs(POLL_IDLE_S)));
 }
+
+#[test]
+fn a_run_form_opened_before_the_hosts_arrive_takes_them_when_they_do() {
+    let mut s = state();
+    update::update(&mut s, Msg::Scripts(Ok(scripts()), false));
+    update::update(&mut s, Msg::Key(key('r')));
+    let Overlay::Run(f) = &s.overlay else {
+        panic!("no run form");
+    };
+    assert!(f.hosts.is_empty());
+    let uuid = f.script_uuid.clone();
+    update::update(&mut s, Msg::ScriptParams(uuid, Ok(vec![])));
+    let Overlay::Run(f) = &s.overlay else {
+        panic!("no run form");
+    };
+    assert!(
+        f.error.as_deref().unwrap_or("").starts_with("no hosts"),
+        "{:?}",
+        f.error
+    );
+    update::update(&mut s, Msg::Resources(Ok(resources())));
+    let Overlay::Run(f) = &s.overlay else {
+        panic!("no run form");
+    };
+    assert_eq!(f.hosts.len(), resources().len());
+    assert_eq!(f.error, None);
+}

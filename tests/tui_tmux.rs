@@ -436,3 +436,47 @@ fn an_every_minute_invoker_created_in_the_console_fires_and_its_record_appears()
     t.keys(&["q"]);
     t.wait_for("cocpit-exited-0");
 }
+
+#[test]
+fn without_an_event_stream_the_console_follows_an_order_by_polling() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let srv = common::server::Server::start(&d.join("remote"));
+    let api = srv.client();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let body = serde_json::json!({"name": "polled_run", "description": "d", "type": "SHELL",
+        "content": "sleep 1; echo polled-$COCPIT_RESOURCE_ID",
+        "properties": {"risk_level": "LOW", "version": "1"}});
+    rt.block_on(api.ok("POST", "/v1/job/scripts", Some(body)));
+    // The proxy answers the event stream 404, as real COC does.
+    let proxy = rt.block_on(common::faults::Proxy::start(&srv.host));
+    proxy.on(
+        "GET /v1/cocpit/events",
+        common::faults::Fault::Status(404, vec![]),
+    );
+    let bin = env!("CARGO_BIN_EXE_cocpit");
+    let t = Tmux::new(d);
+    t.line(&format!(
+        "HUAWEICLOUD_SDK_AK={} HUAWEICLOUD_SDK_SK={} {bin} --data {} --endpoint {}; echo cocpit-exited-$?",
+        common::server::AK,
+        common::server::SK,
+        d.join("local").display(),
+        proxy.base
+    ));
+    t.wait_for("polled_run");
+    t.wait_for("◐ polling");
+    t.keys(&["r"]);
+    t.wait_for("plan is valid");
+    t.keys(&["Enter"]);
+    // The order's progress arrives only by reading it again: no event says it changed.
+    let done = t.wait_for("FINISHED polled_run");
+    assert!(done.contains("4/4 done"), "{done}");
+    assert!(done.contains("polled-demo-01"), "{done}");
+    assert_eq!(proxy.seen("GET /v1/cocpit/events").len(), 1);
+    assert!(
+        proxy.seen("GET /v1/job/script/orders/").len() >= 2,
+        "the order was read again while it ran"
+    );
+    t.keys(&["q"]);
+    t.wait_for("cocpit-exited-0");
+}

@@ -12,6 +12,8 @@ pub struct Credentials {
     pub ak: String,
     pub sk: String,
     pub project_id: Option<String>,
+    /// The account, sent as `X-Domain-Id` when there is no project id.
+    pub domain_id: Option<String>,
     /// Temporary credentials' token (`X-Security-Token`).
     pub security_token: Option<String>,
     /// Tencent TC3 keys (`secret_id`, `secret_key`) for TAT, when given.
@@ -113,6 +115,7 @@ impl Credentials {
             ak,
             sk,
             project_id: env(&["COCPIT_PROJECT_ID", "HUAWEICLOUD_SDK_PROJECT_ID"]),
+            domain_id: env(&["COCPIT_DOMAIN_ID", "HUAWEICLOUD_SDK_DOMAIN_ID"]),
             security_token: env(&["COCPIT_SECURITY_TOKEN", "HUAWEICLOUD_SDK_SECURITY_TOKEN"]),
             tencent: env(&["COCPIT_TC_SECRET_ID", "TENCENTCLOUD_SECRET_ID"])
                 .zip(env(&["COCPIT_TC_SECRET_KEY", "TENCENTCLOUD_SECRET_KEY"])),
@@ -185,6 +188,9 @@ impl Credentials {
         if p.project_id.is_some() {
             c.project_id = p.project_id.clone();
         }
+        if p.domain_id.is_some() {
+            c.domain_id = p.domain_id.clone();
+        }
         Ok((c, source))
     }
 }
@@ -230,6 +236,7 @@ fn key_file(text: &str, what: &str) -> Result<Credentials, String> {
         ak,
         sk,
         project_id: f.project_id,
+        domain_id: None,
         security_token: f.security_token,
         tencent: f.tc_secret_id.zip(f.tc_secret_key),
         token,

@@ -305,8 +305,10 @@ impl Remote {
             ("Host".to_string(), ep.host.clone()),
             ("X-Sdk-Date".to_string(), date),
         ];
-        if let Some(p) = &self.creds.project_id {
-            headers.push(("X-Project-Id".to_string(), p.clone()));
+        match (&self.creds.project_id, &self.creds.domain_id) {
+            (Some(p), _) => headers.push(("X-Project-Id".to_string(), p.clone())),
+            (None, Some(d)) => headers.push(("X-Domain-Id".to_string(), d.clone())),
+            (None, None) => {}
         }
         // Temporary credentials: the token travels (signed) with every request.
         if let Some(t) = &self.creds.security_token {
@@ -753,7 +755,10 @@ impl Backend for Remote {
     }
 
     fn connection(&self) -> Option<tokio::sync::watch::Receiver<String>> {
-        Some(self.link.subscribe())
+        let mut rx = self.link.subscribe();
+        // The state may have been settled before anyone looked: report it at once.
+        rx.mark_changed();
+        Some(rx)
     }
 
     async fn list_resources(&self, q: ListResourcesQuery) -> Result<Vec<Resource>> {

@@ -182,7 +182,24 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
             s.orders.more = more;
             loaded(&mut s.orders, r)
         }
-        Msg::Resources(r) => loaded(&mut s.resources, r),
+        Msg::Resources(r) => {
+            let out = loaded(&mut s.resources, r);
+            // A run form opened before the hosts were known takes them now.
+            if let Overlay::Run(f) = &mut s.overlay
+                && f.hosts.is_empty()
+                && s.resources.marked.is_empty()
+            {
+                f.known = s
+                    .resources
+                    .items
+                    .iter()
+                    .map(|r| r.resource_id.clone())
+                    .collect();
+                f.hosts = f.known.clone();
+                f.error = run_plan(f).err();
+            }
+            out
+        }
         Msg::Order(eid, r) => {
             let Some(v) = s.order.as_mut().filter(|v| v.execute_uuid == eid) else {
                 return Outcome::default();
