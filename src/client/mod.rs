@@ -77,7 +77,7 @@ pub struct Remote {
     /// The IAM token fetched for a password login, and when to fetch a new one.
     token: std::sync::Arc<tokio::sync::Mutex<Option<(String, tokio::time::Instant)>>>,
     creds: Credentials,
-    /// Who acts (incident `operator`): the access key.
+    /// Who acts (incident `operator`): the access key, or the IAM user.
     operator: String,
     events: broadcast::Sender<EngineEvent>,
     /// The event stream's state, for the console's header.
@@ -273,14 +273,9 @@ impl Remote {
         let Some(token) = token else {
             return self.signed(ep, method, path, query, body);
         };
-        let url = if query.is_empty() {
-            format!("{}{path}", ep.base)
-        } else {
-            format!("{}{path}?{query}", ep.base)
-        };
         let mut req = self
             .http
-            .request(method.clone(), url)
+            .request(method.clone(), url(ep, path, query))
             .header("Content-Type", "application/json")
             .header("X-Auth-Token", token)
             .body(body.to_vec());
@@ -323,14 +318,9 @@ impl Remote {
             &headers,
             body,
         );
-        let url = if query.is_empty() {
-            format!("{}{path}", ep.base)
-        } else {
-            format!("{}{path}?{query}", ep.base)
-        };
         let mut req = self
             .http
-            .request(method.clone(), url)
+            .request(method.clone(), url(ep, path, query))
             .header("Authorization", auth)
             .body(body.to_vec());
         for (k, v) in headers.iter().filter(|(k, _)| k != "Host") {
@@ -594,6 +584,14 @@ fn parse_sse(frame: &str) -> Option<EngineEvent> {
 }
 
 /// An error answer as one message a user can act on.
+fn url(ep: &Endpoint, path: &str, query: &str) -> String {
+    if query.is_empty() {
+        format!("{}{path}", ep.base)
+    } else {
+        format!("{}{path}?{query}", ep.base)
+    }
+}
+
 /// The connection state of an endpoint without `/v1/cocpit/events`: the console polls it.
 pub const POLLING: &str = "polling (no event stream)";
 
