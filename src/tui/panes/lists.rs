@@ -107,15 +107,7 @@ pub(crate) fn table<T: Row>(
     }
     let inner = block.inner(area);
     f.render_widget(block, area);
-    let keep: Vec<usize> = (0..columns.len())
-        .filter(|&i| area.width >= columns[i].2)
-        .collect();
-    let widths: Vec<Width> = std::iter::once(Width::Fixed(1))
-        .chain(keep.iter().map(|&i| columns[i].1))
-        .collect();
-    let titles: Vec<&str> = std::iter::once("")
-        .chain(keep.iter().map(|&i| columns[i].0))
-        .collect();
+    let shown = Shown::new(columns, area.width);
     let (start, end) = window(list, inner.height.saturating_sub(1) as usize);
     let rows = list.visible[start..end].iter().enumerate().map(|(n, &i)| {
         let item = &list.items[i];
@@ -125,12 +117,7 @@ pub(crate) fn table<T: Row>(
         } else {
             " "
         };
-        let row: Vec<(String, Style)> = std::iter::once((mark.to_string(), Style::default()))
-            .chain(
-                keep.iter()
-                    .map(|&k| all.get(k).cloned().unwrap_or_default()),
-            )
-            .collect();
+        let row = shown.row(mark, all);
         let style = if start + n == list.selected {
             s.theme.selected()
         } else {
@@ -138,13 +125,59 @@ pub(crate) fn table<T: Row>(
         };
         (row, style)
     });
-    rows::render(
-        f.buffer_mut(),
-        inner,
-        &widths,
-        (&titles, s.theme.dim()),
-        rows,
-    );
+    shown.render(s, f, inner, rows);
+}
+
+/// The columns that fit a width, after a one-cell mark column (`●` for a marked row).
+pub(crate) struct Shown<'a> {
+    keep: Vec<usize>,
+    widths: Vec<Width>,
+    titles: Vec<&'a str>,
+}
+
+impl<'a> Shown<'a> {
+    pub fn new(columns: &'a [Column], width: u16) -> Shown<'a> {
+        let keep: Vec<usize> = (0..columns.len())
+            .filter(|&i| width >= columns[i].2)
+            .collect();
+        Shown {
+            widths: std::iter::once(Width::Fixed(1))
+                .chain(keep.iter().map(|&i| columns[i].1))
+                .collect(),
+            titles: std::iter::once("")
+                .chain(keep.iter().map(|&i| columns[i].0))
+                .collect(),
+            keep,
+        }
+    }
+
+    /// A row's cells (one per column, in order) cut to the columns shown.
+    pub fn row(&self, mark: &str, all: Vec<(String, Style)>) -> Vec<(String, Style)> {
+        std::iter::once((mark.to_string(), Style::default()))
+            .chain(
+                self.keep
+                    .iter()
+                    .map(|&k| all.get(k).cloned().unwrap_or_default()),
+            )
+            .collect()
+    }
+
+    /// The header and `rows` in `area`.
+    pub fn render<'r>(
+        &self,
+        s: &State,
+        f: &mut Frame,
+        area: Rect,
+        rows: impl Iterator<Item = (Vec<(String, Style)>, Style)> + 'r,
+    ) {
+        rows::render(
+            f.buffer_mut(),
+            area,
+            &self.widths,
+            (&self.titles, s.theme.dim()),
+            rows,
+        );
+    }
 }
 
 pub fn scripts(s: &State, f: &mut Frame, area: Rect) {

@@ -7,12 +7,12 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use super::lists::{Column, Spec, plain, table};
+use super::lists::{Column, Shown, Spec, plain, table};
 use crate::format::short_time;
 use crate::model::tat::{self, Invoker};
 use crate::sanitize::for_display;
 use crate::tui::state::{InvokerView, State};
-use crate::tui::widgets::rows::{self, Width};
+use crate::tui::widgets::rows::Width;
 
 fn state_cell(s: &State, state: Option<&str>) -> (String, Style) {
     match state {
@@ -68,62 +68,33 @@ fn agent_tasks(s: &State, f: &mut Frame, area: Rect) {
         ("UPDATED", Width::Fixed(11), 100),
         ("RESULT", Width::Fill(12), 0),
     ];
-    let keep: Vec<&Column> = columns.iter().filter(|c| area.width >= c.2).collect();
-    // A blank first column lines these up with the instances above (their mark column).
-    let widths: Vec<Width> = std::iter::once(Width::Fixed(1))
-        .chain(keep.iter().map(|c| c.1))
-        .collect();
-    let titles: Vec<&str> = std::iter::once("")
-        .chain(keep.iter().map(|c| c.0))
-        .collect();
+    // The blank mark column lines these up with the instances above.
+    let shown = Shown::new(columns, area.width);
     let rows = s.agent_tasks.iter().map(|t| {
-        let cells = [
-            (0, plain(t.invocation_id.clone())),
-            (1, plain(for_display(&t.instance_id))),
-            (2, plain(t.invocation_type.to_string())),
+        let cells = vec![
+            plain(t.invocation_id.clone()),
+            plain(for_display(&t.instance_id)),
+            plain(t.invocation_type.to_string()),
             (
-                3,
-                (
-                    t.invocation_status.to_string(),
-                    task_style(s, t.invocation_status.as_str()),
-                ),
+                t.invocation_status.to_string(),
+                task_style(s, t.invocation_status.as_str()),
             ),
-            (
-                4,
-                plain(format!(
-                    "{}→{}",
-                    t.current_version.as_deref().unwrap_or("-"),
-                    t.target_version.as_deref().unwrap_or("-")
-                )),
-            ),
-            (5, plain(short_time(t.update_time, s.utc_offset))),
-            (
-                6,
-                plain(for_display(
-                    t.result_msg
-                        .as_deref()
-                        .and_then(|m| m.lines().last())
-                        .unwrap_or(""),
-                )),
-            ),
+            plain(format!(
+                "{}→{}",
+                t.current_version.as_deref().unwrap_or("-"),
+                t.target_version.as_deref().unwrap_or("-")
+            )),
+            plain(short_time(t.update_time, s.utc_offset)),
+            plain(for_display(
+                t.result_msg
+                    .as_deref()
+                    .and_then(|m| m.lines().last())
+                    .unwrap_or(""),
+            )),
         ];
-        let row = std::iter::once(plain(""))
-            .chain(
-                cells
-                    .into_iter()
-                    .filter(|(i, _)| area.width >= columns[*i].2)
-                    .map(|(_, c)| c),
-            )
-            .collect();
-        (row, Style::default())
+        (shown.row(" ", cells), Style::default())
     });
-    rows::render(
-        f.buffer_mut(),
-        inner,
-        &widths,
-        (&titles, s.theme.dim()),
-        rows,
-    );
+    shown.render(s, f, inner, rows);
 }
 
 fn agent_instances(s: &State, f: &mut Frame, area: Rect) {
@@ -158,11 +129,7 @@ fn agent_instances(s: &State, f: &mut Frame, area: Rect) {
                 match last {
                     Some(l) => (
                         format!("{} {}", l.invocation_type, l.invocation_status),
-                        match l.invocation_status.as_str() {
-                            "FAILED" | "TIMEOUT" => s.theme.error(),
-                            "SUCCEEDED" => s.theme.ok(),
-                            _ => Style::default(),
-                        },
+                        task_style(s, l.invocation_status.as_str()),
                     ),
                     None => plain(""),
                 },
