@@ -318,3 +318,27 @@ async fn the_client_never_exceeds_its_request_rate() {
     // Ten gaps of at least a tenth of a second each.
     assert!(seen[10].at - seen[0].at >= Duration::from_millis(1000));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn account_wide_keys_sign_with_x_domain_id() {
+    let r = rig().await;
+    let global = Credentials {
+        ak: AK.into(),
+        sk: SK.into(),
+        domain_id: Some("0a1b2c3d4e5f".into()),
+        ..Default::default()
+    };
+    let b = connect_with(&r.proxy.base, global, options()).unwrap();
+    // The server verified the signature, X-Domain-Id among what was signed.
+    assert!(b.list_scripts(scripts()).await.is_ok());
+    let head = r.proxy.seen(LIST).pop().unwrap().head.to_lowercase();
+    assert!(head.contains("\r\nx-domain-id: 0a1b2c3d4e5f\r\n"), "{head}");
+    assert!(!head.contains("x-project-id"), "{head}");
+    assert!(head.contains(";x-domain-id;"), "signed: {head}");
+    // Cloud Eye paths carry a project: without one, the client says so before sending.
+    let err = b
+        .list_agent_invocations(Default::default())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("project id"), "{err}");
+}

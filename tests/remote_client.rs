@@ -467,29 +467,3 @@ fn a_profile_reaches_a_served_engine_and_config_check_says_what_is_wrong() {
         "{err}"
     );
 }
-
-#[tokio::test(flavor = "multi_thread")]
-async fn account_wide_keys_sign_with_x_domain_id() {
-    let dir = tempfile::tempdir().unwrap();
-    let srv = Server::start(&dir.path().join("data"));
-    let global = Credentials {
-        project_id: None,
-        domain_id: Some("0a1b2c3d4e5f".into()),
-        ..creds(SK)
-    };
-    let b = connect(&srv.base, global).unwrap();
-    let page = b
-        .list_scripts(ListScriptsQuery {
-            limit: Some(1),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(page.data.len(), 0);
-    // Cloud Eye paths carry a project: without one, the client says so before sending.
-    let err = b
-        .list_agent_invocations(Default::default())
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("project id"), "{err}");
-}

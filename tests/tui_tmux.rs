@@ -47,6 +47,32 @@ impl Tmux {
         self.run(&["send-keys", "-t", "main", "Enter"]);
     }
 
+    /// The console on a local engine of `fleet` demo hosts, its config and data under `d`.
+    fn open_local(&self, d: &Path, fleet: u32) {
+        std::fs::write(
+            d.join("config.toml"),
+            format!("[inventory]\ndemo_fleet = {fleet}\n"),
+        )
+        .unwrap();
+        self.line(&format!(
+            "{} --config {} --data {}; echo cocpit-exited-$?",
+            env!("CARGO_BIN_EXE_cocpit"),
+            d.join("config.toml").display(),
+            d.join("data").display()
+        ));
+    }
+
+    /// The console against `endpoint`, with the test server's keys.
+    fn open_remote(&self, d: &Path, endpoint: &str) {
+        self.line(&format!(
+            "HUAWEICLOUD_SDK_AK={} HUAWEICLOUD_SDK_SK={} {} --data {} --endpoint {endpoint}; echo cocpit-exited-$?",
+            common::server::AK,
+            common::server::SK,
+            env!("CARGO_BIN_EXE_cocpit"),
+            d.join("local").display(),
+        ));
+    }
+
     fn screen(&self) -> String {
         self.run(&["capture-pane", "-p", "-t", "main"])
     }
@@ -235,14 +261,8 @@ fn an_edit_survives_sighup_and_external_editor_text_comes_back() {
 fn sighup_ends_the_console_and_restores_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("config.toml"), "[inventory]\ndemo_fleet = 2\n").unwrap();
-    let bin = env!("CARGO_BIN_EXE_cocpit");
     let t = Tmux::new(d);
-    t.line(&format!(
-        "{bin} --config {} --data {}; echo cocpit-exited-$?",
-        d.join("config.toml").display(),
-        d.join("data").display()
-    ));
+    t.open_local(d, 2);
     t.wait_for("Scripts");
     let pid = console_pid(&d.join("data"));
     Command::new("kill").args(["-HUP", &pid]).status().unwrap();
@@ -368,15 +388,8 @@ fn the_console_works_against_a_remote_endpoint() {
     let body = serde_json::json!({"name": "remote_script", "description": "d", "type": "SHELL",
         "content": "echo remote", "properties": {"risk_level": "LOW", "version": "1"}});
     rt.block_on(api.ok("POST", "/v1/job/scripts", Some(body)));
-    let bin = env!("CARGO_BIN_EXE_cocpit");
     let t = Tmux::new(d);
-    t.line(&format!(
-        "HUAWEICLOUD_SDK_AK={} HUAWEICLOUD_SDK_SK={} {bin} --data {} --endpoint {}; echo cocpit-exited-$?",
-        common::server::AK,
-        common::server::SK,
-        d.join("local").display(),
-        srv.base
-    ));
+    t.open_remote(d, &srv.base);
     let s = t.wait_for("remote_script");
     assert!(s.contains(&format!("remote {}", srv.base)), "{s}");
     // A change made elsewhere arrives over the event stream.
@@ -392,14 +405,8 @@ fn the_console_works_against_a_remote_endpoint() {
 fn an_every_minute_invoker_created_in_the_console_fires_and_its_record_appears() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("config.toml"), "[inventory]\ndemo_fleet = 2\n").unwrap();
-    let bin = env!("CARGO_BIN_EXE_cocpit");
     let t = Tmux::new(d);
-    t.line(&format!(
-        "{bin} --config {} --data {}; echo cocpit-exited-$?",
-        d.join("config.toml").display(),
-        d.join("data").display()
-    ));
+    t.open_local(d, 2);
     t.wait_for("no scripts yet");
     t.keys(&["8"]);
     t.wait_for("no invokers");
@@ -454,15 +461,8 @@ fn without_an_event_stream_the_console_follows_an_order_by_polling() {
         "GET /v1/cocpit/events",
         common::faults::Fault::Status(404, vec![]),
     );
-    let bin = env!("CARGO_BIN_EXE_cocpit");
     let t = Tmux::new(d);
-    t.line(&format!(
-        "HUAWEICLOUD_SDK_AK={} HUAWEICLOUD_SDK_SK={} {bin} --data {} --endpoint {}; echo cocpit-exited-$?",
-        common::server::AK,
-        common::server::SK,
-        d.join("local").display(),
-        proxy.base
-    ));
+    t.open_remote(d, &proxy.base);
     t.wait_for("polled_run");
     t.wait_for("◐ polling");
     t.keys(&["r"]);

@@ -28,6 +28,8 @@ pub enum Fault {
 pub struct Seen {
     /// `METHOD /path` (no query).
     pub request: String,
+    /// The request line and headers as sent.
+    pub head: String,
     pub at: Instant,
 }
 
@@ -133,6 +135,7 @@ async fn serve(
     let request = format!("{method} {path}");
     log.lock().unwrap().push(Seen {
         request: request.clone(),
+        head: head.clone(),
         at: Instant::now(),
     });
     let fault = {
