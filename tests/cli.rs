@@ -138,6 +138,34 @@ fn a_failing_order_exits_1_and_usage_errors_exit_2() {
         err.contains("CONTINUE_ORDER"),
         "tells what to do next: {err}"
     );
+    let eid = cli.json(&["order", "list"])["data"]["data"][0]["execute_uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Continued until every host failed: FINISHED, but a failure all the same.
+    let out = cli.run(&["order", "op", &eid, "CONTINUE_ORDER"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("✘ finished · 1 of 1 failed · success 0 % < 100 %"),
+        "{err}"
+    );
+    // A cancel that worked exits 0.
+    let out = cli.run(&["script", "run", uuid, "--hosts", "demo-01"]);
+    assert_eq!(out.status.code(), Some(1));
+    let paused = cli.json(&["order", "list", "--status", "PAUSED"]);
+    let eid = paused["data"]["data"][0]["execute_uuid"].as_str().unwrap();
+    let out = cli.run(&["order", "op", eid, "CANCEL_ORDER"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        cli.json(&["order", "show", eid])["data"]["status"],
+        "CANCELED"
+    );
 
     let out = cli.run(&["script", "run", uuid]);
     assert_eq!(

@@ -75,7 +75,7 @@ async fn output_is_readable_while_the_instance_runs() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn success_rate_pauses_the_order_and_running_instances_finish() {
+async fn success_rate_is_judged_when_the_batch_settles_and_running_instances_finish() {
     let flags = tempfile::tempdir().unwrap();
     let dir = flags.path().display().to_string();
     let e = demo_engine(3);
@@ -101,28 +101,21 @@ async fn success_rate_pauses_the_order_and_running_instances_finish() {
             "t",
         )
         .unwrap();
-    let paused = wait_for(&e, &eid, "pause on the success rate", |s| {
-        s.order.status == O::Paused
+    // demo-01 fails first; the batch has not settled, so the order keeps running.
+    let failed_first = wait_for(&e, &eid, "demo-01 fails", |s| {
+        s.on("demo-01").status == I::Abnormal
     })
     .await;
-    let why = paused.order.properties.pause_reason.clone().unwrap();
-    assert!(why.contains("success 0 % below threshold 80 %"), "{why}");
-    assert_eq!(paused.on("demo-01").status, I::Abnormal);
-    assert_eq!(paused.on("demo-01").exit_code, Some(7));
-    assert!(paused.on("demo-01").message.contains("failing"));
-    assert_eq!(
-        paused.on("demo-02").status,
-        I::Processing,
-        "a running instance is not stopped"
-    );
+    assert_eq!(failed_first.order.status, O::Processing);
+    assert_eq!(failed_first.on("demo-02").status, I::Processing);
     std::fs::write(flags.path().join("go"), "").unwrap();
-    let s2 = wait_for(&e, &eid, "demo-02 finishes while paused", |s| {
-        s.on("demo-02").status == I::Finished
-    })
-    .await;
-    assert_eq!(s2.order.status, O::Paused);
+    let paused = wait_status(&e, &eid, O::Paused).await;
+    let why = paused.order.properties.pause_reason.clone().unwrap();
+    assert_eq!(why, "success 50 % below threshold 80 % (1 of 2 failed)");
+    assert_eq!(paused.on("demo-02").status, I::Finished);
+    assert_eq!(paused.on("demo-01").exit_code, Some(7));
     assert_eq!(
-        s2.on("demo-03").status,
+        paused.on("demo-03").status,
         I::Ready,
         "the next batch waits for the operator"
     );
@@ -131,6 +124,92 @@ async fn success_rate_pauses_the_order_and_running_instances_finish() {
         .unwrap();
     let done = wait_status(&e, &eid, O::Finished).await;
     assert_eq!(done.on("demo-03").status, I::Finished);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_ending_exactly_at_the_threshold_finishes() {
+    let flags = tempfile::tempdir().unwrap();
+    let dir = flags.path().display().to_string();
+    let e = demo_engine(2);
+    // demo-01 fails at once; demo-02 succeeds only after it.
+    let s = create(
+        &e,
+        "half",
+        "if [ \"$COCPIT_RESOURCE_ID\" = demo-01 ]; then exit 1; fi\n\
+         while [ ! -e \"$1/go\" ]; do sleep 0.05; done\n",
+        vec![param("dir", "", 1, false)],
+    );
+    let eid = e
+        .execute_script(
+            &s,
+            plan(
+                &[(&["demo-01", "demo-02"], Continue)],
+                &[("dir", &dir)],
+                60,
+                50.0,
+            ),
+            "t",
+        )
+        .unwrap();
+    wait_for(&e, &eid, "demo-01 fails first", |s| {
+        s.on("demo-01").status == I::Abnormal
+    })
+    .await;
+    std::fs::write(flags.path().join("go"), "").unwrap();
+    let done = wait_for(&e, &eid, "the order ends", |s| {
+        s.order.status.is_terminal() || s.order.status == O::Paused
+    })
+    .await;
+    assert_eq!(done.order.status, O::Finished, "{:?}", done.order);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_all_failed_first_batch_pauses_before_the_second_with_the_current_numbers() {
+    let e = demo_engine(3);
+    let s = create(&e, "broken", "echo no; exit 3\n", vec![]);
+    let eid = e
+        .execute_script(
+            &s,
+            plan(
+                &[
+                    (&["demo-01", "demo-02"], Continue),
+                    (&["demo-03"], Continue),
+                ],
+                &[],
+                30,
+                100.0,
+            ),
+            "t",
+        )
+        .unwrap();
+    let paused = wait_status(&e, &eid, O::Paused).await;
+    assert_eq!(paused.on("demo-03").status, I::Ready);
+    assert_eq!(
+        paused.order.properties.pause_reason.as_deref(),
+        Some("success 0 % below threshold 100 % (2 of 2 failed)")
+    );
+    // Continued past the pause, the last batch fails too and pauses again on its new failure;
+    // continued past that, the order is FINISHED.
+    e.operate(&eid, op(Op::ContinueOrder, None, None))
+        .await
+        .unwrap();
+    let again = wait_for(&e, &eid, "the last batch fails", |s| {
+        s.on("demo-03").status == I::Abnormal && s.order.status == O::Paused
+    })
+    .await;
+    assert_eq!(
+        again.order.properties.pause_reason.as_deref(),
+        Some("success 0 % below threshold 100 % (3 of 3 failed)")
+    );
+    e.operate(&eid, op(Op::ContinueOrder, None, None))
+        .await
+        .unwrap();
+    let done = wait_status(&e, &eid, O::Finished).await;
+    assert_eq!(done.on("demo-03").status, I::Abnormal);
+    let tally = cocpit::model::order::Tally::of(done.instances.iter().map(|i| i.status));
+    let (text, ok) = cocpit::model::order::outcome(done.order.status, 100.0, &tally);
+    assert!(!ok);
+    assert_eq!(text, "finished · 3 of 3 failed · success 0 % < 100 %");
 }
 
 #[tokio::test(flavor = "multi_thread")]

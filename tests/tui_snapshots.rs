@@ -69,6 +69,7 @@ fn order_row(i: i64, status: OrderStatus) -> JobScriptOrderListModel {
         status,
         properties: JobScriptOrderListProp {
             region_ids: Some("local".into()),
+            ..Default::default()
         },
     }
 }

@@ -57,6 +57,9 @@ pub enum ScriptCmd {
     /// Delete a script.
     Delete { script_uuid: String },
     /// Run a script on hosts, batch by batch, and follow it until it settles.
+    ///
+    /// Exit 0 only if the order FINISHED with its success threshold met and no instance failed;
+    /// 1 for failures, an unmet threshold, a pause or a cancel; 2 for a usage error.
     Run(RunArgs),
 }
 
@@ -150,6 +153,10 @@ pub enum OrderCmd {
     },
     /// Operate on an order: CANCEL_INSTANCE, RETRY_INSTANCE, SKIP_BATCH, PAUSE_ORDER,
     /// CONTINUE_ORDER, CANCEL_ORDER.
+    ///
+    /// CONTINUE_ORDER, RETRY_INSTANCE and SKIP_BATCH follow the order to its end and exit 0 only
+    /// if it FINISHED with its success threshold met and no instance failed, else 1. PAUSE_ORDER,
+    /// CANCEL_ORDER and CANCEL_INSTANCE exit 0 once what they stop has stopped. 2: usage error.
     Op {
         execute_uuid: String,
         operation: OperationType,
@@ -516,52 +523,52 @@ async fn wait_for_change(
 }
 
 /// Follows an order until it settles (ended, or paused with nothing running), printing
-/// progress on stderr. Exit code 0 only for FINISHED.
+/// progress on stderr, and exits by what it came to: 0 only when it FINISHED with its
+/// threshold met and no instance failed ([`outcome`]); 1 for failures, an unmet threshold, a
+/// pause or a cancel.
 pub async fn follow(b: &dyn Backend, eid: &str, out: Output) -> CliResult {
+    let (o, ok) = settle(b, eid).await?;
+    print_settled(&o, out);
+    Ok(if ok { 0 } else { 1 })
+}
+
+fn print_settled(o: &JobScriptOrderInfoModel, out: Output) {
+    match out {
+        Output::Json => print_json(&Data::new(o)),
+        Output::Table => println!("{} {}", o.execute_uuid, o.status),
+    }
+}
+
+/// Waits until the order settles; returns it and whether its outcome is a success.
+async fn settle(b: &dyn Backend, eid: &str) -> Result<(JobScriptOrderInfoModel, bool), Failure> {
     let mut events = b.subscribe();
     let mut last = String::new();
     loop {
         let o = b.get_order(eid).await?;
-        let stats = b.statistics(eid).await?;
-        let count = |s: InstanceStatus| {
-            stats
-                .execute_statistics
-                .iter()
-                .find(|x| x.instance_status == s)
-                .map(|x| x.instance_count)
-                .unwrap_or(0)
-        };
-        let running = count(InstanceStatus::Processing);
+        let t = Tally::from_statistics(&b.statistics(eid).await?);
         let line = format!(
             "{} batch {} | {} finished, {} failed, {} running, {} waiting, {} canceled of {}",
             o.status,
             o.properties.current_execute_batch_index,
-            count(InstanceStatus::Finished),
-            count(InstanceStatus::Abnormal),
-            running,
-            count(InstanceStatus::Ready),
-            count(InstanceStatus::Canceled),
-            stats.total_instance
+            t.succeeded,
+            t.failed,
+            t.running,
+            t.waiting,
+            t.canceled,
+            t.total
         );
         if line != last {
             eprintln!("{line}");
             last = line;
         }
-        let settled = o.status != OrderStatus::Processing && running == 0;
-        if settled {
+        if o.status != OrderStatus::Processing && t.running == 0 {
             if let Some(why) = &o.properties.pause_reason {
-                eprintln!("paused: {why}");
+                eprintln!("paused: {}", for_display(why));
                 eprintln!("continue with: cocpit order op {eid} CONTINUE_ORDER");
             }
-            match out {
-                Output::Json => print_json(&Data::new(&o)),
-                Output::Table => println!("{eid} {}", o.status),
-            }
-            return Ok(if o.status == OrderStatus::Finished {
-                0
-            } else {
-                1
-            });
+            let (text, ok) = outcome(o.status, o.properties.execute_param.success_rate, &t);
+            eprintln!("{} {text}", if ok { "✔" } else { "✘" });
+            return Ok((o, ok));
         }
         match events.as_mut() {
             Some(rx) => wait_for_change(rx, eid).await?,
@@ -762,10 +769,23 @@ pub async fn order(b: &dyn Backend, cmd: OrderCmd, out: Output) -> CliResult {
                 },
             )
             .await?;
-            // In process, the order runs only while this command does: follow it.
+            // Operations that let the order go on are followed to its end and exit by its
+            // outcome; those that stop something exit 0 once it is stopped. (In process, the
+            // order runs only while this command does, so it is followed either way.)
+            let goes_on = matches!(
+                operation,
+                OperationType::ContinueOrder
+                    | OperationType::RetryInstance
+                    | OperationType::SkipBatch
+            );
             if b.subscribe().is_some() {
                 eprintln!("{operation} accepted");
-                return follow(b, &execute_uuid, out).await;
+                if goes_on {
+                    return follow(b, &execute_uuid, out).await;
+                }
+                let (o, _) = settle(b, &execute_uuid).await?;
+                print_settled(&o, out);
+                return Ok(0);
             }
             match out {
                 Output::Json => print_json(&Data::new(&execute_uuid)),

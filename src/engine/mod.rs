@@ -533,7 +533,9 @@ impl Engine {
     }
 
     pub fn get_order(&self, execute_uuid: &str) -> Result<JobScriptOrderInfoModel> {
-        Ok(views::order_info(self.order_row(execute_uuid)?))
+        let o = self.order_row(execute_uuid)?;
+        let tally = self.inner.store.tally(o.id)?;
+        Ok(views::order_info(o, &tally))
     }
 
     pub fn list_orders(&self, q: &ListOrdersQuery) -> Result<Page<JobScriptOrderListModel>> {
@@ -562,7 +564,13 @@ impl Engine {
             created_to: q.end_time.map(|s| s * 1000 + 999),
         };
         let (total, rows) = self.inner.store.list_orders(&f, q.marker, limit)?;
-        let data = rows.into_iter().map(views::order_list).collect();
+        let data = rows
+            .into_iter()
+            .map(|o| {
+                let tally = self.inner.store.tally(o.id)?;
+                Ok(views::order_list(o, tally))
+            })
+            .collect::<Result<_>>()?;
         Ok(Page { total, data })
     }
 

@@ -17,7 +17,8 @@ use super::store::{InstanceRow, OrderRow};
 use super::transport::Launch;
 use super::{EngineError, EngineEvent, Inner, Result, StopReason, now_ms};
 use crate::model::order::{
-    InstanceStatus, JobScriptOrderOperationBody, OperationType, OrderStatus, RotationStrategy,
+    BELOW_THRESHOLD, InstanceStatus, JobScriptOrderOperationBody, OperationType, OrderStatus,
+    RotationStrategy, Tally,
 };
 
 /// Starts the order's driver, or wakes it if it is already running.
@@ -120,20 +121,6 @@ impl Counts {
         Ok(Counts(inner.store.status_counts(order_id)?))
     }
 
-    fn from_rows(insts: &[InstanceRow]) -> Counts {
-        let mut v: Vec<(i64, InstanceStatus, i64)> = vec![];
-        for i in insts {
-            match v
-                .iter_mut()
-                .find(|c| c.0 == i.batch_index && c.1 == i.status)
-            {
-                Some(c) => c.2 += 1,
-                None => v.push((i.batch_index, i.status, 1)),
-            }
-        }
-        Counts(v)
-    }
-
     fn count(&self, batch: Option<i64>, status: InstanceStatus) -> i64 {
         self.0
             .iter()
@@ -142,28 +129,20 @@ impl Counts {
             .sum()
     }
 
-    /// Succeeded and failed instances (canceled ones have no verdict).
-    fn verdicts(&self) -> (i64, i64) {
-        (
-            self.count(None, InstanceStatus::Finished),
-            self.count(None, InstanceStatus::Abnormal),
-        )
+    fn tally(&self) -> Tally {
+        let mut t = Tally::default();
+        for (_, s, n) in &self.0 {
+            t.add(*s, *n);
+        }
+        t
     }
 }
 
-fn rate_below(o: &OrderRow, counts: &Counts) -> Option<String> {
-    let (ok, failed) = counts.verdicts();
-    if failed <= o.acked_failures || ok + failed == 0 {
-        return None;
-    }
-    let rate = ok as f64 * 100.0 / (ok + failed) as f64;
-    let threshold = o.execute_param.success_rate;
-    (rate < threshold).then(|| {
-        format!(
-            "success {rate:.0} % below threshold {threshold} % ({failed} of {} failed)",
-            ok + failed
-        )
-    })
+/// Whether the order must pause on its success rate: judged over every instance settled so
+/// far, and only once failures beyond those an operator already continued past exist.
+fn rate_below(o: &OrderRow, counts: &Counts) -> bool {
+    let t = counts.tally();
+    t.failed > o.acked_failures && t.below(o.execute_param.success_rate)
 }
 
 /// Takes every step the order can take now. Returns whether the driver should keep waiting.
@@ -184,10 +163,6 @@ fn step(inner: &Arc<Inner>, order_id: i64) -> Result<bool> {
             set_order(inner, &mut o, OrderStatus::Finished, b, None)?;
             return Ok(false);
         };
-        if let Some(why) = rate_below(&o, &counts) {
-            set_order(inner, &mut o, OrderStatus::Paused, b, Some(why))?;
-            return Ok(true);
-        }
         if counts.count(Some(b), InstanceStatus::Ready) > 0 {
             if !batch.skipped {
                 // This batch's masters first, then the next two batches' (see `masters`).
@@ -216,7 +191,17 @@ fn step(inner: &Arc<Inner>, order_id: i64) -> Result<bool> {
         if counts.count(Some(b), InstanceStatus::Processing) > 0 {
             return Ok(true);
         }
-        // The batch is done.
+        // The batch has settled: now, and only now, the success rate is judged.
+        if rate_below(&o, &counts) {
+            set_order(
+                inner,
+                &mut o,
+                OrderStatus::Paused,
+                b,
+                Some(BELOW_THRESHOLD.into()),
+            )?;
+            return Ok(true);
+        }
         if batch.rotation_strategy == RotationStrategy::Pause && b < last && !batch.skipped {
             let why = format!(
                 "rotation: paused after batch {b} of {last}; continue to run batch {}",
@@ -296,7 +281,7 @@ pub(super) async fn operate(
             if o.status != OrderStatus::Paused {
                 return illegal("only a PAUSED order can be continued");
             }
-            let (_, failed) = Counts::from_rows(&insts).verdicts();
+            let failed = Tally::of(insts.iter().map(|i| i.status)).failed;
             inner.store.set_acked_failures(o.id, failed)?;
             let b = o.current_batch;
             let batch_done = insts

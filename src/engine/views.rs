@@ -142,7 +142,13 @@ fn costs(created: Option<i64>, finished: Option<i64>) -> Option<i64> {
     Some(finished? - created?)
 }
 
-pub fn order_info(o: OrderRow) -> JobScriptOrderInfoModel {
+/// The order as the API shows it. A pause on the success rate is told with the current numbers
+/// (`tally`), not those of the moment it paused.
+pub fn order_info(o: OrderRow, tally: &Tally) -> JobScriptOrderInfoModel {
+    let pause_reason = match o.pause_reason.as_deref() {
+        Some(BELOW_THRESHOLD) => Some(tally.threshold_text(o.execute_param.success_rate)),
+        _ => o.pause_reason.clone(),
+    };
     JobScriptOrderInfoModel {
         execute_uuid: o.execute_uuid.clone(),
         gmt_created: o.gmt_created,
@@ -158,12 +164,12 @@ pub fn order_info(o: OrderRow) -> JobScriptOrderInfoModel {
             current_execute_batch_index: o.current_batch,
             execute_param: masked_param(&o),
             script_source: Some("CUSTOM_SCRIPT".into()),
-            pause_reason: o.pause_reason,
+            pause_reason,
         },
     }
 }
 
-pub fn order_list(o: OrderRow) -> JobScriptOrderListModel {
+pub fn order_list(o: OrderRow, tally: Tally) -> JobScriptOrderListModel {
     JobScriptOrderListModel {
         order_id: o.id,
         order_name: o.script_name,
@@ -175,6 +181,8 @@ pub fn order_list(o: OrderRow) -> JobScriptOrderListModel {
         status: o.status,
         properties: JobScriptOrderListProp {
             region_ids: Some(o.region_ids),
+            tally: Some(tally),
+            success_rate: Some(o.execute_param.success_rate),
         },
     }
 }

@@ -286,14 +286,20 @@ pub struct JobScriptBatchDetailModel {
     pub execute_instances: Vec<ExecutionInstanceModel>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct JobScriptOrderListProp {
     #[serde(default)]
     pub region_ids: Option<String>,
+    /// cocpit's: the instances counted by what they came to, and the order's threshold, so a
+    /// list can show progress and outcome without reading every order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tally: Option<Tally>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success_rate: Option<f64>,
 }
 
 /// `JobScriptOrderListModel`: one row of `GET /v1/job/script/orders`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobScriptOrderListModel {
     pub order_id: i64,
     pub order_name: String,
@@ -353,4 +359,167 @@ pub struct BatchDetailQuery {
     pub marker: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+}
+
+/// The reason the runner stores when the success rate pauses an order. The numbers are not
+/// frozen into it: whoever shows the order states the current ones ([`Tally::threshold_text`]).
+pub const BELOW_THRESHOLD: &str = "success rate below threshold";
+
+/// An order's instances counted by what they came to. The success rate is taken over the
+/// settled verdicts only: succeeded (FINISHED) and failed (ABNORMAL); canceled instances have
+/// no verdict and running ones none yet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Tally {
+    pub total: i64,
+    pub succeeded: i64,
+    pub failed: i64,
+    pub canceled: i64,
+    pub running: i64,
+    pub waiting: i64,
+}
+
+impl Tally {
+    pub fn of(statuses: impl IntoIterator<Item = InstanceStatus>) -> Tally {
+        let mut t = Tally::default();
+        for s in statuses {
+            t.add(s, 1);
+        }
+        t
+    }
+
+    pub fn from_statistics(s: &JobScriptOrderStatisticsModel) -> Tally {
+        let mut t = Tally::default();
+        for st in &s.execute_statistics {
+            t.add(st.instance_status, st.instance_count);
+        }
+        t
+    }
+
+    pub fn add(&mut self, s: InstanceStatus, n: i64) {
+        self.total += n;
+        match s {
+            InstanceStatus::Finished => self.succeeded += n,
+            InstanceStatus::Abnormal | InstanceStatus::Rollbacked => self.failed += n,
+            InstanceStatus::Canceled => self.canceled += n,
+            InstanceStatus::Processing => self.running += n,
+            InstanceStatus::Ready => self.waiting += n,
+        }
+    }
+
+    /// Succeeded over settled verdicts, in percent; `None` before any verdict.
+    pub fn rate(&self) -> Option<f64> {
+        let judged = self.succeeded + self.failed;
+        (judged > 0).then(|| self.succeeded as f64 * 100.0 / judged as f64)
+    }
+
+    pub fn below(&self, threshold: f64) -> bool {
+        self.rate().is_some_and(|r| r < threshold)
+    }
+
+    /// `success 67 % below threshold 100 % (1 of 3 failed)`, from the current numbers.
+    pub fn threshold_text(&self, threshold: f64) -> String {
+        let judged = self.succeeded + self.failed;
+        match self.rate() {
+            None => format!("no verdict yet (threshold {threshold} %)"),
+            Some(r) if r < threshold => format!(
+                "success {r:.0} % below threshold {threshold} % ({} of {judged} failed)",
+                self.failed
+            ),
+            Some(r) => format!(
+                "success {r:.0} % now meets threshold {threshold} % ({} of {judged} failed)",
+                self.failed
+            ),
+        }
+    }
+}
+
+/// What an order came to, in words, and whether that is a success: FINISHED with its
+/// threshold met and no instance failed. Everything else (failures, a threshold unmet, paused,
+/// canceled, still running) is not, so neither a green mark nor exit code 0 can follow it.
+pub fn outcome(status: OrderStatus, threshold: f64, t: &Tally) -> (String, bool) {
+    let rate = t
+        .rate()
+        .map(|r| format!("success {r:.0} %"))
+        .unwrap_or_else(|| "no verdict".into());
+    match status {
+        OrderStatus::Finished if t.failed == 0 => {
+            let skipped = if t.canceled > 0 {
+                format!(" · {} canceled", t.canceled)
+            } else {
+                String::new()
+            };
+            (
+                format!(
+                    "finished · {} of {} succeeded{skipped}",
+                    t.succeeded, t.total
+                ),
+                true,
+            )
+        }
+        OrderStatus::Finished => {
+            let cmp = if t.below(threshold) { "<" } else { "≥" };
+            (
+                format!(
+                    "finished · {} of {} failed · {rate} {cmp} {threshold} %",
+                    t.failed, t.total
+                ),
+                false,
+            )
+        }
+        OrderStatus::Canceled => (
+            format!(
+                "canceled · {} succeeded, {} failed, {} canceled",
+                t.succeeded, t.failed, t.canceled
+            ),
+            false,
+        ),
+        OrderStatus::Paused => (format!("paused · {rate}"), false),
+        s => (format!("{} · {rate}", s.as_str().to_lowercase()), false),
+    }
+}
+
+#[cfg(test)]
+mod outcome_tests {
+    use super::*;
+    use InstanceStatus as I;
+
+    #[test]
+    fn every_host_failed_is_a_failure_even_when_finished() {
+        let t = Tally::of([I::Abnormal; 8]);
+        let (text, ok) = outcome(OrderStatus::Finished, 100.0, &t);
+        assert!(!ok);
+        assert_eq!(text, "finished · 8 of 8 failed · success 0 % < 100 %");
+    }
+
+    #[test]
+    fn a_clean_finish_is_a_success_and_canceled_hosts_are_named() {
+        let t = Tally::of([I::Finished, I::Finished, I::Canceled]);
+        let (text, ok) = outcome(OrderStatus::Finished, 100.0, &t);
+        assert!(ok);
+        assert_eq!(text, "finished · 2 of 3 succeeded · 1 canceled");
+        assert!(!outcome(OrderStatus::Canceled, 100.0, &t).1);
+        assert!(!outcome(OrderStatus::Paused, 100.0, &t).1);
+    }
+
+    #[test]
+    fn the_threshold_text_tells_the_current_numbers() {
+        let t = Tally::of([
+            I::Abnormal,
+            I::Finished,
+            I::Finished,
+            I::Finished,
+            I::Processing,
+        ]);
+        assert_eq!(
+            t.threshold_text(100.0),
+            "success 75 % below threshold 100 % (1 of 4 failed)"
+        );
+        assert_eq!(t.running, 1);
+        let all_failed = Tally::of([I::Abnormal; 8]);
+        assert_eq!(
+            all_failed.threshold_text(100.0),
+            "success 0 % below threshold 100 % (8 of 8 failed)"
+        );
+    }
 }

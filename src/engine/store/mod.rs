@@ -9,7 +9,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::model::order::{InstanceStatus, OrderStatus, RotationStrategy, ScriptExecuteParam};
+use crate::model::order::{
+    InstanceStatus, OrderStatus, RotationStrategy, ScriptExecuteParam, Tally,
+};
 use crate::model::script::{ScriptParamDefine, ScriptPropertiesModel, ScriptStatus, ScriptType};
 
 /// Each entry moves the schema one version up; never edit a released entry, append a new one.
@@ -724,6 +726,15 @@ impl Store {
             Ok((r.get(0)?, parse(r.get(1)?)?, r.get(2)?))
         })?
         .collect()
+    }
+
+    /// The order's instances counted by what they came to.
+    pub fn tally(&self, order_id: i64) -> Result<Tally> {
+        let mut t = Tally::default();
+        for (_, status, n) in self.status_counts(order_id)? {
+            t.add(status, n);
+        }
+        Ok(t)
     }
 
     /// The instances of one batch in one status.
