@@ -46,6 +46,37 @@ async fn parameters_arrive_as_env_and_args_and_secrets_are_masked() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn stdout_and_stderr_keep_their_lines_and_order_with_a_secret_masked() {
+    let e = demo_engine(1);
+    let s = create(
+        &e,
+        "mixed",
+        // Two pipes order what arrives, so the writes are a moment apart, as in a real script.
+        "for n in 1 2 3; do\n  echo \"step $n on vm token=$2\"\n  sleep 0.05\n  echo \"host refuses $n\" >&2\n  sleep 0.05\ndone\n",
+        vec![
+            param("who", "x", 1, false),
+            param("token", "hunter22", 2, true),
+        ],
+    );
+    let eid = e
+        .execute_script(&s, plan(&[(&["demo-01"], Continue)], &[], 30, 100.0), "t")
+        .unwrap();
+    let done = wait_status(&e, &eid, O::Finished).await;
+    let i = done.on("demo-01");
+    assert_eq!(
+        i.message,
+        "step 1 on vm token=******\nhost refuses 1\n\
+         step 2 on vm token=******\nhost refuses 2\n\
+         step 3 on vm token=******\nhost refuses 3\n"
+    );
+    let pieces = e.instance_log(&eid, i.id).unwrap();
+    let streams: Vec<(bool, &str)> = pieces.iter().map(|p| (p.stderr, p.text.as_str())).collect();
+    assert_eq!(streams[0], (false, "step 1 on vm token=******\n"));
+    assert_eq!(streams[1], (true, "host refuses 1\n"));
+    assert!(pieces.windows(2).all(|w| w[0].at <= w[1].at && w[0].at > 0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn output_is_readable_while_the_instance_runs() {
     let flags = tempfile::tempdir().unwrap();
     let e = demo_engine(1);

@@ -50,11 +50,17 @@ pub enum EngineEvent {
     InvokerChanged {
         invoker_id: String,
     },
-    /// Output appended to an instance (already masked; control sequences still raw).
+    /// Whole lines appended to an instance's output, from one stream, as they arrived (already
+    /// masked; control sequences still raw).
     Output {
         execute_uuid: String,
         instance_id: i64,
         text: String,
+        #[serde(default)]
+        stderr: bool,
+        /// Milliseconds since the epoch.
+        #[serde(default)]
+        at: i64,
     },
 }
 

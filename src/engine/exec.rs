@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::sync::{mpsc, watch};
 
-use super::output::Masker;
+use super::output::Lines;
 use super::transport::{Launch, PGID_MARKER, Process};
 use super::{Inner, StopReason};
 use crate::config::{Host, TransportKind};
@@ -52,7 +52,9 @@ impl Verdict {
     }
 }
 
-/// Where a run's output goes (already masked; control sequences still raw).
+/// Where a run's output goes: whole lines of one stream at a time (only a stream's last line
+/// may lack its newline, or a piece of an overlong line), already masked, control sequences
+/// still raw.
 pub trait OutputSink {
     fn write(&mut self, data: &[u8], stderr: bool);
 }
@@ -136,24 +138,22 @@ async fn supervise(
     tokio::spawn(read_into(stdout, false, tx.clone()));
     tokio::spawn(read_into(stderr, true, tx));
 
-    let mut out_mask = Masker::new(secrets);
-    let mut err_mask = Masker::new(secrets);
+    let mut out_lines = Lines::new(secrets);
+    let mut err_lines = Lines::new(secrets);
     let mut pgid = PgidFilter::new();
     let mut last_stderr_line = String::new();
     let mut handle = |stderr: bool, data: Vec<u8>, pgid: &mut PgidFilter, last: &mut String| {
         if stderr {
-            let d = pgid.feed(&data);
-            if let Some(line) = String::from_utf8_lossy(&d)
+            let masked = err_lines.push(&pgid.feed(&data));
+            if let Some(line) = String::from_utf8_lossy(&masked)
                 .lines()
                 .rfind(|l| !l.trim().is_empty())
             {
                 *last = line.trim().to_string();
             }
-            let masked = err_mask.push(&d);
             sink.write(&masked, true);
         } else {
-            let masked = out_mask.push(&data);
-            sink.write(&masked, false);
+            sink.write(&out_lines.push(&data), false);
         }
     };
 
@@ -188,11 +188,11 @@ async fn supervise(
         }
     }
     let rest = pgid.finish();
-    let tail = err_mask.push(&rest);
+    let tail = err_lines.push(&rest);
     sink.write(&tail, true);
-    let tail = out_mask.finish();
+    let tail = out_lines.finish();
     sink.write(&tail, false);
-    let tail = err_mask.finish();
+    let tail = err_lines.finish();
     sink.write(&tail, true);
 
     let secs = timeout.as_secs();

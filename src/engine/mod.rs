@@ -664,6 +664,32 @@ impl Engine {
         ))
     }
 
+    /// One instance's output as it arrived: pieces of whole lines with stream and time.
+    pub fn instance_log(&self, execute_uuid: &str, instance_id: i64) -> Result<Vec<LogPiece>> {
+        let o = self.order_row(execute_uuid)?;
+        let i = self
+            .inner
+            .store
+            .instance(instance_id)?
+            .filter(|i| i.order_id == o.id)
+            .ok_or_else(|| {
+                EngineError::NotFound(format!(
+                    "order {execute_uuid} has no instance {instance_id}"
+                ))
+            })?;
+        Ok(self
+            .inner
+            .store
+            .output_pieces(i.id)?
+            .into_iter()
+            .map(|(at, stderr, data)| LogPiece {
+                at,
+                stderr,
+                text: String::from_utf8_lossy(&data).into_owned(),
+            })
+            .collect())
+    }
+
     /// Carries out one of the six operations.
     pub async fn operate(
         &self,

@@ -505,15 +505,16 @@ struct StoreSink<'a> {
 }
 
 impl OutputSink for StoreSink<'_> {
-    fn write(&mut self, data: &[u8], _stderr: bool) {
+    fn write(&mut self, data: &[u8], stderr: bool) {
         if data.is_empty() {
             return;
         }
+        let at = now_ms();
         let (kept, dropped) = self.cap.take(data);
         if let Err(e) = self
             .inner
             .store
-            .append_output(self.instance_id, kept, dropped)
+            .append_output(self.instance_id, kept, stderr, at, dropped)
         {
             eprintln!("cocpit: output of instance {}: {e}", self.instance_id);
         }
@@ -522,6 +523,8 @@ impl OutputSink for StoreSink<'_> {
                 execute_uuid: self.execute_uuid.to_string(),
                 instance_id: self.instance_id,
                 text: String::from_utf8_lossy(kept).into_owned(),
+                stderr,
+                at,
             });
         }
     }

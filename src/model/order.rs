@@ -361,6 +361,17 @@ pub struct BatchDetailQuery {
     pub status: Option<String>,
 }
 
+/// cocpit's: a piece of an instance's output as it arrived, whole lines of one stream (only a
+/// stream's last line may lack its newline), with the time it arrived.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogPiece {
+    /// Milliseconds since the epoch.
+    pub at: i64,
+    #[serde(default)]
+    pub stderr: bool,
+    pub text: String,
+}
+
 /// The reason the runner stores when the success rate pauses an order. The numbers are not
 /// frozen into it: whoever shows the order states the current ones ([`Tally::threshold_text`]).
 pub const BELOW_THRESHOLD: &str = "success rate below threshold";

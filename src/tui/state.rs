@@ -514,6 +514,14 @@ impl OrderView {
         self.batch_instances().get(self.instance).copied()
     }
 
+    /// Whether the instance is in the batch shown.
+    pub fn shows_instance(&self, id: i64) -> bool {
+        let b = self.batch_index();
+        self.instances
+            .iter()
+            .any(|i| i.instance.id == id && Some(i.batch_index) == b)
+    }
+
     pub fn instance_mut(&mut self, id: i64) -> Option<&mut ExecutionInstanceModel> {
         self.instances
             .iter_mut()

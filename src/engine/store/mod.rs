@@ -156,6 +156,11 @@ CREATE TABLE tat_tasks (
 );
 CREATE INDEX tat_tasks_invocation ON tat_tasks(invocation_id);
 "#,
+    // Each output row is whole lines of one stream, with the time they arrived.
+    r#"
+ALTER TABLE output ADD COLUMN stderr INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE output ADD COLUMN at_ms INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 pub mod docs;
@@ -808,14 +813,22 @@ impl Store {
         Ok(())
     }
 
-    /// Appends a chunk of output (already capped by the caller) and counts dropped bytes.
-    pub fn append_output(&self, id: i64, data: &[u8], dropped: u64) -> Result<()> {
+    /// Appends whole lines of one stream (already capped by the caller), arrived at `at_ms`, and
+    /// counts dropped bytes.
+    pub fn append_output(
+        &self,
+        id: i64,
+        data: &[u8],
+        stderr: bool,
+        at_ms: i64,
+        dropped: u64,
+    ) -> Result<()> {
         let mut c = self.conn();
         let tx = c.transaction()?;
         if !data.is_empty() {
             tx.execute(
-                "INSERT INTO output (instance_id, data) VALUES (?1, ?2)",
-                params![id, data],
+                "INSERT INTO output (instance_id, data, stderr, at_ms) VALUES (?1, ?2, ?3, ?4)",
+                params![id, data, stderr, at_ms],
             )?;
         }
         tx.execute(
@@ -823,6 +836,17 @@ impl Store {
             params![id, data.len() as i64, dropped as i64],
         )?;
         tx.commit()
+    }
+
+    /// The captured output of an instance's latest attempt as it arrived: pieces of whole
+    /// lines, each with its stream and arrival time.
+    pub fn output_pieces(&self, id: i64) -> Result<Vec<(i64, bool, Vec<u8>)>> {
+        let c = self.conn();
+        let mut stmt = c.prepare_cached(
+            "SELECT at_ms, stderr, data FROM output WHERE instance_id = ?1 ORDER BY seq",
+        )?;
+        stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect()
     }
 
     /// The whole captured output of an instance's latest attempt.

@@ -378,19 +378,34 @@ fn engine_event(s: &mut State, e: EngineEvent) -> Outcome {
             execute_uuid,
             instance_id,
             text,
+            ..
         } => {
-            // Appended in place: a log tail needs no reload.
+            // Appended in place: a log tail needs no reload. Any instance of the batch shown
+            // redraws (its LAST LINE is on screen), not only the selected one.
             if let Some(v) = s.order.as_mut().filter(|v| &v.execute_uuid == execute_uuid)
                 && let Some(i) = v.instance_mut(*instance_id)
             {
                 i.message.push_str(text);
-                let shown = s.pane == Pane::Order
-                    && v.selected_instance().map(|i| i.id) == Some(*instance_id);
-                out.redraw = shown;
+                out.redraw = s.pane == Pane::Order && v.shows_instance(*instance_id);
             }
         }
-        EngineEvent::OrderChanged { execute_uuid, .. }
-        | EngineEvent::InstanceChanged { execute_uuid, .. } => {
+        EngineEvent::InstanceChanged {
+            execute_uuid,
+            instance_id,
+            status,
+            ..
+        } => {
+            // The status shows at once; the rest (exit code, times) comes with the reload.
+            if let Some(v) = s.order.as_mut().filter(|v| &v.execute_uuid == execute_uuid)
+                && let Some(i) = v.instance_mut(*instance_id)
+            {
+                i.status = *status;
+                out.redraw = s.pane == Pane::Order;
+                out = out.with(Effect::LoadOrder(execute_uuid.clone()));
+            }
+            out = out.with(Effect::LoadOrders(s.orders.want));
+        }
+        EngineEvent::OrderChanged { execute_uuid, .. } => {
             out = out.with(Effect::LoadOrders(s.orders.want));
             if s.order
                 .as_ref()
