@@ -69,7 +69,20 @@ fn order_row(i: i64, status: OrderStatus) -> JobScriptOrderListModel {
         status,
         properties: JobScriptOrderListProp {
             region_ids: Some("local".into()),
-            ..Default::default()
+            tally: Some(match status {
+                OrderStatus::Finished => Tally::of([InstanceStatus::Abnormal; 8]),
+                OrderStatus::Paused => Tally::of([
+                    InstanceStatus::Finished,
+                    InstanceStatus::Abnormal,
+                    InstanceStatus::Processing,
+                    InstanceStatus::Ready,
+                ]),
+                OrderStatus::Processing => {
+                    Tally::of([InstanceStatus::Finished, InstanceStatus::Processing])
+                }
+                _ => Tally::of([InstanceStatus::Finished, InstanceStatus::Canceled]),
+            }),
+            success_rate: Some(100.0),
         },
     }
 }
@@ -567,4 +580,159 @@ fn a_run_form_opened_before_the_hosts_arrive_takes_them_when_they_do() {
     };
     assert_eq!(f.hosts.len(), resources().len());
     assert_eq!(f.error, None);
+}
+
+fn code(c: ratatui::crossterm::event::KeyCode) -> Msg {
+    Msg::Key(ratatui::crossterm::event::KeyEvent::from(c))
+}
+
+/// An order of 8 hosts in batch 1 and 2 in batch 2, at `current` batch.
+fn eight_host_order(current: i64) -> OrderSnapshot {
+    let mut snap = order_snapshot();
+    snap.info.status = OrderStatus::Processing;
+    snap.info.properties.pause_reason = None;
+    snap.info.properties.current_execute_batch_index = current;
+    snap.instances = (1..=10)
+        .map(|n| BatchInstance {
+            batch_index: if n <= 8 { 1 } else { 2 },
+            instance: instance(
+                n,
+                &format!("web-{n:02}"),
+                if n <= 8 {
+                    InstanceStatus::Processing
+                } else {
+                    InstanceStatus::Ready
+                },
+                &format!("line one of {n}\nline two of {n}\n"),
+            ),
+        })
+        .collect();
+    snap.batches = vec![
+        JobScriptBatchListModel {
+            batch_index: 1,
+            total_instances: 8,
+            rotation_strategy: RotationStrategy::Continue,
+            properties: None,
+        },
+        JobScriptBatchListModel {
+            batch_index: 2,
+            total_instances: 2,
+            rotation_strategy: RotationStrategy::Continue,
+            properties: None,
+        },
+    ];
+    snap
+}
+
+#[test]
+fn the_order_view_is_driven_from_the_keyboard() {
+    use ratatui::crossterm::event::KeyCode;
+    let mut s = loaded();
+    let eid = "SCT20231114221320000000001".to_string();
+    s.order = Some(OrderView::new(eid.clone()));
+    update::go(&mut s, Pane::Order);
+    update::update(
+        &mut s,
+        Msg::Order(eid.clone(), Ok(Box::new(eight_host_order(1)))),
+    );
+    let v = |s: &State| s.order.clone().unwrap();
+    // j/k and arrows move the instance selection; the 6th is reached from the keyboard.
+    for _ in 0..5 {
+        update::update(&mut s, Msg::Key(key('j')));
+    }
+    assert_eq!(v(&s).selected_instance().unwrap().id, 6);
+    update::update(&mut s, code(KeyCode::Up));
+    assert_eq!(v(&s).instance, 4);
+    update::update(&mut s, code(KeyCode::Down));
+    snap("order_eight_hosts_sixth", &s);
+    let screen = format!("{:?}", draw(&s, 80, 24));
+    assert!(
+        screen.contains(" of 8 "),
+        "a batch longer than fits says so: {screen}"
+    );
+    update::update(&mut s, Msg::Key(key('G')));
+    assert_eq!(v(&s).instance, 7);
+    update::update(&mut s, Msg::Key(key('g')));
+    assert_eq!(v(&s).instance, 0);
+    update::update(&mut s, code(KeyCode::PageDown));
+    assert!(v(&s).instance > 0);
+    // enter opens the log; the list keys then scroll it.
+    update::update(&mut s, code(KeyCode::Enter));
+    assert_eq!(v(&s).focus, Focus::Log);
+    update::update(&mut s, Msg::Key(key('k')));
+    assert_eq!(v(&s).log_scroll, 1);
+    assert!(!v(&s).follow);
+    update::update(&mut s, code(KeyCode::Tab));
+    // x and S ask first, in the one confirmation style; "no" sends nothing.
+    update::update(&mut s, Msg::Key(key('x')));
+    assert!(matches!(
+        &s.overlay,
+        Overlay::Confirm(Confirm {
+            then: Pending::Operate { op, .. },
+            ..
+        }) if op.operation_type == OperationType::CancelInstance
+    ));
+    let out = update::update(&mut s, Msg::Key(key('n')));
+    assert!(out.effects.is_empty());
+    update::update(&mut s, Msg::Key(key('S')));
+    snap("order_confirm_skip", &s);
+    let out = update::update(&mut s, Msg::Key(key('y')));
+    assert!(out.effects.iter().any(|e| matches!(
+        e,
+        update::Effect::Operate { op, .. }
+            if op.operation_type == OperationType::SkipBatch && op.batch_index == Some(1)
+    )));
+    // The grid follows the batch that runs…
+    update::update(
+        &mut s,
+        Msg::Order(eid.clone(), Ok(Box::new(eight_host_order(2)))),
+    );
+    assert_eq!(v(&s).batch_index(), Some(2));
+    // …unless the user moved away from it.
+    update::update(&mut s, Msg::Key(key('[')));
+    assert_eq!(v(&s).batch_index(), Some(1));
+    update::update(
+        &mut s,
+        Msg::Order(eid.clone(), Ok(Box::new(eight_host_order(2)))),
+    );
+    assert_eq!(v(&s).batch_index(), Some(1));
+}
+
+#[test]
+fn esc_clears_the_filter_then_goes_up_never_sideways() {
+    use ratatui::crossterm::event::KeyCode;
+    let mut s = loaded();
+    update::go(&mut s, Pane::Orders);
+    update::update(&mut s, Msg::Key(key('/')));
+    for c in "web_3".chars() {
+        update::update(&mut s, Msg::Key(key(c)));
+    }
+    update::update(&mut s, code(KeyCode::Enter));
+    assert_eq!(s.orders.visible.len(), 1);
+    update::update(&mut s, code(KeyCode::Esc));
+    assert_eq!((s.pane, s.orders.filter.as_str()), (Pane::Orders, ""));
+    update::update(&mut s, code(KeyCode::Esc));
+    assert_eq!(s.pane, Pane::Orders, "a top-level pane stays");
+    // A detail goes up to its list, whatever pane was shown before it.
+    update::go(&mut s, Pane::Alarms);
+    s.order = Some(OrderView::new("SCT1".into()));
+    update::go(&mut s, Pane::Order);
+    s.order.as_mut().unwrap().search = "err".into();
+    update::update(&mut s, code(KeyCode::Esc));
+    assert_eq!(s.pane, Pane::Order, "the log search is cleared first");
+    assert_eq!(s.order.as_ref().unwrap().search, "");
+    update::update(&mut s, code(KeyCode::Esc));
+    assert_eq!(s.pane, Pane::Orders);
+}
+
+#[test]
+fn the_header_counts_orders_with_instances_still_running() {
+    let mut s = loaded();
+    // Paused with one instance running, and one running order: two with work under way.
+    assert_eq!(s.running_orders(), 2);
+    update::update(
+        &mut s,
+        Msg::Orders(Ok(vec![order_row(1, OrderStatus::Finished)]), false),
+    );
+    assert_eq!(s.running_orders(), 0);
 }

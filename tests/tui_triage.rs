@@ -205,14 +205,16 @@ fn the_alarms_pane_acks_silences_and_opens_incidents() {
         triage(&out.effects),
         [&TriageEffect::Ack(vec![newest.clone()])]
     );
-    // space marks two; i makes one incident of both.
-    update::act(&mut s, Action::ToggleMark);
-    update::act(&mut s, Action::ToggleMark);
-    let out = update::act(&mut s, Action::AlarmToIncident);
-    let Some(TriageEffect::ToIncident(ids)) = triage(&out.effects).first().copied() else {
+    // The space key marks two; i makes one incident of both, after its form.
+    press(&mut s, KeyCode::Char(' '));
+    press(&mut s, KeyCode::Char(' '));
+    assert_eq!(s.alarms.marked.len(), 2);
+    press(&mut s, KeyCode::Char('i'));
+    let out = press(&mut s, KeyCode::Enter);
+    let Some(TriageEffect::ToIncident(t)) = triage(&out.effects).first().copied() else {
         panic!("{:?}", out.effects);
     };
-    assert_eq!(ids.len(), 2);
+    assert_eq!(t.alarm_ids.split(',').count(), 2);
     // s: a silence form, prefilled from the alarm; a bad duration is explained.
     update::act(&mut s, Action::SilenceAlarm);
     assert!(matches!(s.overlay, Overlay::Form(_)));
@@ -252,15 +254,23 @@ fn the_alarms_pane_acks_silences_and_opens_incidents() {
     }];
     update::update(&mut s, Msg::Triage(TriageMsg::AlarmGroups(Ok(groups))));
     snap("alarms_grouped", &s);
+    // i asks first, with a form prefilled from the group: nothing is created yet.
     let out = update::act(&mut s, Action::AlarmToIncident);
-    assert_eq!(
-        triage(&out.effects),
-        [&TriageEffect::ToIncident(vec![
-            "A".into(),
-            "B".into(),
-            "C".into()
-        ])]
-    );
+    assert!(triage(&out.effects).is_empty());
+    let Overlay::Form(f) = &s.overlay else {
+        panic!("{:?}", s.overlay)
+    };
+    assert_eq!(f.value("title"), "CPU usage above 90% (+2 alarms)");
+    assert_eq!(f.value("level"), "level_10");
+    assert_eq!(f.value("type"), "inc_type_p_monitoring_issues");
+    snap("alarms_to_incident_form", &s);
+    let out = press(&mut s, KeyCode::Enter);
+    let Some(TriageEffect::ToIncident(t)) = triage(&out.effects).first().copied() else {
+        panic!("{:?}", out.effects)
+    };
+    assert_eq!(t.alarm_ids, "A,B,C");
+    assert_eq!(t.title.as_deref(), Some("CPU usage above 90% (+2 alarms)"));
+    assert_eq!(t.level_id.as_deref(), Some("level_10"));
     // A new incident opens it.
     let out = update::update(
         &mut s,

@@ -53,7 +53,35 @@ impl OrderStatus {
     }
 }
 
+impl OrderStatus {
+    /// The status in words, for people (the code stays in JSON and detail views).
+    pub fn words(self) -> &'static str {
+        match self {
+            OrderStatus::Ready => "ready",
+            OrderStatus::Processing => "running",
+            OrderStatus::Abnormal => "abnormal",
+            OrderStatus::Error => "error",
+            OrderStatus::Paused => "paused",
+            OrderStatus::Canceled => "canceled",
+            OrderStatus::Finished => "finished",
+            OrderStatus::Rollbacked => "rolled back",
+        }
+    }
+}
+
 impl InstanceStatus {
+    /// The status in words, for people.
+    pub fn words(self) -> &'static str {
+        match self {
+            InstanceStatus::Ready => "waiting",
+            InstanceStatus::Processing => "running",
+            InstanceStatus::Abnormal => "failed",
+            InstanceStatus::Canceled => "canceled",
+            InstanceStatus::Finished => "succeeded",
+            InstanceStatus::Rollbacked => "rolled back",
+        }
+    }
+
     pub fn is_done(self) -> bool {
         !matches!(self, InstanceStatus::Ready | InstanceStatus::Processing)
     }

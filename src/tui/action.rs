@@ -75,6 +75,8 @@ pub enum Action {
 pub enum Context {
     Global,
     List,
+    /// Lists whose rows can be marked for an action on several at once.
+    Marks,
     Scripts,
     Resources,
     Orders,
@@ -233,7 +235,7 @@ impl Action {
         use Action::*;
         match self {
             Up | Down | Top | Bottom | PageUp | PageDown | Open | Filter | Refresh => Context::List,
-            ToggleMark => Context::Resources,
+            ToggleMark => Context::Marks,
             RunScript | NewScript | EditScript | DeleteScript => Context::Scripts,
             ExternalEditor => Context::Scripts,
             Save | AddParam | RemoveParam | PrevField => Context::Editor,

@@ -324,7 +324,7 @@ async fn create_invoker(
 
 /// Alarm and incident work on the backend.
 async fn run_triage(b: Arc<dyn Backend>, t: update::TriageEffect) -> update::TriageMsg {
-    use crate::model::alarm::{AlarmsToIncident, ListAlarmsQuery};
+    use crate::model::alarm::ListAlarmsQuery;
     use crate::model::incident::ListIncidentsQuery;
     use update::{TriageEffect as E, TriageMsg as M};
     let err = |e: crate::backend::Error| e.to_string();
@@ -387,14 +387,7 @@ async fn run_triage(b: Arc<dyn Backend>, t: update::TriageEffect) -> update::Tri
                 .await
                 .map(|v| format!("{} alarm(s) cleared", v.len())),
         ),
-        E::ToIncident(ids) => M::Created(
-            b.alarms_to_incident(AlarmsToIncident {
-                alarm_ids: ids.join(","),
-                ..Default::default()
-            })
-            .await
-            .map_err(err),
-        ),
+        E::ToIncident(t) => M::Created(b.alarms_to_incident(*t).await.map_err(err)),
         E::Silence(n) => done(b.create_silence(n).await.map(|s| {
             format!(
                 "silence {} until {}",
@@ -502,6 +495,18 @@ async fn next_connection(
 }
 
 const FRAME: Duration = Duration::from_millis(16);
+
+/// The header clock's text at `now`, and how long until it changes (the next minute).
+pub fn clock_at<Tz: chrono::TimeZone>(now: chrono::DateTime<Tz>) -> (String, Duration)
+where
+    Tz::Offset: std::fmt::Display,
+{
+    let into_minute = now.timestamp_millis().rem_euclid(60_000) as u64;
+    (
+        now.format("%H:%M").to_string(),
+        Duration::from_millis(60_000 - into_minute),
+    )
+}
 
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
@@ -626,7 +631,7 @@ pub async fn run(
             }
         }
         let until_frame = FRAME.saturating_sub(last_draw.elapsed());
-        let next_minute = Duration::from_secs(60 - (chrono::Local::now().timestamp() % 60) as u64);
+        let (_, next_minute) = clock_at(chrono::Local::now());
         let poll = update::poll_interval(&s);
         let until_poll = poll.map(|p| p.saturating_sub(last_poll.elapsed()));
         let msg = tokio::select! {
@@ -648,7 +653,7 @@ pub async fn run(
             }
             Some(msg) = next_engine_event(&mut engine) => Some(msg),
             Some(c) = next_connection(&mut link) => Some(Msg::Connection(c)),
-            _ = tokio::time::sleep(next_minute) => Some(Msg::Clock(chrono::Local::now().format("%H:%M").to_string())),
+            _ = tokio::time::sleep(next_minute) => Some(Msg::Clock(clock_at(chrono::Local::now()).0)),
             _ = tokio::time::sleep(until_frame), if dirty => None,
             _ = tokio::time::sleep(until_poll.unwrap_or_default()), if until_poll.is_some() => {
                 last_poll = Instant::now();
@@ -657,6 +662,13 @@ pub async fn run(
             _ = hup.recv() => break,
             _ = term.recv() => break,
         };
+        // Whatever woke the loop, the clock it draws is the wall clock's minute (a timer
+        // alone can oversleep a suspended machine or a jump of the clock).
+        let (minute, _) = clock_at(chrono::Local::now());
+        if minute != s.clock {
+            s.clock = minute;
+            dirty = true;
+        }
         let mut next = msg;
         while let Some(msg) = next.take() {
             s.now_ms = now_ms();
@@ -694,4 +706,20 @@ pub async fn run(
     drop(terminal);
     drop(guard);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clock_wakes_at_the_next_minute_boundary() {
+        let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap();
+        let (text, wait) = clock_at(at("2026-11-27T11:16:59.900+00:00"));
+        assert_eq!(text, "11:16");
+        assert_eq!(wait, Duration::from_millis(100));
+        let (text, wait) = clock_at(at("2026-11-27T11:17:00.000+00:00"));
+        assert_eq!(text, "11:17");
+        assert_eq!(wait, Duration::from_secs(60));
+    }
 }

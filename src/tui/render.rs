@@ -291,23 +291,36 @@ fn render_footer(s: &State, f: &mut Frame, area: Rect) {
         }
     };
     let (always, names): (&[Action], &[&str]) = if editing {
-        (
-            &[Action::Help, Action::Back, Action::Quit],
-            &["help", "back", "quit"],
-        )
+        (&[Action::Back, Action::Quit], &["back", "quit"])
     } else {
         (
-            &[Action::Palette, Action::Help, Action::Back, Action::Quit],
-            &["cmd", "help", "back", "quit"],
+            &[Action::Palette, Action::Back, Action::Quit],
+            &["cmd", "back", "quit"],
         )
     };
-    for a in footer_actions(s.pane) {
-        spans.push(Span::styled(format!(" {} ", key(*a)), s.theme.accent()));
-        spans.push(Span::styled(short(s.pane, *a).to_string(), s.theme.dim()));
+    // Whole hints only, as many as fit, and `? help` always last: it leads to the rest.
+    let hint = |a: Action, name: &str| (format!(" {} ", key(a)), name.to_string());
+    let width = |h: &(String, String)| {
+        unicode_width::UnicodeWidthStr::width(h.0.as_str())
+            + unicode_width::UnicodeWidthStr::width(h.1.as_str())
+    };
+    let help = hint(Action::Help, "help");
+    let mut room = (area.width as usize).saturating_sub(width(&help));
+    let mut shown = vec![];
+    let candidates = footer_actions(s.pane)
+        .iter()
+        .map(|a| hint(*a, short(s.pane, *a)))
+        .chain(always.iter().zip(names).map(|(a, n)| hint(*a, n)));
+    for h in candidates {
+        if width(&h) <= room {
+            room -= width(&h);
+            shown.push(h);
+        }
     }
-    for (a, n) in always.iter().zip(names) {
-        spans.push(Span::styled(format!(" {} ", key(*a)), s.theme.accent()));
-        spans.push(Span::styled(n.to_string(), s.theme.dim()));
+    shown.push(help);
+    for (k, n) in shown {
+        spans.push(Span::styled(k, s.theme.accent()));
+        spans.push(Span::styled(n, s.theme.dim()));
     }
     one_line(f, area, &Line::from(spans), Style::default());
 }
@@ -421,14 +434,28 @@ fn render_palette(s: &State, f: &mut Frame, area: Rect, input: &str, selected: u
     );
 }
 
+/// Every confirmation looks the same: the question, then what the keys do.
 fn render_confirm(s: &State, f: &mut Frame, area: Rect, c: &Confirm) {
-    let rect = centered(area, 60, 5);
+    let rect = centered(area, 60, 6);
     clear_popup(f, rect);
+    let block = Block::default().borders(Borders::ALL).title(" confirm ");
+    let inner = block.inner(rect);
+    f.render_widget(block, rect);
+    let [question, keys] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
     f.render_widget(
         Paragraph::new(c.question.clone())
             .wrap(Wrap { trim: true })
-            .style(s.theme.warn())
-            .block(Block::default().borders(Borders::ALL).title(" confirm ")),
-        rect,
+            .style(s.theme.warn()),
+        question,
+    );
+    f.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled("y", s.theme.accent()),
+            Span::raw(" yes   "),
+            Span::styled("any other key", s.theme.accent()),
+            Span::raw(" no"),
+        ])),
+        keys,
     );
 }

@@ -223,6 +223,8 @@ pub enum FormPurpose {
     /// Silence alarms like the selected one.
     Silence,
     CreateIncident,
+    /// An incident from these alarms.
+    AlarmsToIncident(Vec<String>),
     Resolve(String),
     Verify(String),
     Reject(String),
@@ -417,16 +419,25 @@ impl Pane {
         match self {
             Pane::Scripts => c.extend([Context::List, Context::Scripts]),
             Pane::Orders => c.push(Context::List),
-            Pane::Resources => c.extend([Context::List, Context::Resources, Context::Scripts]),
-            Pane::Order => c.push(Context::OrderView),
+            Pane::Resources => c.extend([
+                Context::List,
+                Context::Marks,
+                Context::Resources,
+                Context::Scripts,
+            ]),
+            Pane::Order => c.extend([Context::List, Context::OrderView]),
             Pane::Script => c.push(Context::Scripts),
             // Script keys such as ctrl-e ($EDITOR) work in the editor too.
             Pane::Editor => c.extend([Context::Editor, Context::Scripts]),
-            Pane::Alarms => c.extend([Context::List, Context::Alarms]),
+            Pane::Alarms => c.extend([Context::List, Context::Marks, Context::Alarms]),
             Pane::Incidents => c.extend([Context::List, Context::Incidents]),
             Pane::Incident => c.push(Context::Incidents),
-            Pane::Agents => c.extend([Context::List, Context::Resources, Context::Agents]),
-            Pane::Desktops => c.extend([Context::List, Context::Resources, Context::Agents]),
+            Pane::Agents | Pane::Desktops => c.extend([
+                Context::List,
+                Context::Marks,
+                Context::Resources,
+                Context::Agents,
+            ]),
             Pane::Invokers | Pane::Invoker => c.extend([Context::List, Context::Invokers]),
         }
         c
@@ -476,6 +487,9 @@ pub struct OrderView {
     pub log_scroll: usize,
     /// Only log lines containing this are shown (case-insensitive); empty shows all.
     pub search: String,
+    /// The batch shown is the one running: when the order moves on, the grid moves with it
+    /// (until the user picks another batch).
+    pub on_current: bool,
 }
 
 impl OrderView {
@@ -493,7 +507,14 @@ impl OrderView {
             wrap: false,
             log_scroll: 0,
             search: String::new(),
+            on_current: true,
         }
+    }
+
+    /// Index into `batches` of the batch the order is at.
+    pub fn current_batch(&self) -> Option<usize> {
+        let b = self.info.as_ref()?.properties.current_execute_batch_index;
+        self.batches.iter().position(|x| x.batch_index == b)
     }
 
     pub fn batch_index(&self) -> Option<i64> {
@@ -554,7 +575,11 @@ pub struct Confirm {
 /// What happens once confirmed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Pending {
-    CancelOrder(String),
+    /// A destructive operation on an order (cancel it, skip a batch, cancel an instance).
+    Operate {
+        execute_uuid: String,
+        op: JobScriptOrderOperationBody,
+    },
     Quit,
     /// Open the editor on the draft with this key.
     RestoreDraft(String),
@@ -618,6 +643,27 @@ impl RunForm {
             .collect()
     }
 
+    /// The batches the form would run, in words: `2 batches: a b | c` (as far as the plan can
+    /// be read; the verdict line says what is wrong with it).
+    pub fn plan_preview(&self) -> String {
+        let groups = self.explicit_groups();
+        let groups = if !groups.is_empty() {
+            groups
+        } else {
+            match self.batch_size.trim().parse::<usize>() {
+                Ok(n) if n > 0 => self.hosts.chunks(n).map(<[String]>::to_vec).collect(),
+                _ => return "set a batch size, or spell out batches".into(),
+            }
+        };
+        let shown: Vec<String> = groups.iter().map(|g| g.join(" ")).collect();
+        format!(
+            "{} batch{}: {}",
+            groups.len(),
+            if groups.len() == 1 { "" } else { "es" },
+            shown.join(" | ")
+        )
+    }
+
     pub fn confirm_field(&self) -> usize {
         Self::FIELDS.len() + self.params.len()
     }
@@ -670,7 +716,6 @@ pub struct State {
     /// The backend has no event stream: what is shown is read again now and then.
     pub polling: bool,
     pub pane: Pane,
-    pub history: Vec<Pane>,
     pub scripts: List<ScriptListModel>,
     pub orders: List<JobScriptOrderListModel>,
     pub resources: List<Resource>,
@@ -723,7 +768,6 @@ impl State {
             connection: None,
             polling: false,
             pane: Pane::Scripts,
-            history: vec![],
             scripts: List::default(),
             orders: List::default(),
             resources: List::default(),
@@ -758,11 +802,15 @@ impl State {
         }
     }
 
+    /// Orders with work under way: running, or paused with instances still running.
     pub fn running_orders(&self) -> usize {
         self.orders
             .items
             .iter()
-            .filter(|o| o.status == OrderStatus::Processing)
+            .filter(|o| {
+                o.status == OrderStatus::Processing
+                    || o.properties.tally.is_some_and(|t| t.running > 0)
+            })
             .count()
     }
 }

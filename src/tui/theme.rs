@@ -266,6 +266,14 @@ impl Theme {
         }
     }
 
+    /// An order's mark by what it came to: a FINISHED order with failures is a failure.
+    pub fn order_outcome(&self, s: OrderStatus, failed: bool) -> (&'static str, Style) {
+        match s {
+            OrderStatus::Finished if failed => ("✘", self.paint(self.error)),
+            s => self.order_status(s),
+        }
+    }
+
     pub fn instance_status(&self, s: InstanceStatus) -> (&'static str, Style) {
         match s {
             InstanceStatus::Finished => ("✔", self.paint(self.ok)),

@@ -214,11 +214,13 @@ pub fn scripts(s: &State, f: &mut Frame, area: Rect) {
 
 pub fn orders(s: &State, f: &mut Frame, area: Rect) {
     let columns: &[Column] = &[
-        ("STATUS", Width::Fixed(12), 0),
+        ("STATUS", Width::Fixed(11), 0),
         ("SCRIPT", Width::Fill(12), 0),
-        ("CREATED", Width::Fixed(11), 0),
-        ("DURATION", Width::Fixed(9), 70),
-        ("EXECUTE_UUID", Width::Fixed(26), 100),
+        ("HOSTS", Width::Fixed(5), 0),
+        ("PROGRESS", Width::Fixed(16), 0),
+        ("CREATED", Width::Fixed(11), 70),
+        ("DURATION", Width::Fixed(9), 90),
+        ("EXECUTE_UUID", Width::Fixed(26), 120),
     ];
     table(
         s,
@@ -227,14 +229,39 @@ pub fn orders(s: &State, f: &mut Frame, area: Rect) {
         &s.orders,
         Spec {
             what: "orders",
-            empty_hint: "no orders yet: pick a script (1) and press r to run it",
+            empty_hint: "no orders yet: pick a script (1) and press r",
             columns,
         },
         |o| {
-            let (sym, style) = s.theme.order_status(o.status);
+            let t = o.properties.tally.unwrap_or_default();
+            let (sym, style) = s.theme.order_outcome(o.status, t.failed > 0);
+            let progress = match o.properties.tally {
+                None => "-".to_string(),
+                Some(t) if t.failed > 0 => format!(
+                    "{}/{} done · {}✘",
+                    t.total - t.waiting - t.running,
+                    t.total,
+                    t.failed
+                ),
+                Some(t) => format!("{}/{} done", t.total - t.waiting - t.running, t.total),
+            };
             vec![
-                (format!("{sym} {}", o.status), style),
+                (format!("{sym} {}", o.status.words()), style),
                 plain(for_display(&o.order_name)),
+                plain(
+                    o.properties
+                        .tally
+                        .map(|t| t.total.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                ),
+                (
+                    progress,
+                    if t.failed > 0 {
+                        s.theme.error()
+                    } else {
+                        ratatui::style::Style::default()
+                    },
+                ),
                 plain(short_time(o.gmt_created, s.utc_offset)),
                 plain(duration(o.execute_costs)),
                 plain(o.execute_uuid.clone()),

@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use crate::format::duration;
-use crate::model::order::{InstanceStatus, OrderStatus};
+use crate::model::order::{InstanceStatus, OrderStatus, Tally, outcome};
 use crate::sanitize::for_display;
 use crate::tui::state::{Focus, Load, OrderView, State};
 use crate::tui::widgets::rows::{self, Width};
@@ -68,7 +68,8 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
 fn header(s: &State, v: &OrderView, f: &mut Frame, area: Rect) {
     let Some(info) = &v.info else { return };
     let p = &info.properties;
-    let (sym, style) = s.theme.order_status(info.status);
+    let tally = Tally::of(v.instances.iter().map(|i| i.instance.status));
+    let (sym, style) = s.theme.order_outcome(info.status, tally.failed > 0);
     let total = v.instances.len();
     let done = v
         .instances
@@ -86,31 +87,34 @@ fn header(s: &State, v: &OrderView, f: &mut Frame, area: Rect) {
     let below = ok + failed > 0 && (ok as f64 * 100.0 / (ok + failed) as f64) < threshold;
     let elapsed = duration(info.execute_costs);
     let line1 = Line::from(vec![
-        Span::styled(format!("{sym} {} ", info.status), style),
+        Span::styled(format!("{sym} {} ", info.status.words()), style),
         Span::styled(for_display(&p.script_name), s.theme.accent()),
         Span::styled(format!("  {}", info.execute_uuid), s.theme.dim()),
     ]);
-    let bar_w = (area.width as usize).saturating_sub(46).clamp(10, 40);
+    // The words come first; the bar takes what is left, so no word is ever cut.
+    let words = format!(
+        " {done}/{total} done  success {rate} (threshold {threshold} %)  batch {}/{}",
+        p.current_execute_batch_index,
+        v.batches.len()
+    );
+    let rate_at = words
+        .find("success ")
+        .map(|i| i + "success ".len())
+        .unwrap_or(0);
+    let rate_end = rate_at + rate.len();
+    let bar_w = (area.width as usize)
+        .saturating_sub(unicode_width::UnicodeWidthStr::width(words.as_str()))
+        .min(40);
     let filled = (done * bar_w).checked_div(total).unwrap_or(0);
     let line2 = Line::from(vec![
         Span::styled("█".repeat(filled), s.theme.ok()),
         Span::styled("░".repeat(bar_w - filled), s.theme.dim()),
-        Span::raw(format!(" {done}/{total} done  ")),
-        Span::raw("success "),
-        Span::styled(rate, if below { s.theme.error() } else { s.theme.ok() }),
-        Span::raw(format!(
-            " (threshold {threshold} %)  batch {}/{}  ",
-            p.current_execute_batch_index,
-            v.batches.len()
-        )),
+        Span::raw(words[..rate_at].to_string()),
         Span::styled(
-            if info.status.is_terminal() {
-                format!("took {elapsed}")
-            } else {
-                String::new()
-            },
-            s.theme.dim(),
+            words[rate_at..rate_end].to_string(),
+            if below { s.theme.error() } else { s.theme.ok() },
         ),
+        Span::raw(words[rate_end..].to_string()),
     ]);
     let line3 = match (&p.pause_reason, info.status) {
         (Some(why), OrderStatus::Paused) => Line::from(vec![
@@ -125,6 +129,17 @@ fn header(s: &State, v: &OrderView, f: &mut Frame, area: Rect) {
                 s.theme.dim(),
             ),
         ]),
+        // What the order came to, in the failure style when it failed: never a lone ✔.
+        (_, st) if st.is_terminal() => {
+            let (text, ok) = outcome(st, threshold, &tally);
+            Line::from(vec![
+                Span::styled(
+                    format!("{} {text}", if ok { "✔" } else { "✘" }),
+                    if ok { s.theme.ok() } else { s.theme.error() },
+                ),
+                Span::styled(format!("  · took {elapsed}"), s.theme.dim()),
+            ])
+        }
         _ => Line::from(Span::styled(
             format!(
                 "timeout {} s · {} failed · {} running",
@@ -222,10 +237,25 @@ fn framed(s: &State, focused: bool) -> Block<'static> {
 fn instances(s: &State, v: &OrderView, f: &mut Frame, area: Rect) {
     let rows_here = v.batch_instances();
     let focused = v.focus == Focus::Instances;
+    // Keep the selection in view when the batch has more rows than fit, and say so.
+    let height = area.height.saturating_sub(3) as usize;
+    let start = v.instance.saturating_sub(height.saturating_sub(1));
+    let n = rows_here.len();
+    let window = if n > height && height > 0 {
+        let end = (start + height).min(n);
+        let more = match (start > 0, end < n) {
+            (true, true) => " ↑↓",
+            (true, false) => " ↑",
+            (false, true) => " ↓",
+            (false, false) => "",
+        };
+        format!(" · {}–{end} of {n}{more}", start + 1)
+    } else {
+        String::new()
+    };
     let block = framed(s, focused).title(format!(
-        " batch {} · {} instances ",
+        " batch {} · {n} instances{window} ",
         v.batch_index().unwrap_or(0),
-        rows_here.len()
     ));
     let inner = block.inner(area);
     f.render_widget(block, area);
@@ -243,16 +273,13 @@ fn instances(s: &State, v: &OrderView, f: &mut Frame, area: Rect) {
     }
     widths.push(Width::Fill(10));
     titles.push("LAST LINE");
-    // Keep the selection in view when the batch has more rows than fit.
-    let height = inner.height.saturating_sub(1) as usize;
-    let start = v.instance.saturating_sub(height.saturating_sub(1));
     let plain = |t: String| (t, Style::default());
     let rows = rows_here.iter().enumerate().skip(start).map(|(n, i)| {
         let (sym, style) = s.theme.instance_status(i.status);
         let mut cells = vec![
             plain(i.id.to_string()),
             plain(for_display(&i.target_instance.resource_id)),
-            (format!("{sym} {}", i.status), style),
+            (format!("{sym} {}", i.status.words()), style),
             plain(
                 i.exit_code
                     .map(|c| c.to_string())

@@ -2,7 +2,7 @@
 //! the plan validated as it is typed.
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
@@ -11,20 +11,15 @@ use crate::tui::render::centered;
 use crate::tui::state::{RunForm, State};
 
 pub fn render(s: &State, f: &mut Frame, area: Rect, form: &RunForm) {
-    let rect = centered(area, 70, 13 + form.params.len() as u16);
+    let rect = centered(area, 70, 15 + form.params.len() as u16);
+    let inner_w = rect.width.saturating_sub(2) as usize;
     let groups = form.explicit_groups();
     let hosts = if !groups.is_empty() {
-        let shown: Vec<String> = groups.iter().map(|g| g.join(" ")).collect();
-        format!("{} batches as typed: {}", groups.len(), shown.join(" | "))
-    } else if form.hosts.len() <= 6 {
-        form.hosts.join(", ")
+        format!("{} hosts as typed below", groups.iter().flatten().count())
     } else {
-        format!(
-            "{} … ({} hosts)",
-            form.hosts[..6].join(", "),
-            form.hosts.len()
-        )
+        format!("{} host(s): {}", form.hosts.len(), form.hosts.join(", "))
     };
+    let plan = form.plan_preview();
     let confirm = form.confirm_field();
     let value = |i: usize| -> String {
         match i {
@@ -66,12 +61,17 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, form: &RunForm) {
                 .unwrap_or_default(),
         }
     };
+    let one_line = |text: String| fit(&for_display(&text), inner_w.saturating_sub(8));
     let mut lines = vec![
         Line::from(vec![
             Span::raw("script  "),
-            Span::styled(for_display(&form.script_name), s.theme.accent()),
+            Span::styled(one_line(form.script_name.clone()), s.theme.accent()),
         ]),
-        Line::from(vec![Span::raw("hosts   "), Span::raw(for_display(&hosts))]),
+        Line::from(vec![Span::raw("hosts   "), Span::raw(one_line(hosts))]),
+        Line::from(vec![
+            Span::raw("plan    "),
+            Span::styled(one_line(plan), s.theme.dim()),
+        ]),
         Line::default(),
     ];
     for i in 0..=confirm {
@@ -83,24 +83,41 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, form: &RunForm) {
         let name: String = label(i).chars().take(15).collect();
         lines.push(Line::from(vec![
             Span::styled(format!("{name:>15}  "), s.theme.dim()),
-            Span::styled(value(i), style),
+            Span::styled(fit(&value(i), inner_w.saturating_sub(17)), style),
         ]));
     }
-    lines.push(Line::default());
-    lines.push(match &form.error {
+    // The verdict has rows of its own at the bottom: it is never pushed out of view.
+    let verdict = match &form.error {
         Some(e) => Line::from(Span::styled(format!("✘ {e}"), s.theme.error())),
         None => Line::from(Span::styled(
             "✔ plan is valid: enter starts it",
             s.theme.ok(),
         )),
-    });
+    };
     crate::tui::render::clear_popup(f, rect);
-    f.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(" run (tab/↑↓ fields, space toggles rotation, esc cancels) "),
-        ),
-        rect,
-    );
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(" run (tab/↑↓ fields, space toggles rotation, esc cancels) ");
+    let inner = block.inner(rect);
+    f.render_widget(block, rect);
+    let [body, status] = Layout::vertical([Constraint::Min(1), Constraint::Length(2)]).areas(inner);
+    f.render_widget(Paragraph::new(lines), body);
+    f.render_widget(Paragraph::new(verdict).wrap(Wrap { trim: true }), status);
+}
+
+/// `text` cut to `width` columns, with an ellipsis when cut.
+fn fit(text: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthStr;
+    if text.width() <= width {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    for c in text.chars() {
+        if out.width() + 1 >= width {
+            break;
+        }
+        out.push(c);
+    }
+    out.push('…');
+    out
 }

@@ -162,7 +162,7 @@ pub fn ask_delete(s: &mut State, uuid: String) -> Outcome {
         .map(|x| x.name.clone())
         .unwrap_or_else(|| uuid.clone());
     s.overlay = Overlay::Confirm(Confirm {
-        question: format!("Delete script {name}? [y/N]"),
+        question: format!("Delete script {name}?"),
         then: Pending::DeleteScript(uuid),
     });
     Outcome::redraw()
@@ -375,7 +375,7 @@ pub fn drafts_found(s: &mut State, drafts: Vec<Draft>, problems: Vec<String>) ->
     };
     s.overlay = Overlay::Confirm(Confirm {
         question: format!(
-            "Unsaved draft of {name} from {}{others}. Restore it? [y/N]",
+            "Unsaved draft of {name} from {}{others}. Restore it?",
             crate::format::short_time(d.saved_at, s.utc_offset)
         ),
         then: Pending::RestoreDraft(d.key.clone()),

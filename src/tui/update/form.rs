@@ -141,10 +141,7 @@ fn send(s: &mut State, effect: Effect) -> Outcome {
         }) = effect
     {
         s.overlay = Overlay::Confirm(Confirm {
-            question: format!(
-                "{}: this closes the incident for good. Go ahead? [y/N]",
-                f.title
-            ),
+            question: format!("{}: this closes the incident for good. Go ahead?", f.title),
             then: Pending::Incident {
                 incident_num,
                 key,
@@ -152,6 +149,9 @@ fn send(s: &mut State, effect: Effect) -> Outcome {
             },
         });
         return Outcome::redraw();
+    }
+    if let FormPurpose::AlarmsToIncident(_) = f.purpose {
+        s.alarms.marked.clear();
     }
     s.message = Some((Level::Info, "sending…".into()));
     Outcome::redraw().with(effect)

@@ -211,6 +211,13 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
                     v.batches = snap.batches;
                     v.instances = snap.instances;
                     v.load = Load::Ready;
+                    if v.on_current
+                        && let Some(cur) = v.current_batch()
+                        && cur != v.batch
+                    {
+                        v.batch = cur;
+                        v.instance = 0;
+                    }
                     v.batch = v.batch.min(v.batches.len().saturating_sub(1));
                     let n = v.batch_instances().len();
                     v.instance = v.instance.min(n.saturating_sub(1));
@@ -469,7 +476,13 @@ fn confirmed(s: &mut State, p: Pending) -> Outcome {
             s.quit = true;
             Outcome::redraw()
         }
-        Pending::CancelOrder(eid) => operate(s, eid, OperationType::CancelOrder, None, None),
+        Pending::Operate { execute_uuid, op } => operate(
+            s,
+            execute_uuid,
+            op.operation_type,
+            op.batch_index,
+            op.instance_id,
+        ),
         Pending::RestoreDraft(key) => editor::restore_draft(s, key),
         Pending::Incident {
             incident_num,
@@ -491,12 +504,9 @@ fn confirmed(s: &mut State, p: Pending) -> Outcome {
     }
 }
 
-/// Switches to a pane, remembering where we came from, and loads what it shows.
+/// Switches to a pane and loads what it shows.
 pub fn go(s: &mut State, pane: Pane) -> Outcome {
-    if s.pane != pane {
-        s.history.push(s.pane);
-        s.pane = pane;
-    }
+    s.pane = pane;
     let out = Outcome::redraw();
     match pane {
         Pane::Scripts => out.with(Effect::LoadScripts(s.scripts.want)),
@@ -537,11 +547,66 @@ pub fn go(s: &mut State, pane: Pane) -> Outcome {
     }
 }
 
-/// Goes back to the previous pane.
+/// Goes up one level: from a detail to its list (never sideways to another pane).
 pub fn back(s: &mut State) {
-    if let Some(prev) = s.history.pop() {
-        s.pane = prev;
+    if let Some(up) = parent(s) {
+        s.pane = up;
     }
+}
+
+/// The pane one level up from the current one; top-level panes have none.
+pub fn parent(s: &State) -> Option<Pane> {
+    match s.pane {
+        Pane::Order => Some(Pane::Orders),
+        Pane::Script => Some(Pane::Scripts),
+        Pane::Editor => {
+            let edited = s.editor.as_ref().and_then(|e| e.script_uuid.clone());
+            let shown = s.script.as_ref().map(|v| v.script_uuid.clone());
+            Some(if edited.is_some() && edited == shown {
+                Pane::Script
+            } else {
+                Pane::Scripts
+            })
+        }
+        Pane::Incident => Some(Pane::Incidents),
+        Pane::Invoker => Some(Pane::Invokers),
+        _ => None,
+    }
+}
+
+/// `esc`: clears the pane's applied filter first, then goes up one level.
+fn escape(s: &mut State) -> Outcome {
+    let cleared = match s.pane {
+        Pane::Scripts => clear(&mut s.scripts),
+        Pane::Orders => clear(&mut s.orders),
+        Pane::Resources => clear(&mut s.resources),
+        Pane::Alarms => clear(&mut s.alarms) | clear(&mut s.alarm_groups),
+        Pane::Incidents => clear(&mut s.incidents),
+        Pane::Agents => clear(&mut s.agents),
+        Pane::Desktops => clear(&mut s.desktops),
+        Pane::Invokers => clear(&mut s.invokers),
+        Pane::Order => s
+            .order
+            .as_mut()
+            .is_some_and(|v| !std::mem::take(&mut v.search).is_empty()),
+        _ => false,
+    };
+    if cleared {
+        s.message = Some((Level::Info, "filter cleared".into()));
+        return Outcome::redraw();
+    }
+    match parent(s) {
+        Some(up) => go(s, up),
+        None => Outcome::default(),
+    }
+}
+
+fn clear<T: Row>(l: &mut List<T>) -> bool {
+    if l.filter.is_empty() {
+        return false;
+    }
+    l.set_filter("");
+    true
 }
 
 fn open_order(s: &mut State, eid: String) -> Outcome {
@@ -549,6 +614,28 @@ fn open_order(s: &mut State, eid: String) -> Outcome {
         s.order = Some(OrderView::new(eid));
     }
     go(s, Pane::Order)
+}
+
+/// Asks before a destructive operation on an order.
+fn ask_operation(
+    s: &mut State,
+    question: String,
+    execute_uuid: String,
+    t: OperationType,
+    batch: Option<i64>,
+    instance: Option<i64>,
+) {
+    s.overlay = Overlay::Confirm(Confirm {
+        question,
+        then: Pending::Operate {
+            execute_uuid,
+            op: JobScriptOrderOperationBody {
+                batch_index: batch,
+                instance_id: instance,
+                operation_type: t,
+            },
+        },
+    });
 }
 
 fn operate(
@@ -606,7 +693,7 @@ pub fn act(s: &mut State, a: Action) -> Outcome {
                 };
                 s.overlay = Overlay::Confirm(Confirm {
                     question: format!(
-                        "Quit with unsaved changes to {name}? They stay as a draft, offered next start. [y/N]"
+                        "Quit with unsaved changes to {name}? They stay as a draft, offered next start."
                     ),
                     then: Pending::Quit,
                 });
@@ -626,10 +713,7 @@ pub fn act(s: &mut State, a: Action) -> Outcome {
             };
             return Outcome::redraw();
         }
-        Action::Back => {
-            back(s);
-            return Outcome::redraw();
-        }
+        Action::Back => return escape(s),
         Action::NewScript if matches!(s.pane, Pane::Scripts | Pane::Script) => {
             return editor::new_script(s);
         }
@@ -784,7 +868,11 @@ fn order_action(s: &mut State, a: Action) -> Outcome {
                 };
                 v.instance = 0;
                 v.log_scroll = 0;
+                v.on_current = v.current_batch() == Some(v.batch);
             }
+        }
+        Action::Open => {
+            v.focus = Focus::Log;
         }
         Action::SwitchFocus => {
             v.focus = if v.focus == Focus::Instances {
@@ -807,19 +895,39 @@ fn order_action(s: &mut State, a: Action) -> Outcome {
         }
         Action::ContinueOrder => return operate(s, eid, OperationType::ContinueOrder, None, None),
         Action::PauseOrder => return operate(s, eid, OperationType::PauseOrder, None, None),
-        Action::CancelOrder => {
-            s.overlay = Overlay::Confirm(Confirm {
-                question: format!("Cancel order {eid}? Running instances are killed. [y/N]"),
-                then: Pending::CancelOrder(eid),
-            });
-        }
+        Action::CancelOrder => ask_operation(
+            s,
+            format!("Cancel order {eid}? Running instances are killed."),
+            eid,
+            OperationType::CancelOrder,
+            None,
+            None,
+        ),
         Action::SkipBatch => match batch {
-            Some(b) => return operate(s, eid, OperationType::SkipBatch, Some(b), None),
+            Some(b) => ask_operation(
+                s,
+                format!("Skip batch {b} of {eid}? Its instances will never run."),
+                eid,
+                OperationType::SkipBatch,
+                Some(b),
+                None,
+            ),
             None => return Outcome::default(),
         },
         Action::CancelInstance => match inst {
             Some((id, _)) => {
-                return operate(s, eid, OperationType::CancelInstance, batch, Some(id));
+                let host = v
+                    .selected_instance()
+                    .map(|i| i.target_instance.resource_id.clone())
+                    .unwrap_or_default();
+                ask_operation(
+                    s,
+                    format!("Cancel instance {id} on {host}? If it runs, it is killed."),
+                    eid,
+                    OperationType::CancelInstance,
+                    batch,
+                    Some(id),
+                )
             }
             None => return Outcome::default(),
         },

@@ -281,7 +281,7 @@ pub fn act(s: &mut State, a: Action, page: usize) -> Outcome {
                     }
                     s.overlay = Overlay::Confirm(Confirm {
                         question: format!(
-                            "roll back {} agent task(s) to the version before? (y/n)",
+                            "roll back {} agent task(s) to the version before?",
                             tasks.len()
                         ),
                         then: Pending::RollbackAgents(tasks),
@@ -374,7 +374,7 @@ fn invoker_action(s: &mut State, a: Action, inv: Invoker) -> Outcome {
         ),
         Action::DeleteInvoker => {
             s.overlay = Overlay::Confirm(Confirm {
-                question: format!("delete invoker {} ({})? (y/n)", inv.invoker_id, inv.name),
+                question: format!("Delete invoker {} ({})?", inv.invoker_id, inv.name),
                 then: Pending::DeleteInvoker(inv.invoker_id.clone()),
             });
             Outcome::redraw()

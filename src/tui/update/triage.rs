@@ -24,7 +24,7 @@ pub enum TriageEffect {
     LoadIncident(String),
     Ack(Vec<String>),
     Clear(Vec<String>),
-    ToIncident(Vec<String>),
+    ToIncident(Box<AlarmsToIncident>),
     Silence(NewSilence),
     CreateIncident(Box<CreateIncident>),
     Handle {
@@ -213,7 +213,46 @@ pub fn alarms_action(s: &mut State, a: Action) -> Outcome {
             s.grouped = !s.grouped;
             return Outcome::redraw().with(fx(TriageEffect::LoadAlarmGroups));
         }
-        Action::AckAlarm | Action::ClearAlarm | Action::AlarmToIncident => {
+        Action::AlarmToIncident => {
+            let ids = chosen_alarms(s);
+            // The form starts from the worst of the alarms (or the group) it is for.
+            let worst = if s.grouped {
+                s.alarm_groups
+                    .selected_item()
+                    .map(|g| (g.name.clone(), g.level))
+            } else {
+                s.alarms
+                    .items
+                    .iter()
+                    .filter(|a| ids.contains(&a.alarm_id))
+                    .min_by_key(|a| a.level.rank())
+                    .map(|a| (a.name.clone(), a.level))
+            };
+            let Some((name, level)) = worst.filter(|_| !ids.is_empty()) else {
+                s.message = Some((Level::Error, "no alarm selected".into()));
+                return Outcome::redraw();
+            };
+            let title = if ids.len() == 1 {
+                name
+            } else {
+                format!("{name} (+{} alarms)", ids.len() - 1)
+            };
+            let level = level.incident_level().to_string();
+            return form::open(
+                s,
+                format!("incident from {} alarm(s)", ids.len()),
+                FormPurpose::AlarmsToIncident(ids),
+                vec![
+                    form::text("title", &title),
+                    choice("level", &level, LEVELS),
+                    choice("type", "inc_type_p_monitoring_issues", TYPES),
+                    form::text("description", ""),
+                    form::text("assignee", &user()),
+                    form::flag("service interrupted", false),
+                ],
+            );
+        }
+        Action::AckAlarm | Action::ClearAlarm => {
             let ids = chosen_alarms(s);
             if ids.is_empty() {
                 s.message = Some((Level::Error, "no alarm selected".into()));
@@ -222,11 +261,7 @@ pub fn alarms_action(s: &mut State, a: Action) -> Outcome {
             s.alarms.marked.clear();
             let (what, e) = match a {
                 Action::AckAlarm => ("acknowledging", TriageEffect::Ack(ids.clone())),
-                Action::ClearAlarm => ("clearing", TriageEffect::Clear(ids.clone())),
-                _ => (
-                    "creating an incident from",
-                    TriageEffect::ToIncident(ids.clone()),
-                ),
+                _ => ("clearing", TriageEffect::Clear(ids.clone())),
             };
             s.message = Some((Level::Info, format!("{what} {} alarm(s)…", ids.len())));
             return Outcome::redraw().with(fx(e));
@@ -265,19 +300,29 @@ pub fn alarms_action(s: &mut State, a: Action) -> Outcome {
     Outcome::redraw()
 }
 
+/// A choice among an enum's codes; a current value the list lacks stays one of the choices.
 fn choice(label: &'static str, value: &str, options: &[EnumRow]) -> FormField {
-    let options = options.iter().map(|(k, _, _)| k.to_string()).collect();
+    let mut options: Vec<String> = options.iter().map(|(k, _, _)| k.to_string()).collect();
+    if !value.is_empty() && !options.iter().any(|o| o == value) {
+        options.insert(0, value.to_string());
+    }
     form::choice(label, value, options)
 }
 
-fn selected_incident(s: &State) -> Option<(String, IncidentStatus)> {
+/// The incident acted on: its number, status and type.
+fn selected_incident(s: &State) -> Option<(String, IncidentStatus, String)> {
     if s.pane == Pane::Incident {
         let v = s.incident.as_ref()?;
-        return Some((v.incident_num.clone(), v.detail.as_ref()?.info.status));
+        let info = &v.detail.as_ref()?.info;
+        return Some((
+            v.incident_num.clone(),
+            info.status,
+            info.incident_type.clone(),
+        ));
     }
     s.incidents
         .selected_item()
-        .map(|i| (i.incident_num.clone(), i.status))
+        .map(|i| (i.incident_num.clone(), i.status, i.incident_type.clone()))
 }
 
 pub fn incidents_action(s: &mut State, a: Action) -> Outcome {
@@ -317,7 +362,7 @@ pub fn incidents_action(s: &mut State, a: Action) -> Outcome {
         }
         _ => {}
     }
-    let Some((num, status)) = selected_incident(s) else {
+    let Some((num, status, current_type)) = selected_incident(s) else {
         return Outcome::default();
     };
     let need = |k: OperateKey| status.operations().contains(&k);
@@ -348,7 +393,8 @@ pub fn incidents_action(s: &mut State, a: Action) -> Outcome {
             format!("solution of {num}"),
             FormPurpose::Resolve(num.clone()),
             vec![
-                choice("type", "inc_type_p_config_issues", TYPES),
+                // The incident's own type is kept unless the user changes it.
+                choice("type", &current_type, TYPES),
                 form::flag("service interrupted", false),
                 form::text("cause", ""),
                 form::text("solution", ""),
@@ -427,6 +473,20 @@ pub fn check(f: &Form) -> Result<Effect, String> {
             };
             check_create(&c).map_err(|e| e.to_string())?;
             Ok(fx(TriageEffect::CreateIncident(Box::new(c))))
+        }
+        FormPurpose::AlarmsToIncident(ids) => {
+            crate::model::validate::length("title", &v("title"), 1, 200)
+                .map_err(|e| e.to_string())?;
+            Ok(fx(TriageEffect::ToIncident(Box::new(AlarmsToIncident {
+                alarm_ids: ids.join(","),
+                title: Some(v("title")),
+                level_id: Some(v("level")),
+                mtm_type: Some(v("type")),
+                description: Some(v("description")).filter(|d| !d.is_empty()),
+                assignee: Some(v("assignee")).filter(|a| !a.is_empty()),
+                is_service_interrupt: Some(yes("service interrupted")),
+                ..Default::default()
+            }))))
         }
         FormPurpose::Resolve(num) => {
             for (l, max) in [("cause", 10_000), ("solution", 10_000)] {
