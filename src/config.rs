@@ -360,6 +360,14 @@ pub struct Serve {
     /// Seconds a token lives (IAM's default: 24 h).
     #[serde(default = "default_token_ttl")]
     pub token_ttl: u64,
+    /// On a loopback address with no `[[serve.integrations]]`, accept the demo alarm keys
+    /// `demo` (COC body) and `demo-prometheus` (Alertmanager), so a first push just works.
+    #[serde(default = "yes")]
+    pub demo_integrations: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_token_ttl() -> u64 {
@@ -374,6 +382,7 @@ impl Default for Serve {
             integrations: vec![],
             users: vec![],
             token_ttl: default_token_ttl(),
+            demo_integrations: true,
         }
     }
 }

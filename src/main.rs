@@ -28,9 +28,13 @@ struct Cli {
     /// Config file to use instead of ~/.config/cocpit/config.toml.
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// The local engine's data directory.
+    /// The local engine's data directory. It must exist, unless --init is given.
     #[arg(long, global = true, value_name = "DIR")]
     data: Option<PathBuf>,
+    /// Create the --data directory when it does not exist (a mistyped path otherwise starts an
+    /// empty engine without a word). The default data directory is always created.
+    #[arg(long, global = true)]
+    init: bool,
     /// A remote COC-compatible endpoint (another `cocpit serve`, or Huawei COC).
     #[arg(long, global = true, value_name = "URL")]
     endpoint: Option<String>,
@@ -129,6 +133,18 @@ fn main() -> ExitCode {
 
 async fn run(args: Cli, config: Config) -> u8 {
     let data_dir = config::data_dir(args.data.as_deref());
+    if let Some(given) = &args.data
+        && !given.exists()
+        && !args.init
+    {
+        eprintln!(
+            "cocpit: --data {}: no such directory. Add --init to create it there, or leave \
+             --data out to use {}",
+            given.display(),
+            config::data_dir(None).display()
+        );
+        return 2;
+    }
     if let Some(Command::Serve { listen, no_auth }) = &args.command {
         if args.endpoint.is_some() || args.profile.is_some() {
             eprintln!(
@@ -176,12 +192,16 @@ async fn run(args: Cli, config: Config) -> u8 {
             );
             return 2;
         }
-        let keys = Keys::from_config(&config, false);
+        let mut keys = Keys::from_config(&config, false);
+        keys.add_demo_integrations(addr, config.serve.demo_integrations);
         if keys.is_empty() && keys.integrations.is_empty() {
             eprintln!(
                 "cocpit: --listen: no credentials or alarm integrations configured (see `cocpit serve`)"
             );
             return 2;
+        }
+        for line in keys.describe() {
+            eprintln!("cocpit: --listen: {line}");
         }
         let app = Arc::new(App {
             engine: backend.engine.clone(),
@@ -260,17 +280,21 @@ async fn serve(
         eprintln!("cocpit: --no-auth is only allowed on a loopback address (got {listen})");
         return 2;
     }
-    let keys = Keys::from_config(config, no_auth);
+    let mut keys = Keys::from_config(config, no_auth);
+    keys.add_demo_integrations(listen, config.serve.demo_integrations);
     if no_auth {
         eprintln!(
             "cocpit: WARNING: --no-auth: requests are NOT authenticated. Development use on loopback only."
         );
-    } else if keys.is_empty() {
+    } else if keys.is_empty() && keys.integrations.is_empty() {
         eprintln!(
             "cocpit: no credentials configured for serve: add [[serve.credentials]] (ak, sk, project_id) to the \
              config, or set COCPIT_SERVE_AK and COCPIT_SERVE_SK (or use --no-auth on loopback)"
         );
         return 2;
+    }
+    for line in keys.describe() {
+        eprintln!("cocpit: {line}");
     }
     let engine = match Engine::open(data_dir, config) {
         Ok(e) => e,

@@ -26,7 +26,7 @@ impl Cli {
         cocpit()
             .arg("--config")
             .arg(self.dir.path().join("config.toml"))
-            .arg("--data")
+            .args(["--init", "--data"])
             .arg(self.dir.path().join("data"))
             .args(args)
             .output()
@@ -216,7 +216,7 @@ fn a_second_engine_on_the_same_data_is_refused_with_a_way_out() {
     let mut first = cocpit()
         .arg("--config")
         .arg(cli.dir.path().join("config.toml"))
-        .arg("--data")
+        .args(["--init", "--data"])
         .arg(cli.dir.path().join("data"))
         .args([
             "script",
@@ -330,4 +330,35 @@ fn invokers_from_the_cli_take_local_times_and_name_a_bad_cron_field() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(text.lines().count(), 5, "{text}");
     assert!(text.lines().all(|l| l.contains("03:00 UTC+8 · ")), "{text}");
+}
+
+#[test]
+fn a_data_dir_that_does_not_exist_is_refused_unless_init() {
+    let cli = Cli::new();
+    let missing = cli.dir.path().join("typo");
+    let out = cocpit()
+        .arg("--config")
+        .arg(cli.dir.path().join("config.toml"))
+        .arg("--data")
+        .arg(&missing)
+        .args(["script", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no such directory") && err.contains("--init"),
+        "{err}"
+    );
+    assert!(!missing.exists(), "nothing was created");
+    let out = cocpit()
+        .arg("--config")
+        .arg(cli.dir.path().join("config.toml"))
+        .args(["--init", "--data"])
+        .arg(&missing)
+        .args(["script", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(missing.is_dir());
 }

@@ -247,12 +247,12 @@ async fn the_event_stream_follows_an_order_live() {
 #[test]
 fn serve_refuses_to_run_without_keys_or_with_no_auth_off_loopback() {
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = tmp.path().join("empty.toml");
-    std::fs::write(&cfg, "").unwrap();
+    let cfg = tmp.path().join("no-demo.toml");
+    std::fs::write(&cfg, "[serve]\ndemo_integrations = false\n").unwrap();
     let out = cocpit()
         .args(["serve", "--listen", "127.0.0.1:0", "--config"])
         .arg(&cfg)
-        .arg("--data")
+        .args(["--init", "--data"])
         .arg(tmp.path().join("d"))
         .env_remove("COCPIT_SERVE_AK")
         .env_remove("HUAWEICLOUD_SDK_AK")
@@ -267,4 +267,67 @@ fn serve_refuses_to_run_without_keys_or_with_no_auth_off_loopback() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
+}
+
+#[tokio::test]
+async fn a_fresh_loopback_server_takes_the_readme_push_and_says_what_it_refuses() {
+    use std::io::{BufRead, Read};
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("empty.toml");
+    std::fs::write(&cfg, "").unwrap();
+    let mut child = cocpit()
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&cfg)
+        .args(["--init", "--data"])
+        .arg(tmp.path().join("d"))
+        .env_remove("COCPIT_SERVE_AK")
+        .env_remove("COCPIT_SERVE_SK")
+        .env_remove("HUAWEICLOUD_SDK_AK")
+        .env_remove("HUAWEICLOUD_SDK_SK")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let base = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_string();
+    // The README's example, as written.
+    let http = reqwest::Client::new();
+    let push = http
+        .post(format!("{base}/v1/event/huawei/custom/demo"))
+        .header("Content-Type", "application/json")
+        .body(
+            r#"{"alarmId":"cpu-1","alarmName":"CPU high","alarmLevel":"Critical","time":1709118444540,
+               "nameSpace":"prod","applicationId":"web","alarmDesc":"cpu 97%","alarmSource":"zabbix"}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(push.status(), 200, "{}", push.text().await.unwrap());
+    let api = http
+        .get(format!("{base}/v1/job/scripts"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 401);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(err.contains("API calls are refused (401)"), "{err}");
+    assert!(
+        err.contains("alarm pushes (custom) at /v1/event/huawei/custom/demo"),
+        "{err}"
+    );
 }

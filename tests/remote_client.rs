@@ -402,7 +402,7 @@ fn a_profile_reaches_a_served_engine_and_config_check_says_what_is_wrong() {
         let out = common::server::cocpit()
             .arg("--config")
             .arg(&config)
-            .arg("--data")
+            .args(["--init", "--data"])
             .arg(d.join("local"))
             .args(args)
             .env_remove("COCPIT_PROFILE")

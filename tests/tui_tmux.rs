@@ -55,7 +55,7 @@ impl Tmux {
         )
         .unwrap();
         self.line(&format!(
-            "{} --config {} --data {}; echo cocpit-exited-$?",
+            "{} --config {} --init --data {}; echo cocpit-exited-$?",
             env!("CARGO_BIN_EXE_cocpit"),
             d.join("config.toml").display(),
             d.join("data").display()
@@ -65,7 +65,7 @@ impl Tmux {
     /// The console against `endpoint`, with the test server's keys.
     fn open_remote(&self, d: &Path, endpoint: &str) {
         self.line(&format!(
-            "HUAWEICLOUD_SDK_AK={} HUAWEICLOUD_SDK_SK={} {} --data {} --endpoint {endpoint}; echo cocpit-exited-$?",
+            "HUAWEICLOUD_SDK_AK={} HUAWEICLOUD_SDK_SK={} {} --init --data {} --endpoint {endpoint}; echo cocpit-exited-$?",
             common::server::AK,
             common::server::SK,
             env!("CARGO_BIN_EXE_cocpit"),
@@ -128,7 +128,7 @@ fn create_a_script_in_the_editor_run_it_in_two_batches_with_pause_and_quit_clean
     std::fs::write(d.join("config.toml"), "[inventory]\ndemo_fleet = 4\n").unwrap();
     let bin = env!("CARGO_BIN_EXE_cocpit");
     let base = format!(
-        "{bin} --config {} --data {}",
+        "{bin} --config {} --init --data {}",
         d.join("config.toml").display(),
         d.join("data").display()
     );
@@ -214,7 +214,7 @@ fn an_edit_survives_sighup_and_external_editor_text_comes_back() {
     Command::new("chmod").arg("+x").arg(&ed).status().unwrap();
     let bin = env!("CARGO_BIN_EXE_cocpit");
     let start = format!(
-        "EDITOR={} VISUAL= {bin} --config {} --data {}; echo cocpit-exited-$?",
+        "EDITOR={} VISUAL= {bin} --config {} --init --data {}; echo cocpit-exited-$?",
         ed.display(),
         d.join("config.toml").display(),
         d.join("data").display()
@@ -287,7 +287,7 @@ fn alarms_pushed_with_curl_become_an_incident_carried_to_completed() {
     let bin = env!("CARGO_BIN_EXE_cocpit");
     let t = Tmux::new(d);
     t.line(&format!(
-        "COCPIT_SERVE_AK={} COCPIT_SERVE_SK={} COCPIT_SERVE_PROJECT_ID={} {bin} --config {} --data {} --listen 127.0.0.1:{port}; echo cocpit-exited-$?",
+        "COCPIT_SERVE_AK={} COCPIT_SERVE_SK={} COCPIT_SERVE_PROJECT_ID={} {bin} --config {} --init --data {} --listen 127.0.0.1:{port}; echo cocpit-exited-$?",
         common::server::AK,
         common::server::SK,
         common::server::PROJECT,

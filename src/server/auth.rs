@@ -18,6 +18,10 @@ use crate::sign::{Header, huawei};
 /// Request bodies larger than this are refused before they are signed or parsed.
 pub const MAX_BODY: usize = 2 * 1024 * 1024;
 
+/// The alarm integration keys a loopback server accepts when none is configured.
+pub const DEMO_INTEGRATIONS: &[(&str, &str)] =
+    &[("demo", "custom"), ("demo-prometheus", "prometheus")];
+
 /// Who made the request: the access key that signed it (or `anonymous` under `--no-auth`).
 #[derive(Debug, Clone)]
 pub struct Caller(pub String);
@@ -55,6 +59,58 @@ impl Keys {
             token_ttl: cfg.serve.token_ttl,
             no_auth,
         }
+    }
+
+    /// Adds the demo alarm integration keys ([`DEMO_INTEGRATIONS`]) when the server listens on
+    /// loopback only and none is configured; never on another address or beside real ones.
+    pub fn add_demo_integrations(&mut self, listen: std::net::SocketAddr, enabled: bool) {
+        if !enabled || !listen.ip().is_loopback() || !self.integrations.is_empty() {
+            return;
+        }
+        self.integrations = DEMO_INTEGRATIONS
+            .iter()
+            .map(|(key, kind)| crate::config::Integration {
+                key: key.to_string(),
+                name: format!("demo ({kind})"),
+                kind: kind.to_string(),
+            })
+            .collect();
+    }
+
+    /// What a server with these keys accepts and refuses, in words, for its first lines.
+    pub fn describe(&self) -> Vec<String> {
+        let mut v = vec![];
+        if self.no_auth {
+            v.push("every request is accepted unsigned (--no-auth)".to_string());
+        } else if self.is_empty() {
+            v.push(
+                "API calls are refused (401): no [[serve.credentials]], [[serve.users]] or \
+                 COCPIT_SERVE_AK/SK are configured"
+                    .to_string(),
+            );
+        } else {
+            v.push(format!(
+                "API calls signed with {} key(s), {} TC3 key(s), tokens for {} user(s)",
+                self.huawei.len(),
+                self.tencent.len(),
+                self.users.len()
+            ));
+        }
+        for i in &self.integrations {
+            let path = match i.kind.as_str() {
+                "prometheus" => "prometheus",
+                _ => "huawei/custom",
+            };
+            v.push(format!(
+                "alarm pushes ({}) at /v1/event/{path}/{}",
+                i.kind,
+                crate::sanitize::for_display(&i.key)
+            ));
+        }
+        if self.integrations.is_empty() {
+            v.push("alarm pushes are refused: no [[serve.integrations]] configured".to_string());
+        }
+        v
     }
 
     pub fn is_empty(&self) -> bool {

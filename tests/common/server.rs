@@ -37,7 +37,7 @@ impl Server {
             std::fs::write(&config, "[inventory]\ndemo_fleet = 4\n").unwrap();
         }
         let mut child = cocpit()
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--init", "--data"])
             .arg(data)
             .arg("--config")
             .arg(&config)
