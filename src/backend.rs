@@ -81,6 +81,8 @@ pub trait Backend: Send + Sync {
         q: BatchDetailQuery,
     ) -> Result<JobScriptBatchDetailModel>;
     async fn statistics(&self, execute_uuid: &str) -> Result<JobScriptOrderStatisticsModel>;
+    /// One instance's output as it arrived, with stream and time (a cocpit extension).
+    async fn instance_log(&self, execute_uuid: &str, instance_id: i64) -> Result<Vec<LogPiece>>;
     async fn operate(&self, execute_uuid: &str, op: JobScriptOrderOperationBody) -> Result<String>;
 
     async fn create_incident(&self, c: CreateIncident) -> Result<String>;
@@ -225,6 +227,10 @@ impl Backend for Local {
 
     async fn statistics(&self, execute_uuid: &str) -> Result<JobScriptOrderStatisticsModel> {
         Ok(self.engine.statistics(execute_uuid)?)
+    }
+
+    async fn instance_log(&self, execute_uuid: &str, instance_id: i64) -> Result<Vec<LogPiece>> {
+        Ok(self.engine.instance_log(execute_uuid, instance_id)?)
     }
 
     async fn operate(&self, execute_uuid: &str, op: JobScriptOrderOperationBody) -> Result<String> {

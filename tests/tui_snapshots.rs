@@ -289,9 +289,16 @@ fn order_view_states() {
         )),
     );
     assert_eq!(s.order.as_ref().unwrap().search, "HEALTH");
+    // The whole log stays; the cursor goes to the newest match.
     let screen = format!("{:?}", draw(&s, 160, 48));
     assert!(screen.contains("checking health"), "{screen}");
-    assert!(!screen.contains("pulling release"), "{screen}");
+    assert!(screen.contains("pulling release"), "{screen}");
+    assert_eq!(
+        s.message.clone().unwrap().1,
+        "match 1 of 1 · line 2",
+        "{:?}",
+        s.message
+    );
     snap("order_log_search", &s);
     update::act(&mut s, Action::Filter);
     update::update(
@@ -735,4 +742,94 @@ fn the_header_counts_orders_with_instances_still_running() {
         Msg::Orders(Ok(vec![order_row(1, OrderStatus::Finished)]), false),
     );
     assert_eq!(s.running_orders(), 0);
+}
+
+#[test]
+fn the_log_is_searched_copied_saved_and_timed_from_the_keyboard() {
+    use ratatui::crossterm::event::KeyCode;
+    let mut s = loaded();
+    let eid = "SCT20231114221320000000001".to_string();
+    s.order = Some(OrderView::new(eid.clone()));
+    update::go(&mut s, Pane::Order);
+    let mut snap0 = eight_host_order(1);
+    let log: String = (1..=30)
+        .map(|n| {
+            if n % 10 == 0 {
+                format!("step {n}: ERROR disk\n")
+            } else {
+                format!("step {n}: ok\n")
+            }
+        })
+        .collect();
+    snap0.instances[0].instance.message = log;
+    update::update(&mut s, Msg::Order(eid.clone(), Ok(Box::new(snap0))));
+    update::update(&mut s, code(KeyCode::Tab));
+    // `/error` goes to the newest match; N and n walk the others.
+    update::update(&mut s, Msg::Key(key('/')));
+    for c in "error".chars() {
+        update::update(&mut s, Msg::Key(key(c)));
+    }
+    update::update(&mut s, code(KeyCode::Enter));
+    let cursor = |s: &State| s.order.as_ref().unwrap().log_cursor().unwrap().1;
+    assert_eq!(cursor(&s), 29);
+    update::update(&mut s, Msg::Key(key('N')));
+    assert_eq!(cursor(&s), 19);
+    assert_eq!(s.message.clone().unwrap().1, "match 2 of 3 · line 20");
+    update::update(&mut s, Msg::Key(key('N')));
+    update::update(&mut s, Msg::Key(key('N')));
+    assert_eq!(cursor(&s), 9, "no match above the first: the cursor stays");
+    update::update(&mut s, Msg::Key(key('n')));
+    assert_eq!(cursor(&s), 19);
+    snap("order_log_cursor", &s);
+    // y copies the cursor's line, Y the whole log, both as one OSC 52 effect.
+    let out = update::update(&mut s, Msg::Key(key('y')));
+    assert_eq!(
+        out.effects,
+        vec![update::Effect::Copy("step 20: ERROR disk".into())]
+    );
+    let out = update::update(&mut s, Msg::Key(key('Y')));
+    let [update::Effect::Copy(all)] = out.effects.as_slice() else {
+        panic!("{:?}", out.effects)
+    };
+    assert_eq!(all.lines().count(), 30);
+    assert_eq!(
+        cocpit::tui::osc52("hi"),
+        "\u{1b}]52;c;aGk=\u{7}",
+        "the sequence terminals and tmux read"
+    );
+    // s saves the log under a name made of the order, the host and the instance.
+    let out = update::update(&mut s, Msg::Key(key('s')));
+    assert!(matches!(
+        out.effects.as_slice(),
+        [update::Effect::SaveLog { file, text }]
+            if file == "SCT20231114221320000000001-web-01-1.log" && text.lines().count() == 30
+    ));
+    // t asks when the lines arrived, then shows it.
+    let out = update::update(&mut s, Msg::Key(key('t')));
+    assert_eq!(
+        out.effects,
+        vec![update::Effect::LoadLog {
+            execute_uuid: eid.clone(),
+            instance_id: 1
+        }]
+    );
+    let t0 = 1_700_000_000_000;
+    let pieces: Vec<LogPiece> = (1..=30)
+        .map(|n| LogPiece {
+            at: t0 + n * 1000,
+            stderr: n % 10 == 0,
+            text: if n % 10 == 0 {
+                format!("step {n}: ERROR disk\n")
+            } else {
+                format!("step {n}: ok\n")
+            },
+        })
+        .collect();
+    update::update(&mut s, Msg::Log(eid.clone(), 1, Ok(pieces)));
+    let screen = format!("{:?}", draw(&s, 160, 48));
+    assert!(
+        screen.contains("22:13:40.000 step 20: ERROR disk"),
+        "{screen}"
+    );
+    snap("order_log_times", &s);
 }

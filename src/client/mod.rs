@@ -866,6 +866,15 @@ impl Backend for Remote {
         Ok(d.data)
     }
 
+    async fn instance_log(&self, execute_uuid: &str, instance_id: i64) -> Result<Vec<LogPiece>> {
+        let path = format!(
+            "/v1/cocpit/orders/{}/instances/{instance_id}/log",
+            seg(execute_uuid)
+        );
+        let d: Data<Vec<LogPiece>> = self.get(&path, &[]).await?;
+        Ok(d.data)
+    }
+
     async fn operate(&self, execute_uuid: &str, op: JobScriptOrderOperationBody) -> Result<String> {
         let path = format!("/v1/job/script/orders/{}/operation", seg(execute_uuid));
         let d: Data<String> = self.call(Method::PUT, &path, &[], Some(&op)).await?;

@@ -42,6 +42,25 @@ pub fn routes() -> Router<Arc<App>> {
             "/v1/job/script/orders/{execute_uuid}/operation",
             put(operate),
         )
+        .route(
+            "/v1/cocpit/orders/{execute_uuid}/instances/{instance_id}/log",
+            get(instance_log),
+        )
+}
+
+/// `GET /v1/cocpit/orders/{execute_uuid}/instances/{instance_id}/log`: the instance's output as
+/// it arrived, pieces of whole lines with their stream and time (the seeds' `message` has none).
+async fn instance_log(
+    State(app): State<Arc<App>>,
+    Path((id, instance)): Path<(String, String)>,
+) -> ApiResult<Json<Data<Vec<LogPiece>>>> {
+    let instance: i64 = instance.parse().map_err(|_| {
+        crate::model::validate::invalid(
+            "instance_id",
+            format!("must be an integer (got {instance:?})"),
+        )
+    })?;
+    Ok(Json(Data::new(app.engine.instance_log(&id, instance)?)))
 }
 
 async fn create_script(

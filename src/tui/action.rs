@@ -41,6 +41,12 @@ pub enum Action {
     SwitchFocus,
     ToggleFollow,
     ToggleWrap,
+    SearchNext,
+    SearchPrev,
+    CopyLine,
+    CopyLog,
+    SaveLog,
+    ToggleTimes,
     NewScript,
     EditScript,
     ExternalEditor,
@@ -126,6 +132,12 @@ impl Action {
         Action::SwitchFocus,
         Action::ToggleFollow,
         Action::ToggleWrap,
+        Action::SearchNext,
+        Action::SearchPrev,
+        Action::CopyLine,
+        Action::CopyLog,
+        Action::SaveLog,
+        Action::ToggleTimes,
         Action::NewScript,
         Action::EditScript,
         Action::ExternalEditor,
@@ -201,6 +213,12 @@ impl Action {
             Action::SwitchFocus => "switch focus (instances/log) or next field",
             Action::ToggleFollow => "follow the log",
             Action::ToggleWrap => "wrap long log lines",
+            Action::SearchNext => "next match of the log search",
+            Action::SearchPrev => "previous match of the log search",
+            Action::CopyLine => "copy the log line to the clipboard (OSC 52)",
+            Action::CopyLog => "copy the whole log to the clipboard (OSC 52)",
+            Action::SaveLog => "save the log to a file",
+            Action::ToggleTimes => "show when each log line arrived",
             Action::NewScript => "new script",
             Action::EditScript => "edit in the editor",
             Action::ExternalEditor => "edit in $VISUAL/$EDITOR",
@@ -248,7 +266,8 @@ impl Action {
             InstallAgent | UpdateAgent | RollbackAgent | RetryAgent => Context::Agents,
             ToggleInvoker | DeleteInvoker | NewInvoker => Context::Invokers,
             ContinueOrder | PauseOrder | CancelOrder | CancelInstance | RetryInstance
-            | RetryFailed | SkipBatch | NextBatch | PrevBatch | ToggleFollow | ToggleWrap => {
+            | RetryFailed | SkipBatch | NextBatch | PrevBatch | ToggleFollow | ToggleWrap
+            | SearchNext | SearchPrev | CopyLine | CopyLog | SaveLog | ToggleTimes => {
                 Context::OrderView
             }
             _ => Context::Global,

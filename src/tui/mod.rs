@@ -167,9 +167,23 @@ pub async fn run_effect(b: Arc<dyn Backend>, e: Effect) -> Msg {
         Effect::DeleteScript(uuid) => {
             Msg::Deleted(b.delete_script(&uuid).await.map(|_| uuid).map_err(err))
         }
+        Effect::LoadLog {
+            execute_uuid,
+            instance_id,
+        } => {
+            let r = b
+                .instance_log(&execute_uuid, instance_id)
+                .await
+                .map_err(err);
+            Msg::Log(execute_uuid, instance_id, r)
+        }
         Effect::Triage(t) => Msg::Triage(run_triage(b, t).await),
         Effect::Ops(o) => Msg::Ops(run_ops(b, o).await),
-        Effect::SaveDraft(_) | Effect::RemoveDraft(_) | Effect::ExternalEdit { .. } => {
+        Effect::SaveDraft(_)
+        | Effect::RemoveDraft(_)
+        | Effect::ExternalEdit { .. }
+        | Effect::Copy(_)
+        | Effect::SaveLog { .. } => {
             unreachable!("run by the loop itself")
         }
     }
@@ -423,6 +437,7 @@ fn job_key(e: &Effect) -> Option<String> {
         Effect::LoadOrder(id) => Some(format!("order {id}")),
         Effect::LoadScriptParams(id) => Some(format!("params {id}")),
         Effect::LoadScript(id) => Some(format!("script {id}")),
+        Effect::LoadLog { instance_id, .. } => Some(format!("log {instance_id}")),
         Effect::Triage(update::TriageEffect::LoadAlarms) => Some("alarms".into()),
         Effect::Ops(update::OpsEffect::LoadAgents) => Some("agents".into()),
         Effect::Ops(update::OpsEffect::LoadDesktops) => Some("desktops".into()),
@@ -495,6 +510,47 @@ async fn next_connection(
 }
 
 const FRAME: Duration = Duration::from_millis(16);
+
+/// The OSC 52 sequence that puts `text` on the clipboard of the terminal the user sits at, over
+/// SSH too (tmux passes it on with `set -g set-clipboard on`).
+pub fn osc52(text: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "\x1b]52;c;{}\x07",
+        base64::engine::general_purpose::STANDARD.encode(text)
+    )
+}
+
+/// Writes `text` to `path`, or to `path` with `-1`, `-2`… before its extension when that file
+/// exists: a save never overwrites anything. Readable by the user only.
+fn save_new(path: &std::path::Path, text: &str) -> std::io::Result<std::path::PathBuf> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("log");
+    let ext = path.extension().and_then(|s| s.to_str()).unwrap_or("log");
+    for n in 0..1000 {
+        let p = if n == 0 {
+            path.to_path_buf()
+        } else {
+            path.with_file_name(format!("{stem}-{n}.{ext}"))
+        };
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&p)
+        {
+            Ok(mut f) => {
+                f.write_all(text.as_bytes())?;
+                return Ok(std::path::absolute(&p).unwrap_or(p));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other(
+        "too many saved logs of that name here",
+    ))
+}
 
 /// The header clock's text at `now`, and how long until it changes (the next minute).
 pub fn clock_at<Tz: chrono::TimeZone>(now: chrono::DateTime<Tz>) -> (String, Duration)
@@ -684,6 +740,18 @@ pub async fn run(
                     }
                     Effect::RemoveDraft(key) => {
                         let _ = editor::draft::remove(drafts, &key);
+                    }
+                    Effect::Copy(text) => {
+                        let mut out = std::io::stdout();
+                        let _ = out.write_all(osc52(&text).as_bytes());
+                        let _ = out.flush();
+                    }
+                    Effect::SaveLog { file, text } => {
+                        s.message = Some(match save_new(std::path::Path::new(&file), &text) {
+                            Ok(p) => (state::Level::Info, format!("log saved to {}", p.display())),
+                            Err(e) => (state::Level::Error, format!("log not saved: {e}")),
+                        });
+                        dirty = true;
                     }
                     Effect::ExternalEdit { content, extension } => {
                         // The editor owns the terminal: stop reading keys until it is done.

@@ -162,8 +162,18 @@ fn render_message(s: &State, f: &mut Frame, area: Rect) {
 }
 
 /// The actions the footer advertises in each pane.
-fn footer_actions(p: Pane) -> &'static [Action] {
-    match p {
+fn footer_actions(s: &State) -> &'static [Action] {
+    let log_focused = s.order.as_ref().is_some_and(|v| v.focus == Focus::Log);
+    match s.pane {
+        Pane::Order if log_focused => &[
+            Action::Filter,
+            Action::SearchNext,
+            Action::CopyLine,
+            Action::SaveLog,
+            Action::ToggleTimes,
+            Action::ToggleFollow,
+            Action::SwitchFocus,
+        ],
         Pane::Scripts => &[
             Action::Open,
             Action::RunScript,
@@ -240,6 +250,11 @@ fn footer_actions(p: Pane) -> &'static [Action] {
 fn short(p: Pane, a: Action) -> &'static str {
     match a {
         Action::SwitchFocus if p == Pane::Order => "focus",
+        Action::Filter if p == Pane::Order => "search",
+        Action::SearchNext => "next",
+        Action::CopyLine => "copy",
+        Action::SaveLog => "save",
+        Action::ToggleTimes => "times",
         Action::RunScript => "run",
         Action::Filter => "filter",
         Action::Orders => "orders",
@@ -307,7 +322,7 @@ fn render_footer(s: &State, f: &mut Frame, area: Rect) {
     let help = hint(Action::Help, "help");
     let mut room = (area.width as usize).saturating_sub(width(&help));
     let mut shown = vec![];
-    let candidates = footer_actions(s.pane)
+    let candidates = footer_actions(s)
         .iter()
         .map(|a| hint(*a, short(s.pane, *a)))
         .chain(always.iter().zip(names).map(|(a, n)| hint(*a, n)));

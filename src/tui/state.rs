@@ -490,6 +490,47 @@ pub struct OrderView {
     /// The batch shown is the one running: when the order moves on, the grid moves with it
     /// (until the user picks another batch).
     pub on_current: bool,
+    /// Log lines show when they arrived (`t`).
+    pub show_times: bool,
+    /// When the selected instance's lines arrived, once read.
+    pub times: Option<LogTimes>,
+}
+
+/// When each line of one instance's log arrived, from the pieces the engine stored (whole lines
+/// of one stream at a time).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogTimes {
+    pub instance_id: i64,
+    /// Each piece: the line it starts on, its arrival (ms since the epoch), and its stream.
+    starts: Vec<(usize, i64, bool)>,
+    /// Lines begun so far (a piece without its newline continues into the next).
+    lines: usize,
+}
+
+impl LogTimes {
+    pub fn new(instance_id: i64, pieces: &[LogPiece]) -> LogTimes {
+        let mut t = LogTimes {
+            instance_id,
+            starts: vec![],
+            lines: 0,
+        };
+        for p in pieces {
+            t.push(p.at, p.stderr, &p.text);
+        }
+        t
+    }
+
+    pub fn push(&mut self, at: i64, stderr: bool, text: &str) {
+        self.starts.push((self.lines, at, stderr));
+        self.lines += text.matches('\n').count();
+    }
+
+    /// When line `n` (from 0) began to arrive, and whether it came on stderr.
+    pub fn of_line(&self, n: usize) -> Option<(i64, bool)> {
+        let i = self.starts.partition_point(|(start, _, _)| *start <= n);
+        let (_, at, stderr) = *self.starts.get(i.checked_sub(1)?)?;
+        (n <= self.lines).then_some((at, stderr))
+    }
 }
 
 impl OrderView {
@@ -508,7 +549,17 @@ impl OrderView {
             log_scroll: 0,
             search: String::new(),
             on_current: true,
+            show_times: false,
+            times: None,
         }
+    }
+
+    /// The selected instance's log as lines, and the line the log's cursor is on (the bottom
+    /// line shown: the last one while following).
+    pub fn log_cursor(&self) -> Option<(Vec<&str>, usize)> {
+        let lines: Vec<&str> = self.selected_instance()?.message.lines().collect();
+        let at = lines.len().checked_sub(1 + self.log_scroll)?;
+        Some((lines, at))
     }
 
     /// Index into `batches` of the batch the order is at.

@@ -8,6 +8,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
+use super::matches;
 use crate::format::duration;
 use crate::model::order::{InstanceStatus, OrderStatus, Tally, outcome};
 use crate::sanitize::for_display;
@@ -324,28 +325,58 @@ fn log_view(s: &State, v: &OrderView, f: &mut Frame, area: Rect) {
     let search = if v.search.is_empty() {
         String::new()
     } else {
-        format!(" · lines with {:?}", for_display(&v.search))
+        format!(" · /{}", for_display(&v.search))
     };
+    let times = v
+        .times
+        .as_ref()
+        .filter(|t| v.show_times && t.instance_id == i.id);
     let block = framed(s, focused).title(format!(
-        " log of {} ({}) · {mode}{search} ",
+        " log of {} ({}) · {mode}{search}{} ",
         for_display(&i.target_instance.resource_id),
-        i.id
+        i.id,
+        if v.show_times && times.is_none() {
+            " · times…"
+        } else {
+            ""
+        }
     ));
     let height = area.height.saturating_sub(2) as usize;
-    // Only the lines on screen are read and made terminal-safe, walking back from the end: a
-    // 1 MiB log costs what fits, not all of it.
-    let mut tail: Vec<String> = i
+    // Only the lines on screen are made terminal-safe, walking back from the cursor: a 1 MiB
+    // log costs what fits, not all of it.
+    let total = i.message.lines().count();
+    let cursor = total.saturating_sub(1 + v.log_scroll);
+    let first = (cursor + 1).saturating_sub(height);
+    let shown: Vec<(usize, String)> = i
         .message
         .lines()
-        .rev()
-        .filter(|l| v.search.is_empty() || contains_ignore_case(l, &v.search))
-        .skip(v.log_scroll)
+        .enumerate()
+        .skip(first)
         .take(height)
-        .map(for_display)
+        .map(|(n, l)| (n, for_display(l)))
         .collect();
-    tail.reverse();
+    let stamp = |n: usize| -> Option<(String, bool)> {
+        let (at, stderr) = times?.of_line(n)?;
+        let t = chrono::DateTime::from_timestamp_millis(at)?.with_timezone(&s.utc_offset);
+        Some((t.format("%H:%M:%S%.3f ").to_string(), stderr))
+    };
+    let pad = if times.is_some() { 13 } else { 0 };
     if v.wrap {
-        let lines: Vec<Line> = tail.into_iter().map(Line::from).collect();
+        let lines: Vec<Line> = shown
+            .into_iter()
+            .map(|(n, l)| {
+                let mut spans = vec![];
+                if times.is_some() {
+                    let (t, err) = stamp(n).unwrap_or_else(|| (" ".repeat(pad), false));
+                    spans.push(Span::styled(
+                        t,
+                        if err { s.theme.warn() } else { s.theme.dim() },
+                    ));
+                }
+                spans.push(Span::raw(l));
+                Line::from(spans)
+            })
+            .collect();
         f.render_widget(
             Paragraph::new(lines)
                 .block(block)
@@ -357,18 +388,36 @@ fn log_view(s: &State, v: &OrderView, f: &mut Frame, area: Rect) {
     let inner = block.inner(area);
     f.render_widget(block, area);
     let buf = f.buffer_mut();
-    for (n, line) in tail.iter().enumerate() {
-        let y = inner.y + n as u16;
-        buf.set_stringn(inner.x, y, line, inner.width as usize, Style::default());
+    let width = inner.width as usize;
+    for (row, (n, line)) in shown.iter().enumerate() {
+        let y = inner.y + row as u16;
+        let base = if focused && *n == cursor && !v.follow {
+            s.theme.selected()
+        } else {
+            Style::default()
+        };
+        if times.is_some() {
+            let (t, err) = stamp(*n).unwrap_or_else(|| (" ".repeat(pad), false));
+            buf.set_stringn(
+                inner.x,
+                y,
+                &t,
+                width,
+                if err { s.theme.warn() } else { s.theme.dim() },
+            );
+        }
+        let x0 = inner.x + pad.min(width) as u16;
+        let room = width.saturating_sub(pad);
+        buf.set_stringn(x0, y, line, room, base);
         // Matches stand out (reversed, so they show without colour too).
         for (start, len) in matches(line, &v.search) {
             let x = unicode_width::UnicodeWidthStr::width(&line[..start]);
-            if x < inner.width as usize {
+            if x < room {
                 buf.set_stringn(
-                    inner.x + x as u16,
+                    x0 + x as u16,
                     y,
                     &line[start..start + len],
-                    inner.width as usize - x,
+                    room - x,
                     s.theme
                         .accent()
                         .add_modifier(ratatui::style::Modifier::REVERSED),
@@ -376,28 +425,4 @@ fn log_view(s: &State, v: &OrderView, f: &mut Frame, area: Rect) {
             }
         }
     }
-}
-
-/// Whether `hay` contains `needle`, ignoring ASCII case, without allocating.
-fn contains_ignore_case(hay: &str, needle: &str) -> bool {
-    !matches(hay, needle).is_empty()
-}
-
-/// Byte offsets and lengths of `needle` in `hay`, ignoring ASCII case.
-fn matches(hay: &str, needle: &str) -> Vec<(usize, usize)> {
-    let (h, n) = (hay.as_bytes(), needle.as_bytes());
-    if n.is_empty() || n.len() > h.len() {
-        return vec![];
-    }
-    let mut out = vec![];
-    let mut i = 0;
-    while i + n.len() <= h.len() {
-        if h[i..i + n.len()].eq_ignore_ascii_case(n) && hay.is_char_boundary(i) {
-            out.push((i, n.len()));
-            i += n.len();
-        } else {
-            i += 1;
-        }
-    }
-    out
 }

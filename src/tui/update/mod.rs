@@ -70,6 +70,8 @@ pub enum Msg {
     Ops(OpsMsg),
     /// A remote backend's connection changed.
     Connection(String),
+    /// When an instance's log lines arrived.
+    Log(String, i64, Result<Vec<LogPiece>, String>),
     /// Time to read the shown pane again (a backend without events).
     Poll,
 }
@@ -117,6 +119,18 @@ pub enum Effect {
     RemoveDraft(String),
     Triage(TriageEffect),
     Ops(OpsEffect),
+    /// When an instance's log lines arrived.
+    LoadLog {
+        execute_uuid: String,
+        instance_id: i64,
+    },
+    /// Written to the terminal as an OSC 52 sequence by the loop: the clipboard, also over SSH.
+    Copy(String),
+    /// Written by the loop: a log saved to a new file.
+    SaveLog {
+        file: String,
+        text: String,
+    },
     /// Suspends the console and opens `$VISUAL`/`$EDITOR` on the content.
     ExternalEdit {
         content: String,
@@ -136,6 +150,13 @@ impl Outcome {
         Outcome {
             effects: vec![],
             redraw: true,
+        }
+    }
+
+    fn with_opt(self, e: Option<Effect>) -> Outcome {
+        match e {
+            Some(e) => self.with(e),
+            None => self,
         }
     }
 
@@ -256,6 +277,19 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
         Msg::ExternalEdited(r) => editor::external_done(s, r),
         Msg::Triage(m) => triage::message(s, m),
         Msg::Ops(m) => ops::message(s, m),
+        Msg::Log(eid, id, r) => {
+            let Some(v) = s.order.as_mut().filter(|v| v.execute_uuid == eid) else {
+                return Outcome::default();
+            };
+            match r {
+                Ok(pieces) => v.times = Some(LogTimes::new(id, &pieces)),
+                Err(e) => {
+                    v.show_times = false;
+                    s.message = Some((Level::Error, format!("no arrival times here: {e}")));
+                }
+            }
+            Outcome::redraw()
+        }
         Msg::Connection(c) => {
             s.polling = c.starts_with("polling");
             s.connection = Some(c);
@@ -385,7 +419,8 @@ fn engine_event(s: &mut State, e: EngineEvent) -> Outcome {
             execute_uuid,
             instance_id,
             text,
-            ..
+            stderr,
+            at,
         } => {
             // Appended in place: a log tail needs no reload. Any instance of the batch shown
             // redraws (its LAST LINE is on screen), not only the selected one.
@@ -393,6 +428,9 @@ fn engine_event(s: &mut State, e: EngineEvent) -> Outcome {
                 && let Some(i) = v.instance_mut(*instance_id)
             {
                 i.message.push_str(text);
+                if let Some(t) = v.times.as_mut().filter(|t| t.instance_id == *instance_id) {
+                    t.push(*at, *stderr, text);
+                }
                 out.redraw = s.pane == Pane::Order && v.shows_instance(*instance_id);
             }
         }
@@ -840,7 +878,13 @@ fn order_action(s: &mut State, a: Action) -> Outcome {
                 Action::Top => isize::MAX / 2,
                 _ => isize::MIN / 2,
             };
-            v.log_scroll = (v.log_scroll as isize).saturating_add(step).max(0) as usize;
+            let last = v
+                .selected_instance()
+                .map(|i| i.message.lines().count().saturating_sub(1))
+                .unwrap_or(0);
+            v.log_scroll = (v.log_scroll as isize)
+                .saturating_add(step)
+                .clamp(0, last as isize) as usize;
             v.follow = v.log_scroll == 0;
         }
         _ if is_move(a) => {
@@ -891,6 +935,70 @@ fn order_action(s: &mut State, a: Action) -> Outcome {
         Action::Filter => {
             s.overlay = Overlay::Filter {
                 input: v.search.clone(),
+            }
+        }
+        Action::SearchNext | Action::SearchPrev => {
+            let msg = jump_to_match(v, a == Action::SearchNext);
+            s.message = Some(msg);
+        }
+        Action::CopyLine | Action::CopyLog => {
+            let Some((lines, at)) = v.log_cursor() else {
+                s.message = Some((Level::Info, "the log is empty".into()));
+                return Outcome::redraw();
+            };
+            let text = if a == Action::CopyLine {
+                crate::sanitize::for_display(lines[at])
+            } else {
+                crate::sanitize::for_display(&lines.join("\n"))
+            };
+            if text.len() > MAX_COPY {
+                s.message = Some((
+                    Level::Error,
+                    format!(
+                        "{} KiB is more than a terminal's clipboard takes ({} KiB): save it with {}",
+                        text.len() / 1024,
+                        MAX_COPY / 1024,
+                        s.keymap.first_key(Action::SaveLog)
+                    ),
+                ));
+                return Outcome::redraw();
+            }
+            let what = if a == Action::CopyLine {
+                format!("line {} copied", at + 1)
+            } else {
+                format!("{} lines copied", lines.len())
+            };
+            s.message = Some((Level::Info, format!("{what} (OSC 52: see README for tmux)")));
+            return Outcome::redraw().with(Effect::Copy(text));
+        }
+        Action::SaveLog => {
+            let Some(i) = v.selected_instance() else {
+                return Outcome::default();
+            };
+            let safe = |t: &str| -> String {
+                t.chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect()
+            };
+            let file = format!(
+                "{}-{}-{}.log",
+                safe(&eid),
+                safe(&i.target_instance.resource_id),
+                i.id
+            );
+            let text = crate::sanitize::for_display(&i.message);
+            return Outcome::redraw().with(Effect::SaveLog { file, text });
+        }
+        Action::ToggleTimes => {
+            v.show_times = !v.show_times;
+            if v.show_times {
+                return Outcome::redraw().with_opt(load_times(v));
             }
         }
         Action::ContinueOrder => return operate(s, eid, OperationType::ContinueOrder, None, None),
@@ -965,7 +1073,71 @@ fn order_action(s: &mut State, a: Action) -> Outcome {
         }
         _ => return Outcome::default(),
     }
-    Outcome::redraw()
+    // Arrival times follow the selected instance while they are shown.
+    let times = s
+        .order
+        .as_ref()
+        .filter(|v| v.show_times)
+        .and_then(load_times);
+    Outcome::redraw().with_opt(times)
+}
+
+/// The most a copy to the clipboard takes (terminals cap OSC 52 payloads).
+pub const MAX_COPY: usize = 100 * 1024;
+
+/// Moves the log's cursor to the next match below it (or the previous one above), and says
+/// which match it is.
+fn jump_to_match(v: &mut OrderView, down: bool) -> (Level, String) {
+    if v.search.is_empty() {
+        return (Level::Info, "no search: / starts one".into());
+    }
+    let Some((lines, at)) = v.log_cursor() else {
+        return (Level::Info, "the log is empty".into());
+    };
+    let hits: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| crate::tui::panes::contains_ignore_case(l, &v.search))
+        .map(|(n, _)| n)
+        .collect();
+    let next = if down {
+        hits.iter().find(|&&n| n > at)
+    } else {
+        hits.iter().rev().find(|&&n| n < at)
+    };
+    let n_lines = lines.len();
+    match next {
+        Some(&n) => {
+            let k = hits.iter().position(|&h| h == n).unwrap_or(0) + 1;
+            v.log_scroll = n_lines - 1 - n;
+            v.follow = v.log_scroll == 0;
+            (
+                Level::Info,
+                format!("match {k} of {} · line {}", hits.len(), n + 1),
+            )
+        }
+        None if hits.is_empty() => (Level::Error, format!("no line has {:?}", v.search)),
+        None => (
+            Level::Info,
+            format!(
+                "no more matches {} ({} in all)",
+                if down { "below" } else { "above" },
+                hits.len()
+            ),
+        ),
+    }
+}
+
+/// Asks for the selected instance's arrival times, unless they are those held.
+fn load_times(v: &OrderView) -> Option<Effect> {
+    let id = v.selected_instance()?.id;
+    if v.times.as_ref().is_some_and(|t| t.instance_id == id) {
+        return None;
+    }
+    Some(Effect::LoadLog {
+        execute_uuid: v.execute_uuid.clone(),
+        instance_id: id,
+    })
 }
 
 fn filter_key(s: &mut State, k: KeyEvent, mut input: String) -> Outcome {
@@ -976,6 +1148,22 @@ fn filter_key(s: &mut State, k: KeyEvent, mut input: String) -> Outcome {
         }
         KeyCode::Enter => {
             s.overlay = Overlay::None;
+            // In a log, the search starts from the end: the newest match is the one wanted.
+            if s.pane == Pane::Order
+                && let Some(v) = s.order.as_mut()
+                && !v.search.is_empty()
+            {
+                v.log_scroll = 0;
+                let msg = match v.log_cursor() {
+                    Some((lines, at))
+                        if crate::tui::panes::contains_ignore_case(lines[at], &v.search) =>
+                    {
+                        (Level::Info, format!("line {} matches (n/N move)", at + 1))
+                    }
+                    _ => jump_to_match(v, false),
+                };
+                s.message = Some(msg);
+            }
             return Outcome::redraw();
         }
         KeyCode::Backspace => {
@@ -1007,8 +1195,6 @@ fn filter_key(s: &mut State, k: KeyEvent, mut input: String) -> Outcome {
         Pane::Order => {
             if let Some(v) = s.order.as_mut() {
                 v.search = input;
-                v.log_scroll = 0;
-                v.follow = true;
             }
         }
         _ => {}
