@@ -144,17 +144,21 @@ fn a_new_script_is_typed_validated_drafted_and_saved() {
     for _ in 0..6 {
         press(&mut s, KeyCode::Backspace);
     }
+    // Tab visits the fields as laid out: name, type, risk, version (one line), then the
+    // description below them.
     type_text(&mut s, "_web\n");
-    assert_eq!(s.editor.as_ref().unwrap().focus, Field::Description);
-    type_text(&mut s, "says hello\n");
     assert_eq!(s.editor.as_ref().unwrap().focus, Field::Type);
     press(&mut s, KeyCode::Char(' ')); // SHELL → PYTHON
     press(&mut s, KeyCode::Char(' ')); // → BAT
     press(&mut s, KeyCode::Char(' ')); // → SHELL
-    // Through risk and version to the content.
     press(&mut s, KeyCode::Tab);
+    assert_eq!(s.editor.as_ref().unwrap().focus, Field::Risk);
     press(&mut s, KeyCode::Char(' ')); // LOW → MEDIUM
     press(&mut s, KeyCode::Tab);
+    assert_eq!(s.editor.as_ref().unwrap().focus, Field::Version);
+    press(&mut s, KeyCode::Tab);
+    assert_eq!(s.editor.as_ref().unwrap().focus, Field::Description);
+    type_text(&mut s, "says hello");
     ctrl(&mut s, 'n');
     press(&mut s, KeyCode::Tab);
     type_text(&mut s, "world");
@@ -323,4 +327,38 @@ fn a_2000_line_script_scrolls_and_is_highlighted_around_the_view() {
     assert!(e.top > 1980, "{}", e.top);
     type_text(&mut s, "x");
     snap("editor_2000_lines_bottom", &mut s);
+}
+
+#[test]
+fn the_editor_undoes_indents_by_type_and_helps_with_its_own_keys_only() {
+    let mut s = state();
+    update::update(&mut s, Msg::Scripts(Ok(vec![]), false));
+    update::act(&mut s, Action::NewScript);
+    let e = s.editor.as_mut().unwrap();
+    e.focus = Field::Content;
+    type_text(&mut s, "echo one");
+    let content = |s: &State| s.editor.as_ref().unwrap().content.lines().join("\n");
+    assert!(content(&s).ends_with("echo one"));
+    ctrl(&mut s, 'z');
+    assert!(!content(&s).ends_with("echo one"), "{}", content(&s));
+    ctrl(&mut s, 'y');
+    assert!(content(&s).ends_with("echo one"));
+    // Shell: a real tab. Python: four spaces.
+    press(&mut s, KeyCode::Tab);
+    assert!(content(&s).ends_with("echo one\t"), "{:?}", content(&s));
+    s.editor.as_mut().unwrap().script_type = ScriptType::Python;
+    press(&mut s, KeyCode::Tab);
+    assert!(content(&s).ends_with("echo one\t    "), "{:?}", content(&s));
+    // F1 lists what works here: no plain keys, which would type text.
+    press(&mut s, KeyCode::F(1));
+    let help = format!("{:?}", draw(&s, 160, 48));
+    for works in [
+        "ctrl-s", "ctrl-z", "ctrl-y", "ctrl-n", "f1", "esc", "ctrl-c",
+    ] {
+        assert!(help.contains(works), "{works} missing:\n{help}");
+    }
+    for types in ["  q  quit", "  1  scripts", "  r  run", "  :  command"] {
+        assert!(!help.contains(types), "{types:?} listed:\n{help}");
+    }
+    snap("editor_help", &mut s);
 }

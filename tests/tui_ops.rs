@@ -127,7 +127,7 @@ fn the_agents_pane_installs_retries_and_rolls_back_after_asking() {
     let screen = draw(&s, 160, 48).to_string();
     assert!(screen.contains("tasks 3 (newest first)"), "{screen}");
     assert!(
-        screen.contains("RUNNING") && screen.contains("File exists"),
+        screen.contains("running") && screen.contains("File exists"),
         "{screen}"
     );
 

@@ -13,9 +13,14 @@ struct Tmux {
 
 impl Tmux {
     fn new(dir: &Path) -> Tmux {
+        Tmux::sized(dir, 120, 40)
+    }
+
+    fn sized(dir: &Path, width: u16, height: u16) -> Tmux {
         let socket = dir.join("tmux.sock").display().to_string();
         let t = Tmux { socket };
-        t.run(&["new-session", "-d", "-x", "120", "-y", "40", "-s", "main"]);
+        let (w, h) = (width.to_string(), height.to_string());
+        t.run(&["new-session", "-d", "-x", &w, "-y", &h, "-s", "main"]);
         t
     }
 
@@ -137,14 +142,14 @@ fn create_a_script_in_the_editor_run_it_in_two_batches_with_pause_and_quit_clean
     let before = t.wait_file(&d.join("before"));
     t.line(&format!("{base}; echo cocpit-exited-$?"));
     t.wait_for("no scripts yet");
-    // n: a new script. Name, enter to the description, enter to the type, tab past risk and
-    // version to the content, then the script itself.
+    // n: a new script. Name, then tab along the layout (type, risk, version) to the
+    // description below them, and on to the content, then the script itself.
     t.keys(&["n"]);
     t.wait_for("name: must not be empty");
     t.run(&["send-keys", "-t", "main", "-l", "tmux_hello"]);
-    t.keys(&["Enter"]);
+    t.keys(&["Tab", "Tab", "Tab", "Tab"]);
     t.run(&["send-keys", "-t", "main", "-l", "says hello"]);
-    t.keys(&["Enter", "Tab", "Tab", "Tab"]);
+    t.keys(&["Tab"]);
     t.wait_for("esc: form");
     t.run(&[
         "send-keys",
@@ -164,16 +169,17 @@ fn create_a_script_in_the_editor_run_it_in_two_batches_with_pause_and_quit_clean
     t.wait_for("plan is valid");
     t.keys(&["BSpace", "BSpace", "2", "Tab", "Space", "Enter"]);
     let paused = t.wait_for("paused: rotation: paused after batch 1 of 2");
-    assert!(paused.contains("PAUSED"), "{paused}");
+    assert!(paused.contains("⏸ paused tmux_hello"), "{paused}");
     assert!(
         paused.contains("2/4 done"),
         "batch 1 finished, batch 2 waits:\n{paused}"
     );
     t.keys(&["c"]);
-    let done = t.wait_for("FINISHED tmux_hello");
+    let done = t.wait_for("✔ finished · 4 of 4 succeeded");
     assert!(done.contains("4/4 done"), "{done}");
-    // The log of the selected instance of batch 1.
-    assert!(done.contains("hello from demo-01"), "{done}");
+    // The grid followed the order to batch 2, and shows its first instance's log.
+    assert!(done.contains("log of demo-03"), "{done}");
+    assert!(done.contains("hello from demo-03"), "{done}");
     t.keys(&["q"]);
     t.wait_for("cocpit-exited-0");
     assert_eq!(
@@ -331,8 +337,10 @@ fn alarms_pushed_with_curl_become_an_incident_carried_to_completed() {
     t.wait_for("Disk almost full");
     let s = t.wait_for("CPU usage above 90%");
     assert!(s.contains("alarms 2/2"), "{s}");
-    // j to the CPU alarm (the older one), i: an incident from it.
+    // j to the CPU alarm (the older one), i: an incident from it, after its form.
     t.keys(&["j", "i"]);
+    t.wait_for("incident from 1 alarm(s)");
+    t.keys(&["Enter"]);
     let s = t.wait_for("◉ TRIGGERED");
     let num = s
         .split(|c: char| !c.is_ascii_alphanumeric())
@@ -469,7 +477,11 @@ fn without_an_event_stream_the_console_follows_an_order_by_polling() {
     t.wait_for("plan is valid");
     t.keys(&["Enter"]);
     // The order's progress arrives only by reading it again: no event says it changed.
-    let done = t.wait_for("FINISHED polled_run");
+    let done = t.wait_for("✔ finished polled_run");
+    assert!(
+        done.contains("▶ 0 running"),
+        "the header agrees with the order shown:\n{done}"
+    );
     assert!(done.contains("4/4 done"), "{done}");
     assert!(done.contains("polled-demo-01"), "{done}");
     assert_eq!(proxy.seen("GET /v1/cocpit/events").len(), 1);
@@ -477,6 +489,122 @@ fn without_an_event_stream_the_console_follows_an_order_by_polling() {
         proxy.seen("GET /v1/job/script/orders/").len() >= 2,
         "the order was read again while it ran"
     );
+    t.keys(&["q"]);
+    t.wait_for("cocpit-exited-0");
+}
+
+/// A script made with the CLI before the console opens (the console then holds the engine).
+fn create_script(d: &Path, fleet: u32, name: &str, content: &str, params: &[&str]) {
+    std::fs::write(
+        d.join("config.toml"),
+        format!("[inventory]\ndemo_fleet = {fleet}\n"),
+    )
+    .unwrap();
+    std::fs::write(d.join(format!("{name}.sh")), content).unwrap();
+    let mut args = vec![
+        "script".to_string(),
+        "create".into(),
+        "--name".into(),
+        name.into(),
+        "--file".into(),
+        d.join(format!("{name}.sh")).display().to_string(),
+    ];
+    for p in params {
+        args.extend(["--param".to_string(), p.to_string()]);
+    }
+    let out = common::server::cocpit()
+        .arg("--config")
+        .arg(d.join("config.toml"))
+        .args(["--init", "--data"])
+        .arg(d.join("data"))
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn an_eight_host_order_is_driven_from_the_keyboard_at_80x24() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // demo-06 fails on its first try only; every host prints a line to search for.
+    create_script(
+        d,
+        8,
+        "flaky06",
+        "echo \"start on $COCPIT_RESOURCE_ID\"\necho \"needle-$COCPIT_RESOURCE_ID\"\n\
+         if [ \"$COCPIT_RESOURCE_ID\" = demo-06 ] && [ ! -e \"$1/tried\" ]; then\n\
+         touch \"$1/tried\"; echo \"demo-06 refuses\" >&2; exit 3\nfi\necho done\n",
+        &[&format!("dir={}", d.display())],
+    );
+    let t = Tmux::sized(d, 80, 24);
+    t.run(&["set-option", "-g", "set-clipboard", "on"]);
+    t.open_local(d, 8);
+    t.wait_for("scripts 1/1");
+    t.keys(&["r"]);
+    t.wait_for("plan is valid");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("paused: success 88 % below threshold 100 % (1 of 8 failed)");
+    assert!(
+        s.contains("of 8"),
+        "the window of the long batch is told:\n{s}"
+    );
+    // The 6th instance, from the keyboard.
+    t.keys(&["j", "j", "j", "j", "j"]);
+    let s = t.wait_for("log of demo-06 (6)");
+    assert!(s.contains("demo-06 refuses"), "{s}");
+    // Its log: search it, copy the match.
+    t.keys(&["Enter", "/"]);
+    t.run(&["send-keys", "-t", "main", "-l", "needle"]);
+    t.keys(&["Enter"]);
+    t.wait_for("/needle");
+    t.wait_for("match 1 of 1");
+    t.keys(&["y"]);
+    t.wait_for("line 2 copied");
+    let deadline = Instant::now() + common::PATIENCE;
+    loop {
+        let buffers = t.run(&["list-buffers"]);
+        if !buffers.is_empty() {
+            assert_eq!(t.run(&["show-buffer"]), "needle-demo-06");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no OSC 52 buffer in tmux");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Back to the instances; retry it (it succeeds now), then continue: all succeeded.
+    t.keys(&["Tab", "R"]);
+    t.wait_for("RETRY_INSTANCE done");
+    t.wait_for("✔ succeeded");
+    t.keys(&["c"]);
+    let s = t.wait_for("✔ finished · 8 of 8 succeeded");
+    assert!(s.ends_with("? help\n") || s.contains("? help"), "{s}");
+    t.keys(&["q"]);
+    t.wait_for("cocpit-exited-0");
+}
+
+#[test]
+fn an_order_whose_every_host_failed_shows_as_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    create_script(d, 3, "broken", "echo trying; exit 1\n", &[]);
+    let t = Tmux::sized(d, 160, 48);
+    t.open_local(d, 3);
+    t.wait_for("scripts 1/1");
+    t.keys(&["r"]);
+    t.wait_for("plan is valid");
+    t.keys(&["Enter"]);
+    t.wait_for("paused: success 0 % below threshold 100 % (3 of 3 failed)");
+    t.keys(&["c"]);
+    let s = t.wait_for("✘ finished · 3 of 3 failed · success 0 % < 100 %");
+    assert!(!s.contains("✔ finished"), "{s}");
+    t.keys(&["Escape"]);
+    let s = t.wait_for("orders 1/1");
+    assert!(s.contains("✘ finished"), "{s}");
+    assert!(s.contains("3/3 done · 3✘"), "{s}");
     t.keys(&["q"]);
     t.wait_for("cocpit-exited-0");
 }

@@ -32,6 +32,19 @@ wire_enum!(
 );
 
 impl InvocationStatus {
+    /// The status in words, for people.
+    pub fn words(self) -> &'static str {
+        match self {
+            InvocationStatus::Pending => "pending",
+            InvocationStatus::Running => "running",
+            InvocationStatus::Timeout => "timed out",
+            InvocationStatus::Failed => "failed",
+            InvocationStatus::Succeeded => "succeeded",
+            InvocationStatus::Canceled => "canceled",
+            InvocationStatus::Rollbacked => "rolled back",
+        }
+    }
+
     pub fn is_open(self) -> bool {
         matches!(self, InvocationStatus::Pending | InvocationStatus::Running)
     }

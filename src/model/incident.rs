@@ -185,6 +185,35 @@ pub const SOURCES: &[EnumRow] = &[
     ("incident_source_alarm", "Alarm", "alarm"),
 ];
 
+impl OperateKey {
+    /// What the operation does, in words (`acceptedIncident1` → `accepted`).
+    pub fn words(self) -> &'static str {
+        match self {
+            OperateKey::Accept => "accepted",
+            OperateKey::CommitSolution => "solution submitted",
+            OperateKey::Confirm => "verified",
+            OperateKey::Reject => "rejected",
+        }
+    }
+}
+
+/// Any incident code in words: a level (`P3`), a type (`Function issues`), a source (`Alarm`),
+/// a timeline action (`accepted`); an unknown code as it is.
+pub fn words(code: &str) -> String {
+    if let Some(r) = find(LEVELS, code) {
+        return r.2.to_string();
+    }
+    for table in [TYPES, SOURCES] {
+        if let Some(r) = find(table, code) {
+            return r.1.to_string();
+        }
+    }
+    match code.parse::<OperateKey>() {
+        Ok(k) => k.words().to_string(),
+        Err(_) => code.to_string(),
+    }
+}
+
 /// The English name of a level key (`level_10` → `P1`), or the key itself.
 pub fn level_name(key: &str) -> String {
     find(LEVELS, key)

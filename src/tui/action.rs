@@ -55,6 +55,8 @@ pub enum Action {
     AddParam,
     RemoveParam,
     PrevField,
+    Undo,
+    Redo,
     AckAlarm,
     SilenceAlarm,
     AlarmToIncident,
@@ -96,6 +98,21 @@ pub enum Context {
 }
 
 impl Action {
+    /// What works in the script editor, where plain keys type text: help lists these only.
+    pub const EDITOR: &'static [Action] = &[
+        Action::Save,
+        Action::SwitchFocus,
+        Action::PrevField,
+        Action::AddParam,
+        Action::RemoveParam,
+        Action::Undo,
+        Action::Redo,
+        Action::ExternalEditor,
+        Action::Back,
+        Action::Help,
+        Action::Quit,
+    ];
+
     pub const ALL: &'static [Action] = &[
         Action::Quit,
         Action::Back,
@@ -146,6 +163,8 @@ impl Action {
         Action::AddParam,
         Action::RemoveParam,
         Action::PrevField,
+        Action::Undo,
+        Action::Redo,
         Action::AckAlarm,
         Action::SilenceAlarm,
         Action::AlarmToIncident,
@@ -227,6 +246,8 @@ impl Action {
             Action::AddParam => "add a parameter",
             Action::RemoveParam => "remove the focused parameter",
             Action::PrevField => "previous field",
+            Action::Undo => "undo (the script's content)",
+            Action::Redo => "redo",
             Action::AckAlarm => "acknowledge the alarm(s)",
             Action::SilenceAlarm => "silence alarms like this one",
             Action::AlarmToIncident => "incident from the alarm(s)",
@@ -256,7 +277,7 @@ impl Action {
             ToggleMark => Context::Marks,
             RunScript | NewScript | EditScript | DeleteScript => Context::Scripts,
             ExternalEditor => Context::Scripts,
-            Save | AddParam | RemoveParam | PrevField => Context::Editor,
+            Save | AddParam | RemoveParam | PrevField | Undo | Redo => Context::Editor,
             AckAlarm | SilenceAlarm | AlarmToIncident | ToggleGroups | ClearAlarm => {
                 Context::Alarms
             }

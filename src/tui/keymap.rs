@@ -186,6 +186,8 @@ const DEFAULTS: &[(&str, Action)] = &[
     ("ctrl-n", Action::AddParam),
     ("ctrl-d", Action::RemoveParam),
     ("shift-tab", Action::PrevField),
+    ("ctrl-z", Action::Undo),
+    ("ctrl-y", Action::Redo),
     ("f1", Action::Help),
     ("a", Action::AckAlarm),
     ("s", Action::SilenceAlarm),
@@ -291,6 +293,25 @@ impl Keymap {
             .map(|(k, _)| k.label())
             .next()
             .unwrap_or_else(|| "—".into())
+    }
+
+    /// The editor's bindings: only keys that do not type text.
+    pub fn editor_help(&self) -> Vec<(String, Action)> {
+        Action::EDITOR
+            .iter()
+            .filter_map(|a| {
+                let keys: Vec<String> = self
+                    .map
+                    .iter()
+                    .filter(|(k, acts)| {
+                        acts.contains(a)
+                            && (k.ctrl || k.alt || !matches!(k.code, KeyCodeOrd::Char(_)))
+                    })
+                    .map(|(k, _)| k.label())
+                    .collect();
+                (!keys.is_empty()).then(|| (keys.join(" "), *a))
+            })
+            .collect()
     }
 
     /// Every binding of the given contexts, grouped as help shows them.

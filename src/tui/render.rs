@@ -370,7 +370,11 @@ pub fn clear_popup(f: &mut Frame, rect: Rect) {
 }
 
 fn render_help(s: &State, f: &mut Frame, area: Rect) {
-    let rows = s.keymap.help(&s.pane.contexts());
+    let rows = if s.pane == Pane::Editor {
+        s.keymap.editor_help()
+    } else {
+        s.keymap.help(&s.pane.contexts())
+    };
     let keys_w = rows
         .iter()
         .map(|(k, _)| k.chars().count())

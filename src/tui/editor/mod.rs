@@ -278,16 +278,13 @@ impl Editor {
     }
 
     /// The fields in tab order. The name and type of a saved script never change.
+    /// The fields in the order tab visits them: as laid out, left to right, top to bottom.
     pub fn fields(&self) -> Vec<Field> {
         let mut v = vec![];
         if self.is_new() {
-            v.push(Field::Name);
+            v.extend([Field::Name, Field::Type]);
         }
-        v.push(Field::Description);
-        if self.is_new() {
-            v.push(Field::Type);
-        }
-        v.extend([Field::Risk, Field::Version]);
+        v.extend([Field::Risk, Field::Version, Field::Description]);
         for i in 0..self.params.len() {
             v.extend(PARTS.iter().map(|p| Field::Param(i, *p)));
         }
@@ -369,6 +366,10 @@ impl Editor {
     }
 
     fn content_key(&mut self, k: KeyEvent, page: usize) -> bool {
+        // Tab indents as the language expects: four spaces in Python (PEP 8), a real tab in
+        // shell and batch (what `<<-` heredocs strip).
+        self.content
+            .set_hard_tab_indent(self.script_type != ScriptType::Python);
         let (row, col) = self.cursor();
         let page = page.max(1);
         match k.code {

@@ -24,7 +24,9 @@ pub fn render(s: &State, f: &mut Frame, area: Rect, form: &Form) {
         let value = match &field.kind {
             FieldKind::Text if focused => format!("{}▏", for_display(&field.value)),
             FieldKind::Text => for_display(&field.value),
-            FieldKind::Choice(_) => format!("‹{}›", field.value),
+            FieldKind::Choice(_) => {
+                format!("‹{}›", crate::model::incident::words(&field.value))
+            }
             FieldKind::Bool => format!(
                 "[{}] {}",
                 if field.value == "yes" { "x" } else { " " },

@@ -187,7 +187,7 @@ pub fn scripts(s: &State, f: &mut Frame, area: Rect) {
         ("RISK", Width::Fixed(6), 0),
         ("VERSION", Width::Fixed(8), 70),
         ("UPDATED", Width::Fixed(11), 60),
-        ("SCRIPT_UUID", Width::Fixed(25), 110),
+        ("SCRIPT_UUID", Width::Fixed(26), 110),
     ];
     table(
         s,

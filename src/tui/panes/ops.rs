@@ -76,7 +76,7 @@ fn agent_tasks(s: &State, f: &mut Frame, area: Rect) {
             plain(for_display(&t.instance_id)),
             plain(t.invocation_type.to_string()),
             (
-                t.invocation_status.to_string(),
+                t.invocation_status.words().to_string(),
                 task_style(s, t.invocation_status.as_str()),
             ),
             plain(format!(
@@ -128,7 +128,11 @@ fn agent_instances(s: &State, f: &mut Frame, area: Rect) {
                 plain(a.version.clone().unwrap_or("-".into())),
                 match last {
                     Some(l) => (
-                        format!("{} {}", l.invocation_type, l.invocation_status),
+                        format!(
+                            "{} {}",
+                            l.invocation_type.as_str().to_lowercase(),
+                            l.invocation_status.words()
+                        ),
                         task_style(s, l.invocation_status.as_str()),
                     ),
                     None => plain(""),

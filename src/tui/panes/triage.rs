@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use super::lists::{Column, Spec, plain, table};
 use crate::format::short_time;
 use crate::model::alarm::{Alarm, AlarmLevel, AlarmState};
-use crate::model::incident::{IncidentStatus, level_name};
+use crate::model::incident::{IncidentStatus, level_name, words};
 use crate::sanitize::for_display;
 use crate::tui::state::{Load, State};
 use crate::tui::theme::Theme;
@@ -99,7 +99,7 @@ pub fn alarms(s: &State, f: &mut Frame, area: Rect) {
     }
     let columns: &[Column] = &[
         ("LEVEL", Width::Fixed(10), 0),
-        ("STATE", Width::Fixed(16), 0),
+        ("STATE", Width::Fixed(17), 0),
         ("COUNT", Width::Fixed(5), 90),
         ("LAST SEEN", Width::Fixed(11), 70),
         ("NAME", Width::Fill(20), 0),
@@ -277,11 +277,14 @@ pub fn incident(s: &State, f: &mut Frame, area: Rect) {
             Span::styled(for_display(&i.incident_title), s.theme.accent()),
         ]),
         Line::from(Span::styled(
+            // Words first; the raw codes stay beside them, dimmed, for whoever needs them.
             format!(
-                "{}  {}  {}  {}  service interrupted: {}",
+                "{}  {}  {} ({})  {} ({})  service interrupted: {}",
                 i.incident_num,
                 level_name(&i.incident_level),
+                words(&i.incident_type),
                 i.incident_type,
+                words(&i.incident_source),
                 i.incident_source,
                 if i.is_service_interrupt { "yes" } else { "no" }
             ),
@@ -335,7 +338,7 @@ pub fn incident(s: &State, f: &mut Frame, area: Rect) {
                 format!("{}  ", short_time(e.at, s.utc_offset)),
                 s.theme.dim(),
             ),
-            Span::raw(format!("{:<18}", e.action)),
+            Span::raw(format!("{:<18}", words(&e.action))),
             Span::styled(format!("→ {:<13}", e.to_status.name_en()), s.theme.accent()),
             Span::raw(format!("{}  ", for_display(&e.operator))),
             Span::styled(for_display(&params), s.theme.dim()),

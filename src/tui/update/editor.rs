@@ -203,6 +203,9 @@ pub fn editor_key(s: &mut State, k: KeyEvent) -> Outcome {
             return changed(s);
         }
         Some(Action::RemoveParam) if e.remove_param() => return changed(s),
+        Some(Action::Undo) if e.content.undo() => return changed(s),
+        Some(Action::Redo) if e.content.redo() => return changed(s),
+        Some(Action::Undo | Action::Redo) => return Outcome::default(),
         _ => {
             // Enter and ↑/↓ move between form fields; in the content they edit and move.
             if !in_content {

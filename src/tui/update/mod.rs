@@ -228,6 +228,21 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
             match r {
                 Ok(snap) => {
                     let snap = *snap;
+                    // The list (and the header's count) agree with the order shown, also when
+                    // only the shown pane is read again (polling).
+                    let tally = Tally::of(snap.instances.iter().map(|i| i.instance.status));
+                    let (status, eid) = (snap.info.status, snap.info.execute_uuid.clone());
+                    if s.orders.items.iter().any(|r| r.execute_uuid == eid) {
+                        s.orders.modify(|rows| {
+                            if let Some(r) = rows.iter_mut().find(|r| r.execute_uuid == eid) {
+                                r.status = status;
+                                r.properties.tally = Some(tally);
+                            }
+                        });
+                    }
+                    let Some(v) = s.order.as_mut() else {
+                        return Outcome::default();
+                    };
                     v.info = Some(snap.info);
                     v.batches = snap.batches;
                     v.instances = snap.instances;

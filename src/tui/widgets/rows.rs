@@ -53,12 +53,21 @@ pub fn layout(widths: &[Width], total: u16) -> Vec<(u16, u16)> {
         .collect()
 }
 
-/// Writes at most `width` columns of `text`. ASCII (most cells of a table) is written cell by
+/// Writes at most `width` columns of `text`; a text that does not fit ends in `…`, so nothing
+/// (an id least of all) is ever cut silently. ASCII (most cells of a table) is written cell by
 /// cell; anything else goes through ratatui's grapheme-aware path, so wide characters stay
 /// whole.
 pub fn put(buf: &mut Buffer, x: u16, y: u16, text: &str, width: usize, style: Style) {
+    if width == 0 {
+        return;
+    }
     if !text.is_ascii() {
-        buf.set_stringn(x, y, text, width, style);
+        if unicode_width::UnicodeWidthStr::width(text) <= width {
+            buf.set_stringn(x, y, text, width, style);
+        } else {
+            let (end, _) = buf.set_stringn(x, y, text, width - 1, style);
+            buf.set_stringn(end, y, "…", 1, style);
+        }
         return;
     }
     let area = buf.area;
@@ -66,10 +75,17 @@ pub fn put(buf: &mut Buffer, x: u16, y: u16, text: &str, width: usize, style: St
         return;
     }
     let room = ((area.x + area.width).saturating_sub(x) as usize).min(width);
+    let cut = text.len() > room;
     for (i, b) in text.bytes().take(room).enumerate() {
         // Control bytes never get here raw (text is made terminal-safe before), but a cell
         // must hold something printable either way.
-        let c = if b.is_ascii_control() { '?' } else { b as char };
+        let c = if cut && i + 1 == room {
+            '…'
+        } else if b.is_ascii_control() {
+            '?'
+        } else {
+            b as char
+        };
         buf[(x + i as u16, y)].set_char(c).set_style(style);
     }
 }
