@@ -833,3 +833,55 @@ fn the_log_is_searched_copied_saved_and_timed_from_the_keyboard() {
     );
     snap("order_log_times", &s);
 }
+
+#[test]
+fn lists_sort_by_any_column_and_the_palette_opens_an_id() {
+    use ratatui::crossterm::event::KeyCode;
+    let mut s = loaded();
+    update::go(&mut s, Pane::Scripts);
+    let names =
+        |s: &State| -> Vec<String> { s.scripts.visible_items().map(|x| x.name.clone()).collect() };
+    let before = names(&s);
+    update::update(&mut s, Msg::Key(key('o')));
+    assert_eq!(s.message.clone().unwrap().1, "sorted by NAME ▲");
+    let mut want = before.clone();
+    want.sort_by_key(|n| n.to_lowercase());
+    assert_eq!(names(&s), want);
+    update::update(&mut s, Msg::Key(key('O')));
+    want.reverse();
+    assert_eq!(names(&s), want);
+    snap("scripts_sorted", &s);
+    // Round the columns and back to the order the rows came in.
+    for _ in 0..5 {
+        update::update(&mut s, Msg::Key(key('o')));
+    }
+    assert_eq!(s.message.clone().unwrap().1, "in the order they came");
+    assert_eq!(names(&s), before);
+    // `:` with an id opens it.
+    let open = |s: &mut State, id: &str| {
+        update::update(s, Msg::Key(key(':')));
+        for c in id.chars() {
+            update::update(s, Msg::Key(key(c)));
+        }
+        update::update(s, code(KeyCode::Enter))
+    };
+    open(&mut s, "SCT20231114221320000000003");
+    assert_eq!(s.pane, Pane::Order);
+    assert_eq!(
+        s.order.as_ref().unwrap().execute_uuid,
+        "SCT20231114221320000000003"
+    );
+    let out = open(&mut s, "IM202311142213200000000042");
+    assert_eq!(s.pane, Pane::Incident);
+    assert!(out.effects.iter().any(|e| matches!(
+        e,
+        update::Effect::Triage(update::TriageEffect::LoadIncident(n)) if n == "IM202311142213200000000042"
+    )));
+    open(&mut s, "SC20231114221320000000001");
+    assert_eq!(s.pane, Pane::Script);
+    let screen = format!("{:?}", draw(&s, 160, 48));
+    assert!(
+        screen.contains("1 scripts  2 orders"),
+        "the tab bar: {screen}"
+    );
+}

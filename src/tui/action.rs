@@ -17,6 +17,8 @@ pub enum Action {
     Open,
     ToggleMark,
     Filter,
+    Sort,
+    SortReverse,
     Palette,
     Help,
     Refresh,
@@ -125,6 +127,8 @@ impl Action {
         Action::Open,
         Action::ToggleMark,
         Action::Filter,
+        Action::Sort,
+        Action::SortReverse,
         Action::Palette,
         Action::Help,
         Action::Refresh,
@@ -208,6 +212,8 @@ impl Action {
             Action::Open => "open the selection",
             Action::ToggleMark => "mark / unmark (multi-select)",
             Action::Filter => "filter (! inverts)",
+            Action::Sort => "sort by the next column",
+            Action::SortReverse => "reverse the sort",
             Action::Palette => "command palette",
             Action::Help => "this help",
             Action::Refresh => "reload from the backend",
@@ -273,7 +279,8 @@ impl Action {
     pub fn context(self) -> Context {
         use Action::*;
         match self {
-            Up | Down | Top | Bottom | PageUp | PageDown | Open | Filter | Refresh => Context::List,
+            Up | Down | Top | Bottom | PageUp | PageDown | Open | Filter | Refresh | Sort
+            | SortReverse => Context::List,
             ToggleMark => Context::Marks,
             RunScript | NewScript | EditScript | DeleteScript => Context::Scripts,
             ExternalEditor => Context::Scripts,

@@ -147,6 +147,8 @@ const DEFAULTS: &[(&str, Action)] = &[
     ("enter", Action::Open),
     ("space", Action::ToggleMark),
     ("/", Action::Filter),
+    ("o", Action::Sort),
+    ("O", Action::SortReverse),
     (":", Action::Palette),
     ("?", Action::Help),
     ("ctrl-r", Action::Refresh),

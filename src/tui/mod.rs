@@ -676,7 +676,7 @@ pub async fn run(
             let _ = execute!(out, crossterm::terminal::EndSynchronizedUpdate);
             let _ = out.flush();
             if let Ok(size) = terminal.size() {
-                s.page = size.height.saturating_sub(8) as usize;
+                s.page = size.height.saturating_sub(9) as usize;
                 s.screen = (size.width, size.height);
             }
             last_draw = Instant::now();

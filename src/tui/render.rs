@@ -30,7 +30,8 @@ pub fn render(s: &State, f: &mut Frame) {
         f.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
         return;
     }
-    let [header, body, message, footer] = Layout::vertical([
+    let [header, tabs, body, message, footer] = Layout::vertical([
+        Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Min(1),
         Constraint::Length(1),
@@ -38,6 +39,7 @@ pub fn render(s: &State, f: &mut Frame) {
     ])
     .areas(area);
     render_header(s, f, header);
+    render_tabs(s, f, tabs);
     match s.pane {
         Pane::Scripts => panes::lists::scripts(s, f, body),
         Pane::Orders => panes::lists::orders(s, f, body),
@@ -65,14 +67,44 @@ pub fn render(s: &State, f: &mut Frame) {
     }
 }
 
+/// The panes a digit opens, the current one (or the list a detail belongs to) marked.
+fn render_tabs(s: &State, f: &mut Frame, area: Rect) {
+    // Each pane's name, and a shorter one for narrow terminals.
+    const TABS: [(Pane, &str, &str); 8] = [
+        (Pane::Scripts, "scripts", "scripts"),
+        (Pane::Orders, "orders", "orders"),
+        (Pane::Resources, "resources", "res"),
+        (Pane::Incidents, "incidents", "incid"),
+        (Pane::Alarms, "alarms", "alarms"),
+        (Pane::Agents, "agents", "agents"),
+        (Pane::Desktops, "desktops", "desks"),
+        (Pane::Invokers, "invokers", "invok"),
+    ];
+    let here = super::update::parent(s).unwrap_or(s.pane);
+    let full: usize = TABS.iter().map(|(_, n, _)| n.len() + 4).sum();
+    let narrow = full > area.width as usize;
+    let mut spans = vec![];
+    for (i, (pane, name, short)) in TABS.iter().enumerate() {
+        let name = if narrow { short } else { name };
+        let text = format!(" {} {name} ", i + 1);
+        spans.push(if *pane == here {
+            Span::styled(text, s.theme.selected())
+        } else {
+            Span::styled(text, s.theme.dim())
+        });
+    }
+    // The detail shown, when its whole name fits.
+    let used: usize = spans.iter().map(|sp| sp.width()).sum();
+    let detail = format!(" › {}", s.pane.title());
+    if here != s.pane && used + detail.chars().count() <= area.width as usize {
+        spans.push(Span::styled(detail, s.theme.accent()));
+    }
+    one_line(f, area, &Line::from(spans), Style::default());
+}
+
 fn render_header(s: &State, f: &mut Frame, area: Rect) {
     let running = s.running_orders();
-    let head = vec![
-        Span::styled(" cocpit ", s.theme.accent()),
-        Span::raw("│ "),
-        Span::styled(s.pane.title(), s.theme.accent()),
-        Span::raw(" │ "),
-    ];
+    let head = vec![Span::styled(" cocpit ", s.theme.accent()), Span::raw("│ ")];
     let link = |short: bool| match s.connection.as_deref() {
         None => Span::raw(""),
         Some("connected") => Span::styled(" ● connected", s.theme.ok()),
@@ -97,11 +129,28 @@ fn render_header(s: &State, f: &mut Frame, area: Rect) {
         Span::raw(format!("▶ {running} running")),
         Span::raw(" │ "),
     ];
+    // Firing alarms by level, labelled: `alarms ✖3 crit ▲1 maj ●0 min ·0 info` (symbols only
+    // when narrow).
+    let wide = area.width >= 120;
+    tail.push(Span::styled("alarms ", s.theme.dim()));
     for (l, n) in super::state::ALARM_LEVELS.iter().zip(s.alarm_counts) {
         let (label, style) = panes::triage::level(&s.theme, *l);
         let sym = label.split(' ').next().unwrap_or("").to_string();
         let style = if n > 0 { style } else { s.theme.dim() };
-        tail.push(Span::styled(format!("{sym}{n} "), style));
+        let name = match l {
+            crate::model::alarm::AlarmLevel::Critical => "crit",
+            crate::model::alarm::AlarmLevel::Major => "maj",
+            crate::model::alarm::AlarmLevel::Minor => "min",
+            crate::model::alarm::AlarmLevel::Info => "info",
+        };
+        tail.push(Span::styled(
+            if wide {
+                format!("{sym}{n} {name} ")
+            } else {
+                format!("{sym}{n} ")
+            },
+            style,
+        ));
     }
     let clock = format!("{} ", s.clock);
     let width = |v: &[Span]| v.iter().map(|sp| sp.width()).sum::<usize>();

@@ -22,11 +22,32 @@ use super::theme::Theme;
 pub trait Row {
     fn key(&self) -> String;
     fn haystack(&self) -> String;
+    /// The columns the list can be sorted by, as their headers read.
+    const SORT_COLUMNS: &'static [&'static str] = &[];
+    /// What orders rows by column `c` of [`Row::SORT_COLUMNS`] (numbers zero-padded).
+    fn sort_key(&self, _c: usize) -> String {
+        String::new()
+    }
+}
+
+/// A number as a key that sorts as the number does (for non-negative values).
+fn num(n: i64) -> String {
+    format!("{:020}", n.max(0))
 }
 
 impl Row for ScriptListModel {
     fn key(&self) -> String {
         self.script_uuid.clone()
+    }
+    const SORT_COLUMNS: &'static [&'static str] = &["NAME", "TYPE", "RISK", "VERSION", "UPDATED"];
+    fn sort_key(&self, c: usize) -> String {
+        match c {
+            0 => self.name.to_lowercase(),
+            1 => self.script_type.to_string(),
+            2 => (self.properties.risk_level as u8).to_string(),
+            3 => self.properties.version.clone(),
+            _ => num(self.gmt_modified),
+        }
     }
     fn haystack(&self) -> String {
         format!(
@@ -44,6 +65,20 @@ impl Row for JobScriptOrderListModel {
     fn key(&self) -> String {
         self.execute_uuid.clone()
     }
+    const SORT_COLUMNS: &'static [&'static str] = &[
+        "STATUS", "SCRIPT", "HOSTS", "PROGRESS", "CREATED", "DURATION",
+    ];
+    fn sort_key(&self, c: usize) -> String {
+        let t = self.properties.tally.unwrap_or_default();
+        match c {
+            0 => self.status.words().to_string(),
+            1 => self.order_name.to_lowercase(),
+            2 => num(t.total),
+            3 => num((t.total - t.waiting - t.running) * 1000 / t.total.max(1)),
+            4 => num(self.gmt_created),
+            _ => num(self.execute_costs.unwrap_or(0)),
+        }
+    }
     fn haystack(&self) -> String {
         format!(
             "{} {} {} {}",
@@ -55,6 +90,20 @@ impl Row for JobScriptOrderListModel {
 impl Row for Resource {
     fn key(&self) -> String {
         self.resource_id.clone()
+    }
+    const SORT_COLUMNS: &'static [&'static str] = &["RESOURCE_ID", "TRANSPORT", "REACHABLE"];
+    fn sort_key(&self, c: usize) -> String {
+        let prop = |k: &str| {
+            self.properties
+                .get(k)
+                .map(|v| v.to_string())
+                .unwrap_or_default()
+        };
+        match c {
+            0 => self.resource_id.clone(),
+            1 => prop("transport"),
+            _ => prop("reachable"),
+        }
     }
     fn haystack(&self) -> String {
         let tags: Vec<String> = self
@@ -117,6 +166,15 @@ impl Row for Alarm {
     fn key(&self) -> String {
         self.alarm_id.clone()
     }
+    const SORT_COLUMNS: &'static [&'static str] = &["LEVEL", "STATE", "LAST SEEN", "NAME"];
+    fn sort_key(&self, c: usize) -> String {
+        match c {
+            0 => self.level.rank().to_string(),
+            1 => format!("{:?}", self.state),
+            2 => num(self.last_seen),
+            _ => self.name.to_lowercase(),
+        }
+    }
     fn haystack(&self) -> String {
         format!(
             "{} {} {} {} {} {} {} {}",
@@ -144,6 +202,15 @@ impl Row for AlarmGroup {
 impl Row for IncidentSummary {
     fn key(&self) -> String {
         self.incident_num.clone()
+    }
+    const SORT_COLUMNS: &'static [&'static str] = &["STATUS", "LEVEL", "CREATED", "TITLE"];
+    fn sort_key(&self, c: usize) -> String {
+        match c {
+            0 => self.status.name_en().to_string(),
+            1 => self.incident_level.clone(),
+            2 => num(self.create_time),
+            _ => self.incident_title.to_lowercase(),
+        }
     }
     fn haystack(&self) -> String {
         format!(
@@ -292,6 +359,9 @@ pub struct List<T> {
     pub want: usize,
     /// The server has rows beyond those loaded.
     pub more: bool,
+    /// Sorted by this column of [`Row::SORT_COLUMNS`], descending when `true`; `None` keeps
+    /// the order the rows came in.
+    pub sort: Option<(usize, bool)>,
 }
 
 impl<T> Default for List<T> {
@@ -305,6 +375,7 @@ impl<T> Default for List<T> {
             load: Load::Loading,
             want: crate::pages::PAGE,
             more: false,
+            sort: None,
         }
     }
 }
@@ -350,7 +421,39 @@ impl<T: Row> List<T> {
             })
             .map(|(i, _)| i)
             .collect();
+        if let Some((c, descending)) = self.sort {
+            let items = &self.items;
+            self.visible.sort_by_cached_key(|&i| items[i].sort_key(c));
+            if descending {
+                self.visible.reverse();
+            }
+        }
         self.selected = self.selected.min(self.visible.len().saturating_sub(1));
+    }
+
+    /// Sorts by the next column (after the last one, the order the rows came in), or flips the
+    /// direction; keeps the selection on its row. Returns what the list is sorted by now.
+    pub fn sort_by(&mut self, flip: bool) -> String {
+        let n = T::SORT_COLUMNS.len();
+        if n == 0 {
+            return "this list has no sortable columns".into();
+        }
+        self.sort = match (self.sort, flip) {
+            (Some((c, d)), true) => Some((c, !d)),
+            (None, true) => Some((0, true)),
+            (Some((c, _)), false) if c + 1 >= n => None,
+            (Some((c, _)), false) => Some((c + 1, false)),
+            (None, false) => Some((0, false)),
+        };
+        self.modify(|_| {});
+        match self.sort {
+            Some((c, d)) => format!(
+                "sorted by {} {}",
+                T::SORT_COLUMNS[c],
+                if d { "▼" } else { "▲" }
+            ),
+            None => "in the order they came".into(),
+        }
     }
 
     pub fn selected_item(&self) -> Option<&T> {

@@ -15,9 +15,9 @@ use crate::tui::editor::{Editor, Field, ParamPart, TAB, char_width};
 use crate::tui::state::{Load, State};
 use crate::tui::theme::Theme;
 
-/// Rows of the body for a screen (header, message line and footer take three).
+/// Rows of the body for a screen (header, tab bar, message line and footer take four).
 fn body(screen: (u16, u16)) -> Rect {
-    Rect::new(0, 1, screen.0, screen.1.saturating_sub(3))
+    Rect::new(0, 2, screen.0, screen.1.saturating_sub(4))
 }
 
 /// Form rows above the parameter rows: name, description, parameters header; below them the

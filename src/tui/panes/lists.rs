@@ -107,7 +107,23 @@ pub(crate) fn table<T: Row>(
     }
     let inner = block.inner(area);
     f.render_widget(block, area);
-    let shown = Shown::new(columns, area.width);
+    // The sorted column says so in its header: `NAME▲`.
+    let sorted = list
+        .sort
+        .map(|(c, down)| (T::SORT_COLUMNS[c], if down { "▼" } else { "▲" }));
+    let titles: Vec<String> = columns
+        .iter()
+        .map(|c| match sorted {
+            Some((title, arrow)) if title == c.0 => format!("{}{arrow}", c.0),
+            _ => c.0.to_string(),
+        })
+        .collect();
+    let columns: Vec<(&str, Width, u16)> = columns
+        .iter()
+        .zip(&titles)
+        .map(|(c, t)| (t.as_str(), c.1, c.2))
+        .collect();
+    let shown = Shown::new(&columns, area.width);
     let (start, end) = window(list, inner.height.saturating_sub(1) as usize);
     let rows = list.visible[start..end].iter().enumerate().map(|(n, &i)| {
         let item = &list.items[i];
@@ -136,7 +152,7 @@ pub(crate) struct Shown<'a> {
 }
 
 impl<'a> Shown<'a> {
-    pub fn new(columns: &'a [Column], width: u16) -> Shown<'a> {
+    pub fn new(columns: &'a [(&'a str, Width, u16)], width: u16) -> Shown<'a> {
         let keep: Vec<usize> = (0..columns.len())
             .filter(|&i| width >= columns[i].2)
             .collect();

@@ -778,6 +778,19 @@ pub fn act(s: &mut State, a: Action) -> Outcome {
         Action::Agents => return go(s, Pane::Agents),
         Action::Desktops => return go(s, Pane::Desktops),
         Action::Invokers => return go(s, Pane::Invokers),
+        Action::Sort | Action::SortReverse => {
+            let flip = a == Action::SortReverse;
+            let said = match s.pane {
+                Pane::Scripts => s.scripts.sort_by(flip),
+                Pane::Orders => s.orders.sort_by(flip),
+                Pane::Resources => s.resources.sort_by(flip),
+                Pane::Alarms if !s.grouped => s.alarms.sort_by(flip),
+                Pane::Incidents => s.incidents.sort_by(flip),
+                _ => "this view has no sortable columns".into(),
+            };
+            s.message = Some((Level::Info, said));
+            return Outcome::redraw();
+        }
         Action::Refresh => {
             let pane = s.pane;
             let out = go(s, pane);
@@ -1295,8 +1308,22 @@ fn palette_key(s: &mut State, k: KeyEvent) -> Outcome {
     Outcome::redraw()
 }
 
-/// Runs a palette command.
+/// Runs a palette command, or opens the order, script or incident an id names.
 pub fn command(s: &mut State, cmd: &str) -> Outcome {
+    let id = cmd.trim();
+    let numbered = |prefix: &str| {
+        id.strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+    };
+    if numbered("SCT") {
+        return open_order(s, id.to_string());
+    }
+    if numbered("SC") {
+        return editor::open_script(s, id.to_string());
+    }
+    if numbered("IM") {
+        return triage::open_incident(s, id.to_string());
+    }
     let mut words = cmd.split_whitespace();
     match (words.next().unwrap_or(""), words.next()) {
         ("scripts", _) => go(s, Pane::Scripts),
