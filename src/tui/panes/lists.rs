@@ -102,7 +102,14 @@ pub(crate) fn table<T: Row>(
                 list.filter
             )
         };
-        f.render_widget(Paragraph::new(text).style(s.theme.dim()).block(block), area);
+        // Hints wrap: at 80 columns they are read whole, not cut.
+        f.render_widget(
+            Paragraph::new(text)
+                .style(s.theme.dim())
+                .wrap(Wrap { trim: true })
+                .block(block),
+            area,
+        );
         return;
     }
     let inner = block.inner(area);
