@@ -68,6 +68,10 @@ enum Command {
     #[command(subcommand)]
     Script(cli::ScriptCmd),
     /// Orders (script tickets): list, show, batches, logs, op.
+    ///
+    /// The success rate is judged when a batch has settled, over every instance settled so far
+    /// (succeeded ÷ (succeeded + failed)); below the threshold the order pauses before the next
+    /// batch. Nothing running is stopped by it.
     #[command(subcommand)]
     Order(cli::OrderCmd),
     /// Incidents: list, show, create, accept, resolve, confirm, reject.
