@@ -104,7 +104,7 @@ fn detail(status: IncidentStatus) -> IncidentDetail {
             fault_recovery_time: None,
             fault_delineation_time: None,
             incident_ownership: None,
-            incident_type: "inc_type_p_config_issues".into(),
+            incident_type: "inc_type_p_monitoring_issues".into(),
             incident_title: "web-01 disk full".into(),
             incident_description: "/var at 100% on web-01".into(),
             incident_source: "incident_source_alarm".into(),
@@ -354,6 +354,10 @@ fn incidents_are_carried_through_their_states() {
     };
     assert_eq!(parameter["is_service_interrupt"], true);
     assert_eq!(parameter["cause"], "log rotation off");
+    assert_eq!(
+        parameter["mtm_type"], "inc_type_p_monitoring_issues",
+        "the incident's own type is kept"
+    );
 
     // Verified as solved closes it: asked first.
     update::update(

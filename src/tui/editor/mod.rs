@@ -524,16 +524,20 @@ mod tests {
         typed(&mut e, "_ok");
         assert_eq!(e.name, "bad_ok");
         assert_eq!(e.problem.as_ref().unwrap().field, "description");
-        e.next_field(false);
-        typed(&mut e, "says hello");
-        assert_eq!(e.problem, None);
-        // Type: space cycles SHELL → PYTHON and the highlighter follows.
+        // Type (beside the name): space cycles SHELL → PYTHON and the highlighter follows.
         e.next_field(false);
         assert_eq!(e.focus, Field::Type);
         e.key(key(KeyCode::Char(' ')), 10);
         assert_eq!(e.script_type, ScriptType::Python);
         assert_eq!(e.highlight.lang(), ScriptType::Python);
         assert!(e.dirty);
+        // Past risk and version to the description on the line below.
+        for _ in 0..3 {
+            e.next_field(false);
+        }
+        assert_eq!(e.focus, Field::Description);
+        typed(&mut e, "says hello");
+        assert_eq!(e.problem, None);
     }
 
     #[test]

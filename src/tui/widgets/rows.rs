@@ -158,6 +158,16 @@ mod tests {
     }
 
     #[test]
+    fn a_cut_ascii_cell_ends_in_an_ellipsis() {
+        let area = Rect::new(0, 0, 10, 1);
+        let mut buf = Buffer::empty(area);
+        put(&mut buf, 0, 0, "a1b2c3d4e5f6", 6, Style::default());
+        put(&mut buf, 7, 0, "xyz", 3, Style::default());
+        let line: String = (0..10).map(|x| buf[(x, 0)].symbol().to_string()).collect();
+        assert_eq!(line, "a1b2c… xyz");
+    }
+
+    #[test]
     fn cells_truncate_at_their_width_and_wide_characters_stay_whole() {
         let area = Rect::new(0, 0, 12, 2);
         let mut buf = Buffer::empty(area);
@@ -174,11 +184,11 @@ mod tests {
                 Style::default(),
             )),
         );
-        // 宽 and 字 take two cells each; the next 宽 would need columns 4-5 of a 5-wide column,
-        // so it is left out rather than cut in half.
+        // 宽 and 字 take two cells each; the rest does not fit a 5-wide column, so it is left
+        // out (never a wide character cut in half) and the cut is shown.
         assert_eq!(buf[(0, 1)].symbol(), "宽");
         assert_eq!(buf[(2, 1)].symbol(), "字");
-        assert_eq!(buf[(4, 1)].symbol(), " ");
+        assert_eq!(buf[(4, 1)].symbol(), "…");
         let rest: String = (6..9).map(|x| buf[(x, 1)].symbol().to_string()).collect();
         assert_eq!(rest, "xyz");
     }
