@@ -43,7 +43,7 @@ am=$("$gen" "http://127.0.0.1:$am_port/api/v2/alerts" "$tmp/am.json" "$CONC" "$S
 # cocpit: the Alertmanager webhook path, one alert per request.
 printf '[inventory]\ndemo_fleet = 1\n[[serve.integrations]]\nkey = "bench"\nkind = "prometheus"\n' >"$tmp/cocpit.toml"
 COCPIT_SERVE_AK=BENCHAK000000000001 COCPIT_SERVE_SK=benchsecret "$bin" serve --listen 127.0.0.1:0 \
-  --data "$tmp/data" --config "$tmp/cocpit.toml" >"$tmp/serve.out" 2>"$tmp/serve.err" &
+  --init --data "$tmp/data" --config "$tmp/cocpit.toml" >"$tmp/serve.out" 2>"$tmp/serve.err" &
 pids+=($!)
 srv=$!
 for _ in $(seq 200); do grep -q '^listening on ' "$tmp/serve.out" && break; sleep 0.05; done
@@ -75,7 +75,7 @@ echo "cocpit acknowledged $(field "$co" ok), stored $stored"
 
 # The console on what was stored: the alarms pane loaded, then its resident memory.
 tmux -S "$tmp/tmux.sock" -f /dev/null new-session -d -x 160 -y 48 -s main
-tmux -S "$tmp/tmux.sock" send-keys -t main "$bin --config $tmp/cocpit.toml --data $tmp/data" Enter
+tmux -S "$tmp/tmux.sock" send-keys -t main "$bin --config $tmp/cocpit.toml --init --data $tmp/data" Enter
 for _ in $(seq 600); do
   tmux -S "$tmp/tmux.sock" capture-pane -p -t main | grep -q "Scripts" && break
   sleep 0.1

@@ -17,9 +17,9 @@ export COCPIT_SERVE_AK=BENCHAK COCPIT_SERVE_SK=bench-secret COCPIT_SERVE_PROJECT
 printf '[inventory]\ndemo_fleet = 2\n' >"$tmp/config.toml"
 for i in $(seq 20); do
   printf 'echo %s\n' "$i" >"$tmp/s.sh"
-  $bin --config "$tmp/config.toml" --data "$tmp/data" script create --name "bench_$i" --file "$tmp/s.sh" >/dev/null
+  $bin --config "$tmp/config.toml" --init --data "$tmp/data" script create --name "bench_$i" --file "$tmp/s.sh" >/dev/null
 done
-$bin --config "$tmp/config.toml" --data "$tmp/data" serve --listen 127.0.0.1:0 >"$tmp/serve.out" 2>/dev/null &
+$bin --config "$tmp/config.toml" --init --data "$tmp/data" serve --listen 127.0.0.1:0 >"$tmp/serve.out" 2>/dev/null &
 pid=$!
 cleanup() { kill "$pid" 2>/dev/null || true; rm -rf "$tmp"; }
 trap cleanup EXIT

@@ -49,11 +49,11 @@ hosts=$(seq -f 'demo-%02g' 1 200 | paste -sd, -)
 # Only the run is timed: create + list happen before the clock starts.
 cocpit_local_timed() {
   rm -rf "$tmp/data"
-  "$bin" --config "$tmp/local.toml" --data "$tmp/data" script create --name hello --file <(echo "$SCRIPT") >/dev/null
+  "$bin" --config "$tmp/local.toml" --init --data "$tmp/data" script create --name hello --file <(echo "$SCRIPT") >/dev/null
   local uuid s e
-  uuid=$("$bin" --config "$tmp/local.toml" --data "$tmp/data" -o json script list | sed -n 's/.*"script_uuid": "\(SC[^"]*\)".*/\1/p')
+  uuid=$("$bin" --config "$tmp/local.toml" --init --data "$tmp/data" -o json script list | sed -n 's/.*"script_uuid": "\(SC[^"]*\)".*/\1/p')
   s=$(now)
-  /usr/bin/time -f '%M' -o "$tmp/rss" "$bin" --config "$tmp/local.toml" --data "$tmp/data" \
+  /usr/bin/time -f '%M' -o "$tmp/rss" "$bin" --config "$tmp/local.toml" --init --data "$tmp/data" \
     script run "$uuid" --hosts "$hosts" --batch-size 10 >/dev/null 2>&1
   e=$(now)
   elapsed "$s" "$e"
@@ -126,11 +126,11 @@ user=${USER:-root}
 ssh_hosts=$(seq -f 'h%02g' 1 50 | paste -sd, -)
 cocpit_ssh_timed() {
   rm -rf "$tmp/sdata"
-  "$bin" --config "$tmp/ssh.toml" --data "$tmp/sdata" script create --name hello --file <(echo "$SCRIPT") >/dev/null
+  "$bin" --config "$tmp/ssh.toml" --init --data "$tmp/sdata" script create --name hello --file <(echo "$SCRIPT") >/dev/null
   local uuid s e
-  uuid=$("$bin" --config "$tmp/ssh.toml" --data "$tmp/sdata" -o json script list | sed -n 's/.*"script_uuid": "\(SC[^"]*\)".*/\1/p')
+  uuid=$("$bin" --config "$tmp/ssh.toml" --init --data "$tmp/sdata" -o json script list | sed -n 's/.*"script_uuid": "\(SC[^"]*\)".*/\1/p')
   s=$(now)
-  "$bin" --config "$tmp/ssh.toml" --data "$tmp/sdata" script run "$uuid" --hosts "$ssh_hosts" --batch-size 10 >/dev/null 2>&1
+  "$bin" --config "$tmp/ssh.toml" --init --data "$tmp/sdata" script run "$uuid" --hosts "$ssh_hosts" --batch-size 10 >/dev/null 2>&1
   e=$(now)
   elapsed "$s" "$e"
 }

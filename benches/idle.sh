@@ -17,7 +17,7 @@ trap cleanup EXIT
 
 printf '[inventory]\ndemo_fleet = 2\n' >"$tmp/config.toml"
 printf 'sleep 60\n' >"$tmp/quiet.sh"
-base="$bin --config $tmp/config.toml --data $tmp/data"
+base="$bin --config $tmp/config.toml --init --data $tmp/data"
 $base script create --name quiet --file "$tmp/quiet.sh" >/dev/null
 
 tmux -S "$sock" -f /dev/null new-session -d -x 160 -y 48 -s main

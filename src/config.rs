@@ -370,6 +370,9 @@ fn yes() -> bool {
     true
 }
 
+/// The lifetimes a token may be given, in seconds: a minute to IAM's 24 hours.
+pub const TOKEN_TTL_RANGE: (u64, u64) = (60, 86_400);
+
 fn default_token_ttl() -> u64 {
     86_400
 }
@@ -590,6 +593,12 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        if !(TOKEN_TTL_RANGE.0..=TOKEN_TTL_RANGE.1).contains(&self.serve.token_ttl) {
+            return Err(ConfigError::Invalid(format!(
+                "serve.token_ttl must be {} to {} seconds (got {})",
+                TOKEN_TTL_RANGE.0, TOKEN_TTL_RANGE.1, self.serve.token_ttl
+            )));
+        }
         let mut seen = std::collections::HashSet::new();
         for (i, h) in self.inventory.hosts.iter().enumerate() {
             let field = format!("inventory.hosts[{i}]");

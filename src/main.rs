@@ -211,6 +211,7 @@ async fn run(args: Cli, config: Config) -> u8 {
             engine: backend.engine.clone(),
             keys,
             tokens: Default::default(),
+            replays: Default::default(),
         });
         match server::spawn(app, addr).await {
             Ok(local) => backend.api = Some(format!("http://{local}")),
@@ -312,6 +313,7 @@ async fn serve(
         engine,
         keys,
         tokens: Default::default(),
+        replays: Default::default(),
     });
     match server::serve(app, listen).await {
         Ok(()) => 0,

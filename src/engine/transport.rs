@@ -53,6 +53,20 @@ fn find_program(candidates: &[&'static str]) -> &'static str {
         .unwrap_or(candidates[candidates.len() - 1])
 }
 
+/// The engine's variables a script starts with: where programs are, who and where it runs as,
+/// and how text and time are shown. Everything else (the engine's keys among it) stays out;
+/// the script adds `COCPIT_*` and its declared parameters.
+pub const INHERITED_ENV: &[&str] = &["PATH", "HOME", "USER", "LOGNAME", "LANG", "TZ"];
+
+fn inherited_env() -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+    std::env::vars_os()
+        .filter(|(k, _)| {
+            let k = k.to_string_lossy();
+            INHERITED_ENV.contains(&k.as_ref()) || k.starts_with("LC_")
+        })
+        .collect()
+}
+
 /// Quotes a string for POSIX sh.
 pub fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
@@ -234,6 +248,9 @@ impl Process {
                 let mut c = Command::new(interpreter);
                 c.arg(&script)
                     .args(&launch.args)
+                    // A clean start: never the engine's own environment (its keys live there).
+                    .env_clear()
+                    .envs(inherited_env())
                     .envs(launch.env.iter().filter(|(k, _)| is_env_name(k)).cloned())
                     .current_dir(workdir)
                     .stdin(Stdio::null());

@@ -78,6 +78,57 @@ pub fn identifier(field: &str, value: &str) -> Checked {
     Ok(())
 }
 
+/// Names a parameter may not have: it reaches the script as an environment variable, and these
+/// change how the interpreter is found, loaded or behaves (or are cocpit's own).
+const RESERVED_NAMES: &[&str] = &[
+    "PATH",
+    "ENV",
+    "BASH_ENV",
+    "IFS",
+    "CDPATH",
+    "SHELLOPTS",
+    "BASHOPTS",
+    "PS4",
+    "GLOBIGNORE",
+    "PROMPT_COMMAND",
+    "HOME",
+    "SHELL",
+    "TMPDIR",
+    "NODE_OPTIONS",
+    "LANG",
+    "LANGUAGE",
+    "TZ",
+];
+const RESERVED_PREFIXES: &[&str] = &[
+    "LD_",
+    "DYLD_",
+    "PYTHON",
+    "BASH_FUNC_",
+    "PERL5",
+    "RUBY",
+    "COCPIT_",
+    "LC_",
+];
+
+/// (Names are case-sensitive, as the environment is: `path` is an ordinary name.)
+pub fn not_reserved(field: &str, name: &str) -> Checked {
+    if RESERVED_NAMES.contains(&name) {
+        return Err(invalid(
+            field,
+            format!(
+                "{name:?} is reserved: it would change how the script's interpreter is found or runs"
+            ),
+        ));
+    }
+    if let Some(p) = RESERVED_PREFIXES.iter().find(|p| name.starts_with(*p)) {
+        return Err(invalid(
+            field,
+            format!("names starting with {p} are reserved (they steer the interpreter or cocpit)"),
+        ));
+    }
+    Ok(())
+}
+
 /// The seeds' parameter-value rule: `^((?!\.{2,})[a-zA-Z0-9_\-/\.\*\x20\?:",=+@\\\[\{\]\}])*$`,
 /// at most 1024 characters.
 pub fn param_value(field: &str, value: &str) -> Checked {
@@ -166,6 +217,7 @@ fn script_params(params: &[ScriptParamDefine]) -> Checked {
     for (i, p) in params.iter().enumerate() {
         let f = format!("script_params[{i}]");
         identifier(&format!("{f}.param_name"), &p.param_name)?;
+        not_reserved(&format!("{f}.param_name"), &p.param_name)?;
         if !names.insert(p.param_name.as_str()) {
             return Err(invalid(
                 format!("{f}.param_name"),

@@ -131,6 +131,38 @@ impl Keys {
     }
 }
 
+/// The signed writes (POST, PUT, PATCH, DELETE) accepted while their signature is valid, so a
+/// captured one sent again is refused. A signature is valid while its `X-Sdk-Date` is within
+/// 15 minutes of the server clock, so it is kept 30 minutes; memory is bounded by [`MAX_SEEN`].
+#[derive(Default)]
+pub struct Replays {
+    seen: std::sync::Mutex<HashMap<String, i64>>,
+}
+
+/// The most signed writes remembered at once (about 120 bytes each).
+pub const MAX_SEEN: usize = 200_000;
+const KEEP_SECS: i64 = 2 * huawei::MAX_SKEW_SECS;
+
+impl Replays {
+    /// Records a signed write; refuses one whose signature was accepted before.
+    pub fn first_time(&self, authorization: &str, now: i64) -> Result<(), &'static str> {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(until) = seen.get(authorization)
+            && *until > now
+        {
+            return Err("this signed write was already accepted (a replay); sign each write anew");
+        }
+        if seen.len() >= MAX_SEEN {
+            seen.retain(|_, until| *until > now);
+            if seen.len() >= MAX_SEEN {
+                return Err("too many signed writes in the last 30 minutes; try again later");
+            }
+        }
+        seen.insert(authorization.to_string(), now + KEEP_SECS);
+        Ok(())
+    }
+}
+
 /// The integration key of an alarm path (`/v1/event/{kind}/{key}`), if this is one.
 fn alarm_key(path: &str) -> Option<String> {
     let rest = path.strip_prefix("/v1/event/")?;
@@ -150,6 +182,47 @@ pub fn headers_of(h: &axum::http::HeaderMap) -> Vec<Header> {
             )
         })
         .collect()
+}
+
+/// Under `--no-auth` only a local program may call: what a browser can send is refused — any
+/// `Origin` (a page on another site), a `Host` that is not loopback (DNS rebinding), a write
+/// without a JSON body type (a form post needs no preflight).
+fn loopback_only(parts: &axum::http::request::Parts) -> Result<(), String> {
+    let h = &parts.headers;
+    if h.contains_key(axum::http::header::ORIGIN) {
+        return Err("requests with an Origin header (from a browser) are refused".into());
+    }
+    let host = h
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map(|(n, _)| n).unwrap_or(host),
+    };
+    let loopback = name == "localhost"
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if !loopback {
+        return Err(format!("Host {host:?} is not a loopback address"));
+    }
+    let write = !matches!(
+        parts.method,
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
+    let json = h
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| {
+            t.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
+    if write && !json {
+        return Err("a write must have Content-Type: application/json".into());
+    }
+    Ok(())
 }
 
 fn unauthorized(why: &str) -> Response {
@@ -181,6 +254,14 @@ pub async fn huawei(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
         .contains_key(axum::http::header::AUTHORIZATION)
         && parts.method == axum::http::Method::POST;
     let caller = if app.keys.no_auth {
+        if let Err(why) = loopback_only(&parts) {
+            return ApiFailure {
+                status: StatusCode::FORBIDDEN,
+                code: AUTH,
+                message: format!("--no-auth: {why}"),
+            }
+            .into_response();
+        }
         Caller("anonymous".into())
     } else if let Some(key) = alarm_key(parts.uri.path()).filter(|_| unsigned_alarm) {
         // Monitoring systems cannot sign: a configured integration key is the credential.
@@ -215,12 +296,19 @@ pub async fn huawei(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
             headers: &headers,
             body: &bytes,
         };
-        match huawei::verify(
-            &raw,
-            |ak| app.keys.huawei.get(ak).cloned(),
-            chrono::Utc::now(),
-        ) {
-            Ok(ak) => Caller(ak),
+        let now = chrono::Utc::now();
+        match huawei::verify(&raw, |ak| app.keys.huawei.get(ak).cloned(), now) {
+            Ok(ak) => {
+                let write = !matches!(
+                    parts.method,
+                    axum::http::Method::GET | axum::http::Method::HEAD
+                );
+                let auth = crate::sign::header(&headers, "authorization").unwrap_or_default();
+                if write && let Err(why) = app.replays.first_time(auth, now.timestamp()) {
+                    return unauthorized(why);
+                }
+                Caller(ak)
+            }
             Err(why) => return unauthorized(&why.to_string()),
         }
     };

@@ -15,10 +15,64 @@ use serde_json::json;
 
 use super::App;
 
-/// Issued tokens: the user each stands for and when it expires.
+/// Issued tokens: the user each stands for and when it expires; and the failed logins.
 #[derive(Default)]
 pub struct Tokens {
     issued: Mutex<HashMap<String, (String, DateTime<Utc>)>>,
+    throttle: Throttle,
+}
+
+/// Failed logins by user and by peer address: after [`FREE_TRIES`] failures each further try
+/// waits twice as long as the last (up to 15 minutes), answered 429 with `Retry-After`.
+#[derive(Default)]
+struct Throttle {
+    /// Failures, and the time (ms) of the last one.
+    failed: Mutex<HashMap<String, (u32, i64)>>,
+}
+
+/// Wrong passwords allowed before logins slow down.
+pub const FREE_TRIES: u32 = 5;
+const MAX_WAIT_MS: i64 = 15 * 60 * 1000;
+/// Failure records kept at most (oldest forgotten first when full).
+const MAX_TRACKED: usize = 10_000;
+
+impl Throttle {
+    /// Milliseconds `key` must still wait before it may try again.
+    fn wait_ms(&self, key: &str, now: i64) -> i64 {
+        let failed = self.failed.lock().unwrap_or_else(|p| p.into_inner());
+        match failed.get(key) {
+            Some((n, last)) if *n >= FREE_TRIES => {
+                let backoff = (1000i64 << (n - FREE_TRIES).min(20)).min(MAX_WAIT_MS);
+                (last + backoff - now).max(0)
+            }
+            _ => 0,
+        }
+    }
+
+    fn failure(&self, key: &str, now: i64) {
+        let mut failed = self.failed.lock().unwrap_or_else(|p| p.into_inner());
+        if failed.len() >= MAX_TRACKED {
+            failed.retain(|_, (_, last)| now - *last < MAX_WAIT_MS);
+        }
+        if failed.len() < MAX_TRACKED || failed.contains_key(key) {
+            let e = failed.entry(key.to_string()).or_insert((0, now));
+            *e = (e.0 + 1, now);
+        }
+    }
+
+    fn success(&self, key: &str) {
+        self.failed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
+    }
+}
+
+/// A token: 256 bits from the operating system's CSPRNG, hex, behind IAM's `MII` prefix.
+fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the operating system's random source");
+    format!("MII{}", hex::encode(bytes))
 }
 
 impl Tokens {
@@ -30,8 +84,7 @@ impl Tokens {
     }
 
     fn issue(&self, user: &str, expires: DateTime<Utc>) -> String {
-        let token =
-            format!("MII{}{}", crate::engine::uuid4(), crate::engine::uuid4()).replace('-', "");
+        let token = new_token();
         self.issued
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -91,8 +144,14 @@ fn refuse(status: StatusCode, message: &str) -> Response {
 
 pub async fn issue(
     State(app): State<Arc<App>>,
+    parts: axum::http::request::Parts,
     body: Result<Json<TokenRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into());
     let Ok(Json(req)) = body else {
         return refuse(
             StatusCode::BAD_REQUEST,
@@ -110,6 +169,25 @@ pub async fn issue(
         );
     };
     let u = p.user;
+    // Guessing is slowed per user and per address, before any password is compared.
+    let now_ms = Utc::now().timestamp_millis();
+    let keys = [format!("user:{}", u.name), format!("peer:{peer}")];
+    let wait = keys
+        .iter()
+        .map(|k| app.tokens.throttle.wait_ms(k, now_ms))
+        .max()
+        .unwrap_or(0);
+    if wait > 0 {
+        let secs = (wait + 999) / 1000;
+        let mut r = refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!("Too many wrong passwords: try again in {secs} s."),
+        );
+        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+            r.headers_mut().insert("retry-after", v);
+        }
+        return r;
+    }
     let domain = u.domain.map(|d| d.name);
     // Every user is compared, in constant time, so timing tells nothing.
     let mut ok = false;
@@ -124,10 +202,16 @@ pub async fn issue(
         ok |= same_name & same_password;
     }
     if !ok {
+        for k in &keys {
+            app.tokens.throttle.failure(k, now_ms);
+        }
         return refuse(
             StatusCode::UNAUTHORIZED,
             "The username or password is wrong.",
         );
+    }
+    for k in &keys {
+        app.tokens.throttle.success(k);
     }
     let issued_at = Utc::now();
     let expires_at = issued_at + chrono::Duration::seconds(app.keys.token_ttl as i64);

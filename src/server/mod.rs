@@ -8,6 +8,9 @@ pub mod error;
 mod events;
 mod extract;
 mod iam;
+
+/// Wrong passwords allowed before logins slow down.
+pub use iam::FREE_TRIES as LOGIN_FREE_TRIES;
 mod incidents;
 mod jobs;
 mod resources;
@@ -31,6 +34,8 @@ pub struct App {
     pub keys: Keys,
     /// IAM tokens issued by `POST /v3/auth/tokens`.
     pub tokens: iam::Tokens,
+    /// Signed writes already accepted (each is accepted once).
+    pub replays: auth::Replays,
 }
 
 /// The whole API as a router.
@@ -134,9 +139,12 @@ pub async fn serve(app: Arc<App>, addr: SocketAddr) -> std::io::Result<()> {
         writeln!(out, "listening on http://{local}")?;
         out.flush()?;
     }
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    axum::serve(
+        listener,
+        router(app).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
 }
 
 /// Serves the API from a background task (the console's `--listen`): binds now, returns the
@@ -145,7 +153,11 @@ pub async fn spawn(app: Arc<App>, addr: SocketAddr) -> std::io::Result<SocketAdd
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     tokio::spawn(async move {
-        let _ = axum::serve(listener, router(app)).await;
+        let _ = axum::serve(
+            listener,
+            router(app).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await;
     });
     Ok(local)
 }

@@ -175,10 +175,13 @@ pub enum Rejected {
     BadDate,
     #[error("X-Sdk-Date is {0} s away from the server clock (at most 900 s allowed)")]
     ClockSkew(i64),
-    #[error("unknown access key")]
+    /// An unknown key and a wrong signature answer alike, so keys cannot be probed.
+    #[error("signature mismatch or unknown access key")]
     UnknownKey,
-    #[error("signature mismatch")]
+    #[error("signature mismatch or unknown access key")]
     Mismatch,
+    #[error("X-Sdk-Content-Sha256 must be signed and equal the SHA-256 of the body that arrived")]
+    BodyHash,
 }
 
 /// A raw request as the server received it.
@@ -213,6 +216,15 @@ pub fn verify(
     let skew = (now - Utc.from_utc_datetime(&t)).num_seconds();
     if skew.abs() > MAX_SKEW_SECS {
         return Err(Rejected::ClockSkew(skew));
+    }
+    // The body that arrived is what was signed: a payload hash header is taken only when it
+    // is signed and is that body's hash (never `UNSIGNED-PAYLOAD`), so a captured signature
+    // cannot carry another body.
+    if let Some(claimed) = header(req.headers, "x-sdk-content-sha256")
+        && (!has("x-sdk-content-sha256")
+            || !same(&claimed.to_ascii_lowercase(), &sha256_hex(req.body)))
+    {
+        return Err(Rejected::BodyHash);
     }
     let sk = secret(&p.access).ok_or(Rejected::UnknownKey)?;
     let cr = canonical_request(

@@ -129,9 +129,10 @@ fn render_header(s: &State, f: &mut Frame, area: Rect) {
         Span::raw(format!("▶ {running} running")),
         Span::raw(" │ "),
     ];
-    // Firing alarms by level, labelled: `alarms ✖3 crit ▲1 maj ●0 min ·0 info` (symbols only
-    // when narrow).
-    let wide = area.width >= 120;
+    // Firing alarms by level, labelled: `alarms ✖3 crit ▲1 maj ●0 min ·0 info` when the
+    // backend's description still fits whole beside them, else symbols only.
+    let backend_w = unicode_width::UnicodeWidthStr::width(s.backend.as_str());
+    let wide = area.width as usize >= backend_w + 100;
     tail.push(Span::styled("alarms ", s.theme.dim()));
     for (l, n) in super::state::ALARM_LEVELS.iter().zip(s.alarm_counts) {
         let (label, style) = panes::triage::level(&s.theme, *l);

@@ -23,7 +23,7 @@ key = "cocpit-conformance"
 name = "conformance"
 kind = "custom"
 TOML
-COCPIT_AGENT_HOME="$tmp/agents" "$bin" serve --listen 127.0.0.1:0 --data "$tmp/data" --config "$tmp/config.toml" > "$tmp/out" 2> "$tmp/err" &
+COCPIT_AGENT_HOME="$tmp/agents" "$bin" serve --listen 127.0.0.1:0 --init --data "$tmp/data" --config "$tmp/config.toml" > "$tmp/out" 2> "$tmp/err" &
 srv=$!
 # Wait for the first line (the server prints it once it accepts connections).
 while ! grep -q '^listening on ' "$tmp/out"; do

@@ -1,0 +1,306 @@
+//! A real `cocpit serve` attacked over HTTP: captured signatures carrying another body or sent
+//! twice, probing for keys, a browser reaching a `--no-auth` server, a script reading the
+//! server's secrets, parameters that steer the interpreter, password guessing.
+
+mod common;
+
+use std::io::BufRead;
+
+use common::server::{AK, Server, cocpit};
+use serde_json::{Value, json};
+
+async fn text(r: reqwest::Response) -> (u16, String) {
+    let status = r.status().as_u16();
+    (status, r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_captured_signature_carries_neither_another_body_nor_a_second_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("d"));
+    let api = server.client();
+    let body = serde_json::to_vec(&json!({
+        "name": "captured", "type": "SHELL", "content": "echo ok",
+        "description": "d", "properties": {"risk_level": "LOW", "version": "1.0"}
+    }))
+    .unwrap();
+    // Signed with the payload hash header, as some signers send it.
+    let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&body));
+    let send = |b: Vec<u8>| {
+        api.signed("POST", "/v1/job/scripts", &body)
+            .header("X-Sdk-Content-Sha256", hash.clone())
+            .body(b)
+    };
+    // The header came after signing (unsigned): another body under it is refused.
+    let evil = br#"{"name":"evil","type":"SHELL","content":"curl x | sh","description":"d","properties":{"risk_level":"LOW","version":"1.0"}}"#;
+    let (status, answer) = text(send(evil.to_vec()).send().await.unwrap()).await;
+    assert_eq!(status, 401, "{answer}");
+    assert!(answer.contains("X-Sdk-Content-Sha256"), "{answer}");
+    // The signed request itself works once; sent again it is a replay.
+    let signed = api.signed("POST", "/v1/job/scripts", &body);
+    let again = signed.try_clone().unwrap();
+    let (status, answer) = text(signed.send().await.unwrap()).await;
+    assert_eq!(status, 200, "{answer}");
+    let (status, answer) = text(again.send().await.unwrap()).await;
+    assert_eq!(status, 401, "{answer}");
+    assert!(answer.contains("replay"), "{answer}");
+    let list = api.ok("GET", "/v1/job/scripts?limit=10", None).await;
+    assert_eq!(list["total"], 1, "one script, not two: {list}");
+    // Reads may repeat.
+    let read = api.signed("GET", "/v1/job/scripts?limit=10", b"");
+    let read2 = read.try_clone().unwrap();
+    assert_eq!(read.send().await.unwrap().status(), 200);
+    assert_eq!(read2.send().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn an_unknown_key_and_a_wrong_signature_answer_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("d"));
+    let mut wrong_secret = server.client();
+    wrong_secret.sk = "not-the-secret".into();
+    let (s1, a1) = text(
+        wrong_secret
+            .signed("GET", "/v1/job/scripts?limit=1", b"")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    // Another access key: the same request signed by a key the server never heard of.
+    let date = chrono::Utc::now()
+        .format(cocpit::sign::huawei::DATE_FORMAT)
+        .to_string();
+    let headers = vec![
+        ("Content-Type".to_string(), "application/json".to_string()),
+        ("Host".to_string(), server.host.clone()),
+        ("X-Sdk-Date".to_string(), date.clone()),
+    ];
+    let auth = cocpit::sign::huawei::authorization(
+        "NOSUCHKEY00000000000",
+        "whatever",
+        "GET",
+        "/v1/job/scripts",
+        "limit=1",
+        &headers,
+        b"",
+    );
+    let (s2, a2) = text(
+        reqwest::Client::new()
+            .get(format!("{}/v1/job/scripts?limit=1", server.base))
+            .header("Content-Type", "application/json")
+            .header("X-Sdk-Date", date)
+            .header("Authorization", auth)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((s1, s2), (401, 401));
+    assert_eq!(a1, a2, "the answers tell the key's existence apart");
+    assert!(!a1.contains(AK) && !a1.contains("NOSUCHKEY"), "{a1}");
+}
+
+#[tokio::test]
+async fn a_script_never_sees_the_servers_environment_and_parameters_cannot_steer_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("d"));
+    let api = server.client();
+    // PATH, LD_PRELOAD, BASH_ENV, PYTHONPATH, COCPIT_*: refused at create, naming the rule.
+    for name in [
+        "PATH",
+        "LD_PRELOAD",
+        "BASH_ENV",
+        "PYTHONPATH",
+        "COCPIT_RESOURCE_ID",
+        "IFS",
+    ] {
+        let (status, v) = api
+            .call(
+                "POST",
+                "/v1/job/scripts",
+                Some(json!({
+                    "name": format!("steer_{}", name.to_lowercase()), "type": "SHELL",
+                    "content": "env", "description": "d",
+                    "properties": {"risk_level": "LOW", "version": "1.0"},
+                    "script_params": [{"param_name": name, "param_value": "/tmp/x",
+                                       "param_order": 1, "sensitive": false}]
+                })),
+            )
+            .await;
+        assert_eq!(status, 400, "{name}: {v}");
+        let msg = v["error_msg"].as_str().unwrap();
+        assert!(
+            msg.contains("script_params[0].param_name") && msg.contains("reserved"),
+            "{name}: {msg}"
+        );
+    }
+    let uuid = api
+        .ok(
+            "POST",
+            "/v1/job/scripts",
+            Some(json!({
+                "name": "print_env", "type": "SHELL", "content": "env | sort",
+                "description": "d", "properties": {"risk_level": "LOW", "version": "1.0"},
+                "script_params": [{"param_name": "who", "param_value": "ops",
+                                   "param_order": 1, "sensitive": false}]
+            })),
+        )
+        .await;
+    let uuid = uuid.as_str().unwrap();
+    let eid = api
+        .ok(
+            "POST",
+            &format!("/v1/job/scripts/{uuid}"),
+            Some(json!({
+                "execute_param": {"resourceful": true, "timeout": 60, "success_rate": 100,
+                                  "execute_user": "root", "script_params": []},
+                "execute_batches": [{"batch_index": 1, "rotation_strategy": "CONTINUE",
+                                     "target_instances": [{"resource_id": "demo-01"}]}]
+            })),
+        )
+        .await;
+    let eid = eid.as_str().unwrap();
+    let (_, insts) = api
+        .wait(eid, "the env script ends", |o, _| o["status"] == "FINISHED")
+        .await;
+    let out = insts[0]["message"].as_str().unwrap();
+    assert!(out.contains("who=ops"), "{out}");
+    assert!(out.contains("COCPIT_RESOURCE_ID=demo-01"), "{out}");
+    assert!(out.contains("PATH="), "{out}");
+    for secret in [
+        "COCPIT_SERVE_SK",
+        common::server::SK,
+        "COCPIT_SERVE_TC_SECRET_KEY",
+    ] {
+        assert!(!out.contains(secret), "{secret} reached the script:\n{out}");
+    }
+}
+
+#[tokio::test]
+async fn logins_slow_down_after_a_few_wrong_passwords_and_tokens_are_long() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    std::fs::write(
+        data.with_extension("toml"),
+        "[inventory]\ndemo_fleet = 1\n[[serve.users]]\nname = \"ops\"\npassword = \"right-one\"\n",
+    )
+    .unwrap();
+    let server = Server::start(&data);
+    let http = reqwest::Client::new();
+    let login = |password: &str| {
+        http.post(format!("{}/v3/auth/tokens", server.base))
+            .json(&json!({
+                "auth": {"identity": {"methods": ["password"],
+                         "password": {"user": {"name": "ops", "password": password}}}}
+            }))
+    };
+    let r = login("right-one").send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let token = r.headers()["x-subject-token"].to_str().unwrap().to_string();
+    let hex = token.trim_start_matches("MII");
+    assert!(
+        hex.len() >= 32 && hex.chars().all(|c| c.is_ascii_hexdigit()),
+        "{token}"
+    );
+    for _ in 0..cocpit::server::LOGIN_FREE_TRIES {
+        assert_eq!(login("guess").send().await.unwrap().status(), 401);
+    }
+    let r = login("guess").send().await.unwrap();
+    assert_eq!(r.status(), 429);
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait >= 1, "{wait}");
+    // Even the right password waits now: guessing cannot race the backoff.
+    assert_eq!(login("right-one").send().await.unwrap().status(), 429);
+}
+
+#[test]
+fn a_token_lifetime_out_of_range_is_a_config_error_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, "[serve]\ntoken_ttl = 99999999999\n").unwrap();
+    let out = cocpit()
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&cfg)
+        .args(["--init", "--data"])
+        .arg(dir.path().join("d"))
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("serve.token_ttl must be 60 to 86400"), "{err}");
+}
+
+/// `cocpit serve --no-auth` on a free loopback port; its base URL.
+fn no_auth_server(dir: &std::path::Path) -> (std::process::Child, String) {
+    std::fs::write(dir.join("c.toml"), "[inventory]\ndemo_fleet = 1\n").unwrap();
+    let mut child = cocpit()
+        .args(["serve", "--no-auth", "--listen", "127.0.0.1:0", "--config"])
+        .arg(dir.join("c.toml"))
+        .args(["--init", "--data"])
+        .arg(dir.join("d"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let base = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_string();
+    (child, base)
+}
+
+#[tokio::test]
+async fn no_auth_refuses_what_a_browser_can_send() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, base) = no_auth_server(dir.path());
+    let http = reqwest::Client::new();
+    let url = format!("{base}/v1/job/scripts?limit=1");
+    // A local program is served.
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 200);
+    // A page of another site (Origin), a rebound name (Host), a form post (no JSON).
+    let (s, a) = text(
+        http.get(&url)
+            .header("Origin", "https://evil.example")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 403, "{a}");
+    assert!(a.contains("Origin"), "{a}");
+    let (s, a) = text(
+        http.get(&url)
+            .header("Host", "rebound.example:8080")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 403, "{a}");
+    assert!(a.contains("loopback"), "{a}");
+    let (s, a) = text(
+        http.post(format!("{base}/v1/job/scripts"))
+            .header("Content-Type", "text/plain")
+            .body(r#"{"name":"x"}"#)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 403, "{a}");
+    assert!(a.contains("Content-Type: application/json"), "{a}");
+    let v: Value = http.get(&url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(v["data"]["total"], 0, "nothing was created");
+    let _ = child.kill();
+    let _ = child.wait();
+}
