@@ -269,7 +269,8 @@ async fn dispatch(
     match result {
         Ok(code) => code,
         Err(f) => {
-            eprintln!("cocpit: {}", f.message);
+            // An error may quote what a server said: terminal-safe like every other output.
+            eprintln!("cocpit: {}", cocpit::sanitize::for_display(&f.message));
             f.code
         }
     }

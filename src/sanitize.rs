@@ -29,6 +29,13 @@ pub fn for_display(text: &str) -> String {
                 out.push(char::from_u32((c as u32) ^ 0x40).unwrap_or('?'));
             }
             c if ('\u{80}'..='\u{9f}').contains(&c) => out.push('\u{fffd}'),
+            // Bidirectional overrides and isolates reorder what follows them on screen (a
+            // U+202E makes `exe.txt` read `txt.exe`): shown as U+FFFD.
+            '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{200e}'
+            | '\u{200f}'
+            | '\u{061c}' => out.push('\u{fffd}'),
             c => out.push(c),
         }
     }
@@ -83,6 +90,14 @@ fn skip_string(chars: &mut Chars) {
 mod tests {
     use super::for_display;
     use proptest::prelude::*;
+
+    #[test]
+    fn bidi_overrides_cannot_reorder_the_screen() {
+        assert_eq!(
+            for_display("report\u{202e}txt.exe and \u{2066}x\u{2069}"),
+            "report\u{fffd}txt.exe and \u{fffd}x\u{fffd}"
+        );
+    }
 
     #[test]
     fn removes_osc52_clipboard_write() {

@@ -304,3 +304,47 @@ async fn no_auth_refuses_what_a_browser_can_send() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[tokio::test]
+async fn hostile_text_from_the_api_never_reaches_the_terminal_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("d"));
+    let api = server.client();
+    let hostile = "ops\u{1b}]0;pwned\u{7}\u{1b}]52;c;aGk=\u{7}\u{202e}gnp.exe\u{9b}31m";
+    let num = api
+        .ok(
+            "POST",
+            "/v1/external/incident/create",
+            Some(json!({
+                "region": ["cn-north-4"], "enterprise_project": ["0"],
+                "current_cloud_service": ["web"], "incident_level": "level_50",
+                "is_service_interrupt": false, "incident_type": "inc_type_p_function_issues",
+                "incident_title": format!("title {hostile}"),
+                "incident_description": "d", "incident_source": "incident_source_manual",
+                "incident_assignee": [hostile], "creator": hostile
+            })),
+        )
+        .await;
+    let num = num["incident_num"].as_str().unwrap();
+    let out = cocpit()
+        .env("HUAWEICLOUD_SDK_AK", AK)
+        .env("HUAWEICLOUD_SDK_SK", common::server::SK)
+        .args(["--init", "--data"])
+        .arg(dir.path().join("local"))
+        .args(["--endpoint", &server.base, "incident", "show", num])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(shown.contains("title ops"), "{shown}");
+    for bad in ['\u{1b}', '\u{7}', '\u{202e}', '\u{9b}'] {
+        assert!(
+            !shown.contains(bad),
+            "{bad:?} reached the terminal: {shown:?}"
+        );
+    }
+}

@@ -362,3 +362,39 @@ fn a_data_dir_that_does_not_exist_is_refused_unless_init() {
     assert_eq!(out.status.code(), Some(0));
     assert!(missing.is_dir());
 }
+
+#[test]
+fn a_damaged_store_is_refused_with_a_way_out_and_left_as_it_was() {
+    let cli = Cli::new();
+    let f = cli.file("ok.sh", "echo ok\n");
+    for i in 0..40 {
+        cli.json(&["script", "create", "--name", &format!("s{i}"), "--file", &f]);
+    }
+    let db = cli.dir.path().join("data").join("cocpit.db");
+    let whole = std::fs::read(&db).unwrap();
+    assert!(whole.len() > 3 * 4096, "{}", whole.len());
+    for (damage, says) in [
+        (vec![], "is empty (0 bytes)"),
+        (
+            b"not a database at all".repeat(300),
+            "is not a SQLite database",
+        ),
+        (whole[..2 * 4096].to_vec(), "quick_check"),
+    ] {
+        std::fs::write(&db, &damage).unwrap();
+        let out = cli.run(&["script", "list"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{says}: {err}");
+        assert!(
+            err.contains(says) && err.contains(".damaged"),
+            "{says}: {err}"
+        );
+        assert_eq!(
+            std::fs::read(&db).unwrap(),
+            damage,
+            "the file was left alone"
+        );
+    }
+    std::fs::write(&db, &whole).unwrap();
+    assert_eq!(cli.json(&["script", "list"])["data"]["total"], 40);
+}

@@ -19,14 +19,14 @@ struct Report {
 impl Report {
     fn line(&mut self, ok: bool, text: impl AsRef<str>) {
         self.failed |= !ok;
-        println!("{} {}", if ok { "✔" } else { "✘" }, text.as_ref());
+        say!("{} {}", if ok { "✔" } else { "✘" }, text.as_ref());
     }
 }
 
 /// Checks `target`; exit 0 when everything works, 1 otherwise.
 pub async fn run(target: Target, options: Options) -> u8 {
     let mut r = Report { failed: false };
-    println!("checking {}", target.label);
+    say!("checking {}", target.label);
     let creds = match target.creds {
         Ok((c, source)) => {
             r.line(true, format!("keys: {} from {source}", c.shown()));

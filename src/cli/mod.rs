@@ -2,6 +2,17 @@
 //! console. `-o json` prints the API's own JSON (with its `{"data": …}` envelope); the default is
 //! a table for people.
 
+/// Prints a line of human output. Every value from the API may be hostile, so every line goes
+/// through [`crate::sanitize::for_display`] here: the one path to the terminal (tables too).
+macro_rules! say {
+    () => {
+        println!()
+    };
+    ($($t:tt)*) => {
+        println!("{}", $crate::sanitize::for_display(&format!($($t)*)))
+    };
+}
+
 pub mod check;
 mod ops;
 mod table;
@@ -237,7 +248,7 @@ fn fail(message: impl Into<String>) -> Failure {
 pub type CliResult = Result<u8, Failure>;
 
 fn print_json<T: Serialize>(v: &T) {
-    println!(
+    say!(
         "{}",
         serde_json::to_string_pretty(v).expect("models serialize")
     );
@@ -299,7 +310,7 @@ pub async fn script(b: &dyn Backend, cmd: ScriptCmd, out: Output) -> CliResult {
                         ]);
                     }
                     print!("{}", t.render());
-                    println!("{} of {} scripts", page.data.len(), page.total);
+                    say!("{} of {} scripts", page.data.len(), page.total);
                 }
             }
         }
@@ -308,18 +319,20 @@ pub async fn script(b: &dyn Backend, cmd: ScriptCmd, out: Output) -> CliResult {
             match out {
                 Output::Json => print_json(&Data::new(s)),
                 Output::Table => {
-                    println!(
+                    say!(
                         "{}  {}  ({})",
                         s.script_uuid,
                         for_display(&s.name),
                         s.script_type
                     );
-                    println!(
+                    say!(
                         "risk {}  version {}  status {}",
-                        s.properties.risk_level, s.properties.version, s.status
+                        s.properties.risk_level,
+                        s.properties.version,
+                        s.status
                     );
-                    println!("description: {}", for_display(&s.description));
-                    println!(
+                    say!("description: {}", for_display(&s.description));
+                    say!(
                         "created {} by {}, modified {} by {}",
                         time(s.gmt_created),
                         s.creator,
@@ -344,10 +357,10 @@ pub async fn script(b: &dyn Backend, cmd: ScriptCmd, out: Output) -> CliResult {
                         }
                         print!("{}", t.render());
                     }
-                    println!("---");
+                    say!("---");
                     print!("{}", for_display(&s.content));
                     if !s.content.ends_with('\n') {
-                        println!();
+                        say!();
                     }
                 }
             }
@@ -387,7 +400,7 @@ pub async fn script(b: &dyn Backend, cmd: ScriptCmd, out: Output) -> CliResult {
                 .await?;
             match out {
                 Output::Json => print_json(&Data::new(uuid)),
-                Output::Table => println!("{uuid}"),
+                Output::Table => say!("{uuid}"),
             }
         }
         ScriptCmd::Edit(a) => {
@@ -418,14 +431,14 @@ pub async fn script(b: &dyn Backend, cmd: ScriptCmd, out: Output) -> CliResult {
                 .await?;
             match out {
                 Output::Json => print_json(&Data::new(uuid)),
-                Output::Table => println!("{uuid}"),
+                Output::Table => say!("{uuid}"),
             }
         }
         ScriptCmd::Delete { script_uuid } => {
             let uuid = b.delete_script(&script_uuid).await?;
             match out {
                 Output::Json => print_json(&Data::new(uuid)),
-                Output::Table => println!("deleted {uuid}"),
+                Output::Table => say!("deleted {uuid}"),
             }
         }
         ScriptCmd::Run(a) => return run(b, a, out).await,
@@ -487,7 +500,7 @@ async fn run(b: &dyn Backend, a: RunArgs, out: Output) -> CliResult {
     if !a.wait && b.subscribe().is_none() {
         match out {
             Output::Json => print_json(&Data::new(&eid)),
-            Output::Table => println!("{eid}"),
+            Output::Table => say!("{eid}"),
         }
         return Ok(0);
     }
@@ -535,7 +548,7 @@ pub async fn follow(b: &dyn Backend, eid: &str, out: Output) -> CliResult {
 fn print_settled(o: &JobScriptOrderInfoModel, out: Output) {
     match out {
         Output::Json => print_json(&Data::new(o)),
-        Output::Table => println!("{} {}", o.execute_uuid, o.status),
+        Output::Table => say!("{} {}", o.execute_uuid, o.status),
     }
 }
 
@@ -614,7 +627,7 @@ pub async fn order(b: &dyn Backend, cmd: OrderCmd, out: Output) -> CliResult {
                         ]);
                     }
                     print!("{}", t.render());
-                    println!("{} of {} orders", page.data.len(), page.total);
+                    say!("{} of {} orders", page.data.len(), page.total);
                 }
             }
         }
@@ -625,7 +638,7 @@ pub async fn order(b: &dyn Backend, cmd: OrderCmd, out: Output) -> CliResult {
                 Output::Json => print_json(&Data::new(o)),
                 Output::Table => {
                     let p = &o.properties;
-                    println!(
+                    say!(
                         "{}  {}  script {} ({})",
                         o.execute_uuid,
                         o.status,
@@ -633,9 +646,9 @@ pub async fn order(b: &dyn Backend, cmd: OrderCmd, out: Output) -> CliResult {
                         p.script_uuid
                     );
                     if let Some(why) = &p.pause_reason {
-                        println!("paused: {}", for_display(why));
+                        say!("paused: {}", for_display(why));
                     }
-                    println!(
+                    say!(
                         "batch {}  timeout {} s  success threshold {} %  created {}  finished {}",
                         p.current_execute_batch_index,
                         p.execute_param.timeout,
@@ -644,7 +657,7 @@ pub async fn order(b: &dyn Backend, cmd: OrderCmd, out: Output) -> CliResult {
                         opt_time(o.gmt_finished)
                     );
                     for sp in &p.execute_param.script_params {
-                        println!("  {} = {}", sp.param_name, for_display(&sp.param_value));
+                        say!("  {} = {}", sp.param_name, for_display(&sp.param_value));
                     }
                     let mut t = Table::new(&["STATUS", "INSTANCES", "BATCHES"]);
                     for s in &stats.execute_statistics {
@@ -741,14 +754,16 @@ pub async fn order(b: &dyn Backend, cmd: OrderCmd, out: Output) -> CliResult {
                 }
                 Output::Table => {
                     for (bi, i) in &all {
-                        println!(
+                        say!(
                             "==> batch {bi} instance {} {} [{}] <==",
-                            i.id, i.target_instance.resource_id, i.status
+                            i.id,
+                            i.target_instance.resource_id,
+                            i.status
                         );
                         let text = for_display(&i.message);
                         print!("{text}");
                         if !text.is_empty() && !text.ends_with('\n') {
-                            println!();
+                            say!();
                         }
                     }
                 }
@@ -789,7 +804,7 @@ pub async fn order(b: &dyn Backend, cmd: OrderCmd, out: Output) -> CliResult {
             }
             match out {
                 Output::Json => print_json(&Data::new(&execute_uuid)),
-                Output::Table => println!("{operation} accepted for {execute_uuid}"),
+                Output::Table => say!("{operation} accepted for {execute_uuid}"),
             }
         }
     }

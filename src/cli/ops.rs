@@ -368,7 +368,7 @@ pub async fn desktop(b: &dyn Backend, cmd: DesktopCmd, out: Output) -> CliResult
             }
             match out {
                 Output::Json => print_json(&json!({ "job_id": job_id })),
-                Output::Table => println!("{job_id}"),
+                Output::Table => say!("{job_id}"),
             }
             Ok(if ok { 0 } else { 1 })
         }
@@ -487,7 +487,7 @@ pub async fn invoker(b: &dyn Backend, cmd: InvokerCmd, out: Output) -> CliResult
                 .await?;
             match out {
                 Output::Json => print_json(&json!({ "InvokerId": id })),
-                Output::Table => println!("{id}"),
+                Output::Table => say!("{id}"),
             }
             Ok(0)
         }
@@ -550,7 +550,7 @@ pub async fn invoker(b: &dyn Backend, cmd: InvokerCmd, out: Output) -> CliResult
                 }
                 Output::Table => {
                     for task in &d.set {
-                        println!(
+                        say!(
                             "{}  {}  {}  exit {}",
                             task.invocation_task_id,
                             task.instance_id,
@@ -565,7 +565,7 @@ pub async fn invoker(b: &dyn Backend, cmd: InvokerCmd, out: Output) -> CliResult
                             crate::sanitize::for_display(&String::from_utf8_lossy(&out))
                         );
                         if !task.error_info.is_empty() {
-                            println!("  {}", crate::sanitize::for_display(&task.error_info));
+                            say!("  {}", crate::sanitize::for_display(&task.error_info));
                         }
                     }
                 }
@@ -576,7 +576,7 @@ pub async fn invoker(b: &dyn Backend, cmd: InvokerCmd, out: Output) -> CliResult
             let c = parse_cron(&cron).map_err(|e| fail(e.to_string()))?;
             let s = Schedule::Recurrence(Box::new(c), cron);
             for t in s.upcoming(Utc::now(), count) {
-                println!("{}", both_zones(t, local_offset()));
+                say!("{}", both_zones(t, local_offset()));
             }
             Ok(0)
         }
@@ -600,7 +600,7 @@ pub async fn invoker(b: &dyn Backend, cmd: InvokerCmd, out: Output) -> CliResult
                 .await?;
             match out {
                 Output::Json => print_json(&json!({ "CommandId": id })),
-                Output::Table => println!("{id}"),
+                Output::Table => say!("{id}"),
             }
             Ok(0)
         }

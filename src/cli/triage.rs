@@ -175,7 +175,7 @@ async fn operate(
     let status = b.handle_incident(num, key, p).await?;
     match out {
         Output::Json => print_json(&Gom::ok(None::<()>)),
-        Output::Table => println!("{num} {}", status.name_en()),
+        Output::Table => say!("{num} {}", status.name_en()),
     }
     Ok(0)
 }
@@ -218,27 +218,27 @@ pub async fn incident(b: &dyn Backend, cmd: IncidentCmd, out: Output) -> CliResu
                 Output::Json => print_json(&Gom::ok(&d.info)),
                 Output::Table => {
                     let i = &d.info;
-                    println!(
+                    say!(
                         "{}  {}  {}",
                         i.incident_num,
                         i.status.name_en(),
                         level_name(&i.incident_level)
                     );
-                    println!(
+                    say!(
                         "title        {}",
                         crate::sanitize::for_display(&i.incident_title)
                     );
-                    println!(
+                    say!(
                         "description  {}",
                         crate::sanitize::for_display(&i.incident_description)
                     );
-                    println!("type         {}", i.incident_type);
-                    println!("source       {}", i.incident_source);
-                    println!("interrupted  {}", i.is_service_interrupt);
-                    println!("created      {} by {}", time(i.create_time), i.creator);
-                    println!("resolved     {}", opt_time(i.handle_time));
+                    say!("type         {}", i.incident_type);
+                    say!("source       {}", i.incident_source);
+                    say!("interrupted  {}", i.is_service_interrupt);
+                    say!("created      {} by {}", time(i.create_time), i.creator);
+                    say!("resolved     {}", opt_time(i.handle_time));
                     if !d.alarm_ids.is_empty() {
-                        println!("alarms       {}", d.alarm_ids.join(", "));
+                        say!("alarms       {}", d.alarm_ids.join(", "));
                     }
                     let mut t = Table::new(&["WHEN", "WHO", "ACTION", "STATUS", "PARAMETERS"]);
                     for e in &d.timeline {
@@ -279,7 +279,7 @@ pub async fn incident(b: &dyn Backend, cmd: IncidentCmd, out: Output) -> CliResu
             let num = b.create_incident(c).await?;
             match out {
                 Output::Json => print_json(&Gom::ok(CreatedIncident { incident_num: num })),
-                Output::Table => println!("{num}"),
+                Output::Table => say!("{num}"),
             }
         }
         IncidentCmd::Accept { incident_num } => {
@@ -419,21 +419,21 @@ pub async fn alarm(b: &dyn Backend, cmd: AlarmCmd, out: Output) -> CliResult {
             let id = b.push_alarm("cli", e).await?;
             match out {
                 Output::Json => print_json(&Data::new(&id)),
-                Output::Table => println!("{id}"),
+                Output::Table => say!("{id}"),
             }
         }
         AlarmCmd::Ack { alarm_ids } => {
             let n = b.ack_alarms(&alarm_ids).await?;
             match out {
                 Output::Json => print_json(&Data::new(n)),
-                Output::Table => println!("{n} acknowledged"),
+                Output::Table => say!("{n} acknowledged"),
             }
         }
         AlarmCmd::Clear { alarm_ids, remarks } => {
             let ids = b.clear_alarms(&alarm_ids, &remarks).await?;
             match out {
                 Output::Json => print_json(&Data::new(&ids)),
-                Output::Table => println!("{} cleared", ids.len()),
+                Output::Table => say!("{} cleared", ids.len()),
             }
         }
         AlarmCmd::Incident { alarm_ids, title } => {
@@ -446,7 +446,7 @@ pub async fn alarm(b: &dyn Backend, cmd: AlarmCmd, out: Output) -> CliResult {
                 .await?;
             match out {
                 Output::Json => print_json(&Data::new(vec![&num])),
-                Output::Table => println!("{num}"),
+                Output::Table => say!("{num}"),
             }
         }
         AlarmCmd::Silence {
@@ -477,7 +477,7 @@ pub async fn alarm(b: &dyn Backend, cmd: AlarmCmd, out: Output) -> CliResult {
                 .await?;
             match out {
                 Output::Json => print_json(&Data::new(&s)),
-                Output::Table => println!("{} until {}", s.id, time(s.ends_at)),
+                Output::Table => say!("{} until {}", s.id, time(s.ends_at)),
             }
         }
         AlarmCmd::Silences => {
@@ -515,7 +515,7 @@ pub async fn alarm(b: &dyn Backend, cmd: AlarmCmd, out: Output) -> CliResult {
             b.expire_silence(&id).await?;
             match out {
                 Output::Json => print_json(&Data::new(&id)),
-                Output::Table => println!("{id} ended"),
+                Output::Table => say!("{id} ended"),
             }
         }
     }

@@ -298,6 +298,12 @@ impl Remote {
         let mut headers = vec![
             ("Content-Type".to_string(), "application/json".to_string()),
             ("Host".to_string(), ep.host.clone()),
+            // Signed, so two equal writes in one second are two signatures (a server that
+            // accepts each signed write once tells them apart).
+            (
+                "X-Request-Id".to_string(),
+                format!("{:032x}", fastrand::u128(..)),
+            ),
             ("X-Sdk-Date".to_string(), date),
         ];
         match (&self.creds.project_id, &self.creds.domain_id) {

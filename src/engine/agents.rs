@@ -657,6 +657,12 @@ pub(crate) async fn run_command(
     secrets: &[String],
     tag: &str,
 ) -> (Verdict, String) {
+    // Commands start from a clean environment; where the demo agent lives is the one setting
+    // of the engine's own they are handed (`COCPIT_AGENT_HOME`, documented with `[agents]`).
+    let mut env = env;
+    if let Ok(home) = std::env::var("COCPIT_AGENT_HOME") {
+        env.push(("COCPIT_AGENT_HOME".into(), home));
+    }
     let launch = Launch {
         script_type: ScriptType::Shell,
         content: command.to_string(),

@@ -156,6 +156,9 @@ impl Engine {
             ))
         })?;
         let lock = lock_data_dir(data_dir)?;
+        for db in ["cocpit.db", "alarms.db"] {
+            intact(&data_dir.join(db))?;
+        }
         let store = Store::open(&data_dir.join("cocpit.db"))?;
         let alarms = alarms::store::AlarmStore::open(&data_dir.join("alarms.db"))?;
         let work = data_dir.join("work");
@@ -720,4 +723,51 @@ fn lock_data_dir(dir: &Path) -> Result<Flock<std::fs::File>> {
             dir.display()
         ))
     })
+}
+
+/// Refuses to start on a damaged database, rather than starting empty or failing later: one
+/// that exists but is empty, is not a SQLite file, or fails `PRAGMA quick_check`. A missing
+/// file is a new store.
+fn intact(path: &Path) -> Result<()> {
+    let damaged = |what: String| {
+        EngineError::Internal(format!(
+            "{} is damaged: {what}. Nothing was changed. Restore it from a backup, or move it \
+             aside (mv {0} {0}.damaged) to start with an empty store; `sqlite3 {0} .recover` \
+             may save what is left",
+            path.display()
+        ))
+    };
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(damaged(format!("it cannot be read ({e})"))),
+    };
+    if meta.len() == 0 {
+        return Err(damaged("it is empty (0 bytes)".into()));
+    }
+    let mut head = [0u8; 16];
+    let read =
+        std::fs::File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head));
+    if read.is_err() || &head != b"SQLite format 3\0" {
+        return Err(damaged("it is not a SQLite database".into()));
+    }
+    let check = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .and_then(|c| {
+        let mut stmt = c.prepare("PRAGMA quick_check")?;
+        let rows: Vec<String> = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    });
+    match check {
+        Ok(rows) if rows.len() == 1 && rows[0] == "ok" => Ok(()),
+        Ok(rows) => Err(damaged(format!(
+            "PRAGMA quick_check found {}",
+            rows.into_iter().take(3).collect::<Vec<_>>().join("; ")
+        ))),
+        Err(e) => Err(damaged(format!("PRAGMA quick_check failed: {e}"))),
+    }
 }

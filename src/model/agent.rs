@@ -342,6 +342,8 @@ pub fn check(
     }
     if let Some(v) = &b.version {
         length("version", v, 0, 64)?;
+        // It reaches a command on the host: only what a version is made of.
+        version_chars("version", v)?;
     }
     let meta = b.remote_install_meta.as_deref().unwrap_or_default();
     if kind == RemoteInstall && meta.is_empty() {
@@ -363,11 +365,26 @@ pub fn check(
         }
         let ip = h.remote_ip.as_deref().unwrap_or("");
         length(&f("remote_ip"), ip, 1, 15)?;
-        if !ip.chars().all(|c| c.is_ascii_digit() || c == '.') {
-            return Err(invalid(f("remote_ip"), "may contain only digits and dots"));
+        if ip.parse::<std::net::Ipv4Addr>().is_err() {
+            return Err(invalid(
+                f("remote_ip"),
+                "must be an IPv4 address (digits and dots)",
+            ));
         }
         if let Some(u) = &h.user_name {
             length(&f("user_name"), u, 1, 16)?;
+            // A user name reaches ssh: never an option, never shell syntax.
+            let first_ok = u.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
+            if !first_ok
+                || !u
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+            {
+                return Err(invalid(
+                    f("user_name"),
+                    "must start with a letter or _ and hold only letters, digits, _ . -",
+                ));
+            }
         }
         if let Some(p) = &h.port {
             length(&f("port"), p, 1, 5)?;
@@ -389,12 +406,78 @@ pub fn check(
     Ok(kind)
 }
 
+/// Letters, digits and `. _ + -`, not starting with `-`: a version, never shell syntax.
+fn version_chars(field: &str, v: &str) -> Result<(), crate::model::validate::Invalid> {
+    if v.starts_with('-')
+        || !v
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c))
+    {
+        return Err(invalid(
+            field,
+            "may hold only letters, digits and . _ + - (not starting with -)",
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn body(v: serde_json::Value) -> BatchCreateInvocationRequestBody {
         serde_json::from_value(v).unwrap()
+    }
+
+    /// Every field of a REMOTE_INSTALL that reaches a command, with shell metacharacters or an
+    /// ssh option in it, is refused, naming the field.
+    #[test]
+    fn shell_syntax_never_reaches_a_command() {
+        let meta = |k: &str, v: &str| {
+            let mut h = serde_json::json!({"remote_ip": "10.0.0.5", "user_name": "deploy",
+                                           "port": "22", "password": "p"});
+            h[k] = v.into();
+            h
+        };
+        let cases = [
+            (
+                serde_json::json!({"version": "1';touch /tmp/x;'"}),
+                "version",
+            ),
+            (serde_json::json!({"version": "$(id)"}), "version"),
+            (
+                serde_json::json!({"version": "-oProxyCommand=x"}),
+                "version",
+            ),
+            (
+                serde_json::json!({"remote_install_meta": [meta("user_name", "-oProxyCommand=sh")]}),
+                "remote_install_meta[0].user_name",
+            ),
+            (
+                serde_json::json!({"remote_install_meta": [meta("user_name", "a;id")]}),
+                "remote_install_meta[0].user_name",
+            ),
+            (
+                serde_json::json!({"remote_install_meta": [meta("remote_ip", "1.2.3.4;id")]}),
+                "remote_install_meta[0].remote_ip",
+            ),
+            (
+                serde_json::json!({"remote_install_meta": [meta("port", "22 -o")]}),
+                "remote_install_meta[0].port",
+            ),
+        ];
+        for (extra, field) in cases {
+            let mut v = serde_json::json!({"invocation_type": "REMOTE_INSTALL",
+                "remote_install_meta": [meta("port", "22")]});
+            for (k, x) in extra.as_object().unwrap() {
+                v[k] = x.clone();
+            }
+            let e = check(&body(v)).unwrap_err().to_string();
+            assert!(e.contains(field), "{field}: {e}");
+        }
+        let fine = serde_json::json!({"invocation_type": "REMOTE_INSTALL", "version": "3.2.0-rc1+b7",
+            "remote_install_meta": [meta("user_name", "svc_deploy.1")]});
+        assert!(check(&body(fine)).is_ok());
     }
 
     #[test]

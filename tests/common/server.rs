@@ -105,10 +105,16 @@ impl Api {
             .split_once('?')
             .unwrap_or((path_and_query, ""));
         let date = chrono::Utc::now().format(huawei::DATE_FORMAT).to_string();
+        // A signed request id, as cocpit's client sends: equal writes in one second stay two
+        // writes (the server accepts each signature once).
         let headers = vec![
             ("Content-Type".to_string(), "application/json".to_string()),
             ("Host".to_string(), self.host.clone()),
             ("X-Project-Id".to_string(), PROJECT.to_string()),
+            (
+                "X-Request-Id".to_string(),
+                format!("{:032x}", fastrand::u128(..)),
+            ),
             ("X-Sdk-Date".to_string(), date),
         ];
         let auth = huawei::authorization(AK, &self.sk, method, path, query, &headers, body);

@@ -240,6 +240,9 @@ fn ids_of(s: &str) -> Vec<String> {
         .collect()
 }
 
+/// Seconds a silence may last at most: a year.
+pub const MAX_SILENCE_S: i64 = 366 * 24 * 3600;
+
 impl Engine {
     /// Stores alarms durably (the call returns once they are on disk) and announces them.
     pub async fn ingest(&self, alarms: Vec<AlarmIn>) -> Result<Vec<String>> {
@@ -545,18 +548,27 @@ impl Engine {
         Ok(self.inner.alarms.silences(now_ms())?)
     }
 
+    /// A silence of at most [`MAX_SILENCE_S`]: no overflow, none that ends before it starts.
     pub fn create_silence(&self, n: NewSilence) -> Result<Silence> {
         check_matchers(&n.matchers)?;
         length("author", &n.author, 1, 255)?;
         length("comment", &n.comment, 0, 1000)?;
         let now = now_ms();
         let ends_at = match (n.duration_s, n.ends_at) {
-            (Some(d), _) if d > 0 => now + d * 1000,
+            (Some(d), _) if (1..=MAX_SILENCE_S).contains(&d) => now + d * 1000,
             (Some(d), _) => {
-                return Err(invalid("duration_s", format!("must be positive (got {d})")).into());
+                return Err(invalid(
+                    "duration_s",
+                    format!("must be 1 to {MAX_SILENCE_S} seconds (a year; got {d})"),
+                )
+                .into());
             }
-            (None, Some(e)) if e > now => e,
-            (None, Some(_)) => return Err(invalid("ends_at", "must be in the future").into()),
+            (None, Some(e)) if e > now && e <= now + MAX_SILENCE_S * 1000 => e,
+            (None, Some(_)) => {
+                return Err(
+                    invalid("ends_at", "must be in the future, at most a year away").into(),
+                );
+            }
             (None, None) => {
                 return Err(invalid("duration_s", "a duration or ends_at is required").into());
             }
