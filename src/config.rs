@@ -370,8 +370,8 @@ fn yes() -> bool {
     true
 }
 
-/// The lifetimes a token may be given, in seconds: a minute to IAM's 24 hours.
-pub const TOKEN_TTL_RANGE: (u64, u64) = (60, 86_400);
+/// The lifetimes a token may be given, in seconds: up to IAM's 24 hours.
+pub const TOKEN_TTL_RANGE: (u64, u64) = (1, 86_400);
 
 fn default_token_ttl() -> u64 {
     86_400

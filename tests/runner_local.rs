@@ -516,3 +516,74 @@ async fn events_describe_the_order_as_it_runs() {
             .any(|e| matches!(e, ScriptChanged { deleted: false, .. }))
     );
 }
+
+/// Every process's command line, as `ps` shows it to any user of the host.
+fn all_command_lines() -> String {
+    let mut all = String::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(c) = std::fs::read(e.path().join("cmdline")) {
+            all.push_str(&String::from_utf8_lossy(&c).replace('\0', " "));
+            all.push('\n');
+        }
+    }
+    all
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn argument_values_never_appear_on_a_command_line() {
+    let flags = tempfile::tempdir().unwrap();
+    let dir = flags.path().display().to_string();
+    let e = demo_engine(2);
+    let shell = create(
+        &e,
+        "argv_sh",
+        "echo \"got $# args: $1 $2\"\nwhile [ ! -e \"$1/go\" ]; do sleep 0.05; done\n",
+        vec![
+            param("dir", "", 1, false),
+            param("token", "Tok3n-xyz42", 2, true),
+        ],
+    );
+    let python = common::create_typed(
+        &e,
+        "argv_py",
+        cocpit::model::script::ScriptType::Python,
+        "import os, sys, time\nprint('py args', len(sys.argv) - 1, sys.argv[2] == 'Tok3n-xyz42', flush=True)\n\
+         while not os.path.exists(os.path.join(sys.argv[1], 'go')):\n    time.sleep(0.05)\n",
+        vec![
+            param("dir", "", 1, false),
+            param("token", "Tok3n-xyz42", 2, true),
+        ],
+    );
+    let mut orders = vec![];
+    for (s, host) in [(&shell, "demo-01"), (&python, "demo-02")] {
+        orders.push(
+            e.execute_script(
+                s,
+                plan(&[(&[host], Continue)], &[("dir", &dir)], 30, 100.0),
+                "t",
+            )
+            .unwrap(),
+        );
+    }
+    wait_for(&e, &orders[0], "the shell script runs", |s| {
+        s.on("demo-01").message.contains("got 2 args")
+    })
+    .await;
+    wait_for(&e, &orders[1], "the python script runs", |s| {
+        s.on("demo-02").message.contains("py args 2 True")
+    })
+    .await;
+    let lines = all_command_lines();
+    assert!(
+        !lines.contains("Tok3n-xyz42"),
+        "a value on a command line:\n{lines}"
+    );
+    std::fs::write(flags.path().join("go"), "").unwrap();
+    let done = wait_status(&e, &orders[0], O::Finished).await;
+    assert!(done.on("demo-01").message.contains("got 2 args"));
+    assert!(
+        !done.on("demo-01").message.contains("Tok3n"),
+        "masked in output"
+    );
+    wait_status(&e, &orders[1], O::Finished).await;
+}

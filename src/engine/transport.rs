@@ -67,6 +67,35 @@ fn inherited_env() -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
         .collect()
 }
 
+/// How the interpreter starts `./script` with its arguments, though none is on a command line
+/// (where `ps` shows it to every user of the host): they travel in `COCPIT_ARG_1`… (see
+/// [`argv_env`]) and this short program, the same for every run, sets them.
+fn launcher(l: &Launch) -> String {
+    match l.script_type {
+        ScriptType::Python => "import os, runpy, sys\n\
+             sys.argv = ['./script'] + [os.environ['COCPIT_ARG_%d' % i] \
+             for i in range(1, int(os.environ['COCPIT_ARGC']) + 1)]\n\
+             runpy.run_path('./script', run_name='__main__')"
+            .to_string(),
+        _ => {
+            let args: String = (1..=l.args.len())
+                .map(|i| format!(" \"$COCPIT_ARG_{i}\""))
+                .collect();
+            format!("set --{args}; . ./script")
+        }
+    }
+}
+
+/// The arguments as environment variables for [`launcher`]: `COCPIT_ARGC` and `COCPIT_ARG_n`.
+fn argv_env(l: &Launch) -> impl Iterator<Item = (String, String)> + '_ {
+    std::iter::once(("COCPIT_ARGC".to_string(), l.args.len().to_string())).chain(
+        l.args
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (format!("COCPIT_ARG_{}", i + 1), v.clone())),
+    )
+}
+
 /// Quotes a string for POSIX sh.
 pub fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
@@ -90,19 +119,18 @@ pub fn bundle(l: &Launch) -> String {
     }
     b.push_str(&delimiter);
     b.push_str("\nchmod 700 ./script\n");
-    for (k, v) in &l.env {
-        if is_env_name(k) {
-            b.push_str(&format!("export {k}={}\n", sh_quote(v)));
+    for (k, v) in l.env.iter().cloned().chain(argv_env(l)) {
+        if is_env_name(&k) {
+            b.push_str(&format!("export {k}={}\n", sh_quote(&v)));
         }
     }
-    let args: Vec<String> = l.args.iter().map(|a| sh_quote(a)).collect();
-    let args = args.join(" ");
+    let go = sh_quote(&launcher(l));
     let run = match l.script_type {
-        ScriptType::Shell => format!(
-            "if command -v bash >/dev/null 2>&1; then bash ./script {args}; else sh ./script {args}; fi"
-        ),
+        ScriptType::Shell => {
+            format!("if command -v bash >/dev/null 2>&1; then bash -c {go}; else sh -c {go}; fi")
+        }
         ScriptType::Python => format!(
-            "if command -v python3 >/dev/null 2>&1; then python3 ./script {args}; else python ./script {args}; fi"
+            "if command -v python3 >/dev/null 2>&1; then python3 -c {go}; else python -c {go}; fi"
         ),
         ScriptType::Bat => {
             "echo 'BAT scripts need a Windows host with cmd.exe' >&2; (exit 126)".to_string()
@@ -246,12 +274,13 @@ impl Process {
                     }
                 };
                 let mut c = Command::new(interpreter);
-                c.arg(&script)
-                    .args(&launch.args)
+                c.arg("-c")
+                    .arg(launcher(launch))
                     // A clean start: never the engine's own environment (its keys live there).
                     .env_clear()
                     .envs(inherited_env())
                     .envs(launch.env.iter().filter(|(k, _)| is_env_name(k)).cloned())
+                    .envs(argv_env(launch))
                     .current_dir(workdir)
                     .stdin(Stdio::null());
                 c

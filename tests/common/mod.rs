@@ -42,11 +42,21 @@ pub fn param(name: &str, value: &str, order: i64, sensitive: bool) -> ScriptPara
 }
 
 pub fn create(e: &Engine, name: &str, content: &str, params: Vec<ScriptParamDefine>) -> String {
+    create_typed(e, name, ScriptType::Shell, content, params)
+}
+
+pub fn create_typed(
+    e: &Engine,
+    name: &str,
+    script_type: ScriptType,
+    content: &str,
+    params: Vec<ScriptParamDefine>,
+) -> String {
     e.create_script(
         AddScriptModel {
             name: name.into(),
             description: "test".into(),
-            script_type: ScriptType::Shell,
+            script_type,
             content: content.into(),
             properties: ScriptPropertiesModel {
                 risk_level: RiskLevel::Low,
