@@ -348,3 +348,111 @@ async fn hostile_text_from_the_api_never_reaches_the_terminal_through_the_cli() 
         );
     }
 }
+
+/// Every byte of every file under `dir`.
+fn every_file(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = vec![];
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(every_file(&p));
+        } else if let Ok(b) = std::fs::read(&p) {
+            out.push((p, b));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_sensitive_value_is_in_no_answer_and_in_no_file_of_the_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let server = Server::start(&data);
+    let api = server.client();
+    let (default, given) = ("Def4ult-S3cret-99", "G1ven-S3cret-77");
+    let uuid = api
+        .ok(
+            "POST",
+            "/v1/job/scripts",
+            Some(json!({
+                "name": "uses_secret", "type": "SHELL", "description": "d",
+                "content": "[ \"$(printf %s \"$1\" | sha256sum | cut -c1-16)\" = \"$EXPECT\" ] || { echo \"wrong value\"; exit 9; }\necho \"ran with $1\"",
+                "properties": {"risk_level": "LOW", "version": "1.0"},
+                "script_params": [
+                    {"param_name": "token", "param_value": default, "param_order": 1, "sensitive": true},
+                    {"param_name": "EXPECT", "param_value": "x", "param_order": 2, "sensitive": false}
+                ]
+            })),
+        )
+        .await;
+    let uuid = uuid.as_str().unwrap().to_string();
+    let shown = api
+        .ok("GET", &format!("/v1/job/scripts/{uuid}"), None)
+        .await;
+    assert_eq!(
+        shown["script_params"][0]["param_value"], "******",
+        "{shown}"
+    );
+    // Modified with the masked value sent back: the stored one stays.
+    let params = shown["script_params"].clone();
+    api.ok(
+        "PUT",
+        &format!("/v1/job/scripts/{uuid}"),
+        Some(json!({"description": "d2", "content": shown["content"],
+                    "properties": shown["properties"], "script_params": params})),
+    )
+    .await;
+    // The script checks the value it got against a hash of the one expected.
+    let hash16 = |v: &str| {
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(v.as_bytes()))[..16].to_string()
+    };
+    let run = |token: Option<&str>, expect: &str| {
+        let expect = hash16(expect);
+        let mut given =
+            vec![json!({"param_name": "EXPECT", "param_value": expect, "param_order": 1})];
+        if let Some(t) = token {
+            given.push(json!({"param_name": "token", "param_value": t, "param_order": 2}));
+        }
+        json!({
+            "execute_param": {"resourceful": true, "timeout": 60, "success_rate": 100,
+                              "execute_user": "root", "script_params": given},
+            "execute_batches": [{"batch_index": 1, "rotation_strategy": "CONTINUE",
+                                 "target_instances": [{"resource_id": "demo-01"}]}]
+        })
+    };
+    for (token, expect) in [
+        (None, default),
+        (Some(given), given),
+        (Some("******"), default),
+    ] {
+        let eid = api
+            .ok(
+                "POST",
+                &format!("/v1/job/scripts/{uuid}"),
+                Some(run(token, expect)),
+            )
+            .await;
+        let eid = eid.as_str().unwrap().to_string();
+        let (order, insts) = api
+            .wait(&eid, "the run ends", |o, _| {
+                o["status"] == "FINISHED" || o["status"] == "PAUSED"
+            })
+            .await;
+        assert_eq!(order["status"], "FINISHED", "{token:?}: {insts:?}");
+        let shown = order.to_string() + &insts[0].to_string();
+        assert!(shown.contains("ran with ******"), "{shown}");
+        assert!(
+            !shown.contains(default) && !shown.contains(given),
+            "{shown}"
+        );
+    }
+    let list = api.ok("GET", "/v1/job/script/orders?limit=10", None).await;
+    assert!(!list.to_string().contains(given));
+    // At rest: neither value in any file (database, WAL, key file, logs).
+    for (path, bytes) in every_file(&data) {
+        for secret in [default, given] {
+            let hit = bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
+            assert!(!hit, "{secret} in clear in {}", path.display());
+        }
+    }
+}

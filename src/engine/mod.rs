@@ -16,6 +16,7 @@ mod runner;
 pub mod scheduler;
 pub mod store;
 pub mod transport;
+mod vault;
 mod views;
 
 use std::collections::{BTreeMap, HashMap};
@@ -159,7 +160,13 @@ impl Engine {
         for db in ["cocpit.db", "alarms.db"] {
             intact(&data_dir.join(db))?;
         }
-        let store = Store::open(&data_dir.join("cocpit.db"))?;
+        let vault = vault::Vault::of_dir(data_dir).map_err(|e| {
+            EngineError::Internal(format!(
+                "the key of sensitive values in {}: {e}",
+                data_dir.display()
+            ))
+        })?;
+        let store = Store::open(&data_dir.join("cocpit.db"), vault)?;
         let alarms = alarms::store::AlarmStore::open(&data_dir.join("alarms.db"))?;
         let work = data_dir.join("work");
         // Working directories of a previous run belong to instances that have ended.
@@ -437,6 +444,19 @@ impl Engine {
         }
         if let Some(mut params) = e.script_params {
             params.sort_by_key(|p| p.param_order);
+            // A sensitive value is shown masked; sent back masked, it stays as it was.
+            for p in params
+                .iter_mut()
+                .filter(|p| p.sensitive && p.param_value == output::MASK)
+            {
+                if let Some(old) = row
+                    .script_params
+                    .iter()
+                    .find(|o| o.param_name == p.param_name && o.sensitive)
+                {
+                    p.param_value = old.param_value.clone();
+                }
+            }
             row.script_params = params;
         }
         row.gmt_modified = now_ms();

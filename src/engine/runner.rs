@@ -420,7 +420,15 @@ fn job(o: &OrderRow, i: &InstanceRow) -> Job {
         .map(|d| (d.param_name.clone(), d.param_value.clone(), d.param_order))
         .collect();
     for given in &p.script_params {
-        if let Some(v) = values.iter_mut().find(|v| v.0 == given.param_name) {
+        // A sensitive value is only ever shown masked: the mask given back means "the stored
+        // value", never the six asterisks.
+        let masked = given.param_value == super::output::MASK
+            && o.script_params
+                .iter()
+                .any(|d| d.param_name == given.param_name && d.sensitive);
+        if let Some(v) = values.iter_mut().find(|v| v.0 == given.param_name)
+            && !masked
+        {
             v.1 = given.param_value.clone();
         }
     }

@@ -104,7 +104,11 @@ pub fn script_list(s: ScriptRow) -> ScriptListModel {
     }
 }
 
-pub fn script_detail(s: ScriptRow) -> ScriptDetailModel {
+/// A script as the API shows it: the defaults of sensitive parameters masked.
+pub fn script_detail(mut s: ScriptRow) -> ScriptDetailModel {
+    for p in s.script_params.iter_mut().filter(|p| p.sensitive) {
+        p.param_value = MASK.into();
+    }
     ScriptDetailModel {
         script_uuid: s.script_uuid,
         name: s.name,

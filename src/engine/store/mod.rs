@@ -173,6 +173,8 @@ pub type Result<T> = rusqlite::Result<T>;
 
 pub struct Store {
     conn: Mutex<Connection>,
+    /// Seals sensitive parameter values on their way in, opens them on their way out.
+    vault: super::vault::Vault,
 }
 
 /// A stored script.
@@ -281,6 +283,10 @@ fn parse<T: std::str::FromStr<Err = String>>(s: String) -> Result<T> {
 const SCRIPT_COLS: &str = "id, script_uuid, name, description, type, content, properties, \
     script_params, status, gmt_created, gmt_modified, creator, creator_id, operator, enterprise_project_id";
 
+fn unreadable(e: super::vault::Unreadable) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+}
+
 fn script_row(r: &rusqlite::Row) -> Result<ScriptRow> {
     Ok(ScriptRow {
         id: r.get(0)?,
@@ -387,19 +393,50 @@ pub fn prepare(mut conn: Connection, synchronous: &str, migrations: &[&str]) -> 
 
 impl Store {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
-    pub fn open(path: &Path) -> Result<Store> {
+    pub fn open(path: &Path, vault: super::vault::Vault) -> Result<Store> {
         let conn = Connection::open(path)?;
-        Self::init(conn)
+        Self::init(conn, vault)
     }
 
     pub fn open_in_memory() -> Result<Store> {
-        Self::init(Connection::open_in_memory()?)
+        Self::init(
+            Connection::open_in_memory()?,
+            super::vault::Vault::ephemeral(),
+        )
     }
 
-    fn init(conn: Connection) -> Result<Store> {
+    fn init(conn: Connection, vault: super::vault::Vault) -> Result<Store> {
         Ok(Store {
             conn: Mutex::new(prepare(conn, "NORMAL", MIGRATIONS)?),
+            vault,
         })
+    }
+
+    fn sealed_params(&self, declared: &[ScriptParamDefine]) -> String {
+        let mut v = declared.to_vec();
+        self.vault.seal_params(&mut v);
+        json(&v)
+    }
+
+    /// A script as read, its sensitive defaults opened.
+    fn script_opened(&self, r: &rusqlite::Row) -> Result<ScriptRow> {
+        let mut s = script_row(r)?;
+        self.vault
+            .open_params(&mut s.script_params)
+            .map_err(unreadable)?;
+        Ok(s)
+    }
+
+    /// An order as read, its sensitive values opened.
+    fn order_opened(&self, r: &rusqlite::Row) -> Result<OrderRow> {
+        let mut o = order_row(r)?;
+        self.vault
+            .open_params(&mut o.script_params)
+            .map_err(unreadable)?;
+        self.vault
+            .open_given(&mut o.execute_param, &o.script_params)
+            .map_err(unreadable)?;
+        Ok(o)
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -427,7 +464,7 @@ impl Store {
                 s.script_type.as_str(),
                 s.content,
                 json(&s.properties),
-                json(&s.script_params),
+                self.sealed_params(&s.script_params),
                 s.status.as_str(),
                 s.gmt_created,
                 s.gmt_modified,
@@ -452,7 +489,7 @@ impl Store {
             .query_row(
                 &format!("SELECT {SCRIPT_COLS} FROM scripts WHERE script_uuid = ?1"),
                 [uuid],
-                script_row,
+                |r| self.script_opened(r),
             )
             .optional()
     }
@@ -466,7 +503,7 @@ impl Store {
                 s.description,
                 s.content,
                 json(&s.properties),
-                json(&s.script_params),
+                self.sealed_params(&s.script_params),
                 s.gmt_modified,
                 s.operator
             ],
@@ -533,7 +570,9 @@ impl Store {
         );
         let mut stmt = c.prepare(&sql)?;
         let rows = stmt
-            .query_map(rusqlite::params_from_iter(page_args.iter()), script_row)?
+            .query_map(rusqlite::params_from_iter(page_args.iter()), |r| {
+                self.script_opened(r)
+            })?
             .collect::<Result<Vec<_>>>()?;
         Ok((total as u64, rows))
     }
@@ -542,6 +581,9 @@ impl Store {
 
     /// Stores an order with all its batches and instances in one transaction.
     pub fn insert_order(&self, o: &NewOrder) -> Result<i64> {
+        let mut given = o.execute_param.clone();
+        self.vault.seal_given(&mut given, &o.script.script_params);
+        let declared = self.sealed_params(&o.script.script_params);
         let mut c = self.conn();
         let tx = c.transaction()?;
         tx.execute(
@@ -555,8 +597,8 @@ impl Store {
                 o.script.properties.version,
                 o.script.script_type.as_str(),
                 o.script.content,
-                json(&o.script.script_params),
-                json(&o.execute_param),
+                declared,
+                json(&given),
                 OrderStatus::Processing.as_str(),
                 o.region_ids,
                 o.creator,
@@ -593,7 +635,7 @@ impl Store {
             .query_row(
                 &format!("SELECT {ORDER_COLS} FROM orders WHERE execute_uuid = ?1"),
                 [execute_uuid],
-                order_row,
+                |r| self.order_opened(r),
             )
             .optional()
     }
@@ -602,7 +644,7 @@ impl Store {
         self.conn().query_row(
             &format!("SELECT {ORDER_COLS} FROM orders WHERE id = ?1"),
             [id],
-            order_row,
+            |r| self.order_opened(r),
         )
     }
 
@@ -651,7 +693,9 @@ impl Store {
         );
         let mut stmt = c.prepare(&sql)?;
         let rows = stmt
-            .query_map(rusqlite::params_from_iter(page_args.iter()), order_row)?
+            .query_map(rusqlite::params_from_iter(page_args.iter()), |r| {
+                self.order_opened(r)
+            })?
             .collect::<Result<Vec<_>>>()?;
         Ok((total as u64, rows))
     }
@@ -662,7 +706,7 @@ impl Store {
         let mut stmt = c.prepare(&format!(
             "SELECT {ORDER_COLS} FROM orders WHERE status NOT IN ('CANCELED', 'FINISHED', 'ROLLBACKED') ORDER BY id"
         ))?;
-        stmt.query_map([], order_row)?.collect()
+        stmt.query_map([], |r| self.order_opened(r))?.collect()
     }
 
     pub fn set_order_state(
@@ -888,7 +932,11 @@ mod tests {
     fn migrations_run_once_and_reopening_keeps_data() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
-        let s = Store::open(&path).unwrap();
+        let s = Store::open(
+            &path,
+            crate::engine::vault::Vault::of_dir(dir.path()).unwrap(),
+        )
+        .unwrap();
         assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
         let mode: String = s
             .conn()
@@ -919,7 +967,11 @@ mod tests {
         })
         .unwrap();
         drop(s);
-        let again = Store::open(&path).unwrap();
+        let again = Store::open(
+            &path,
+            crate::engine::vault::Vault::of_dir(dir.path()).unwrap(),
+        )
+        .unwrap();
         assert_eq!(again.schema_version().unwrap(), MIGRATIONS.len() as i64);
         assert_eq!(again.script("SC1").unwrap().unwrap().name, "kept");
     }
