@@ -373,6 +373,10 @@ mod tests {
         });
         assert!(b.contains("export name='v'\n"));
         assert!(!b.contains("bad-name"));
-        assert!(b.contains(r"bash ./script 'a b' 'c'\''d'"));
+        // The arguments travel as variables; the command line holds only the launcher.
+        assert!(b.contains("export COCPIT_ARGC='2'\n"));
+        assert!(b.contains("export COCPIT_ARG_1='a b'\n"));
+        assert!(b.contains(r"export COCPIT_ARG_2='c'\''d'"));
+        assert!(b.contains(r#"bash -c 'set -- "$COCPIT_ARG_1" "$COCPIT_ARG_2"; . ./script'"#));
     }
 }
