@@ -456,3 +456,74 @@ async fn a_sensitive_value_is_in_no_answer_and_in_no_file_of_the_data_dir() {
         }
     }
 }
+
+#[tokio::test]
+async fn after_a_kill_9_the_next_engine_kills_what_interrupted_instances_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let pids = dir.path().join("pids");
+    std::fs::create_dir_all(&pids).unwrap();
+    let mut server = Server::start(&data);
+    let api = server.client();
+    let uuid = api
+        .ok(
+            "POST",
+            "/v1/job/scripts",
+            Some(json!({
+                "name": "outlives", "type": "SHELL", "description": "d",
+                "content": "echo $$ > \"$1/main.pid\"\nsetsid sh -c 'echo $$ > \"$1/detached.pid\"; exec sleep 300' sh \"$1\" &\nsleep 300\n",
+                "properties": {"risk_level": "LOW", "version": "1.0"},
+                "script_params": [{"param_name": "dir", "param_value": pids.display().to_string(),
+                                   "param_order": 1, "sensitive": false}]
+            })),
+        )
+        .await;
+    let eid = api
+        .ok(
+            "POST",
+            &format!("/v1/job/scripts/{}", uuid.as_str().unwrap()),
+            Some(json!({
+                "execute_param": {"resourceful": true, "timeout": 600, "success_rate": 100,
+                                  "execute_user": "root", "script_params": []},
+                "execute_batches": [{"batch_index": 1, "rotation_strategy": "CONTINUE",
+                                     "target_instances": [{"resource_id": "demo-01"}]}]
+            })),
+        )
+        .await;
+    let eid = eid.as_str().unwrap().to_string();
+    let read = |name: &str| -> Option<i32> {
+        std::fs::read_to_string(pids.join(name))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    };
+    let deadline = std::time::Instant::now() + common::PATIENCE;
+    while read("main.pid").is_none() || read("detached.pid").is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the script never started"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let left = [read("main.pid").unwrap(), read("detached.pid").unwrap()];
+    server.kill9();
+    assert!(
+        left.iter().all(|p| common::alive(*p)),
+        "killing the engine killed them"
+    );
+    let server = Server::start(&data);
+    let api = server.client();
+    let (_, insts) = api
+        .wait(&eid, "the order paused", |o, _| o["status"] == "PAUSED")
+        .await;
+    assert_eq!(insts[0]["status"], "ABNORMAL");
+    assert!(
+        insts[0]["message"].as_str().unwrap().contains("was killed"),
+        "{insts:?}"
+    );
+    assert!(
+        common::all_gone(&left).await,
+        "the interrupted script lives on"
+    );
+}

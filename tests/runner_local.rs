@@ -587,3 +587,80 @@ async fn argument_values_never_appear_on_a_command_line() {
     );
     wait_status(&e, &orders[1], O::Finished).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nothing_a_script_started_outlives_its_exit_its_timeout_or_its_cancel() {
+    let pids = tempfile::tempdir().unwrap();
+    let dir = pids.path().display().to_string();
+    let e = demo_engine(3);
+    let done = create(
+        &e,
+        "detach_exit",
+        &detaching("exit 0"),
+        vec![param("dir", "", 1, false)],
+    );
+    let hang = create(
+        &e,
+        "detach_hang",
+        &detaching("sleep 300"),
+        vec![param("dir", "", 1, false)],
+    );
+    // Exits 0 with its child still running: the child is killed with the run.
+    let eid = e
+        .execute_script(
+            &done,
+            plan(&[(&["demo-01"], Continue)], &[("dir", &dir)], 30, 100.0),
+            "t",
+        )
+        .unwrap();
+    wait_status(&e, &eid, O::Finished).await;
+    let p1 = pids_of(pids.path(), "demo-01");
+    assert_eq!(p1.len(), 1);
+    assert!(
+        all_gone(&p1).await,
+        "the detached child of a finished script lives on"
+    );
+    // Times out: the whole group and the detached child.
+    let eid = e
+        .execute_script(
+            &hang,
+            plan(&[(&["demo-02"], Continue)], &[("dir", &dir)], 5, 100.0),
+            "t",
+        )
+        .unwrap();
+    let s = wait_for(&e, &eid, "the timeout", |s| {
+        s.on("demo-02").status == I::Abnormal
+    })
+    .await;
+    assert!(s.on("demo-02").message.contains("timed out"));
+    let p2 = pids_of(pids.path(), "demo-02");
+    assert!(
+        all_gone(&p2).await,
+        "the detached child of a timed-out script lives on"
+    );
+    // Canceled.
+    let eid = e
+        .execute_script(
+            &hang,
+            plan(&[(&["demo-03"], Continue)], &[("dir", &dir)], 60, 100.0),
+            "t",
+        )
+        .unwrap();
+    let s = wait_for(&e, &eid, "it runs", |s| {
+        s.on("demo-03").message.contains("started")
+    })
+    .await;
+    let id = s.on("demo-03").id;
+    e.operate(&eid, op(Op::CancelInstance, Some(1), Some(id)))
+        .await
+        .unwrap();
+    wait_for(&e, &eid, "the cancel", |s| {
+        s.on("demo-03").status == I::Canceled
+    })
+    .await;
+    let p3 = pids_of(pids.path(), "demo-03");
+    assert!(
+        all_gone(&p3).await,
+        "the detached child of a canceled script lives on"
+    );
+}

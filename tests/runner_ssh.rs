@@ -74,6 +74,56 @@ async fn timeout_over_ssh_leaves_no_process_on_the_host() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_detached_child_on_the_host_ends_with_its_script_or_its_timeout() {
+    let sshd = Sshd::start();
+    let pids = tempfile::tempdir().unwrap();
+    let dir = pids.path().display().to_string();
+    let e = engine_on(vec![sshd.host("web-01"), sshd.host("web-02")]);
+    let done = create(
+        &e,
+        "detach_exit",
+        &detaching("exit 0"),
+        vec![param("dir", "", 1, false)],
+    );
+    let hang = create(
+        &e,
+        "detach_hang",
+        &detaching("sleep 300"),
+        vec![param("dir", "", 1, false)],
+    );
+    let eid = e
+        .execute_script(
+            &done,
+            plan(&[(&["web-01"], Continue)], &[("dir", &dir)], 30, 100.0),
+            "t",
+        )
+        .unwrap();
+    wait_status(&e, &eid, O::Finished).await;
+    let left = pids_of(pids.path(), "web-01");
+    assert_eq!(left.len(), 1);
+    assert!(
+        all_gone(&left).await,
+        "a detached child outlived its script: {left:?}"
+    );
+    let eid = e
+        .execute_script(
+            &hang,
+            plan(&[(&["web-02"], Continue)], &[("dir", &dir)], 5, 100.0),
+            "t",
+        )
+        .unwrap();
+    wait_for(&e, &eid, "the timeout", |s| {
+        s.on("web-02").status == I::Abnormal
+    })
+    .await;
+    let left = pids_of(pids.path(), "web-02");
+    assert!(
+        all_gone(&left).await,
+        "a detached child outlived its timeout: {left:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn cancel_over_ssh_leaves_no_process_on_the_host() {
     let sshd = Sshd::start();
     let pids = tempfile::tempdir().unwrap();

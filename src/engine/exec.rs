@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::sync::{mpsc, watch};
 
+use super::leftovers;
 use super::output::Lines;
 use super::transport::{Launch, PGID_MARKER, Process};
 use super::{Inner, StopReason};
@@ -103,7 +104,11 @@ pub async fn run(
     sink: &mut (dyn OutputSink + Send),
 ) -> Verdict {
     inner.masters.ready(host).await;
-    let verdict = match Process::start(host, launch, workdir, &inner.ssh) {
+    // Every process of the run carries its token; whatever still does when it ends is killed.
+    let token = leftovers::new_token();
+    let mut launch = launch.clone();
+    launch.env.push((leftovers::RUN_VAR.into(), token.clone()));
+    let verdict = match Process::start(host, &launch, workdir, &inner.ssh) {
         Ok((proc, stdout, stderr)) => {
             supervise(host, proc, stdout, stderr, timeout, secrets, stop_rx, sink).await
         }
@@ -112,6 +117,11 @@ pub async fn run(
             reason: format!("cannot start the script: {e}"),
         },
     };
+    if host.transport == TransportKind::Local {
+        let mark = format!("{}={token}", leftovers::RUN_VAR);
+        // /proc is read off the async workers.
+        let _ = tokio::task::spawn_blocking(move || leftovers::kill_marked(&[mark])).await;
+    }
     let _ = std::fs::remove_dir_all(workdir);
     verdict
 }

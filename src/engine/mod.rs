@@ -10,6 +10,7 @@ mod desktops;
 pub mod events;
 mod exec;
 mod incidents;
+mod leftovers;
 mod masters;
 pub mod output;
 mod runner;
@@ -134,8 +135,8 @@ fn new_uuid(prefix: &str) -> String {
     format!("{prefix}{ts}{:09x}", fastrand::u64(..1 << 36))
 }
 
-pub const RESTART_REASON: &str =
-    "the engine restarted while this instance was running; its result is unknown";
+pub const RESTART_REASON: &str = "the engine restarted while this instance was running; its \
+     result is unknown, and what it had left running on this machine was killed";
 
 impl Engine {
     /// Opens the engine on `data_dir` (created if needed), recovers from a crash, and resumes
@@ -209,6 +210,13 @@ impl Engine {
         lock: Option<Flock<std::fs::File>>,
         clock: Arc<dyn clock::Clock>,
     ) -> Result<Engine> {
+        // What the interrupted instances started is killed before they are marked.
+        for (eid, id) in store.running_instances()? {
+            leftovers::kill_marked(&[
+                format!("COCPIT_EXECUTE_UUID={eid}"),
+                format!("COCPIT_INSTANCE_ID={id}"),
+            ]);
+        }
         store.recover_after_restart(RESTART_REASON, now_ms())?;
         let (events, _) = broadcast::channel(4096);
         let ssh = transport::SshSettings {

@@ -96,6 +96,14 @@ fn argv_env(l: &Launch) -> impl Iterator<Item = (String, String)> + '_ {
     )
 }
 
+/// The run's token in a launch's environment (hex, set by the engine), if it has one.
+fn run_token(l: &Launch) -> Option<&str> {
+    l.env
+        .iter()
+        .find(|(k, v)| k == super::leftovers::RUN_VAR && v.chars().all(|c| c.is_ascii_hexdigit()))
+        .map(|(_, v)| v.as_str())
+}
+
 /// Quotes a string for POSIX sh.
 pub fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
@@ -119,11 +127,14 @@ pub fn bundle(l: &Launch) -> String {
     }
     b.push_str(&delimiter);
     b.push_str("\nchmod 700 ./script\n");
+    // The run's token goes to the script only, not to this shell: the scan after it ends
+    // must not find itself.
     for (k, v) in l.env.iter().cloned().chain(argv_env(l)) {
-        if is_env_name(&k) {
+        if is_env_name(&k) && k != super::leftovers::RUN_VAR {
             b.push_str(&format!("export {k}={}\n", sh_quote(&v)));
         }
     }
+    let token = run_token(l);
     let go = sh_quote(&launcher(l));
     let run = match l.script_type {
         ScriptType::Shell => {
@@ -136,8 +147,20 @@ pub fn bundle(l: &Launch) -> String {
             "echo 'BAT scripts need a Windows host with cmd.exe' >&2; (exit 126)".to_string()
         }
     };
-    b.push_str(&run);
-    b.push_str(" </dev/null\nrc=$?\ncd /\nrm -rf \"$d\"\nexit $rc\n");
+    match token {
+        Some(t) => {
+            b.push_str(&format!(
+                "( export {}={t}; {run} ) </dev/null\nrc=$?\n{}\n",
+                super::leftovers::RUN_VAR,
+                super::leftovers::remote_kill(t)
+            ));
+        }
+        None => {
+            b.push_str(&run);
+            b.push_str(" </dev/null\nrc=$?\n");
+        }
+    }
+    b.push_str("cd /\nrm -rf \"$d\"\nexit $rc\n");
     b
 }
 
@@ -245,6 +268,8 @@ pub struct Process {
     kind: TransportKind,
     ssh: Vec<String>,
     local_pgid: Option<i32>,
+    /// The run's token (see [`super::leftovers`]), when the launch carries one.
+    token: Option<String>,
 }
 
 impl Process {
@@ -314,6 +339,7 @@ impl Process {
             kind: host.transport,
             ssh,
             local_pgid,
+            token: run_token(launch).map(str::to_string),
         };
         Ok((process, stdout, stderr))
     }
@@ -337,9 +363,15 @@ impl Process {
             }
             TransportKind::Ssh => {
                 if let Some(pgid) = remote_pgid {
+                    // The group first; then whatever left it but carries the run's token.
+                    let leftovers = self
+                        .token
+                        .as_deref()
+                        .map(super::leftovers::remote_kill)
+                        .unwrap_or_default();
                     let remote = format!(
                         "kill -TERM -- -{pgid} 2>/dev/null; i=0; while kill -0 -- -{pgid} 2>/dev/null && [ $i -lt 20 ]; \
-                         do sleep 0.1; i=$((i+1)); done; kill -KILL -- -{pgid} 2>/dev/null; true"
+                         do sleep 0.1; i=$((i+1)); done; kill -KILL -- -{pgid} 2>/dev/null; {leftovers}; true"
                     );
                     let mut args = self.ssh.clone();
                     args.push(remote);

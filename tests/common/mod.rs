@@ -221,6 +221,15 @@ pub fn alive(pid: i32) -> bool {
 pub const SPAWNER: &str = "echo $$ > \"$1/$COCPIT_RESOURCE_ID.main.pid\"\nsleep 300 &\n\
     echo $! > \"$1/$COCPIT_RESOURCE_ID.child.pid\"\necho started\nwait\n";
 
+/// A script that starts a child in a session of its own (no process group kill reaches it),
+/// records its pid, then exits 0 (`exit`) or waits (`wait`).
+pub fn detaching(then: &str) -> String {
+    format!(
+        "setsid sh -c 'echo $$ > \"$1/$COCPIT_RESOURCE_ID.detached.pid\"; exec sleep 300' sh \"$1\" &\n\
+         while [ ! -s \"$1/$COCPIT_RESOURCE_ID.detached.pid\" ]; do sleep 0.02; done\necho started\n{then}\n"
+    )
+}
+
 /// The pids the script on `host` wrote into `dir` (see [`SPAWNER`]).
 pub fn pids_of(dir: &std::path::Path, host: &str) -> Vec<i32> {
     std::fs::read_dir(dir)

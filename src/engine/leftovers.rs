@@ -1,0 +1,95 @@
+//! What a run leaves behind is killed when it ends. A script may start children that leave its
+//! process group (`setsid cmd &`, a daemon that double-forks) or outlive it after it exits 0.
+//! Every run carries a token in its environment (`COCPIT_RUN`), which its descendants inherit;
+//! when the run ends (exit, timeout, cancel) every process still carrying it is killed, locally by
+//! reading `/proc/*/environ`, on an ssh host by the same scan in the wrapper. After a crash the
+//! engine finds what interrupted instances left by their `COCPIT_EXECUTE_UUID` and
+//! `COCPIT_INSTANCE_ID` and kills it before marking them ABNORMAL.
+//!
+//! This is cleanup, not a sandbox: a process that clears its environment escapes it.
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+/// The variable that marks every process of one run.
+pub const RUN_VAR: &str = "COCPIT_RUN";
+
+/// A fresh token for one run.
+pub fn new_token() -> String {
+    format!("{:032x}", fastrand::u128(..))
+}
+
+/// Kills every process of this machine (but this one) whose environment holds every one of
+/// `marks` (`NAME=value`), in rounds until none is left (a process may fork while it is found).
+/// Returns how many were killed.
+pub fn kill_marked(marks: &[String]) -> usize {
+    let me = std::process::id();
+    let mut killed = 0;
+    for _ in 0..10 {
+        let found = marked(marks, me);
+        if found.is_empty() {
+            break;
+        }
+        for pid in found {
+            if kill(Pid::from_raw(pid), Signal::SIGKILL).is_ok() {
+                killed += 1;
+            }
+        }
+    }
+    killed
+}
+
+fn marked(marks: &[String], me: u32) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return vec![];
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| pid as u32 != me)
+        .filter(|pid| {
+            // Another user's process (or one gone meanwhile) cannot be read: not ours.
+            let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) else {
+                return false;
+            };
+            let vars: Vec<&[u8]> = env.split(|&b| b == 0).collect();
+            marks.iter().all(|m| vars.contains(&m.as_bytes()))
+        })
+        .collect()
+}
+
+/// The same as [`kill_marked`] for one token, as a POSIX shell snippet for a remote host. The
+/// token is hex, so it needs no quoting.
+pub fn remote_kill(token: &str) -> String {
+    format!(
+        "for p in /proc/[0-9]*; do n=${{p#/proc/}}; [ \"$n\" = \"$$\" ] && continue; \
+         tr '\\000' '\\n' < \"$p/environ\" 2>/dev/null | grep -qx '{RUN_VAR}={token}' \
+         && kill -9 \"$n\" 2>/dev/null; done; true"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_detached_child_carrying_the_token_is_found_and_killed() {
+        let token = new_token();
+        let mark = format!("{RUN_VAR}={token}");
+        // `setsid` puts it in a session of its own: no process group kill reaches it.
+        let mut child = std::process::Command::new("setsid")
+            .args(["sleep", "30"])
+            .env(RUN_VAR, &token)
+            .spawn()
+            .unwrap();
+        let pid = child.id() as i32;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !marked(std::slice::from_ref(&mark), std::process::id()).contains(&pid) {
+            assert!(std::time::Instant::now() < deadline, "never seen");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(kill_marked(std::slice::from_ref(&mark)) >= 1);
+        let status = child.wait().unwrap();
+        assert!(!status.success());
+        assert_eq!(kill_marked(&[mark]), 0, "nothing is left");
+    }
+}
