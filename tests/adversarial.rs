@@ -527,3 +527,66 @@ async fn after_a_kill_9_the_next_engine_kills_what_interrupted_instances_left() 
         "the interrupted script lives on"
     );
 }
+
+#[tokio::test]
+async fn a_silence_matcher_is_re2_refused_when_it_needs_backtracking() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("d"));
+    let api = server.client();
+    let silence = |value: &str| {
+        json!({"matchers": [{"name": "name", "value": value, "is_regex": true}],
+               "author": "ops", "comment": "", "duration_s": 600})
+    };
+    // Lookaround and backreferences need backtracking: refused, naming the matcher.
+    for bad in [r"(?=(a|aa)*$)(a*)*\2c", r"(a)\1"] {
+        let (status, v) = api
+            .call("POST", "/v1/cocpit/silences", Some(silence(bad)))
+            .await;
+        assert_eq!(status, 400, "{v}");
+        let msg = v["error_msg"].as_str().unwrap();
+        assert!(
+            msg.starts_with("matchers[0].value") && msg.contains("RE2"),
+            "{msg}"
+        );
+    }
+    // What a backtracking engine chokes on runs in linear time, anchored as Alertmanager does.
+    api.ok("POST", "/v1/cocpit/silences", Some(silence("(a|aa)*c")))
+        .await;
+    api.ok("POST", "/v1/cocpit/silences", Some(silence("disk.*")))
+        .await;
+    let http = reqwest::Client::new();
+    let push = |name: String, id: usize| {
+        http.post(format!("{}/v1/event/huawei/custom/demo", server.base))
+            .json(
+                &json!({"alarmId": format!("a{id}"), "alarmName": name, "alarmLevel": "Major",
+                          "time": 1709118444540i64, "nameSpace": "x", "applicationId": "web",
+                          "alarmDesc": "d", "alarmSource": "t"}),
+            )
+            .send()
+    };
+    for i in 0..50 {
+        let r = push(format!("{}b", "a".repeat(40)), i).await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    push("disk full".into(), 99).await.unwrap();
+    push("xdisk full".into(), 98).await.unwrap();
+    let shown = api
+        .ok(
+            "GET",
+            "/v1/cocpit/alarms?include_silenced=true&limit=100",
+            None,
+        )
+        .await;
+    let alarms = shown["alarms"].as_array().unwrap();
+    assert_eq!(alarms.len(), 52);
+    let silenced: Vec<&str> = alarms
+        .iter()
+        .filter(|a| !a["silenced_by"].is_null())
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        silenced,
+        ["disk full"],
+        "anchored: only a whole match silences"
+    );
+}

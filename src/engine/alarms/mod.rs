@@ -197,19 +197,51 @@ pub fn from_alertmanager(
         .collect()
 }
 
-/// Whether every matcher of `s` holds for `a`.
-fn matches(s: &Silence, a: &Alarm) -> bool {
-    s.matchers.iter().all(|m| {
-        let v = a.field(&m.name).unwrap_or("");
-        if m.is_regex {
-            fancy_regex::Regex::new(&format!("^(?:{})$", m.value))
-                .ok()
-                .and_then(|r| r.is_match(v).ok())
-                .unwrap_or(false)
-        } else {
-            v == m.value
-        }
-    })
+/// A silence with its regular expressions compiled once, for all the alarms it is tested on.
+struct Compiled {
+    silence: Silence,
+    /// One per matcher: the anchored expression of a regex matcher.
+    regexes: Vec<Option<regex::Regex>>,
+}
+
+/// The largest compiled matcher (Alertmanager's RE2 semantics: linear time, bounded size).
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// A matcher's expression as Alertmanager anchors it (`^(?:…)$`), compiled by Rust's `regex`
+/// (RE2 syntax, linear-time matching): no lookaround, no backreference, bounded size.
+fn compile(value: &str) -> std::result::Result<regex::Regex, regex::Error> {
+    regex::RegexBuilder::new(&format!("^(?:{value})$"))
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_SIZE_LIMIT)
+        .build()
+}
+
+impl Compiled {
+    fn new(silence: Silence) -> Compiled {
+        let regexes = silence
+            .matchers
+            .iter()
+            .map(|m| m.is_regex.then(|| compile(&m.value).ok()).flatten())
+            .collect();
+        Compiled { silence, regexes }
+    }
+
+    /// Whether every matcher holds for `a` (a stored matcher that no longer compiles holds for
+    /// nothing).
+    fn matches(&self, a: &Alarm) -> bool {
+        self.silence
+            .matchers
+            .iter()
+            .zip(&self.regexes)
+            .all(|(m, r)| {
+                let v = a.field(&m.name).unwrap_or("");
+                match (m.is_regex, r) {
+                    (true, Some(r)) => r.is_match(v),
+                    (true, None) => false,
+                    (false, _) => v == m.value,
+                }
+            })
+    }
 }
 
 fn check_matchers(ms: &[Matcher]) -> std::result::Result<(), Invalid> {
@@ -221,10 +253,20 @@ fn check_matchers(ms: &[Matcher]) -> std::result::Result<(), Invalid> {
     }
     for (i, m) in ms.iter().enumerate() {
         length(&format!("matchers[{i}].name"), &m.name, 1, 255)?;
-        if m.is_regex && fancy_regex::Regex::new(&m.value).is_err() {
+        length(&format!("matchers[{i}].value"), &m.value, 0, 1024)?;
+        if m.is_regex
+            && let Err(e) = compile(&m.value)
+        {
+            let why = match e {
+                regex::Error::CompiledTooBig(_) => "is too large once compiled".to_string(),
+                e => format!(
+                    "is not an RE2 expression (no lookaround, no backreference): {}",
+                    e.to_string().lines().last().unwrap_or("")
+                ),
+            };
             return Err(invalid(
                 format!("matchers[{i}].value"),
-                format!("{:?} is not a valid regular expression", m.value),
+                format!("{:?} {why}", m.value),
             ));
         }
     }
@@ -255,6 +297,18 @@ impl Engine {
         Ok(stored.into_iter().map(|s| s.alarm_id).collect())
     }
 
+    /// The silences in force now, each compiled once.
+    fn active_silences(&self, now: i64) -> Result<Vec<Compiled>> {
+        Ok(self
+            .inner
+            .alarms
+            .silences(now)?
+            .into_iter()
+            .filter(|s| s.starts_at <= now)
+            .map(Compiled::new)
+            .collect())
+    }
+
     pub fn alarm(&self, id: &str) -> Result<Alarm> {
         let mut a = self
             .inner
@@ -262,11 +316,11 @@ impl Engine {
             .alarm(id)?
             .ok_or_else(|| EngineError::NotFound(format!("alarm_id: no alarm {id}")))?;
         let now = now_ms();
-        let silences = self.inner.alarms.silences(now)?;
-        a.silenced_by = silences
+        a.silenced_by = self
+            .active_silences(now)?
             .iter()
-            .find(|s| s.starts_at <= now && matches(s, &a))
-            .map(|s| s.id.clone());
+            .find(|s| s.matches(&a))
+            .map(|s| s.silence.id.clone());
         Ok(a)
     }
 
@@ -285,13 +339,7 @@ impl Engine {
         }
         let limit = crate::model::validate::limit(q.limit, 1000)?;
         let now = now_ms();
-        let silences: Vec<Silence> = self
-            .inner
-            .alarms
-            .silences(now)?
-            .into_iter()
-            .filter(|s| s.starts_at <= now)
-            .collect();
+        let silences = self.active_silences(now)?;
         let show_silenced = q.include_silenced.unwrap_or(false);
         let mut out = vec![];
         let mut cursor = marker;
@@ -306,8 +354,8 @@ impl Engine {
                 cursor = Some(seq);
                 a.silenced_by = silences
                     .iter()
-                    .find(|s| matches(s, &a))
-                    .map(|s| s.id.clone());
+                    .find(|s| s.matches(&a))
+                    .map(|s| s.silence.id.clone());
                 if show_silenced || a.silenced_by.is_none() {
                     out.push(a);
                     if out.len() as i64 == limit {
