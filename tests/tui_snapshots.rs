@@ -885,3 +885,33 @@ fn lists_sort_by_any_column_and_the_palette_opens_an_id() {
         "the tab bar: {screen}"
     );
 }
+
+#[test]
+fn arrival_times_belong_to_the_lines_the_output_holds() {
+    let piece = |at: i64, stderr: bool, text: &str| LogPiece {
+        at,
+        stderr,
+        text: text.into(),
+    };
+    // Two whole lines, then a line in two pieces, then a last line without its newline.
+    let t = LogTimes::new(
+        1,
+        &[
+            piece(10, false, "a\nb\n"),
+            piece(20, true, "c-"),
+            piece(30, true, "d\n"),
+            piece(40, false, "e"),
+        ],
+    );
+    assert_eq!(t.of_line(0), Some((10, false)));
+    assert_eq!(t.of_line(1), Some((10, false)));
+    assert_eq!(
+        t.of_line(2),
+        Some((20, true)),
+        "a line's time is when it began"
+    );
+    assert_eq!(t.of_line(3), Some((40, false)));
+    assert_eq!(t.of_line(4), None, "a line cocpit adds has no arrival time");
+    let whole = LogTimes::new(2, &[piece(10, false, "a\n")]);
+    assert_eq!(whole.of_line(1), None);
+}

@@ -606,8 +606,10 @@ pub struct LogTimes {
     pub instance_id: i64,
     /// Each piece: the line it starts on, its arrival (ms since the epoch), and its stream.
     starts: Vec<(usize, i64, bool)>,
-    /// Lines begun so far (a piece without its newline continues into the next).
+    /// Whole lines so far (a piece without its newline continues into the next).
     lines: usize,
+    /// The last piece ended inside a line.
+    partial: bool,
 }
 
 impl LogTimes {
@@ -616,6 +618,7 @@ impl LogTimes {
             instance_id,
             starts: vec![],
             lines: 0,
+            partial: false,
         };
         for p in pieces {
             t.push(p.at, p.stderr, &p.text);
@@ -624,15 +627,32 @@ impl LogTimes {
     }
 
     pub fn push(&mut self, at: i64, stderr: bool, text: &str) {
-        self.starts.push((self.lines, at, stderr));
+        if text.is_empty() {
+            return;
+        }
+        // A piece that continues an open line began nothing there; the lines after its first
+        // newline begin with it.
+        let begins = if self.partial {
+            text.find('\n')
+                .filter(|&i| i + 1 < text.len())
+                .map(|_| self.lines + 1)
+        } else {
+            Some(self.lines)
+        };
+        if let Some(line) = begins {
+            self.starts.push((line, at, stderr));
+        }
         self.lines += text.matches('\n').count();
+        self.partial = !text.ends_with('\n');
     }
 
-    /// When line `n` (from 0) began to arrive, and whether it came on stderr.
+    /// When line `n` (from 0) began to arrive, and whether it came on stderr; `None` for a
+    /// line the output does not hold (the reason cocpit adds after it).
     pub fn of_line(&self, n: usize) -> Option<(i64, bool)> {
         let i = self.starts.partition_point(|(start, _, _)| *start <= n);
         let (_, at, stderr) = *self.starts.get(i.checked_sub(1)?)?;
-        (n <= self.lines).then_some((at, stderr))
+        let held = n < self.lines || (n == self.lines && self.partial);
+        held.then_some((at, stderr))
     }
 }
 
