@@ -364,6 +364,26 @@ pub struct Serve {
     /// `demo` (COC body) and `demo-prometheus` (Alertmanager), so a first push just works.
     #[serde(default = "yes")]
     pub demo_integrations: bool,
+    /// Connections served at once; one more gets a fast 503.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Seconds a connection has to send a request's headers (also how long an idle
+    /// keep-alive connection stays open).
+    #[serde(default = "default_header_timeout")]
+    pub header_timeout: u64,
+    /// Seconds a request has to send its body.
+    #[serde(default = "default_body_timeout")]
+    pub body_timeout: u64,
+}
+
+fn default_max_connections() -> usize {
+    512
+}
+fn default_header_timeout() -> u64 {
+    10
+}
+fn default_body_timeout() -> u64 {
+    30
 }
 
 fn yes() -> bool {
@@ -386,6 +406,9 @@ impl Default for Serve {
             users: vec![],
             token_ttl: default_token_ttl(),
             demo_integrations: true,
+            max_connections: default_max_connections(),
+            header_timeout: default_header_timeout(),
+            body_timeout: default_body_timeout(),
         }
     }
 }
@@ -598,6 +621,21 @@ impl Config {
                 "serve.token_ttl must be {} to {} seconds (got {})",
                 TOKEN_TTL_RANGE.0, TOKEN_TTL_RANGE.1, self.serve.token_ttl
             )));
+        }
+        for (field, v, (lo, hi)) in [
+            (
+                "serve.max_connections",
+                self.serve.max_connections as u64,
+                (1, 65_536),
+            ),
+            ("serve.header_timeout", self.serve.header_timeout, (1, 3600)),
+            ("serve.body_timeout", self.serve.body_timeout, (1, 3600)),
+        ] {
+            if !(lo..=hi).contains(&v) {
+                return Err(ConfigError::Invalid(format!(
+                    "{field} must be {lo} to {hi} (got {v})"
+                )));
+            }
         }
         let mut seen = std::collections::HashSet::new();
         for (i, h) in self.inventory.hosts.iter().enumerate() {

@@ -213,7 +213,7 @@ async fn run(args: Cli, config: Config) -> u8 {
             tokens: Default::default(),
             replays: Default::default(),
         });
-        match server::spawn(app, addr).await {
+        match server::spawn(app, addr, server::limits(&config)).await {
             Ok(local) => backend.api = Some(format!("http://{local}")),
             Err(e) => {
                 eprintln!("cocpit: --listen {addr}: {e}");
@@ -316,7 +316,7 @@ async fn serve(
         tokens: Default::default(),
         replays: Default::default(),
     });
-    match server::serve(app, listen).await {
+    match server::serve(app, listen, server::limits(config)).await {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("cocpit: serve {listen}: {e}");

@@ -590,3 +590,100 @@ async fn a_silence_matcher_is_re2_refused_when_it_needs_backtracking() {
         "anchored: only a whole match silences"
     );
 }
+
+/// A server with tight bounds: 4 connections, 1 s for headers and for a body.
+fn tight_server(dir: &std::path::Path) -> Server {
+    let data = dir.join("d");
+    std::fs::write(
+        data.with_extension("toml"),
+        "[inventory]\ndemo_fleet = 1\n[serve]\nmax_connections = 4\nheader_timeout = 1\nbody_timeout = 1\n",
+    )
+    .unwrap();
+    Server::start(&data)
+}
+
+/// Everything the server sends on `s` until it closes it (bounded by a read timeout).
+fn read_all(s: &mut std::net::TcpStream) -> String {
+    use std::io::Read;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[test]
+fn slow_heads_idle_connections_and_stalled_bodies_are_closed_and_the_cap_holds() {
+    use std::io::Write;
+    use std::net::TcpStream;
+    let dir = tempfile::tempdir().unwrap();
+    let server = tight_server(dir.path());
+    let addr = server.host.clone();
+    // A head that never ends (slowloris) is closed once the header timeout passes.
+    let mut slow = TcpStream::connect(&addr).unwrap();
+    slow.write_all(b"GET /v1/job/scripts HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let started = std::time::Instant::now();
+    let answer = read_all(&mut slow);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(8),
+        "held open: {answer:?}"
+    );
+    // A declared body over the bound is refused before it is sent.
+    let mut big = TcpStream::connect(&addr).unwrap();
+    big.write_all(
+        b"POST /v1/event/huawei/custom/demo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50000000\r\n\r\n",
+    )
+    .unwrap();
+    let answer = read_all(&mut big);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    // An unknown caller is refused before its body is read.
+    let mut unknown = TcpStream::connect(&addr).unwrap();
+    unknown
+        .write_all(
+            b"POST /v1/job/scripts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\
+              Authorization: SDK-HMAC-SHA256 Access=NOPE, SignedHeaders=host;x-sdk-date, Signature=00\r\n\
+              X-Sdk-Date: 20240101T000000Z\r\n\r\n",
+        )
+        .unwrap();
+    let answer = read_all(&mut unknown);
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    // A body that stalls is cut off at the body timeout.
+    let mut stall = TcpStream::connect(&addr).unwrap();
+    stall
+        .write_all(
+            b"POST /v1/event/huawei/custom/demo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"alarm",
+        )
+        .unwrap();
+    let answer = read_all(&mut stall);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    // Four idle connections fill the cap: a fifth gets a fast 503.
+    let idle: Vec<TcpStream> = (0..4).map(|_| TcpStream::connect(&addr).unwrap()).collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let busy = loop {
+        let mut fifth = TcpStream::connect(&addr).unwrap();
+        fifth
+            .write_all(b"GET /v1/job/scripts HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let answer = read_all(&mut fifth);
+        if answer.starts_with("HTTP/1.1 503") || std::time::Instant::now() > deadline {
+            break answer;
+        }
+    };
+    assert!(busy.starts_with("HTTP/1.1 503"), "{busy}");
+    assert!(busy.contains("Retry-After: 1"), "{busy}");
+    drop(idle);
+    // Once they are gone the server serves again.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let mut again = TcpStream::connect(&addr).unwrap();
+        again
+            .write_all(b"GET /v1/job/scripts HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let answer = read_all(&mut again);
+        if answer.starts_with("HTTP/1.1 401") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{answer}");
+    }
+}

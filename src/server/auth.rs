@@ -37,6 +37,8 @@ pub struct Keys {
     pub users: Vec<crate::config::User>,
     pub token_ttl: u64,
     pub no_auth: bool,
+    /// How long a request may take to send its body.
+    pub body_timeout: std::time::Duration,
 }
 
 impl Keys {
@@ -58,6 +60,7 @@ impl Keys {
             users: cfg.serve.users.clone(),
             token_ttl: cfg.serve.token_ttl,
             no_auth,
+            body_timeout: std::time::Duration::from_secs(cfg.serve.body_timeout),
         }
     }
 
@@ -238,22 +241,23 @@ fn unauthorized(why: &str) -> Response {
 /// body intact and the [`Caller`] attached.
 pub async fn huawei(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     let (mut parts, body) = req.into_parts();
-    let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
-        Ok(b) => b,
-        Err(_) => {
-            return ApiFailure {
-                status: StatusCode::PAYLOAD_TOO_LARGE,
-                code: super::error::INVALID,
-                message: format!("body: larger than {MAX_BODY} bytes"),
-            }
-            .into_response();
-        }
-    };
+    // A declared length over the bound is refused before a byte of the body is read.
+    let declared = parts
+        .headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return too_large();
+    }
     let unsigned_alarm = !parts
         .headers
         .contains_key(axum::http::header::AUTHORIZATION)
         && parts.method == axum::http::Method::POST;
-    let caller = if app.keys.no_auth {
+    let headers = headers_of(&parts.headers);
+    let now = chrono::Utc::now();
+    // Who calls, as far as it can be told without the body: every such check comes first, so
+    // no unknown caller makes the server hold a body.
+    let known = if app.keys.no_auth {
         if let Err(why) = loopback_only(&parts) {
             return ApiFailure {
                 status: StatusCode::FORBIDDEN,
@@ -262,18 +266,18 @@ pub async fn huawei(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
             }
             .into_response();
         }
-        Caller("anonymous".into())
+        Some(Caller("anonymous".into()))
     } else if let Some(key) = alarm_key(parts.uri.path()).filter(|_| unsigned_alarm) {
         // Monitoring systems cannot sign: a configured integration key is the credential.
         match app.keys.integration(&key) {
-            Some(i) => Caller(format!(
+            Some(i) => Some(Caller(format!(
                 "integration:{}",
                 if i.name.is_empty() {
                     "unnamed"
                 } else {
                     &i.name
                 }
-            )),
+            ))),
             None => return unauthorized("unsigned alarm push with an unknown integration key"),
         }
     } else if let Some(token) = parts.headers.get("x-auth-token").filter(|_| {
@@ -283,36 +287,99 @@ pub async fn huawei(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
     }) {
         // IAM token authentication: a live token issued here.
         let token = String::from_utf8_lossy(token.as_bytes());
-        match app.tokens.user(&token, chrono::Utc::now()) {
-            Some(user) => Caller(user),
+        match app.tokens.user(&token, now) {
+            Some(user) => Some(Caller(user)),
             None => return unauthorized("the X-Auth-Token is unknown or expired"),
         }
     } else {
-        let headers = headers_of(&parts.headers);
-        let raw = huawei::RawRequest {
-            method: parts.method.as_str(),
-            path: parts.uri.path(),
-            query: parts.uri.query().unwrap_or(""),
-            headers: &headers,
-            body: &bytes,
-        };
-        let now = chrono::Utc::now();
-        match huawei::verify(&raw, |ak| app.keys.huawei.get(ak).cloned(), now) {
-            Ok(ak) => {
-                let write = !matches!(
-                    parts.method,
-                    axum::http::Method::GET | axum::http::Method::HEAD
-                );
-                let auth = crate::sign::header(&headers, "authorization").unwrap_or_default();
-                if write && let Err(why) = app.replays.first_time(auth, now.timestamp()) {
-                    return unauthorized(why);
+        if let Err(why) = huawei::precheck(&headers, |ak| app.keys.huawei.get(ak).cloned(), now) {
+            return unauthorized(&why.to_string());
+        }
+        None
+    };
+    let bytes =
+        match tokio::time::timeout(app.keys.body_timeout, axum::body::to_bytes(body, MAX_BODY))
+            .await
+        {
+            Ok(Ok(b)) => b,
+            Ok(Err(_)) => return too_large(),
+            Err(_) => {
+                return ApiFailure {
+                    status: StatusCode::REQUEST_TIMEOUT,
+                    code: super::error::INVALID,
+                    message: format!(
+                        "body: not received within {} s",
+                        app.keys.body_timeout.as_secs()
+                    ),
                 }
-                Caller(ak)
+                .into_response();
             }
-            Err(why) => return unauthorized(&why.to_string()),
+        };
+    let caller = match known {
+        Some(c) => c,
+        None => {
+            let raw = huawei::RawRequest {
+                method: parts.method.as_str(),
+                path: parts.uri.path(),
+                query: parts.uri.query().unwrap_or(""),
+                headers: &headers,
+                body: &bytes,
+            };
+            match huawei::verify(&raw, |ak| app.keys.huawei.get(ak).cloned(), now) {
+                Ok(ak) => {
+                    let write = !matches!(
+                        parts.method,
+                        axum::http::Method::GET | axum::http::Method::HEAD
+                    );
+                    let auth = crate::sign::header(&headers, "authorization").unwrap_or_default();
+                    if write && let Err(why) = app.replays.first_time(auth, now.timestamp()) {
+                        return unauthorized(why);
+                    }
+                    Caller(ak)
+                }
+                Err(why) => return unauthorized(&why.to_string()),
+            }
         }
     };
     parts.extensions.insert(caller);
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+}
+
+/// For the routes that read their own body (TC3 actions, IAM logins): the same bounds — a
+/// declared length over [`MAX_BODY`] refused unread, the body read within the body timeout.
+pub async fn bounded_body(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let declared = parts
+        .headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return too_large();
+    }
+    match tokio::time::timeout(app.keys.body_timeout, axum::body::to_bytes(body, MAX_BODY)).await {
+        Ok(Ok(bytes)) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        Ok(Err(_)) => too_large(),
+        Err(_) => ApiFailure {
+            status: StatusCode::REQUEST_TIMEOUT,
+            code: super::error::INVALID,
+            message: format!(
+                "body: not received within {} s",
+                app.keys.body_timeout.as_secs()
+            ),
+        }
+        .into_response(),
+    }
+}
+
+fn too_large() -> Response {
+    ApiFailure {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        code: super::error::INVALID,
+        message: format!("body: larger than {MAX_BODY} bytes"),
+    }
+    .into_response()
 }

@@ -13,6 +13,8 @@ mod iam;
 pub use iam::FREE_TRIES as LOGIN_FREE_TRIES;
 mod incidents;
 mod jobs;
+mod listener;
+pub use listener::Limits;
 mod resources;
 mod tat;
 
@@ -108,6 +110,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/", post(tat::dispatch))
         // Getting a token needs no signature: the password is the credential.
         .route("/v3/auth/tokens", post(iam::issue))
+        .layer(middleware::from_fn_with_state(
+            app.clone(),
+            auth::bounded_body,
+        ))
         .with_state(app);
     let both = Router::new().merge(tencent);
     both.fallback_service(huawei)
@@ -128,9 +134,21 @@ async fn no_store(req: Request, next: Next) -> Response {
     r
 }
 
+/// The listener's bounds from the config.
+pub fn limits(cfg: &crate::config::Config) -> listener::Limits {
+    listener::Limits {
+        max_connections: cfg.serve.max_connections,
+        header_timeout: std::time::Duration::from_secs(cfg.serve.header_timeout),
+    }
+}
+
 /// Binds `addr` and serves until the process is stopped. Prints `listening on http://HOST:PORT`
 /// as the first line on stdout once the socket accepts connections.
-pub async fn serve(app: Arc<App>, addr: SocketAddr) -> std::io::Result<()> {
+pub async fn serve(
+    app: Arc<App>,
+    addr: SocketAddr,
+    limits: listener::Limits,
+) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     {
@@ -139,26 +157,32 @@ pub async fn serve(app: Arc<App>, addr: SocketAddr) -> std::io::Result<()> {
         writeln!(out, "listening on http://{local}")?;
         out.flush()?;
     }
-    axum::serve(
+    listener::run(
         listener,
-        router(app).into_make_service_with_connect_info::<SocketAddr>(),
+        router(app),
+        limits,
+        shutdown_signal(),
+        std::time::Duration::from_secs(10),
     )
-    .with_graceful_shutdown(shutdown_signal())
     .await
 }
 
 /// Serves the API from a background task (the console's `--listen`): binds now, returns the
 /// address, and serves until the process ends. Prints nothing: the terminal is the console's.
-pub async fn spawn(app: Arc<App>, addr: SocketAddr) -> std::io::Result<SocketAddr> {
+pub async fn spawn(
+    app: Arc<App>,
+    addr: SocketAddr,
+    limits: listener::Limits,
+) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
-    tokio::spawn(async move {
-        let _ = axum::serve(
-            listener,
-            router(app).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await;
-    });
+    tokio::spawn(listener::run(
+        listener,
+        router(app),
+        limits,
+        std::future::pending(),
+        std::time::Duration::ZERO,
+    ));
     Ok(local)
 }
 

@@ -194,11 +194,29 @@ pub struct RawRequest<'a> {
 }
 
 /// Verifies a request; `secret` looks up the SK of an AK. Returns the AK on success.
-pub fn verify(
-    req: &RawRequest,
+/// The checks that need no body, made before one is read: a well-formed Authorization with the
+/// required signed headers, a date within the window, a known key.
+pub fn precheck(
+    headers: &[Header],
     secret: impl Fn(&str) -> Option<String>,
     now: chrono::DateTime<Utc>,
-) -> Result<String, Rejected> {
+) -> Result<(), Rejected> {
+    let raw = RawRequest {
+        method: "",
+        path: "",
+        query: "",
+        headers,
+        body: b"",
+    };
+    checked(&raw, &secret, now).map(|_| ())
+}
+
+/// [`precheck`]'s checks; returns the parsed header and the key's secret.
+fn checked(
+    req: &RawRequest,
+    secret: &impl Fn(&str) -> Option<String>,
+    now: chrono::DateTime<Utc>,
+) -> Result<(Parsed, String), Rejected> {
     let auth = header(req.headers, "authorization").ok_or(Rejected::Missing)?;
     let p = parse_authorization(auth).ok_or(Rejected::Malformed)?;
     // Sorted allows duplicates: the SDK signs `x-project-id` twice in one documented case.
@@ -217,6 +235,18 @@ pub fn verify(
     if skew.abs() > MAX_SKEW_SECS {
         return Err(Rejected::ClockSkew(skew));
     }
+    let sk = secret(&p.access).ok_or(Rejected::UnknownKey)?;
+    Ok((p, sk))
+}
+
+pub fn verify(
+    req: &RawRequest,
+    secret: impl Fn(&str) -> Option<String>,
+    now: chrono::DateTime<Utc>,
+) -> Result<String, Rejected> {
+    let (p, sk) = checked(req, &secret, now)?;
+    let has = |n: &str| p.signed_headers.iter().any(|h| h == n);
+    let date = header(req.headers, "x-sdk-date").ok_or(Rejected::BadDate)?;
     // The body that arrived is what was signed: a payload hash header is taken only when it
     // is signed and is that body's hash (never `UNSIGNED-PAYLOAD`), so a captured signature
     // cannot carry another body.
@@ -226,7 +256,6 @@ pub fn verify(
     {
         return Err(Rejected::BodyHash);
     }
-    let sk = secret(&p.access).ok_or(Rejected::UnknownKey)?;
     let cr = canonical_request(
         req.method,
         req.path,
