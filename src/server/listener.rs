@@ -23,7 +23,7 @@ pub struct Limits {
 }
 
 const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n\
-Retry-After: 1\r\nConnection: close\r\nContent-Length: 92\r\n\r\n\
+Retry-After: 1\r\nConnection: close\r\nContent-Length: 87\r\n\r\n\
 {\"error_code\":\"COC.00050301\",\"error_msg\":\"too many connections; try again in a second\"}";
 
 /// Serves `router` on `listener` until `shutdown` resolves; then stops accepting and lets the
