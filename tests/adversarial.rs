@@ -4,9 +4,7 @@
 
 mod common;
 
-use std::io::BufRead;
-
-use common::server::{AK, Server, cocpit};
+use common::server::{AK, Server, cocpit, spawn_serving};
 use serde_json::{Value, json};
 
 async fn text(r: reqwest::Response) -> (u16, String) {
@@ -238,25 +236,13 @@ fn a_token_lifetime_out_of_range_is_a_config_error_at_start() {
 /// `cocpit serve --no-auth` on a free loopback port; its base URL.
 fn no_auth_server(dir: &std::path::Path) -> (std::process::Child, String) {
     std::fs::write(dir.join("c.toml"), "[inventory]\ndemo_fleet = 1\n").unwrap();
-    let mut child = cocpit()
-        .args(["serve", "--no-auth", "--listen", "127.0.0.1:0", "--config"])
+    let mut cmd = cocpit();
+    cmd.args(["serve", "--no-auth", "--listen", "127.0.0.1:0", "--config"])
         .arg(dir.join("c.toml"))
         .args(["--init", "--data"])
         .arg(dir.join("d"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let base = first
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_string();
-    (child, base)
+        .stderr(std::process::Stdio::null());
+    spawn_serving(cmd)
 }
 
 #[tokio::test]

@@ -271,12 +271,12 @@ fn serve_refuses_to_run_without_keys_or_with_no_auth_off_loopback() {
 
 #[tokio::test]
 async fn a_fresh_loopback_server_takes_the_readme_push_and_says_what_it_refuses() {
-    use std::io::{BufRead, Read};
+    use std::io::Read;
     let tmp = tempfile::tempdir().unwrap();
     let cfg = tmp.path().join("empty.toml");
     std::fs::write(&cfg, "").unwrap();
-    let mut child = cocpit()
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+    let mut cmd = cocpit();
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--config"])
         .arg(&cfg)
         .args(["--init", "--data"])
         .arg(tmp.path().join("d"))
@@ -284,19 +284,8 @@ async fn a_fresh_loopback_server_takes_the_readme_push_and_says_what_it_refuses(
         .env_remove("COCPIT_SERVE_SK")
         .env_remove("HUAWEICLOUD_SDK_AK")
         .env_remove("HUAWEICLOUD_SDK_SK")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let base = first
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_string();
+        .stderr(std::process::Stdio::piped());
+    let (mut child, base) = common::server::spawn_serving(cmd);
     // The README's example, as written.
     let http = reqwest::Client::new();
     let push = http

@@ -241,12 +241,7 @@ fn unauthorized(why: &str) -> Response {
 /// body intact and the [`Caller`] attached.
 pub async fn huawei(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     let (mut parts, body) = req.into_parts();
-    // A declared length over the bound is refused before a byte of the body is read.
-    let declared = parts
-        .headers
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+    if declared_too_large(&parts) {
         return too_large();
     }
     let unsigned_alarm = !parts
@@ -297,24 +292,10 @@ pub async fn huawei(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
         }
         None
     };
-    let bytes =
-        match tokio::time::timeout(app.keys.body_timeout, axum::body::to_bytes(body, MAX_BODY))
-            .await
-        {
-            Ok(Ok(b)) => b,
-            Ok(Err(_)) => return too_large(),
-            Err(_) => {
-                return ApiFailure {
-                    status: StatusCode::REQUEST_TIMEOUT,
-                    code: super::error::INVALID,
-                    message: format!(
-                        "body: not received within {} s",
-                        app.keys.body_timeout.as_secs()
-                    ),
-                }
-                .into_response();
-            }
-        };
+    let bytes = match read_body(&app, body).await {
+        Ok(b) => b,
+        Err(refused) => return refused,
+    };
     let caller = match known {
         Some(c) => c,
         None => {
@@ -350,20 +331,33 @@ pub async fn huawei(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
 /// declared length over [`MAX_BODY`] refused unread, the body read within the body timeout.
 pub async fn bounded_body(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
-    let declared = parts
-        .headers
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+    if declared_too_large(&parts) {
         return too_large();
     }
-    match tokio::time::timeout(app.keys.body_timeout, axum::body::to_bytes(body, MAX_BODY)).await {
-        Ok(Ok(bytes)) => {
+    match read_body(&app, body).await {
+        Ok(bytes) => {
             next.run(Request::from_parts(parts, Body::from(bytes)))
                 .await
         }
-        Ok(Err(_)) => too_large(),
-        Err(_) => ApiFailure {
+        Err(refused) => refused,
+    }
+}
+
+/// A declared length over the bound: refused before a byte of the body is read.
+fn declared_too_large(parts: &axum::http::request::Parts) -> bool {
+    parts
+        .headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
+        .is_some_and(|n| n > MAX_BODY as u64)
+}
+
+/// The body, at most [`MAX_BODY`] bytes, received within the body timeout.
+async fn read_body(app: &App, body: Body) -> Result<axum::body::Bytes, Response> {
+    match tokio::time::timeout(app.keys.body_timeout, axum::body::to_bytes(body, MAX_BODY)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(_)) => Err(too_large()),
+        Err(_) => Err(ApiFailure {
             status: StatusCode::REQUEST_TIMEOUT,
             code: super::error::INVALID,
             message: format!(
@@ -371,7 +365,7 @@ pub async fn bounded_body(State(app): State<Arc<App>>, req: Request, next: Next)
                 app.keys.body_timeout.as_secs()
             ),
         }
-        .into_response(),
+        .into_response()),
     }
 }
 

@@ -24,6 +24,25 @@ pub fn cocpit() -> Command {
     Command::new(env!("CARGO_BIN_EXE_cocpit"))
 }
 
+/// Spawns `cmd` (a `cocpit serve` on port 0; stdout is piped here) and reads its first line:
+/// the process and the base URL it serves.
+pub fn spawn_serving(mut cmd: Command) -> (Child, String) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn cocpit serve");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let base = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+        .to_string();
+    (child, base)
+}
+
 impl Server {
     /// Starts `cocpit serve` on a free loopback port with `data` as its data directory.
     pub fn start(data: &Path) -> Server {
@@ -36,8 +55,8 @@ impl Server {
         if !config.exists() {
             std::fs::write(&config, "[inventory]\ndemo_fleet = 4\n").unwrap();
         }
-        let mut child = cocpit()
-            .args(["serve", "--listen", "127.0.0.1:0", "--init", "--data"])
+        let mut cmd = cocpit();
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--init", "--data"])
             .arg(data)
             .arg("--config")
             .arg(&config)
@@ -47,19 +66,8 @@ impl Server {
             .env("COCPIT_SERVE_TC_SECRET_ID", TC_ID)
             .env("COCPIT_SERVE_TC_SECRET_KEY", TC_KEY)
             .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn cocpit serve");
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        let base = first
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-            .to_string();
+            .stderr(Stdio::null());
+        let (child, base) = spawn_serving(cmd);
         let host = base.trim_start_matches("http://").to_string();
         Server { child, base, host }
     }
