@@ -673,3 +673,88 @@ fn slow_heads_idle_connections_and_stalled_bodies_are_closed_and_the_cap_holds()
         assert!(std::time::Instant::now() < deadline, "{answer}");
     }
 }
+
+#[tokio::test]
+async fn every_free_text_field_has_a_maximum_and_readers_never_see_an_integration_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("d"));
+    let api = server.client();
+    let http = reqwest::Client::new();
+    let custom = format!("{}/v1/event/huawei/custom/demo", server.base);
+    let prom = format!("{}/v1/event/prometheus/demo-prometheus", server.base);
+    let event = |extra: Value| {
+        let mut e = json!({"alarmId": "x1", "alarmName": "n", "alarmLevel": "Major",
+                           "time": 1709118444540i64, "nameSpace": "ns", "applicationId": "web",
+                           "alarmDesc": "d", "alarmSource": "s"});
+        for (k, v) in extra.as_object().unwrap() {
+            e[k] = v.clone();
+        }
+        e
+    };
+    let huge = "x".repeat(1_900_000);
+    let many: serde_json::Map<String, Value> =
+        (0..65).map(|i| (format!("k{i}"), json!("v"))).collect();
+    for (url, body, field) in [
+        (
+            &custom,
+            event(json!({"additional": {"blob": huge}})),
+            "additional.blob",
+        ),
+        (&custom, event(json!({"additional": many})), "additional"),
+        (
+            &custom,
+            event(json!({"alarmDesc": "d".repeat(300)})),
+            "alarmDesc",
+        ),
+        (
+            &prom,
+            json!({"version": "4", "status": "firing", "alerts": [{"status": "firing",
+                   "labels": {"alertname": "a", "team": "t".repeat(5000)}, "annotations": {}}]}),
+            "alerts[0].labels.team",
+        ),
+        (
+            &prom,
+            json!({"version": "4", "status": "firing", "alerts": [{"status": "firing",
+                   "labels": {"alertname": "a"}, "annotations": {"summary": "s".repeat(5000)}}]}),
+            "alerts[0].annotations.summary",
+        ),
+    ] {
+        let r = http.post(url.as_str()).json(&body).send().await.unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        assert_eq!(status, 400, "{field}: {text}");
+        assert!(text.contains(field), "{field}: {text}");
+    }
+    // Alarms at the bounds: a page of them stops at its byte bound and says where to go on.
+    let label = "v".repeat(4096);
+    for i in 0..40 {
+        let labels: serde_json::Map<String, Value> =
+            (0..60).map(|k| (format!("l{k}"), json!(label))).collect();
+        let r = http
+            .post(custom.as_str())
+            .json(&event(
+                json!({"alarmId": format!("big{i}"), "additional": labels}),
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let page = api.ok("GET", "/v1/cocpit/alarms?limit=1000", None).await;
+    let shown = page["alarms"].as_array().unwrap();
+    assert!(
+        shown.len() < 40 && !page["next_marker"].is_null(),
+        "{} alarms in one page",
+        shown.len()
+    );
+    assert!(page.to_string().len() < 6 * 1024 * 1024);
+    // The key that lets anyone push is never shown to those who read.
+    let text = page.to_string();
+    assert!(!text.contains("\"demo\""), "the integration key is shown");
+    assert!(
+        shown[0]["integration_key"]
+            .as_str()
+            .unwrap()
+            .starts_with("key:")
+    );
+}

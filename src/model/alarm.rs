@@ -179,7 +179,53 @@ pub struct Alarm {
     pub silenced_by: Option<String>,
 }
 
+/// Labels (and annotations, and the `additional` fields of a COC push) an alarm may carry, and
+/// the longest name and value of one: an alarm stays a few hundred kilobytes at most.
+pub const MAX_LABELS: usize = 64;
+pub const MAX_LABEL_NAME: usize = 255;
+pub const MAX_LABEL_VALUE: usize = 4096;
+
+/// Checks a set of labels against [`MAX_LABELS`], [`MAX_LABEL_NAME`] and [`MAX_LABEL_VALUE`],
+/// naming the field (`alerts[0].labels.team`).
+pub fn check_labels<'a>(
+    field: &str,
+    labels: impl ExactSizeIterator<Item = (&'a String, &'a String)>,
+) -> Result<(), super::validate::Invalid> {
+    use super::validate::{invalid, length};
+    if labels.len() > MAX_LABELS {
+        return Err(invalid(
+            field,
+            format!("at most {MAX_LABELS} entries (got {})", labels.len()),
+        ));
+    }
+    for (k, v) in labels {
+        length(&format!("{field} name"), k, 1, MAX_LABEL_NAME)?;
+        length(&format!("{field}.{k}"), v, 0, MAX_LABEL_VALUE)?;
+    }
+    Ok(())
+}
+
 impl Alarm {
+    /// About how many bytes the alarm takes as JSON (to bound a list answer in bytes).
+    pub fn approx_size(&self) -> usize {
+        let text = [
+            &self.alarm_id,
+            &self.integration_key,
+            &self.source_id,
+            &self.name,
+            &self.namespace,
+            &self.region_id,
+            &self.application_id,
+            &self.resource_name,
+            &self.resource_id,
+            &self.description,
+            &self.url,
+            &self.source,
+        ];
+        let labels: usize = self.labels.iter().map(|(k, v)| k.len() + v.len() + 6).sum();
+        400 + text.iter().map(|t| t.len()).sum::<usize>() + labels
+    }
+
     /// The value of a matcher's name for this alarm: a built-in field or a label.
     pub fn field(&self, name: &str) -> Option<&str> {
         Some(match name {

@@ -70,6 +70,14 @@ pub fn from_custom(key: &str, e: CustomEvent, now: i64) -> std::result::Result<A
         }
     };
     let mut labels = BTreeMap::new();
+    if let Some(serde_json::Value::Object(m)) = &e.additional
+        && m.len() > MAX_LABELS
+    {
+        return Err(invalid(
+            "additional",
+            format!("at most {MAX_LABELS} entries (got {})", m.len()),
+        ));
+    }
     if let Some(serde_json::Value::Object(m)) = e.additional {
         for (k, v) in m {
             let v = match v {
@@ -79,6 +87,7 @@ pub fn from_custom(key: &str, e: CustomEvent, now: i64) -> std::result::Result<A
             labels.insert(k, v);
         }
     }
+    check_labels("additional", labels.iter())?;
     let opt = |v: Option<String>, f: &str| -> std::result::Result<String, Invalid> {
         let v = v.unwrap_or_default();
         length(f, &v, 0, 255)?;
@@ -139,11 +148,14 @@ pub fn from_alertmanager(
                     ));
                 }
             };
+            check_labels(&field("labels"), a.labels.iter())?;
+            check_labels(&field("annotations"), a.annotations.iter())?;
             let name = a
                 .labels
                 .get("alertname")
                 .cloned()
                 .ok_or_else(|| invalid(field("labels.alertname"), "is required"))?;
+            length(&field("labels.alertname"), &name, 1, 255)?;
             // Without a fingerprint, the sorted labels identify the alert (as Alertmanager's own
             // fingerprint does).
             let source_id = a
@@ -282,6 +294,19 @@ fn ids_of(s: &str) -> Vec<String> {
         .collect()
 }
 
+/// The most a page of alarms holds, in bytes (about), whatever its `limit`.
+pub const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// An alarm as readers see it: the integration key, which is a credential for unsigned pushes,
+/// only as a fingerprint that tells integrations apart.
+fn shown(mut a: Alarm) -> Alarm {
+    a.integration_key = format!(
+        "key:{}",
+        &crate::sign::sha256_hex(a.integration_key.as_bytes())[..8]
+    );
+    a
+}
+
 /// Seconds a silence may last at most: a year.
 pub const MAX_SILENCE_S: i64 = 366 * 24 * 3600;
 
@@ -321,7 +346,7 @@ impl Engine {
             .iter()
             .find(|s| s.matches(&a))
             .map(|s| s.silence.id.clone());
-        Ok(a)
+        Ok(shown(a))
     }
 
     /// Alarms newest first, silenced ones hidden unless asked for; with the marker of the next
@@ -342,6 +367,7 @@ impl Engine {
         let silences = self.active_silences(now)?;
         let show_silenced = q.include_silenced.unwrap_or(false);
         let mut out = vec![];
+        let mut bytes = 0;
         let mut cursor = marker;
         // Silenced alarms are skipped, so a page may need more than one read.
         loop {
@@ -357,8 +383,10 @@ impl Engine {
                     .find(|s| s.matches(&a))
                     .map(|s| s.silence.id.clone());
                 if show_silenced || a.silenced_by.is_none() {
-                    out.push(a);
-                    if out.len() as i64 == limit {
+                    bytes += a.approx_size();
+                    out.push(shown(a));
+                    // A page is bounded in bytes too: the rest come with the next marker.
+                    if out.len() as i64 == limit || bytes >= MAX_PAGE_BYTES {
                         return Ok((out, cursor));
                     }
                 }
