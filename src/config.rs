@@ -16,6 +16,9 @@ pub struct Config {
     pub serve: Serve,
     #[serde(default)]
     pub engine: EngineSettings,
+    /// Limits every run (script instance, agent task, TAT fire) starts under.
+    #[serde(default)]
+    pub runner: RunLimits,
     /// Key → action name overrides for the console (`"ctrl-r" = "refresh"`, `"q" = "none"`).
     #[serde(default)]
     pub keys: BTreeMap<String, String>,
@@ -502,6 +505,22 @@ fn default_output_cap() -> usize {
     1024 * 1024
 }
 
+/// `[runner]`: resource limits a run starts under (`ulimit` / `setrlimit` in the launcher, on the
+/// host that runs it); none by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunLimits {
+    /// Address space of each process, in MiB.
+    #[serde(default)]
+    pub memory_mb: Option<u64>,
+    /// Processes of the user the run executes as (the kernel counts them per user).
+    #[serde(default)]
+    pub processes: Option<u64>,
+    /// CPU seconds each process may use.
+    #[serde(default)]
+    pub cpu_seconds: Option<u64>,
+}
+
 impl Default for EngineSettings {
     fn default() -> Self {
         EngineSettings {
@@ -718,6 +737,21 @@ mod tests {
         let empty = Config::parse("", Path::new("empty.toml")).unwrap();
         assert_eq!(cfg.inventory.demo_desktops, empty.inventory.demo_desktops);
         assert_eq!(cfg.serve.token_ttl, empty.serve.token_ttl);
+        assert_eq!(
+            (
+                cfg.serve.max_connections,
+                cfg.serve.header_timeout,
+                cfg.serve.body_timeout,
+                cfg.serve.demo_integrations
+            ),
+            (
+                empty.serve.max_connections,
+                empty.serve.header_timeout,
+                empty.serve.body_timeout,
+                empty.serve.demo_integrations
+            )
+        );
+        assert_eq!(cfg.runner, empty.runner);
         let (c, e) = (&cfg.client, &empty.client);
         assert_eq!(
             (

@@ -664,3 +664,51 @@ async fn nothing_a_script_started_outlives_its_exit_its_timeout_or_its_cancel() 
         "the detached child of a canceled script lives on"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn runner_limits_are_set_before_the_script_starts() {
+    let mut cfg = cocpit::config::Config::default();
+    cfg.inventory.hosts = vec![
+        cocpit::config::Host::local("demo-01"),
+        cocpit::config::Host::local("demo-02"),
+    ];
+    cfg.runner = cocpit::config::RunLimits {
+        memory_mb: Some(512),
+        processes: None,
+        cpu_seconds: Some(7),
+    };
+    let e = cocpit::engine::Engine::in_memory(&cfg).unwrap();
+    let sh = create(
+        &e,
+        "limits_sh",
+        "echo \"as $(ulimit -v) cpu $(ulimit -t)\"\n",
+        vec![],
+    );
+    let py = common::create_typed(
+        &e,
+        "limits_py",
+        cocpit::model::script::ScriptType::Python,
+        "import resource\nprint('as', resource.getrlimit(resource.RLIMIT_AS)[0], 'cpu', resource.getrlimit(resource.RLIMIT_CPU)[0])\n",
+        vec![],
+    );
+    let a = e
+        .execute_script(&sh, plan(&[(&["demo-01"], Continue)], &[], 30, 100.0), "t")
+        .unwrap();
+    let b = e
+        .execute_script(&py, plan(&[(&["demo-02"], Continue)], &[], 30, 100.0), "t")
+        .unwrap();
+    let a = wait_status(&e, &a, O::Finished).await;
+    assert!(
+        a.on("demo-01").message.contains("as 524288 cpu 7"),
+        "{}",
+        a.on("demo-01").message
+    );
+    let b = wait_status(&e, &b, O::Finished).await;
+    assert!(
+        b.on("demo-02")
+            .message
+            .contains(&format!("as {} cpu 7", 512u64 * 1024 * 1024)),
+        "{}",
+        b.on("demo-02").message
+    );
+}

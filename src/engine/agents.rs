@@ -668,6 +668,7 @@ pub(crate) async fn run_command(
         content: command.to_string(),
         args: vec![],
         env,
+        limits: Default::default(),
     };
     let workdir = inner.work_dir.join(format!("agent-{tag}"));
     let (_tx, rx) = watch::channel(None);

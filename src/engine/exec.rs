@@ -108,6 +108,7 @@ pub async fn run(
     let token = leftovers::new_token();
     let mut launch = launch.clone();
     launch.env.push((leftovers::RUN_VAR.into(), token.clone()));
+    launch.limits = inner.limits;
     let verdict = match Process::start(host, &launch, workdir, &inner.ssh) {
         Ok((proc, stdout, stderr)) => {
             supervise(host, proc, stdout, stderr, timeout, secrets, stop_rx, sink).await

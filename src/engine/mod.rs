@@ -68,6 +68,8 @@ pub(crate) struct Inner {
     pub(crate) store: Store,
     pub(crate) hosts: BTreeMap<String, Host>,
     pub(crate) settings: EngineSettings,
+    /// `[runner]` limits every run starts under.
+    pub(crate) limits: crate::config::RunLimits,
     pub(crate) events: broadcast::Sender<EngineEvent>,
     /// Serialises order state transitions (driver decisions and operator operations).
     pub(crate) lock: tokio::sync::Mutex<()>,
@@ -236,6 +238,7 @@ impl Engine {
                 .map(|h| (h.id.clone(), h))
                 .collect(),
             settings: config.engine.clone(),
+            limits: config.runner,
             events,
             lock: tokio::sync::Mutex::new(()),
             drivers: Default::default(),

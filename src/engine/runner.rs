@@ -451,6 +451,7 @@ fn job(o: &OrderRow, i: &InstanceRow) -> Job {
         content: o.content.clone(),
         args: values.iter().map(|v| v.1.clone()).collect(),
         env,
+        limits: Default::default(),
     };
     Job {
         execute_uuid: o.execute_uuid.clone(),

@@ -433,6 +433,7 @@ async fn run_invocation(
                                     ("COCPIT_RESOURCE_ID".into(), task.instance_id.clone()),
                                     ("COCPIT_INVOCATION_ID".into(), task.invocation_id.clone()),
                                 ],
+                                limits: Default::default(),
                             };
                             let (_tx, rx) = watch::channel(None);
                             let mut out = Captured::with_cap(OUTPUT_CAP);

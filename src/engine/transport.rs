@@ -40,6 +40,8 @@ pub struct Launch {
     pub content: String,
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
+    /// `[runner]` limits, set by the launcher before the script starts.
+    pub limits: crate::config::RunLimits,
 }
 
 /// The first of `candidates` found on `PATH`, else the last one (whose failure to start then
@@ -71,17 +73,46 @@ fn inherited_env() -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
 /// (where `ps` shows it to every user of the host): they travel in `COCPIT_ARG_1`… (see
 /// [`argv_env`]) and this short program, the same for every run, sets them.
 fn launcher(l: &Launch) -> String {
+    let lim = l.limits;
     match l.script_type {
-        ScriptType::Python => "import os, runpy, sys\n\
-             sys.argv = ['./script'] + [os.environ['COCPIT_ARG_%d' % i] \
-             for i in range(1, int(os.environ['COCPIT_ARGC']) + 1)]\n\
-             runpy.run_path('./script', run_name='__main__')"
-            .to_string(),
+        ScriptType::Python => {
+            let mut set = String::new();
+            for (name, v) in [
+                ("RLIMIT_AS", lim.memory_mb.map(|m| m * 1024 * 1024)),
+                ("RLIMIT_NPROC", lim.processes),
+                ("RLIMIT_CPU", lim.cpu_seconds),
+            ] {
+                if let Some(v) = v {
+                    set.push_str(&format!(
+                        "resource.setrlimit(resource.{name}, ({v}, {v}))\n"
+                    ));
+                }
+            }
+            format!(
+                "import os, resource, runpy, sys\n{set}\
+                 sys.argv = ['./script'] + [os.environ['COCPIT_ARG_%d' % i] \
+                 for i in range(1, int(os.environ['COCPIT_ARGC']) + 1)]\n\
+                 runpy.run_path('./script', run_name='__main__')"
+            )
+        }
         _ => {
+            // A limit the shell cannot set fails the run (exit 125) rather than run unbounded.
+            let mut set = String::new();
+            for (flag, v) in [
+                ("-v", lim.memory_mb.map(|m| m * 1024)),
+                ("-u", lim.processes),
+                ("-t", lim.cpu_seconds),
+            ] {
+                if let Some(v) = v {
+                    set.push_str(&format!(
+                        "ulimit {flag} {v} || {{ echo 'cannot set ulimit {flag} {v}' >&2; exit 125; }}; "
+                    ));
+                }
+            }
             let args: String = (1..=l.args.len())
                 .map(|i| format!(" \"$COCPIT_ARG_{i}\""))
                 .collect();
-            format!("set --{args}; . ./script")
+            format!("{set}set --{args}; . ./script")
         }
     }
 }
@@ -402,6 +433,7 @@ mod tests {
             content: "echo $1".into(),
             args: vec!["a b".into(), "c'd".into()],
             env: vec![("name".into(), "v".into()), ("bad-name".into(), "x".into())],
+            limits: Default::default(),
         });
         assert!(b.contains("export name='v'\n"));
         assert!(!b.contains("bad-name"));
