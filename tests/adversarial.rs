@@ -443,12 +443,14 @@ async fn a_sensitive_value_is_in_no_answer_and_in_no_file_of_the_data_dir() {
     }
 }
 
-#[tokio::test]
-async fn after_a_kill_9_the_next_engine_kills_what_interrupted_instances_left() {
+/// Runs a script on `host` that leaves a detached child, kills the engine with -9, starts it
+/// again, and checks both processes are gone. `inventory` is the config.
+async fn crash_leaves_nothing(inventory: &str, host: &str) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("d");
     let pids = dir.path().join("pids");
     std::fs::create_dir_all(&pids).unwrap();
+    std::fs::write(data.with_extension("toml"), inventory).unwrap();
     let mut server = Server::start(&data);
     let api = server.client();
     let uuid = api
@@ -472,7 +474,7 @@ async fn after_a_kill_9_the_next_engine_kills_what_interrupted_instances_left() 
                 "execute_param": {"resourceful": true, "timeout": 600, "success_rate": 100,
                                   "execute_user": "root", "script_params": []},
                 "execute_batches": [{"batch_index": 1, "rotation_strategy": "CONTINUE",
-                                     "target_instances": [{"resource_id": "demo-01"}]}]
+                                     "target_instances": [{"resource_id": host}]}]
             })),
         )
         .await;
@@ -512,6 +514,25 @@ async fn after_a_kill_9_the_next_engine_kills_what_interrupted_instances_left() 
         common::all_gone(&left).await,
         "the interrupted script lives on"
     );
+}
+
+#[tokio::test]
+async fn after_a_kill_9_the_next_engine_kills_what_interrupted_instances_left() {
+    crash_leaves_nothing("[inventory]\ndemo_fleet = 1\n", "demo-01").await;
+}
+
+#[tokio::test]
+async fn after_a_kill_9_what_was_left_on_an_ssh_host_is_killed_too() {
+    let sshd = common::sshd::Sshd::start();
+    let h = sshd.host("web-01");
+    let options: Vec<String> = h.ssh_options.iter().map(|o| format!("{o:?}")).collect();
+    let inventory = format!(
+        "[inventory]\ndemo_fleet = 0\n[[inventory.hosts]]\nid = \"web-01\"\ntransport = \"ssh\"\n\
+         destination = {:?}\nssh_options = [{}]\n",
+        h.destination.unwrap(),
+        options.join(", ")
+    );
+    crash_leaves_nothing(&inventory, "web-01").await;
 }
 
 #[tokio::test]
@@ -757,4 +778,43 @@ async fn every_free_text_field_has_a_maximum_and_readers_never_see_an_integratio
             .unwrap()
             .starts_with("key:")
     );
+}
+
+#[test]
+fn an_unknown_caller_is_refused_before_its_body_is_read_on_both_signatures() {
+    use std::io::Write;
+    use std::net::TcpStream;
+    let dir = tempfile::tempdir().unwrap();
+    // Default bounds: a body has 30 s to arrive, so an answer within seconds came before it.
+    let server = Server::start(&dir.path().join("d"));
+    let ts = chrono::Utc::now().timestamp();
+    let date = chrono::Utc::now().format("%Y-%m-%d");
+    let heads = [
+        format!(
+            "POST /v1/job/scripts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+             Content-Length: 100000\r\nX-Sdk-Date: {}\r\nAuthorization: SDK-HMAC-SHA256 \
+             Access=NOSUCHKEY, SignedHeaders=content-type;host;x-sdk-date, Signature=00\r\n\r\n",
+            chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+        ),
+        format!(
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\
+             X-TC-Action: CreateCommand\r\nX-TC-Timestamp: {ts}\r\nAuthorization: TC3-HMAC-SHA256 \
+             Credential=AKIDnosuchkey/{date}/tat/tc3_request, SignedHeaders=content-type;host, \
+             Signature=00\r\n\r\n"
+        ),
+    ];
+    for (head, says) in heads
+        .iter()
+        .zip(["HTTP/1.1 401", "AuthFailure.SecretIdNotFound"])
+    {
+        let mut s = TcpStream::connect(&server.host).unwrap();
+        s.write_all(head.as_bytes()).unwrap();
+        let started = std::time::Instant::now();
+        let answer = read_all(&mut s);
+        assert!(answer.contains(says), "{answer}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "it waited for the body"
+        );
+    }
 }

@@ -57,14 +57,29 @@ fn marked(marks: &[String], me: u32) -> Vec<i32> {
         .collect()
 }
 
-/// The same as [`kill_marked`] for one token, as a POSIX shell snippet for a remote host. The
-/// token is hex, so it needs no quoting.
-pub fn remote_kill(token: &str) -> String {
+/// [`kill_marked`] as a POSIX shell snippet for a remote host (run in a session of its own,
+/// which carries no mark). The marks are made of ids and hex, so they need no quoting.
+pub fn remote_kill_marked(marks: &[String]) -> String {
+    let patterns: String = marks.iter().map(|m| format!(" -e '{m}'")).collect();
     format!(
         "for p in /proc/[0-9]*; do n=${{p#/proc/}}; [ \"$n\" = \"$$\" ] && continue; \
-         tr '\\000' '\\n' < \"$p/environ\" 2>/dev/null | grep -qx '{RUN_VAR}={token}' \
-         && kill -9 \"$n\" 2>/dev/null; done; true"
+         c=$(tr '\\000' '\\n' < \"$p/environ\" 2>/dev/null | grep -cx{patterns}); \
+         [ \"$c\" = \"{}\" ] && kill -9 \"$n\" 2>/dev/null; done; true",
+        marks.len()
     )
+}
+
+/// [`remote_kill_marked`] for one run's token.
+pub fn remote_kill(token: &str) -> String {
+    remote_kill_marked(&[format!("{RUN_VAR}={token}")])
+}
+
+/// The marks of one instance of an order: what an interrupted instance left carries them.
+pub fn instance_marks(execute_uuid: &str, instance_id: i64) -> Vec<String> {
+    vec![
+        format!("COCPIT_EXECUTE_UUID={execute_uuid}"),
+        format!("COCPIT_INSTANCE_ID={instance_id}"),
+    ]
 }
 
 #[cfg(test)]

@@ -213,11 +213,21 @@ impl Engine {
         clock: Arc<dyn clock::Clock>,
     ) -> Result<Engine> {
         // What the interrupted instances started is killed before they are marked.
-        for (eid, id) in store.running_instances()? {
-            leftovers::kill_marked(&[
-                format!("COCPIT_EXECUTE_UUID={eid}"),
-                format!("COCPIT_INSTANCE_ID={id}"),
-            ]);
+        // What the interrupted instances started is killed before they are marked: here, and
+        // (below, once ssh is set up) on their ssh hosts.
+        let interrupted = store.running_instances()?;
+        let hosts: std::collections::BTreeMap<String, crate::config::Host> = config
+            .hosts()
+            .into_iter()
+            .map(|h| (h.id.clone(), h))
+            .collect();
+        for (eid, id, resource_id) in &interrupted {
+            let local = hosts
+                .get(resource_id)
+                .is_some_and(|h| h.transport == crate::config::TransportKind::Local);
+            if local {
+                leftovers::kill_marked(&leftovers::instance_marks(eid, *id));
+            }
         }
         store.recover_after_restart(RESTART_REASON, now_ms())?;
         let (events, _) = broadcast::channel(4096);
@@ -232,11 +242,7 @@ impl Engine {
             alarm_writer,
             group_by: config.alarms.group_by.clone(),
             store,
-            hosts: config
-                .hosts()
-                .into_iter()
-                .map(|h| (h.id.clone(), h))
-                .collect(),
+            hosts,
             settings: config.engine.clone(),
             limits: config.runner,
             events,
@@ -254,6 +260,20 @@ impl Engine {
             work_dir,
             _lock_file: lock,
         });
+        for (eid, id, resource_id) in interrupted {
+            if let Some(host) = inner
+                .hosts
+                .get(&resource_id)
+                .filter(|h| h.transport == crate::config::TransportKind::Ssh)
+                .cloned()
+            {
+                let ssh = inner.ssh.clone();
+                tokio::spawn(async move {
+                    let marks = leftovers::instance_marks(&eid, id);
+                    transport::kill_remote_marked(&host, &ssh, &marks).await;
+                });
+            }
+        }
         for o in inner.store.open_orders()? {
             runner::ensure_driver(&inner, o.id);
         }

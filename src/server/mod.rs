@@ -114,6 +114,8 @@ pub fn router(app: Arc<App>) -> Router {
             app.clone(),
             auth::bounded_body,
         ))
+        // Outermost, so it runs before the body is read.
+        .layer(middleware::from_fn_with_state(app.clone(), tat::precheck))
         .with_state(app);
     let both = Router::new().merge(tencent);
     both.fallback_service(huawei)

@@ -125,6 +125,26 @@ fn act(
     }
 }
 
+/// Before a TC3 body is read: the signature's every check that needs no body (the body is then
+/// bounded and verified by [`dispatch`]). Refusals come as TAT's `Response.Error`.
+pub async fn precheck(
+    State(app): State<Arc<App>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if req.uri().path() == "/" && !app.keys.no_auth {
+        let hs = headers_of(req.headers());
+        if let Err(why) = tencent::precheck(
+            &hs,
+            |id| app.keys.tencent.get(id).cloned(),
+            chrono::Utc::now().timestamp(),
+        ) {
+            return error(why.code(), &why.to_string(), &request_id());
+        }
+    }
+    next.run(req).await
+}
+
 pub async fn dispatch(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
     let rid = request_id();
     if !app.keys.no_auth {

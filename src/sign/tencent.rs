@@ -160,15 +160,22 @@ fn parse(value: &str) -> Option<Parsed> {
     })
 }
 
-/// Verifies a TC3 request (path `/`). Returns the SecretId on success.
-pub fn verify(
-    method: &str,
-    raw_query: &str,
+/// The checks that need no body, made before one is read: a well-formed Authorization that
+/// signs content-type and host, a timestamp within the window and of the signed date, a known
+/// SecretId.
+pub fn precheck(
     headers: &[Header],
-    body: &[u8],
     secret: impl Fn(&str) -> Option<String>,
     now: i64,
-) -> Result<String, Rejected> {
+) -> Result<(), Rejected> {
+    checked(headers, &secret, now).map(|_| ())
+}
+
+fn checked(
+    headers: &[Header],
+    secret: &impl Fn(&str) -> Option<String>,
+    now: i64,
+) -> Result<(Parsed, i64, String), Rejected> {
     let auth = header(headers, "authorization").ok_or(Rejected::InvalidAuthorization)?;
     let p = parse(auth).ok_or(Rejected::InvalidAuthorization)?;
     for required in ["content-type", "host"] {
@@ -186,6 +193,19 @@ pub fn verify(
         return Err(Rejected::Expired);
     }
     let key = secret(&p.secret_id).ok_or(Rejected::UnknownSecretId)?;
+    Ok((p, ts, key))
+}
+
+/// Verifies a TC3 request (path `/`). Returns the SecretId on success.
+pub fn verify(
+    method: &str,
+    raw_query: &str,
+    headers: &[Header],
+    body: &[u8],
+    secret: impl Fn(&str) -> Option<String>,
+    now: i64,
+) -> Result<String, Rejected> {
+    let (p, ts, key) = checked(headers, &secret, now)?;
     let cr = canonical_request(method, "/", raw_query, headers, body, &p.signed_headers);
     let sts = string_to_sign(&cr, ts, &p.date, &p.service);
     if same(&signature(&key, &p.date, &p.service, &sts), &p.signature) {

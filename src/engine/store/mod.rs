@@ -908,14 +908,14 @@ impl Store {
 
     /// After a crash: every instance that was PROCESSING becomes ABNORMAL with `reason`, and every
     /// order that was PROCESSING becomes PAUSED. Returns the number of instances marked.
-    /// The instances that were running (their order's `execute_uuid` and their id).
-    pub fn running_instances(&self) -> Result<Vec<(String, i64)>> {
+    /// The instances that were running: their order's `execute_uuid`, their id and host.
+    pub fn running_instances(&self) -> Result<Vec<(String, i64, String)>> {
         let c = self.conn();
         let mut stmt = c.prepare(
-            "SELECT o.execute_uuid, i.id FROM instances i JOIN orders o ON o.id = i.order_id \
-             WHERE i.status = 'PROCESSING'",
+            "SELECT o.execute_uuid, i.id, i.resource_id FROM instances i \
+             JOIN orders o ON o.id = i.order_id WHERE i.status = 'PROCESSING'",
         )?;
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect()
     }
 
