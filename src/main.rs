@@ -107,6 +107,18 @@ enum ConfigCmd {
 }
 
 fn main() -> ExitCode {
+    // The containment helper of a local run (see `engine::contain`): nothing else of cocpit.
+    let raw: Vec<String> = std::env::args().collect();
+    if raw.get(1).map(String::as_str) == Some(cocpit::engine::contain::ARG) {
+        return match raw.get(2) {
+            Some(program) => ExitCode::from(cocpit::engine::contain::run(program, &raw[3..])),
+            None => ExitCode::from(2),
+        };
+    }
+    // Local runs started by this process's engine go through the helper.
+    if let Ok(me) = std::env::current_exe() {
+        cocpit::engine::contain::use_helper(me);
+    }
     let args = Cli::parse();
     let config = match Config::load(args.config.as_deref()) {
         Ok(c) => c,

@@ -444,8 +444,10 @@ async fn a_sensitive_value_is_in_no_answer_and_in_no_file_of_the_data_dir() {
 }
 
 /// Runs a script on `host` that leaves a detached child, kills the engine with -9, starts it
-/// again, and checks both processes are gone. `inventory` is the config.
-async fn crash_leaves_nothing(inventory: &str, host: &str) {
+/// again, and checks both processes are gone. `inventory` is the config; `outlive` says whether
+/// the processes outlive the engine until the next one starts (an ssh host) or die with it (a
+/// local run's containment helper follows its engine).
+async fn crash_leaves_nothing(inventory: &str, host: &str, outlive: bool) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("d");
     let pids = dir.path().join("pids");
@@ -496,10 +498,17 @@ async fn crash_leaves_nothing(inventory: &str, host: &str) {
     }
     let left = [read("main.pid").unwrap(), read("detached.pid").unwrap()];
     server.kill9();
-    assert!(
-        left.iter().all(|p| common::alive(*p)),
-        "killing the engine killed them"
-    );
+    if outlive {
+        assert!(
+            left.iter().all(|p| common::alive(*p)),
+            "killing the engine killed them"
+        );
+    } else {
+        assert!(
+            common::all_gone(&left).await,
+            "a local run outlived its engine"
+        );
+    }
     let server = Server::start(&data);
     let api = server.client();
     let (_, insts) = api
@@ -518,7 +527,7 @@ async fn crash_leaves_nothing(inventory: &str, host: &str) {
 
 #[tokio::test]
 async fn after_a_kill_9_the_next_engine_kills_what_interrupted_instances_left() {
-    crash_leaves_nothing("[inventory]\ndemo_fleet = 1\n", "demo-01").await;
+    crash_leaves_nothing("[inventory]\ndemo_fleet = 1\n", "demo-01", false).await;
 }
 
 #[tokio::test]
@@ -532,7 +541,7 @@ async fn after_a_kill_9_what_was_left_on_an_ssh_host_is_killed_too() {
         h.destination.unwrap(),
         options.join(", ")
     );
-    crash_leaves_nothing(&inventory, "web-01").await;
+    crash_leaves_nothing(&inventory, "web-01", true).await;
 }
 
 #[tokio::test]
@@ -817,4 +826,51 @@ fn an_unknown_caller_is_refused_before_its_body_is_read_on_both_signatures() {
             "it waited for the body"
         );
     }
+}
+
+#[tokio::test]
+async fn a_child_that_clears_its_environment_and_leaves_its_session_still_ends_with_its_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let pids = dir.path().join("pids");
+    std::fs::create_dir_all(&pids).unwrap();
+    let server = Server::start(&dir.path().join("d"));
+    let api = server.client();
+    let uuid = api
+        .ok(
+            "POST",
+            "/v1/job/scripts",
+            Some(json!({
+                "name": "escapes", "type": "SHELL", "description": "d",
+                "content": "setsid env -i sh -c 'echo $$ > \"$0\"; exec sleep 300' \"$1/escaped.pid\" &\nwhile [ ! -s \"$1/escaped.pid\" ]; do sleep 0.02; done\necho started\n",
+                "properties": {"risk_level": "LOW", "version": "1.0"},
+                "script_params": [{"param_name": "dir", "param_value": pids.display().to_string(),
+                                   "param_order": 1, "sensitive": false}]
+            })),
+        )
+        .await;
+    let eid = api
+        .ok(
+            "POST",
+            &format!("/v1/job/scripts/{}", uuid.as_str().unwrap()),
+            Some(json!({
+                "execute_param": {"resourceful": true, "timeout": 60, "success_rate": 100,
+                                  "execute_user": "root", "script_params": []},
+                "execute_batches": [{"batch_index": 1, "rotation_strategy": "CONTINUE",
+                                     "target_instances": [{"resource_id": "demo-01"}]}]
+            })),
+        )
+        .await;
+    api.wait(eid.as_str().unwrap(), "the run ends", |o, _| {
+        o["status"] == "FINISHED"
+    })
+    .await;
+    let pid: i32 = std::fs::read_to_string(pids.join("escaped.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        common::all_gone(&[pid]).await,
+        "a child without the run's token and out of its session outlived it"
+    );
 }

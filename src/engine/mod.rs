@@ -6,6 +6,7 @@
 mod agents;
 pub mod alarms;
 pub mod clock;
+pub mod contain;
 mod desktops;
 pub mod events;
 mod exec;

@@ -336,7 +336,16 @@ impl Process {
                         ));
                     }
                 };
-                let mut c = Command::new(interpreter);
+                // Through the containment helper when there is one: everything the script
+                // starts is killed when it ends, whatever it does to escape.
+                let mut c = match super::contain::helper() {
+                    Some(helper) => {
+                        let mut c = Command::new(helper);
+                        c.arg(super::contain::ARG).arg(interpreter);
+                        c
+                    }
+                    None => Command::new(interpreter),
+                };
                 c.arg("-c")
                     .arg(launcher(launch))
                     // A clean start: never the engine's own environment (its keys live there).
