@@ -160,7 +160,12 @@ async fn resources_and_scripts_page_with_markers() {
         .await;
     }
     let mut seen = vec![];
-    let mut marker = String::new();
+    // `marker=0` is the first page (some clients start there), for scripts and orders alike.
+    let mut marker = "&marker=0".to_string();
+    let orders = api
+        .ok("GET", "/v1/job/script/orders?limit=10&marker=0", None)
+        .await;
+    assert_eq!(orders["total"], 0);
     loop {
         let p = api
             .ok(

@@ -439,13 +439,15 @@ impl Engine {
         if let Some(m) = q.marker {
             validate::range_i64("marker", m, (0, i64::MAX))?;
         }
+        // `marker=0` is the first page, as for every list.
+        let marker = q.marker.filter(|m| *m > 0);
         let f = ScriptFilter {
             name_like: q.name_like.clone(),
             creator: q.creator.clone(),
             risk_level: q.risk_level.clone(),
             script_type: q.script_type.clone(),
         };
-        let (total, rows) = self.inner.store.list_scripts(&f, q.marker, limit)?;
+        let (total, rows) = self.inner.store.list_scripts(&f, marker, limit)?;
         Ok(Page {
             total,
             data: rows.into_iter().map(views::script_list).collect(),
@@ -604,8 +606,10 @@ impl Engine {
             })
             .transpose()?;
         if let Some(m) = q.marker {
-            validate::range_i64("marker", m, (1, 2147483647))?;
+            validate::range_i64("marker", m, (0, 2147483647))?;
         }
+        // `marker=0` is the first page, as for every list.
+        let marker = q.marker.filter(|m| *m > 0);
         for (field, v) in [("start_time", q.start_time), ("end_time", q.end_time)] {
             if let Some(v) = v {
                 validate::range_i64(field, v, (1, 2147483647))?;
@@ -618,7 +622,7 @@ impl Engine {
             created_from: q.start_time.map(|s| s * 1000),
             created_to: q.end_time.map(|s| s * 1000 + 999),
         };
-        let (total, rows) = self.inner.store.list_orders(&f, q.marker, limit)?;
+        let (total, rows) = self.inner.store.list_orders(&f, marker, limit)?;
         let data = rows
             .into_iter()
             .map(|o| {
