@@ -342,21 +342,28 @@ fn log_view(s: &State, v: &OrderView, f: &mut Frame, area: Rect) {
         }
     ));
     let height = area.height.saturating_sub(2) as usize;
-    // Only the lines on screen are made terminal-safe, walking back from the cursor: a 1 MiB
-    // log costs what fits, not all of it.
-    let total = i.message.lines().count();
-    let cursor = total.saturating_sub(1 + v.log_scroll);
-    let first = (cursor + 1).saturating_sub(height);
-    let shown: Vec<(usize, String)> = i
+    // Only the lines on screen are read and made terminal-safe, walking back from the end: a
+    // followed 1 MiB log costs what fits, not all of it. `k` counts lines from the end; the
+    // cursor is `log_scroll` lines up. The line count is needed only when scrolled (a short log
+    // is shown whole, the cursor wherever it is) or with arrival times.
+    let total = if v.log_scroll > 0 || times.is_some() {
+        i.message.lines().count()
+    } else {
+        0
+    };
+    let skip = v.log_scroll.min(total.saturating_sub(height));
+    let mut shown: Vec<(usize, String)> = i
         .message
         .lines()
+        .rev()
         .enumerate()
-        .skip(first)
+        .skip(skip)
         .take(height)
-        .map(|(n, l)| (n, for_display(l)))
+        .map(|(k, l)| (k, for_display(l)))
         .collect();
-    let stamp = |n: usize| -> Option<(String, bool)> {
-        let (at, stderr) = times?.of_line(n)?;
+    shown.reverse();
+    let stamp = |k: usize| -> Option<(String, bool)> {
+        let (at, stderr) = times?.of_line(total.checked_sub(k + 1)?)?;
         let t = chrono::DateTime::from_timestamp_millis(at)?.with_timezone(&s.utc_offset);
         Some((t.format("%H:%M:%S%.3f ").to_string(), stderr))
     };
@@ -389,15 +396,15 @@ fn log_view(s: &State, v: &OrderView, f: &mut Frame, area: Rect) {
     f.render_widget(block, area);
     let buf = f.buffer_mut();
     let width = inner.width as usize;
-    for (row, (n, line)) in shown.iter().enumerate() {
+    for (row, (k, line)) in shown.iter().enumerate() {
         let y = inner.y + row as u16;
-        let base = if focused && *n == cursor && !v.follow {
+        let base = if focused && *k == v.log_scroll && !v.follow {
             s.theme.selected()
         } else {
             Style::default()
         };
         if times.is_some() {
-            let (t, err) = stamp(*n).unwrap_or_else(|| (" ".repeat(pad), false));
+            let (t, err) = stamp(*k).unwrap_or_else(|| (" ".repeat(pad), false));
             buf.set_stringn(
                 inner.x,
                 y,
