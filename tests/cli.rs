@@ -150,6 +150,11 @@ fn a_failing_order_exits_1_and_usage_errors_exit_2() {
         err.contains("✘ finished · 1 of 1 failed · success 0 % < 100 %"),
         "{err}"
     );
+    // The list carries each order's tally, so a list shows progress and outcome.
+    let listed = cli.json(&["order", "list"]);
+    let row = &listed["data"]["data"][0];
+    assert_eq!(row["properties"]["tally"]["failed"], 1, "{row}");
+    assert_eq!(row["properties"]["tally"]["total"], 1, "{row}");
     // A cancel that worked exits 0.
     let out = cli.run(&["script", "run", uuid, "--hosts", "demo-01"]);
     assert_eq!(out.status.code(), Some(1));

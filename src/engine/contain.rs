@@ -35,6 +35,9 @@ pub fn helper() -> Option<&'static PathBuf> {
 pub fn run(program: &str, args: &[String]) -> u8 {
     let parent = nix::unistd::getppid();
     let _ = nix::sys::prctl::set_child_subreaper(true);
+    // The death signal follows the *thread* that started the helper: the engine starts runs
+    // from its async workers, which live as long as it does (never from a blocking-pool
+    // thread, which retires when idle and would take the run with it).
     let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGTERM);
     // The engine may have died before the line above.
     if nix::unistd::getppid() != parent {

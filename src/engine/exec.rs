@@ -118,9 +118,11 @@ pub async fn run(
             reason: format!("cannot start the script: {e}"),
         },
     };
-    if host.transport == TransportKind::Local {
+    // Under the containment helper a local run's leftovers are already gone; without it (an
+    // engine embedded in another program) they are found by the token. /proc is read off the
+    // async workers.
+    if host.transport == TransportKind::Local && super::contain::helper().is_none() {
         let mark = format!("{}={token}", leftovers::RUN_VAR);
-        // /proc is read off the async workers.
         let _ = tokio::task::spawn_blocking(move || leftovers::kill_marked(&[mark])).await;
     }
     let _ = std::fs::remove_dir_all(workdir);

@@ -6,7 +6,9 @@
 //! engine finds what interrupted instances left by their `COCPIT_EXECUTE_UUID` and
 //! `COCPIT_INSTANCE_ID` and kills it before marking them ABNORMAL.
 //!
-//! This is cleanup, not a sandbox: a process that clears its environment escapes it.
+//! Local runs of the `cocpit` binary go further: its containment helper (`contain`) kills
+//! every descendant, token or not. This module covers ssh hosts, crashes, and engines embedded
+//! elsewhere; there a process that clears its environment escapes it (cleanup, not a sandbox).
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -58,8 +60,16 @@ fn marked(marks: &[String], me: u32) -> Vec<i32> {
 }
 
 /// [`kill_marked`] as a POSIX shell snippet for a remote host (run in a session of its own,
-/// which carries no mark). The marks are made of ids and hex, so they need no quoting.
+/// which carries no mark). Marks are ids and hex; one with any other character is never pasted
+/// into the snippet, which then kills nothing.
 pub fn remote_kill_marked(marks: &[String]) -> String {
+    let plain = |m: &String| {
+        m.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_=-".contains(c))
+    };
+    if marks.is_empty() || !marks.iter().all(plain) {
+        return "true".into();
+    }
     let patterns: String = marks.iter().map(|m| format!(" -e '{m}'")).collect();
     format!(
         "for p in /proc/[0-9]*; do n=${{p#/proc/}}; [ \"$n\" = \"$$\" ] && continue; \
@@ -85,6 +95,14 @@ pub fn instance_marks(execute_uuid: &str, instance_id: i64) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mark_that_is_not_plain_never_reaches_the_snippet() {
+        let bad = remote_kill_marked(&["COCPIT_RUN=x'; reboot; '".to_string()]);
+        assert_eq!(bad, "true");
+        let good = remote_kill_marked(&["COCPIT_RUN=00ff".to_string()]);
+        assert!(good.contains("-e 'COCPIT_RUN=00ff'") && good.contains("= \"1\""));
+    }
 
     #[test]
     fn a_detached_child_carrying_the_token_is_found_and_killed() {

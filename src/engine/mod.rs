@@ -139,7 +139,8 @@ fn new_uuid(prefix: &str) -> String {
 }
 
 pub const RESTART_REASON: &str = "the engine restarted while this instance was running; its \
-     result is unknown, and what it had left running on this machine was killed";
+     result is unknown. What it left running on this machine was killed; on an ssh host it is \
+     killed once the host answers";
 
 impl Engine {
     /// Opens the engine on `data_dir` (created if needed), recovers from a crash, and resumes
@@ -213,7 +214,6 @@ impl Engine {
         lock: Option<Flock<std::fs::File>>,
         clock: Arc<dyn clock::Clock>,
     ) -> Result<Engine> {
-        // What the interrupted instances started is killed before they are marked.
         // What the interrupted instances started is killed before they are marked: here, and
         // (below, once ssh is set up) on their ssh hosts.
         let interrupted = store.running_instances()?;
@@ -623,13 +623,17 @@ impl Engine {
             created_to: q.end_time.map(|s| s * 1000 + 999),
         };
         let (total, rows) = self.inner.store.list_orders(&f, marker, limit)?;
+        let mut tallies = self
+            .inner
+            .store
+            .tallies(&rows.iter().map(|o| o.id).collect::<Vec<_>>())?;
         let data = rows
             .into_iter()
             .map(|o| {
-                let tally = self.inner.store.tally(o.id)?;
-                Ok(views::order_list(o, tally))
+                let t = tallies.remove(&o.id).unwrap_or_default();
+                views::order_list(o, t)
             })
-            .collect::<Result<_>>()?;
+            .collect();
         Ok(Page { total, data })
     }
 

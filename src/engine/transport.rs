@@ -281,7 +281,6 @@ pub async fn prewarm(host: &Host, ssh: &SshSettings) -> Result<(), String> {
     }
 }
 
-/// Runs ssh for its effect only (a remote kill); its output is of no use.
 /// Kills what carries every one of `marks` on an ssh host (after a crash of the engine).
 pub async fn kill_remote_marked(host: &Host, ssh: &SshSettings, marks: &[String]) {
     let mut args = ssh_args(host, ssh);
@@ -289,6 +288,7 @@ pub async fn kill_remote_marked(host: &Host, ssh: &SshSettings, marks: &[String]
     quiet_ssh(&args).await;
 }
 
+/// Runs ssh for its effect only (a remote kill); its output is of no use.
 async fn quiet_ssh(args: &[String]) {
     let _ = Command::new("ssh")
         .args(args)

@@ -8,15 +8,15 @@ pub mod error;
 mod events;
 mod extract;
 mod iam;
-
-/// Wrong passwords allowed before logins slow down.
-pub use iam::FREE_TRIES as LOGIN_FREE_TRIES;
 mod incidents;
 mod jobs;
 mod listener;
-pub use listener::Limits;
 mod resources;
 mod tat;
+
+/// Wrong passwords allowed before logins slow down.
+pub use iam::FREE_TRIES as LOGIN_FREE_TRIES;
+pub use listener::Limits;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

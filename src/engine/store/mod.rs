@@ -786,6 +786,32 @@ impl Store {
         Ok(t)
     }
 
+    /// The tallies of several orders in one query (a page of the orders list).
+    pub fn tallies(&self, order_ids: &[i64]) -> Result<std::collections::HashMap<i64, Tally>> {
+        let mut out: std::collections::HashMap<i64, Tally> = std::collections::HashMap::new();
+        if order_ids.is_empty() {
+            return Ok(out);
+        }
+        let marks = vec!["?"; order_ids.len()].join(",");
+        let c = self.conn();
+        let mut stmt = c.prepare(&format!(
+            "SELECT order_id, status, COUNT(*) FROM instances WHERE order_id IN ({marks}) \
+             GROUP BY order_id, status"
+        ))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(order_ids.iter()), |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                parse::<InstanceStatus>(r.get(1)?)?,
+                r.get(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (id, status, n) = row?;
+            out.entry(id).or_default().add(status, n);
+        }
+        Ok(out)
+    }
+
     /// The instances of one batch in one status.
     pub fn instances_in(
         &self,
@@ -906,8 +932,6 @@ impl Store {
         Ok(out)
     }
 
-    /// After a crash: every instance that was PROCESSING becomes ABNORMAL with `reason`, and every
-    /// order that was PROCESSING becomes PAUSED. Returns the number of instances marked.
     /// The instances that were running: their order's `execute_uuid`, their id and host.
     pub fn running_instances(&self) -> Result<Vec<(String, i64, String)>> {
         let c = self.conn();
@@ -919,6 +943,8 @@ impl Store {
             .collect()
     }
 
+    /// After a crash: every instance that was PROCESSING becomes ABNORMAL with `reason`, and every
+    /// order that was PROCESSING becomes PAUSED. Returns the number of instances marked.
     pub fn recover_after_restart(&self, reason: &str, now: i64) -> Result<usize> {
         let mut c = self.conn();
         let tx = c.transaction()?;
