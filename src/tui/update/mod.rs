@@ -629,6 +629,11 @@ pub fn parent(s: &State) -> Option<Pane> {
 
 /// `esc`: clears the pane's applied filter first, then goes up one level.
 fn escape(s: &mut State) -> Outcome {
+    let was = if s.pane == Pane::Order {
+        "search"
+    } else {
+        "filter"
+    };
     let cleared = match s.pane {
         Pane::Scripts => clear(&mut s.scripts),
         Pane::Orders => clear(&mut s.orders),
@@ -645,7 +650,7 @@ fn escape(s: &mut State) -> Outcome {
         _ => false,
     };
     if cleared {
-        s.message = Some((Level::Info, "filter cleared".into()));
+        s.message = Some((Level::Info, format!("{was} cleared")));
         return Outcome::redraw();
     }
     match parent(s) {
@@ -991,12 +996,18 @@ fn order_action(s: &mut State, a: Action) -> Outcome {
                 ));
                 return Outcome::redraw();
             }
+            // Sent, not known to be copied: the terminal decides (tmux needs set-clipboard).
             let what = if a == Action::CopyLine {
-                format!("line {} copied", at + 1)
+                format!("line {}", at + 1)
             } else {
-                format!("{} lines copied", lines.len())
+                format!("{} lines", lines.len())
             };
-            s.message = Some((Level::Info, format!("{what} (OSC 52: see README for tmux)")));
+            s.message = Some((
+                Level::Info,
+                format!(
+                    "{what} sent to the terminal's clipboard (OSC 52; in tmux: set-clipboard on)"
+                ),
+            ));
             return Outcome::redraw().with(Effect::Copy(text));
         }
         Action::SaveLog => {
