@@ -709,7 +709,8 @@ pub async fn run(
             }
             Some(msg) = next_engine_event(&mut engine) => Some(msg),
             Some(c) = next_connection(&mut link) => Some(Msg::Connection(c)),
-            _ = tokio::time::sleep(next_minute) => Some(Msg::Clock(clock_at(chrono::Local::now()).0)),
+            // A wake-up only: the clock is read below, whatever woke the loop.
+            _ = tokio::time::sleep(next_minute) => None,
             _ = tokio::time::sleep(until_frame), if dirty => None,
             _ = tokio::time::sleep(until_poll.unwrap_or_default()), if until_poll.is_some() => {
                 last_poll = Instant::now();
@@ -722,8 +723,7 @@ pub async fn run(
         // alone can oversleep a suspended machine or a jump of the clock).
         let (minute, _) = clock_at(chrono::Local::now());
         if minute != s.clock {
-            s.clock = minute;
-            dirty = true;
+            dirty |= update::update(&mut s, Msg::Clock(minute)).redraw;
         }
         let mut next = msg;
         while let Some(msg) = next.take() {
