@@ -13,9 +13,10 @@ use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
-use cocpit::backend::{Backend, Local};
+use cocpit::backend::Backend;
 use cocpit::config::{Config, Host};
 use cocpit::engine::Engine;
+use cocpit::engine::Local;
 use cocpit::model::order::*;
 use cocpit::model::script::*;
 use cocpit::tui::action::Action;
@@ -114,7 +115,7 @@ fn populated(dir: &std::path::Path) -> Config {
     cfg.inventory.hosts = vec![Host::local("demo-01"), Host::local("demo-02")];
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let e = Engine::open(dir, &cfg).unwrap();
+        let e = Engine::open(dir, &cfg.engine_setup()).unwrap();
         let mut first = String::new();
         for i in 0..1000 {
             let id = e
@@ -147,8 +148,7 @@ fn populated(dir: &std::path::Path) -> Config {
             e.execute_script(&first, body, "bench").unwrap();
         }
         while left > 0 {
-            if let Ok(cocpit::engine::EngineEvent::OrderChanged { status, .. }) =
-                events.recv().await
+            if let Ok(cocpit::engine::Change::OrderChanged { status, .. }) = events.recv().await
                 && status.is_terminal()
             {
                 left -= 1;
@@ -166,7 +166,7 @@ fn startup(c: &mut Criterion) {
     c.bench_function("startup/1000_scripts_500_orders/160x48", |b| {
         b.iter(|| {
             rt.block_on(async {
-                let engine = Engine::open(dir.path(), &cfg).unwrap();
+                let engine = Engine::open(dir.path(), &cfg.engine_setup()).unwrap();
                 let backend: Arc<dyn Backend> = Arc::new(Local::new(engine));
                 let mut s = state();
                 let loads = [

@@ -27,7 +27,7 @@ async fn main() {
         "0 */6 * * *",
     ];
     {
-        let e = Engine::open(&dir, &config).expect("engine");
+        let e = Engine::open(&dir, &config.engine_setup()).expect("engine");
         let cmd = e
             .create_command(&CreateCommandRequest {
                 command_name: Some("bench".into()),
@@ -54,7 +54,7 @@ async fn main() {
         println!("created {n} invokers in {:.2} s", t.elapsed().as_secs_f64());
     }
     let t = Instant::now();
-    let e = Engine::open(&dir, &config).expect("engine");
+    let e = Engine::open(&dir, &config.engine_setup()).expect("engine");
     let loaded = e.scheduled_invokers();
     println!(
         "engine start to schedule loaded: {:.1} ms ({loaded} invokers scheduled)",

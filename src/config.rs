@@ -7,6 +7,16 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use cocpit_client::settings::{ClientSettings, Profile, ServiceEndpoints};
+pub use cocpit_engine::settings::{
+    AgentSettings, AlarmSettings, EngineSettings, Host, HostKind, Inventory, RunLimits,
+    TransportKind,
+};
+pub use cocpit_server::settings::{
+    Credential, Integration, Serve, TOKEN_TTL_RANGE, TencentCredential, User,
+};
+pub use cocpit_tui::settings::Ui;
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -37,497 +47,6 @@ pub struct Config {
     pub profiles: BTreeMap<String, Profile>,
     #[serde(default)]
     pub client: ClientSettings,
-}
-
-/// A remote place to work against: its endpoints and where its keys come from. Secrets are
-/// never written here: keys come from the environment, a file or a command.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Profile {
-    /// One endpoint for every service (another `cocpit serve`).
-    #[serde(default)]
-    pub endpoint: Option<String>,
-    /// The cloud region: picks each service's default endpoint (see NOTES: COC per site, Cloud
-    /// Eye and Workspace per region, TAT global).
-    #[serde(default)]
-    pub region: Option<String>,
-    /// Endpoints per service, over the region's defaults.
-    #[serde(default)]
-    pub endpoints: ServiceEndpoints,
-    #[serde(default)]
-    pub project_id: Option<String>,
-    /// The account id, sent as `X-Domain-Id` when there is no project id (the SDKs'
-    /// `GlobalCredentials`).
-    #[serde(default)]
-    pub domain_id: Option<String>,
-    /// Names of the environment variables holding the keys (default: the SDKs' own names).
-    #[serde(default)]
-    pub ak_env: Option<String>,
-    #[serde(default)]
-    pub sk_env: Option<String>,
-    /// A TOML file with `ak`, `sk` and optionally `project_id`, `security_token`,
-    /// `tc_secret_id`, `tc_secret_key`.
-    #[serde(default)]
-    pub credentials_file: Option<PathBuf>,
-    /// A command that prints that TOML (a password manager, a vault CLI).
-    #[serde(default)]
-    pub credentials_command: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ServiceEndpoints {
-    #[serde(default)]
-    pub coc: Option<String>,
-    #[serde(default)]
-    pub ces: Option<String>,
-    #[serde(default)]
-    pub workspace: Option<String>,
-    #[serde(default)]
-    pub tat: Option<String>,
-    /// Where IAM tokens come from (a key file with `username` and `password`).
-    #[serde(default)]
-    pub iam: Option<String>,
-}
-
-/// How the remote client treats the network.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClientSettings {
-    #[serde(default = "default_client_connect_timeout")]
-    pub connect_timeout: u64,
-    /// Seconds a whole request may take, answer included.
-    #[serde(default = "default_request_timeout")]
-    pub request_timeout: u64,
-    /// Tries of a request that may be repeated (reads; writes that surely never arrived).
-    #[serde(default = "default_attempts")]
-    pub attempts: u32,
-    /// Requests per second the client never exceeds, polling included.
-    #[serde(default = "default_max_rate")]
-    pub max_requests_per_second: u32,
-}
-
-fn default_client_connect_timeout() -> u64 {
-    5
-}
-fn default_request_timeout() -> u64 {
-    30
-}
-fn default_attempts() -> u32 {
-    4
-}
-fn default_max_rate() -> u32 {
-    20
-}
-
-impl Default for ClientSettings {
-    fn default() -> Self {
-        ClientSettings {
-            connect_timeout: default_client_connect_timeout(),
-            request_timeout: default_request_timeout(),
-            attempts: default_attempts(),
-            max_requests_per_second: default_max_rate(),
-        }
-    }
-}
-
-/// What the Cloud Eye agent tasks run on an instance. Each command is a shell script run by
-/// the same runner as scripts, with `COCPIT_AGENT_VERSION` (the version to end up with; empty
-/// for a rollback to nothing), `COCPIT_RESOURCE_ID` and, for a remote install,
-/// `COCPIT_REMOTE_IP`, `COCPIT_REMOTE_PORT`, `COCPIT_REMOTE_USER`, `COCPIT_REMOTE_USE_PEM`,
-/// `COCPIT_REMOTE_PASSWORD` (a secret: masked in output), `COCPIT_REMOTE_SSH_OPTIONS` and
-/// `COCPIT_REMOTE_AGENT_HOME` in its environment.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AgentSettings {
-    /// The version INSTALL and UPDATE install when the request names none.
-    #[serde(default = "default_agent_version")]
-    pub version: String,
-    #[serde(default = "default_agent_install")]
-    pub install: String,
-    #[serde(default = "default_agent_install")]
-    pub update: String,
-    #[serde(default = "default_agent_rollback")]
-    pub rollback: String,
-    #[serde(default = "default_agent_remote_install")]
-    pub remote_install: String,
-    /// Extra `ssh` options the installer uses to reach remote hosts (`-i KEY -o …`).
-    #[serde(default)]
-    pub remote_ssh_options: String,
-    /// Where the demo agent lives on a remote host (relative paths start at the remote home).
-    #[serde(default = "default_remote_agent_home")]
-    pub remote_agent_home: String,
-    /// Seconds a task may run before it is killed (TIMEOUT).
-    #[serde(default = "default_agent_timeout")]
-    pub timeout: u64,
-}
-
-fn default_agent_version() -> String {
-    "3.2.0".into()
-}
-
-/// The demo agent: a version file per instance under `$COCPIT_AGENT_HOME` (default
-/// `~/.cocpit-agent`), so an install really changes the host.
-fn default_agent_install() -> String {
-    r#"set -eu
-dir="${COCPIT_AGENT_HOME:-$HOME/.cocpit-agent}/$COCPIT_RESOURCE_ID/telescope"
-mkdir -p "$dir"
-printf '%s\n' "$COCPIT_AGENT_VERSION" > "$dir/version.new"
-mv "$dir/version.new" "$dir/version"
-echo "telescope $COCPIT_AGENT_VERSION installed in $dir"
-"#
-    .into()
-}
-
-fn default_agent_rollback() -> String {
-    r#"set -eu
-dir="${COCPIT_AGENT_HOME:-$HOME/.cocpit-agent}/$COCPIT_RESOURCE_ID/telescope"
-if [ -n "$COCPIT_AGENT_VERSION" ]; then
-  mkdir -p "$dir"
-  printf '%s\n' "$COCPIT_AGENT_VERSION" > "$dir/version"
-  echo "telescope rolled back to $COCPIT_AGENT_VERSION"
-else
-  rm -rf "$dir"
-  echo "telescope removed (there was no earlier version)"
-fi
-"#
-    .into()
-}
-
-fn default_remote_agent_home() -> String {
-    ".cocpit-agent".into()
-}
-
-/// Installs the demo agent on a remote host over ssh: with the password through sshpass, else
-/// with the installer's keys (`remote_use_pem`).
-fn default_agent_remote_install() -> String {
-    r#"set -eu
-port="${COCPIT_REMOTE_PORT:-22}"
-user="${COCPIT_REMOTE_USER:-root}"
-home="${COCPIT_REMOTE_AGENT_HOME:-.cocpit-agent}"
-run="mkdir -p '$home/telescope' && printf '%s\n' '$COCPIT_AGENT_VERSION' > '$home/telescope/version' && echo telescope $COCPIT_AGENT_VERSION installed on \$(hostname)"
-# The options are words on purpose: -i KEY -o NAME=VALUE.
-opts="${COCPIT_REMOTE_SSH_OPTIONS:-}"
-if [ -n "${COCPIT_REMOTE_PASSWORD:-}" ] && [ "${COCPIT_REMOTE_USE_PEM:-false}" != true ]; then
-  command -v sshpass >/dev/null || { echo "a password login needs sshpass on the installer" >&2; exit 3; }
-  SSHPASS="$COCPIT_REMOTE_PASSWORD" sshpass -e ssh $opts -o StrictHostKeyChecking=accept-new -o ConnectTimeout=10 -p "$port" "$user@$COCPIT_REMOTE_IP" "$run"
-else
-  ssh $opts -o BatchMode=yes -o StrictHostKeyChecking=accept-new -o ConnectTimeout=10 -p "$port" "$user@$COCPIT_REMOTE_IP" "$run"
-fi
-"#
-    .into()
-}
-
-fn default_agent_timeout() -> u64 {
-    300
-}
-
-impl Default for AgentSettings {
-    fn default() -> Self {
-        AgentSettings {
-            version: default_agent_version(),
-            install: default_agent_install(),
-            update: default_agent_install(),
-            rollback: default_agent_rollback(),
-            remote_install: default_agent_remote_install(),
-            remote_ssh_options: String::new(),
-            remote_agent_home: default_remote_agent_home(),
-            timeout: default_agent_timeout(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AlarmSettings {
-    /// Fields (or labels) whose values put alarms in one group.
-    #[serde(default = "default_group_by")]
-    pub group_by: Vec<String>,
-}
-
-fn default_group_by() -> Vec<String> {
-    vec!["name".into(), "application".into()]
-}
-
-impl Default for AlarmSettings {
-    fn default() -> Self {
-        AlarmSettings {
-            group_by: default_group_by(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Ui {
-    /// A shipped theme (`dark`, `light`, `high-contrast`) or the path of a theme file.
-    #[serde(default)]
-    pub theme: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Inventory {
-    /// Local demo instances (`demo-01`…) used when no host is listed; 0 for none.
-    #[serde(default = "default_demo_fleet")]
-    pub demo_fleet: usize,
-    /// Local demo Workspace desktops (`desktop-0001`…) used when no host is listed.
-    #[serde(default = "default_demo_desktops")]
-    pub demo_desktops: usize,
-    #[serde(default)]
-    pub hosts: Vec<Host>,
-}
-
-fn default_demo_fleet() -> usize {
-    8
-}
-
-fn default_demo_desktops() -> usize {
-    3
-}
-
-impl Default for Inventory {
-    fn default() -> Self {
-        Inventory {
-            demo_fleet: default_demo_fleet(),
-            demo_desktops: default_demo_desktops(),
-            hosts: vec![],
-        }
-    }
-}
-
-/// What a host is: a server (an ECS instance in `GET /v1/resources`) or a Workspace desktop.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum HostKind {
-    #[default]
-    Server,
-    Desktop,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TransportKind {
-    Local,
-    Ssh,
-}
-
-/// One instance of the inventory.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Host {
-    pub id: String,
-    pub transport: TransportKind,
-    /// What you would give to ssh (may be a `~/.ssh/config` alias).
-    #[serde(default)]
-    pub destination: Option<String>,
-    #[serde(default)]
-    pub ssh_options: Vec<String>,
-    #[serde(default)]
-    pub tags: BTreeMap<String, String>,
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub region_id: Option<String>,
-    #[serde(default)]
-    pub kind: HostKind,
-}
-
-impl Host {
-    pub fn local(id: &str) -> Host {
-        Host {
-            id: id.to_string(),
-            transport: TransportKind::Local,
-            destination: None,
-            ssh_options: vec![],
-            tags: BTreeMap::new(),
-            name: None,
-            region_id: None,
-            kind: HostKind::Server,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Serve {
-    #[serde(default)]
-    pub credentials: Vec<Credential>,
-    #[serde(default)]
-    pub tencent_credentials: Vec<TencentCredential>,
-    #[serde(default)]
-    pub integrations: Vec<Integration>,
-    /// IAM users who may get a token (`POST /v3/auth/tokens`) and send it as `X-Auth-Token`.
-    #[serde(default)]
-    pub users: Vec<User>,
-    /// Seconds a token lives (IAM's default: 24 h).
-    #[serde(default = "default_token_ttl")]
-    pub token_ttl: u64,
-    /// On a loopback address with no `[[serve.integrations]]`, accept the demo alarm keys
-    /// `demo` (COC body) and `demo-prometheus` (Alertmanager), so a first push just works.
-    #[serde(default = "yes")]
-    pub demo_integrations: bool,
-    /// Connections served at once; one more gets a fast 503.
-    #[serde(default = "default_max_connections")]
-    pub max_connections: usize,
-    /// Seconds a connection has to send a request's headers (also how long an idle
-    /// keep-alive connection stays open).
-    #[serde(default = "default_header_timeout")]
-    pub header_timeout: u64,
-    /// Seconds a request has to send its body.
-    #[serde(default = "default_body_timeout")]
-    pub body_timeout: u64,
-}
-
-fn default_max_connections() -> usize {
-    512
-}
-fn default_header_timeout() -> u64 {
-    10
-}
-fn default_body_timeout() -> u64 {
-    30
-}
-
-fn yes() -> bool {
-    true
-}
-
-/// The lifetimes a token may be given, in seconds: up to IAM's 24 hours.
-pub const TOKEN_TTL_RANGE: (u64, u64) = (1, 86_400);
-
-fn default_token_ttl() -> u64 {
-    86_400
-}
-
-impl Default for Serve {
-    fn default() -> Self {
-        Serve {
-            credentials: vec![],
-            tencent_credentials: vec![],
-            integrations: vec![],
-            users: vec![],
-            token_ttl: default_token_ttl(),
-            demo_integrations: true,
-            max_connections: default_max_connections(),
-            header_timeout: default_header_timeout(),
-            body_timeout: default_body_timeout(),
-        }
-    }
-}
-
-/// An IAM user of `cocpit serve`.
-#[derive(Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct User {
-    pub name: String,
-    pub password: String,
-    /// The account (IAM's domain); any when unset.
-    #[serde(default)]
-    pub domain: Option<String>,
-}
-
-impl std::fmt::Debug for User {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("User")
-            .field("name", &self.name)
-            .field("password", &"******")
-            .field("domain", &self.domain)
-            .finish()
-    }
-}
-
-#[derive(Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Credential {
-    pub ak: String,
-    pub sk: String,
-    #[serde(default)]
-    pub project_id: Option<String>,
-}
-
-impl std::fmt::Debug for Credential {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credential")
-            .field("ak", &self.ak)
-            .field("sk", &"******")
-            .field("project_id", &self.project_id)
-            .finish()
-    }
-}
-
-#[derive(Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TencentCredential {
-    pub secret_id: String,
-    pub secret_key: String,
-}
-
-impl std::fmt::Debug for TencentCredential {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TencentCredential")
-            .field("secret_id", &self.secret_id)
-            .field("secret_key", &"******")
-            .finish()
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Integration {
-    pub key: String,
-    #[serde(default)]
-    pub name: String,
-    #[serde(default = "default_integration_kind")]
-    pub kind: String,
-}
-
-fn default_integration_kind() -> String {
-    "custom".into()
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EngineSettings {
-    /// Seconds ssh may take to connect before the instance fails.
-    #[serde(default = "default_connect_timeout")]
-    pub ssh_connect_timeout: u64,
-    /// Bytes of output kept per instance.
-    #[serde(default = "default_output_cap")]
-    pub output_cap: usize,
-}
-
-fn default_connect_timeout() -> u64 {
-    10
-}
-
-fn default_output_cap() -> usize {
-    1024 * 1024
-}
-
-/// `[runner]`: resource limits a run starts under (`ulimit` / `setrlimit` in the launcher, on the
-/// host that runs it); none by default.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RunLimits {
-    /// Address space of each process, in MiB.
-    #[serde(default)]
-    pub memory_mb: Option<u64>,
-    /// Processes of the user the run executes as (the kernel counts them per user).
-    #[serde(default)]
-    pub processes: Option<u64>,
-    /// CPU seconds each process may use.
-    #[serde(default)]
-    pub cpu_seconds: Option<u64>,
-}
-
-impl Default for EngineSettings {
-    fn default() -> Self {
-        EngineSettings {
-            ssh_connect_timeout: default_connect_timeout(),
-            output_cap: default_output_cap(),
-        }
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -571,6 +90,17 @@ pub fn data_dir(flag: Option<&Path>) -> PathBuf {
 }
 
 impl Config {
+    /// The engine's sections, which are all the engine is opened with.
+    pub fn engine_setup(&self) -> cocpit_engine::settings::Setup {
+        cocpit_engine::settings::Setup {
+            inventory: self.inventory.clone(),
+            engine: self.engine.clone(),
+            runner: self.runner,
+            alarms: self.alarms.clone(),
+            agents: self.agents.clone(),
+        }
+    }
+
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
@@ -688,40 +218,9 @@ impl Config {
         }
         Ok(())
     }
-
-    /// The inventory the engine runs on: the listed hosts, or the demo fleet when none is listed.
-    /// Every host: servers and desktops.
-    pub fn hosts(&self) -> Vec<Host> {
-        if !self.inventory.hosts.is_empty() {
-            return self.inventory.hosts.clone();
-        }
-        let desktops = (1..=self.inventory.demo_desktops).map(|i| {
-            let mut h = Host::local(&format!("desktop-{i:04}"));
-            h.kind = HostKind::Desktop;
-            h.name = Some(format!("demo-desktop-{i}"));
-            h.tags.insert("env".into(), "demo".into());
-            h
-        });
-        let servers = (1..=self.inventory.demo_fleet).map(|i| {
-            let mut h = Host::local(&format!("demo-{i:02}"));
-            h.tags.insert("env".into(), "demo".into());
-            h.tags.insert(
-                "role".into(),
-                if i % 2 == 1 { "web" } else { "worker" }.into(),
-            );
-            h
-        });
-        servers.chain(desktops).collect()
-    }
 }
 
-/// Who is acting, for records (`$USER`, else `cocpit`).
-pub fn current_user() -> String {
-    std::env::var("USER")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| "cocpit".into())
-}
+pub use cocpit_api::identity::current_user;
 
 #[cfg(test)]
 mod tests {
@@ -732,7 +231,7 @@ mod tests {
         let text = include_str!("../config/cocpit.toml");
         let cfg = Config::parse(text, Path::new("config/cocpit.toml")).unwrap();
         assert_eq!(cfg.inventory.demo_fleet, 8);
-        assert_eq!(cfg.hosts().len(), 8 + 3);
+        assert_eq!(cfg.inventory.fleet().len(), 8 + 3);
         // What the file shows is what an empty file gets.
         let empty = Config::parse("", Path::new("empty.toml")).unwrap();
         assert_eq!(cfg.inventory.demo_desktops, empty.inventory.demo_desktops);
@@ -784,7 +283,8 @@ mod tests {
             )
         );
         assert_eq!(
-            cfg.hosts()
+            cfg.inventory
+                .fleet()
                 .iter()
                 .filter(|h| h.kind == HostKind::Desktop)
                 .count(),

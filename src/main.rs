@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use cocpit::backend::{Backend, Local};
+use cocpit::backend::Backend;
 use cocpit::cli::{self, Output};
 use cocpit::config::{self, Config};
-use cocpit::engine::Engine;
+use cocpit::engine::{Engine, Local};
 use cocpit::server::{self, App, Keys};
 
 #[derive(Debug, Parser)]
@@ -193,7 +193,7 @@ async fn run(args: Cli, config: Config) -> u8 {
     if let Some(t) = target {
         return remote(args, &config, t).await;
     }
-    let engine = match Engine::open(&data_dir, &config) {
+    let engine = match Engine::open(&data_dir, &config.engine_setup()) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("cocpit: {e}");
@@ -208,7 +208,7 @@ async fn run(args: Cli, config: Config) -> u8 {
             );
             return 2;
         }
-        let mut keys = Keys::from_config(&config, false);
+        let mut keys = Keys::from_settings(&config.serve, false);
         keys.add_demo_integrations(addr, config.serve.demo_integrations);
         if keys.is_empty() && keys.integrations.is_empty() {
             eprintln!(
@@ -225,7 +225,7 @@ async fn run(args: Cli, config: Config) -> u8 {
             tokens: Default::default(),
             replays: Default::default(),
         });
-        match server::spawn(app, addr, server::limits(&config)).await {
+        match server::spawn(app, addr, server::limits(&config.serve)).await {
             Ok(local) => backend.api = Some(format!("http://{local}")),
             Err(e) => {
                 eprintln!("cocpit: --listen {addr}: {e}");
@@ -255,7 +255,14 @@ async fn dispatch(
     let result = match command {
         None if std::io::IsTerminal::is_terminal(&std::io::stdout()) => {
             // Drafts stay on this machine, whatever the backend.
-            return match cocpit::tui::run(backend, config, &data_dir.join("drafts")).await {
+            return match cocpit::tui::run(
+                backend,
+                &config.ui,
+                &config.keys,
+                &data_dir.join("drafts"),
+            )
+            .await
+            {
                 Ok(()) => 0,
                 Err(e) => {
                     eprintln!("cocpit: {e}");
@@ -298,7 +305,7 @@ async fn serve(
         eprintln!("cocpit: --no-auth is only allowed on a loopback address (got {listen})");
         return 2;
     }
-    let mut keys = Keys::from_config(config, no_auth);
+    let mut keys = Keys::from_settings(&config.serve, no_auth);
     keys.add_demo_integrations(listen, config.serve.demo_integrations);
     if no_auth {
         eprintln!(
@@ -314,7 +321,7 @@ async fn serve(
     for line in keys.describe() {
         eprintln!("cocpit: {line}");
     }
-    let engine = match Engine::open(data_dir, config) {
+    let engine = match Engine::open(data_dir, &config.engine_setup()) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("cocpit: {e}");
@@ -328,7 +335,7 @@ async fn serve(
         tokens: Default::default(),
         replays: Default::default(),
     });
-    match server::serve(app, listen, server::limits(config)).await {
+    match server::serve(app, listen, server::limits(&config.serve)).await {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("cocpit: serve {listen}: {e}");

@@ -3,7 +3,8 @@
 
 mod common;
 
-use cocpit::backend::{Backend, Local};
+use cocpit::backend::Backend;
+use cocpit::engine::Local;
 use cocpit::model::script::*;
 use cocpit::pages::{self, PAGE};
 use cocpit::tui::state::Pane;
@@ -70,7 +71,7 @@ async fn scripts_come_in_pages_locally_and_over_http() {
     let dir = tempfile::tempdir().unwrap();
     let engine = cocpit::engine::Engine::open(
         &dir.path().join("local"),
-        &cocpit::config::Config::default(),
+        &cocpit::config::Config::default().engine_setup(),
     )
     .unwrap();
     pages_of_250(&Local::new(engine)).await;

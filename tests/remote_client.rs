@@ -6,7 +6,7 @@ mod common;
 
 use cocpit::backend::{Backend, Error};
 use cocpit::client::{Credentials, connect};
-use cocpit::engine::EngineEvent;
+use cocpit::engine::Change;
 use cocpit::model::alarm::*;
 use cocpit::model::incident::*;
 use cocpit::model::order::*;
@@ -209,7 +209,7 @@ async fn the_remote_backend_does_what_the_local_one_does() {
             .await
             .expect("events over SSE")
             .unwrap();
-        if let EngineEvent::OrderChanged {
+        if let Change::OrderChanged {
             execute_uuid,
             status,
             ..

@@ -479,7 +479,7 @@ async fn events_describe_the_order_as_it_runs() {
             .expect("events")
             .unwrap();
         seen.push(ev.clone());
-        if let cocpit::engine::EngineEvent::OrderChanged {
+        if let cocpit::engine::Change::OrderChanged {
             status: O::Finished,
             ..
         } = ev
@@ -487,7 +487,7 @@ async fn events_describe_the_order_as_it_runs() {
             break;
         }
     }
-    use cocpit::engine::EngineEvent::*;
+    use cocpit::engine::Change::*;
     assert!(seen.iter().any(|e| matches!(
         e,
         InstanceChanged {
@@ -677,7 +677,7 @@ async fn runner_limits_are_set_before_the_script_starts() {
         processes: None,
         cpu_seconds: Some(7),
     };
-    let e = cocpit::engine::Engine::in_memory(&cfg).unwrap();
+    let e = cocpit::engine::Engine::in_memory(&cfg.engine_setup()).unwrap();
     let sh = create(
         &e,
         "limits_sh",

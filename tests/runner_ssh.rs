@@ -155,7 +155,7 @@ async fn cancel_over_ssh_leaves_no_process_on_the_host() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn listing_resources_checks_reachability_in_the_background() {
-    use cocpit::engine::EngineEvent;
+    use cocpit::engine::Change;
     use cocpit::model::resource::ListResourcesQuery;
     let sshd = Sshd::start();
     let mut dead = sshd.host("gone-01");
@@ -182,7 +182,7 @@ async fn listing_resources_checks_reachability_in_the_background() {
             .await
             .expect("a reachability event")
             .unwrap();
-        if let EngineEvent::ResourceChanged { resource_id } = ev {
+        if let Change::ResourceChanged { resource_id } = ev {
             told.insert(resource_id);
         }
     }

@@ -215,7 +215,7 @@ async fn settled(e: &Engine, ivk: &str, n: usize) -> Vec<InvokerRecord> {
 async fn once_fires_at_its_time_and_runs_the_command_on_every_instance() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(at("2026-03-01T10:00:00Z")));
-    let e = Engine::open_with_clock(dir.path(), &config(), clock.clone()).unwrap();
+    let e = Engine::open_with_clock(dir.path(), &config().engine_setup(), clock.clone()).unwrap();
     let cmd = command(&e, "echo {{word}} on $COCPIT_RESOURCE_ID");
     let ivk = invoker(
         &e,
@@ -279,7 +279,7 @@ async fn recurrence_crosses_a_day_and_a_month_in_utc8_and_disabled_invokers_stay
     let dir = tempfile::tempdir().unwrap();
     // 23:58 on 31 January in UTC+8.
     let clock = Arc::new(ManualClock::new(at("2026-01-31T15:58:00Z")));
-    let e = Engine::open_with_clock(dir.path(), &config(), clock.clone()).unwrap();
+    let e = Engine::open_with_clock(dir.path(), &config().engine_setup(), clock.clone()).unwrap();
     let cmd = command(&e, "echo {{word}}");
     let midnight = invoker(&e, &cmd, cron("0 0 * * *"));
     let quiet = invoker(&e, &cmd, cron("0 0 * * *"));
@@ -313,13 +313,14 @@ async fn fires_missed_while_the_engine_was_down_are_recorded_not_run() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(at("2026-05-01T00:00:00Z")));
     let ivk = {
-        let e = Engine::open_with_clock(dir.path(), &config(), clock.clone()).unwrap();
+        let e =
+            Engine::open_with_clock(dir.path(), &config().engine_setup(), clock.clone()).unwrap();
         let cmd = command(&e, "echo {{word}} >> \"$COCPIT_AGENT_HOME_UNUSED/never\"");
         invoker(&e, &cmd, cron("*/10 * * * *"))
     };
     // Down for 35 minutes: the fires at :10, :20 and :30 were missed.
     clock.set(at("2026-05-01T00:35:00Z"));
-    let e = Engine::open_with_clock(dir.path(), &config(), clock.clone()).unwrap();
+    let e = Engine::open_with_clock(dir.path(), &config().engine_setup(), clock.clone()).unwrap();
     let r = records(&e, &ivk);
     assert_eq!(r.len(), 1, "{r:?}");
     assert_eq!(r[0].result, "CANCELLED");

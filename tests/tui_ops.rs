@@ -603,7 +603,7 @@ fn an_invoker_opens_on_its_fires_and_each_fire_shows_its_tasks_output() {
     // A fire of this invoker reloads its records.
     let out = update::update(
         &mut s,
-        Msg::Engine(cocpit::engine::EngineEvent::InvokerChanged {
+        Msg::Engine(cocpit::engine::Change::InvokerChanged {
             invoker_id: "ivk-nightly1".into(),
         }),
     );

@@ -10,7 +10,7 @@ use proptest::prelude::*;
 fn engine() -> Engine {
     let mut cfg = Config::default();
     cfg.inventory.demo_fleet = 12;
-    Engine::in_memory(&cfg).unwrap()
+    Engine::in_memory(&cfg.engine_setup()).unwrap()
 }
 
 fn param(name: &str, order: i64) -> ScriptParamDefine {

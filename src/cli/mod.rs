@@ -81,11 +81,11 @@ pub struct CreateArgs {
     /// The script's content (`-` for standard input).
     #[arg(long)]
     pub file: PathBuf,
-    #[arg(long = "type", default_value = "SHELL")]
+    #[arg(long = "type", default_value = "SHELL", value_parser = wire(ScriptType::ALL, ScriptType::as_str))]
     pub script_type: ScriptType,
     #[arg(long, default_value = "created with the cocpit CLI")]
     pub description: String,
-    #[arg(long, default_value = "LOW")]
+    #[arg(long, default_value = "LOW", value_parser = wire(RiskLevel::ALL, RiskLevel::as_str))]
     pub risk_level: RiskLevel,
     #[arg(long, default_value = "1.0.0")]
     pub version: String,
@@ -105,7 +105,7 @@ pub struct EditArgs {
     pub description: Option<String>,
     #[arg(long)]
     pub version: Option<String>,
-    #[arg(long)]
+    #[arg(long, value_parser = wire(RiskLevel::ALL, RiskLevel::as_str))]
     pub risk_level: Option<RiskLevel>,
 }
 
@@ -119,7 +119,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 10)]
     pub batch_size: usize,
     /// PAUSE stops after each batch until CONTINUE_ORDER.
-    #[arg(long, default_value = "CONTINUE")]
+    #[arg(long, default_value = "CONTINUE", value_parser = wire(RotationStrategy::ALL, RotationStrategy::as_str))]
     pub rotation: RotationStrategy,
     /// Pause the order when the success rate falls below this (1..100).
     #[arg(long, default_value_t = 100.0)]
@@ -170,6 +170,7 @@ pub enum OrderCmd {
     /// CANCEL_ORDER and CANCEL_INSTANCE exit 0 once what they stop has stopped. 2: usage error.
     Op {
         execute_uuid: String,
+        #[arg(value_parser = wire(OperationType::ALL, OperationType::as_str))]
         operation: OperationType,
         #[arg(long)]
         batch: Option<i64>,
@@ -187,40 +188,17 @@ pub enum ResourceCmd {
     },
 }
 
-impl clap::ValueEnum for ScriptType {
-    fn value_variants<'a>() -> &'a [Self] {
-        ScriptType::ALL
-    }
-    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
-        Some(clap::builder::PossibleValue::new(self.as_str()))
-    }
-}
-
-impl clap::ValueEnum for RiskLevel {
-    fn value_variants<'a>() -> &'a [Self] {
-        RiskLevel::ALL
-    }
-    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
-        Some(clap::builder::PossibleValue::new(self.as_str()))
-    }
-}
-
-impl clap::ValueEnum for RotationStrategy {
-    fn value_variants<'a>() -> &'a [Self] {
-        RotationStrategy::ALL
-    }
-    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
-        Some(clap::builder::PossibleValue::new(self.as_str()))
-    }
-}
-
-impl clap::ValueEnum for OperationType {
-    fn value_variants<'a>() -> &'a [Self] {
-        OperationType::ALL
-    }
-    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
-        Some(clap::builder::PossibleValue::new(self.as_str()))
-    }
+/// Parses a model enum by its wire name; the names are the possible values `--help` lists.
+fn wire<T: Copy + Send + Sync + 'static>(
+    all: &'static [T],
+    name: fn(T) -> &'static str,
+) -> impl clap::builder::TypedValueParser<Value = T> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(all.iter().map(|v| name(*v))).map(move |s| {
+        *all.iter()
+            .find(|v| name(**v) == s)
+            .expect("the parser accepts only these names")
+    })
 }
 
 /// A command's failure, with the exit code it maps to.
@@ -511,13 +489,13 @@ async fn run(b: &dyn Backend, a: RunArgs, out: Output) -> CliResult {
 /// Waits for a status change of the order, then takes every event already queued, so a burst
 /// of changes costs one re-read instead of one per event.
 async fn wait_for_change(
-    rx: &mut tokio::sync::broadcast::Receiver<crate::engine::EngineEvent>,
+    rx: &mut tokio::sync::broadcast::Receiver<crate::engine::Change>,
     eid: &str,
 ) -> Result<(), Failure> {
-    use crate::engine::EngineEvent;
+    use crate::engine::Change;
     use tokio::sync::broadcast::error::{RecvError, TryRecvError};
     let relevant =
-        |e: &EngineEvent| e.execute_uuid() == Some(eid) && !matches!(e, EngineEvent::Output { .. });
+        |e: &Change| e.execute_uuid() == Some(eid) && !matches!(e, Change::Output { .. });
     loop {
         match rx.recv().await {
             Ok(e) if relevant(&e) => break,

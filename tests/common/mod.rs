@@ -20,7 +20,7 @@ pub const PATIENCE: Duration = Duration::from_secs(90);
 pub fn engine_on(hosts: Vec<Host>) -> Engine {
     let mut cfg = Config::default();
     cfg.inventory.hosts = hosts;
-    Engine::in_memory(&cfg).unwrap()
+    Engine::in_memory(&cfg.engine_setup()).unwrap()
 }
 
 pub fn demo_engine(n: usize) -> Engine {

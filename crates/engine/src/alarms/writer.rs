@@ -1,0 +1,89 @@
+//! Group commit: alarms from every request wait in one queue; a writer thread takes all that
+//! are waiting (up to [`MAX_GROUP`]), stores them in one transaction (one fsync), then answers
+//! each request. Under load, groups grow and the fsync is shared; alone, an alarm is written at
+//! once.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+
+use tokio::sync::{broadcast, oneshot};
+
+use super::store::{AlarmStore, Stored};
+use crate::{Change, now_ms};
+use cocpit_api::model::alarm::AlarmIn;
+
+/// The most alarms one transaction takes.
+pub const MAX_GROUP: usize = 1024;
+
+type Reply = oneshot::Sender<Result<Vec<Stored>, String>>;
+
+pub struct Writer {
+    tx: mpsc::Sender<(Vec<AlarmIn>, Reply)>,
+}
+
+/// Alarm ids: `AL` + milliseconds + a per-process counter, unique and in arrival order.
+fn id_source() -> impl FnMut() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    move || {
+        format!(
+            "AL{}{:06}",
+            now_ms(),
+            NEXT.fetch_add(1, Ordering::Relaxed) % 1_000_000
+        )
+    }
+}
+
+impl Writer {
+    pub fn start(store: Arc<AlarmStore>, events: broadcast::Sender<Change>) -> Writer {
+        let (tx, rx) = mpsc::channel::<(Vec<AlarmIn>, Reply)>();
+        std::thread::Builder::new()
+            .name("alarm-writer".into())
+            .spawn(move || {
+                let mut ids = id_source();
+                while let Ok(first) = rx.recv() {
+                    let mut jobs = vec![first];
+                    let mut n = jobs[0].0.len();
+                    while n < MAX_GROUP {
+                        match rx.try_recv() {
+                            Ok(j) => {
+                                n += j.0.len();
+                                jobs.push(j);
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    let all: Vec<&AlarmIn> = jobs.iter().flat_map(|(a, _)| a.iter()).collect();
+                    match store.write(&all, now_ms(), &mut ids) {
+                        Ok(stored) => {
+                            let changed: Vec<String> =
+                                stored.iter().map(|s| s.alarm_id.clone()).collect();
+                            let mut rest = stored.into_iter();
+                            for (alarms, reply) in jobs {
+                                let mine: Vec<Stored> = rest.by_ref().take(alarms.len()).collect();
+                                let _ = reply.send(Ok(mine));
+                            }
+                            let _ = events.send(Change::AlarmsChanged { alarm_ids: changed });
+                        }
+                        Err(e) => {
+                            for (_, reply) in jobs {
+                                let _ = reply.send(Err(format!("alarm store: {e}")));
+                            }
+                        }
+                    }
+                }
+            })
+            .expect("start the alarm writer thread");
+        Writer { tx }
+    }
+
+    /// Queues alarms and waits until they are on disk.
+    pub async fn write(&self, alarms: Vec<AlarmIn>) -> Result<Vec<Stored>, String> {
+        let (reply, done) = oneshot::channel();
+        self.tx
+            .send((alarms, reply))
+            .map_err(|_| "the alarm writer has stopped".to_string())?;
+        done.await
+            .map_err(|_| "the alarm writer has stopped".to_string())?
+    }
+}

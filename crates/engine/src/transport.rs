@@ -1,0 +1,462 @@
+//! Starting a script on a host and stopping it again, for the `local` and `ssh` transports.
+//!
+//! `local`: the script is written into the instance's own working directory and its interpreter
+//! started directly, in a new process group, with the parameters in its environment and
+//! arguments — one process, so a fan-out spends its CPU on the scripts, not on plumbing.
+//!
+//! `ssh`: a small POSIX `sh` wrapper reads a *bundle* from standard input into a private
+//! temporary directory (so the script travels over the connection itself, and sensitive values
+//! never appear on a command line), reports its process-group id on stderr, then sources the
+//! bundle, which writes the script, exports the parameters and runs the interpreter.
+//!
+//! Killing means signalling the whole process group: directly for `local`, over a second ssh
+//! connection for `ssh` (closing the first does not stop a remote script).
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use tokio::io::AsyncWriteExt;
+use tokio::process::{Child, ChildStderr, ChildStdout, Command};
+
+use crate::settings::{Host, TransportKind};
+use cocpit_api::model::script::ScriptType;
+
+/// Prefix of the line on stderr that carries the wrapper's process-group id.
+pub const PGID_MARKER: &str = "\u{1e}cocpit-pgid ";
+
+/// The wrapper: read the bundle, report the process group, clean up on a signal, run.
+const WRAPPER: &str = r#"d=$(mktemp -d "${TMPDIR:-/tmp}/cocpit.XXXXXX") || exit 125
+cat > "$d/bundle" || exit 125
+printf '\036cocpit-pgid %s\n' "$$" >&2
+trap 'cd /; rm -rf "$d"; exit 143' TERM INT HUP
+cd "$d" && . ./bundle"#;
+
+/// What to run: the script, its arguments (from `param_order`) and environment.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    pub script_type: ScriptType,
+    pub content: String,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    /// `[runner]` limits, set by the launcher before the script starts.
+    pub limits: crate::settings::RunLimits,
+}
+
+/// The first of `candidates` found on `PATH`, else the last one (whose failure to start then
+/// names it).
+fn find_program(candidates: &[&'static str]) -> &'static str {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    candidates
+        .iter()
+        .copied()
+        .find(|c| std::env::split_paths(&path).any(|d| d.join(c).is_file()))
+        .unwrap_or(candidates[candidates.len() - 1])
+}
+
+/// The engine's variables a script starts with: where programs are, who and where it runs as,
+/// and how text and time are shown. Everything else (the engine's keys among it) stays out;
+/// the script adds `COCPIT_*` and its declared parameters.
+pub const INHERITED_ENV: &[&str] = &["PATH", "HOME", "USER", "LOGNAME", "LANG", "TZ"];
+
+fn inherited_env() -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+    std::env::vars_os()
+        .filter(|(k, _)| {
+            let k = k.to_string_lossy();
+            INHERITED_ENV.contains(&k.as_ref()) || k.starts_with("LC_")
+        })
+        .collect()
+}
+
+/// How the interpreter starts `./script` with its arguments, though none is on a command line
+/// (where `ps` shows it to every user of the host): they travel in `COCPIT_ARG_1`… (see
+/// [`argv_env`]) and this short program, the same for every run, sets them.
+fn launcher(l: &Launch) -> String {
+    let lim = l.limits;
+    match l.script_type {
+        ScriptType::Python => {
+            let mut set = String::new();
+            for (name, v) in [
+                ("RLIMIT_AS", lim.memory_mb.map(|m| m * 1024 * 1024)),
+                ("RLIMIT_NPROC", lim.processes),
+                ("RLIMIT_CPU", lim.cpu_seconds),
+            ] {
+                if let Some(v) = v {
+                    set.push_str(&format!(
+                        "resource.setrlimit(resource.{name}, ({v}, {v}))\n"
+                    ));
+                }
+            }
+            format!(
+                "import os, resource, runpy, sys\n{set}\
+                 sys.argv = ['./script'] + [os.environ['COCPIT_ARG_%d' % i] \
+                 for i in range(1, int(os.environ['COCPIT_ARGC']) + 1)]\n\
+                 runpy.run_path('./script', run_name='__main__')"
+            )
+        }
+        _ => {
+            // A limit the shell cannot set fails the run (exit 125) rather than run unbounded.
+            let mut set = String::new();
+            for (flag, v) in [
+                ("-v", lim.memory_mb.map(|m| m * 1024)),
+                ("-u", lim.processes),
+                ("-t", lim.cpu_seconds),
+            ] {
+                if let Some(v) = v {
+                    set.push_str(&format!(
+                        "ulimit {flag} {v} || {{ echo 'cannot set ulimit {flag} {v}' >&2; exit 125; }}; "
+                    ));
+                }
+            }
+            let args: String = (1..=l.args.len())
+                .map(|i| format!(" \"$COCPIT_ARG_{i}\""))
+                .collect();
+            format!("{set}set --{args}; . ./script")
+        }
+    }
+}
+
+/// The arguments as environment variables for [`launcher`]: `COCPIT_ARGC` and `COCPIT_ARG_n`.
+fn argv_env(l: &Launch) -> impl Iterator<Item = (String, String)> + '_ {
+    std::iter::once(("COCPIT_ARGC".to_string(), l.args.len().to_string())).chain(
+        l.args
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (format!("COCPIT_ARG_{}", i + 1), v.clone())),
+    )
+}
+
+/// The run's token in a launch's environment (hex, set by the engine), if it has one.
+fn run_token(l: &Launch) -> Option<&str> {
+    l.env
+        .iter()
+        .find(|(k, v)| k == super::leftovers::RUN_VAR && v.chars().all(|c| c.is_ascii_hexdigit()))
+        .map(|(_, v)| v.as_str())
+}
+
+/// Quotes a string for POSIX sh.
+pub fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+fn is_env_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The shell program the wrapper sources: it writes the script next to itself, exports the
+/// parameters, runs the interpreter with the arguments and removes the directory afterwards.
+pub fn bundle(l: &Launch) -> String {
+    let delimiter = format!("COCPIT_EOF_{:016x}", fastrand::u64(..));
+    let mut b = String::with_capacity(l.content.len() + 512);
+    b.push_str(&format!("cat > ./script <<'{delimiter}'\n"));
+    b.push_str(&l.content);
+    if !l.content.ends_with('\n') {
+        b.push('\n');
+    }
+    b.push_str(&delimiter);
+    b.push_str("\nchmod 700 ./script\n");
+    // The run's token goes to the script only, not to this shell: the scan after it ends
+    // must not find itself.
+    for (k, v) in l.env.iter().cloned().chain(argv_env(l)) {
+        if is_env_name(&k) && k != super::leftovers::RUN_VAR {
+            b.push_str(&format!("export {k}={}\n", sh_quote(&v)));
+        }
+    }
+    let token = run_token(l);
+    let go = sh_quote(&launcher(l));
+    let run = match l.script_type {
+        ScriptType::Shell => {
+            format!("if command -v bash >/dev/null 2>&1; then bash -c {go}; else sh -c {go}; fi")
+        }
+        ScriptType::Python => format!(
+            "if command -v python3 >/dev/null 2>&1; then python3 -c {go}; else python -c {go}; fi"
+        ),
+        ScriptType::Bat => {
+            "echo 'BAT scripts need a Windows host with cmd.exe' >&2; (exit 126)".to_string()
+        }
+    };
+    match token {
+        Some(t) => {
+            b.push_str(&format!(
+                "( export {}={t}; {run} ) </dev/null\nrc=$?\n{}\n",
+                super::leftovers::RUN_VAR,
+                super::leftovers::remote_kill(t)
+            ));
+        }
+        None => {
+            b.push_str(&run);
+            b.push_str(" </dev/null\nrc=$?\n");
+        }
+    }
+    b.push_str("cd /\nrm -rf \"$d\"\nexit $rc\n");
+    b
+}
+
+/// How the engine uses ssh.
+#[derive(Debug, Clone)]
+pub struct SshSettings {
+    pub connect_timeout: u64,
+    /// Where master connections keep their control sockets (one per inventory host).
+    pub control_dir: std::path::PathBuf,
+}
+
+impl SshSettings {
+    /// The control socket of `host`: named after a hash of its inventory id, so every host has
+    /// its own master (two aliases of one machine are still two hosts) and the path stays short.
+    pub fn control_path(&self, host: &Host) -> std::path::PathBuf {
+        let digest = cocpit_api::sign::sha256_hex(host.id.as_bytes());
+        self.control_dir.join(&digest[..16])
+    }
+}
+
+fn ssh_options(host: &Host, ssh: &SshSettings, master: bool) -> Vec<String> {
+    let mut a = vec![
+        "-T".to_string(),
+        "-o".into(),
+        "BatchMode=yes".into(),
+        "-o".into(),
+        format!("ConnectTimeout={}", ssh.connect_timeout),
+        "-o".into(),
+        "ServerAliveInterval=15".into(),
+        "-o".into(),
+        format!("ControlPath={}", ssh.control_path(host).display()),
+        "-o".into(),
+        // A run uses the host's master when one is up, and connects directly otherwise.
+        format!("ControlMaster={}", if master { "yes" } else { "no" }),
+    ];
+    if master {
+        a.extend(["-o".into(), "ControlPersist=60".into()]);
+    }
+    a.extend(host.ssh_options.iter().cloned());
+    a.push(host.destination.clone().unwrap_or_default());
+    a
+}
+
+/// Arguments given to `ssh` for `host`: batch mode, a connect timeout, no pty, the host's
+/// master connection if one is up, the host's own options, the destination.
+pub fn ssh_args(host: &Host, ssh: &SshSettings) -> Vec<String> {
+    ssh_options(host, ssh, false)
+}
+
+/// Opens a master connection to `host` ahead of its batch, so the batch pays for a session
+/// rather than a handshake; it lingers 60 s after its last use. The outcome tells whether the
+/// host is reachable (with ssh's own words when not); a failed master costs the run nothing,
+/// as the instance's own connection reports the error.
+pub async fn prewarm(host: &Host, ssh: &SshSettings) -> Result<(), String> {
+    if host.transport != TransportKind::Ssh || ssh.control_path(host).exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(&ssh.control_dir).map_err(|e| e.to_string())?;
+    // -N -f: authenticate, then put the master in the background without opening a session.
+    // The socket was checked absent above and requests are deduplicated (see `masters`), so
+    // this cannot become a stray plain connection.
+    let mut args = vec!["-N".to_string(), "-f".to_string()];
+    args.extend(ssh_options(host, ssh, true));
+    // ssh's complaint goes to a file: the backgrounded master would hold a pipe open for
+    // as long as it lives.
+    let err_path = ssh.control_path(host).with_extension("err");
+    let err = std::fs::File::create(&err_path).map_err(|e| e.to_string())?;
+    let status = Command::new("ssh")
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(err)
+        .kill_on_drop(true)
+        .status()
+        .await;
+    let said = std::fs::read_to_string(&err_path).unwrap_or_default();
+    let _ = std::fs::remove_file(&err_path);
+    match status {
+        Ok(st) if st.success() => Ok(()),
+        Ok(st) => Err(said
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .map(|l| l.trim().to_string())
+            .unwrap_or_else(|| format!("ssh exited with {st}"))),
+        Err(e) => Err(format!("cannot run ssh: {e}")),
+    }
+}
+
+/// Kills what carries every one of `marks` on an ssh host (after a crash of the engine).
+pub async fn kill_remote_marked(host: &Host, ssh: &SshSettings, marks: &[String]) {
+    let mut args = ssh_args(host, ssh);
+    args.push(super::leftovers::remote_kill_marked(marks));
+    quiet_ssh(&args).await;
+}
+
+/// Runs ssh for its effect only (a remote kill); its output is of no use.
+async fn quiet_ssh(args: &[String]) {
+    let _ = Command::new("ssh")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .status()
+        .await;
+}
+
+/// A started script.
+pub struct Process {
+    pub child: Child,
+    kind: TransportKind,
+    ssh: Vec<String>,
+    local_pgid: Option<i32>,
+    /// The run's token (see [`super::leftovers`]), when the launch carries one.
+    token: Option<String>,
+}
+
+impl Process {
+    /// Starts `launch` on `host` in its own process group; returns the process and its output
+    /// pipes. `workdir` is the instance's working directory for the `local` transport (created
+    /// here; the caller removes it when the instance ends).
+    pub fn start(
+        host: &Host,
+        launch: &Launch,
+        workdir: &std::path::Path,
+        ssh_settings: &SshSettings,
+    ) -> std::io::Result<(Process, ChildStdout, ChildStderr)> {
+        let ssh = ssh_args(host, ssh_settings);
+        let mut bundle_input = None;
+        let mut cmd = match host.transport {
+            TransportKind::Local => {
+                std::fs::create_dir_all(workdir)?;
+                let script = workdir.join("script");
+                std::fs::write(&script, &launch.content)?;
+                let interpreter = match launch.script_type {
+                    ScriptType::Shell => find_program(&["bash", "sh"]),
+                    ScriptType::Python => find_program(&["python3", "python"]),
+                    ScriptType::Bat => {
+                        return Err(std::io::Error::other(
+                            "BAT scripts need a Windows host with cmd.exe",
+                        ));
+                    }
+                };
+                // Through the containment helper when there is one: everything the script
+                // starts is killed when it ends, whatever it does to escape.
+                let mut c = match super::contain::helper() {
+                    Some(helper) => {
+                        let mut c = Command::new(helper);
+                        c.arg(super::contain::ARG).arg(interpreter);
+                        c
+                    }
+                    None => Command::new(interpreter),
+                };
+                c.arg("-c")
+                    .arg(launcher(launch))
+                    // A clean start: never the engine's own environment (its keys live there).
+                    .env_clear()
+                    .envs(inherited_env())
+                    .envs(launch.env.iter().filter(|(k, _)| is_env_name(k)).cloned())
+                    .envs(argv_env(launch))
+                    .current_dir(workdir)
+                    .stdin(Stdio::null());
+                c
+            }
+            TransportKind::Ssh => {
+                let mut c = Command::new("ssh");
+                c.args(&ssh)
+                    .arg(format!("exec sh -c {}", sh_quote(WRAPPER)))
+                    .stdin(Stdio::piped());
+                bundle_input = Some(bundle(launch));
+                c
+            }
+        };
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        let mut child = cmd.spawn()?;
+        let local_pgid = child.id().map(|p| p as i32);
+        if let (Some(bundle), Some(mut stdin)) = (bundle_input, child.stdin.take()) {
+            tokio::spawn(async move {
+                // A host that dies before reading the bundle shows up as the process's failure.
+                let _ = stdin.write_all(bundle.as_bytes()).await;
+                let _ = stdin.shutdown().await;
+            });
+        }
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let process = Process {
+            child,
+            kind: host.transport,
+            ssh,
+            local_pgid,
+            token: run_token(launch).map(str::to_string),
+        };
+        Ok((process, stdout, stderr))
+    }
+
+    /// Stops the script's whole process group: TERM, then KILL for what is left after a grace
+    /// period. `remote_pgid` is what the wrapper reported (ssh only).
+    pub async fn kill(&mut self, remote_pgid: Option<i32>) {
+        match self.kind {
+            TransportKind::Local => {
+                if let Some(pgid) = self.local_pgid {
+                    let pg = Pid::from_raw(pgid);
+                    let _ = killpg(pg, Signal::SIGTERM);
+                    let exited =
+                        tokio::time::timeout(Duration::from_secs(2), self.child.wait()).await;
+                    // Survivors of TERM (and the group's stragglers) get KILL either way.
+                    let _ = killpg(pg, Signal::SIGKILL);
+                    if exited.is_err() {
+                        let _ = self.child.wait().await;
+                    }
+                }
+            }
+            TransportKind::Ssh => {
+                if let Some(pgid) = remote_pgid {
+                    // The group first; then whatever left it but carries the run's token.
+                    let leftovers = self
+                        .token
+                        .as_deref()
+                        .map(super::leftovers::remote_kill)
+                        .unwrap_or_default();
+                    let remote = format!(
+                        "kill -TERM -- -{pgid} 2>/dev/null; i=0; while kill -0 -- -{pgid} 2>/dev/null && [ $i -lt 20 ]; \
+                         do sleep 0.1; i=$((i+1)); done; kill -KILL -- -{pgid} 2>/dev/null; {leftovers}; true"
+                    );
+                    let mut args = self.ssh.clone();
+                    args.push(remote);
+                    quiet_ssh(&args).await;
+                }
+                if let Some(pgid) = self.local_pgid {
+                    let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+                }
+                let _ = self.child.wait().await;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_survives_single_quotes() {
+        assert_eq!(sh_quote("it's"), r"'it'\''s'");
+    }
+
+    #[test]
+    fn bundle_exports_only_valid_names_and_passes_args_in_order() {
+        let b = bundle(&Launch {
+            script_type: ScriptType::Shell,
+            content: "echo $1".into(),
+            args: vec!["a b".into(), "c'd".into()],
+            env: vec![("name".into(), "v".into()), ("bad-name".into(), "x".into())],
+            limits: Default::default(),
+        });
+        assert!(b.contains("export name='v'\n"));
+        assert!(!b.contains("bad-name"));
+        // The arguments travel as variables; the command line holds only the launcher.
+        assert!(b.contains("export COCPIT_ARGC='2'\n"));
+        assert!(b.contains("export COCPIT_ARG_1='a b'\n"));
+        assert!(b.contains(r"export COCPIT_ARG_2='c'\''d'"));
+        assert!(b.contains(r#"bash -c 'set -- "$COCPIT_ARG_1" "$COCPIT_ARG_2"; . ./script'"#));
+    }
+}

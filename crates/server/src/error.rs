@@ -1,0 +1,129 @@
+//! The one place engine errors become HTTP answers with the seeds' `error_code`s.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use cocpit_api::model::ApiError;
+use cocpit_api::model::validate::Invalid;
+use cocpit_engine::EngineError;
+
+/// Invalid parameter (the seed's code for a bad script parameter or a duplicate name).
+pub const INVALID: &str = "COC.00040601";
+/// The operation is not legal in the order's current state.
+pub const CONFLICT: &str = "COC.00040602";
+pub const NOT_FOUND: &str = "COC.00040404";
+pub const INTERNAL: &str = "COC.00040701";
+/// The API gateway's code for a rejected signature.
+pub const AUTH: &str = "APIGW.0301";
+
+#[derive(Debug)]
+pub struct ApiFailure {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiFailure {
+    pub fn invalid(message: impl Into<String>) -> Self {
+        ApiFailure {
+            status: StatusCode::BAD_REQUEST,
+            code: INVALID,
+            message: message.into(),
+        }
+    }
+
+    /// The same failure with another service's code for a bad request (CES, Workspace).
+    pub fn coded_for_invalid(mut self, code: &'static str) -> Self {
+        if self.status == StatusCode::BAD_REQUEST {
+            self.code = code;
+        }
+        self
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiFailure {
+            status: StatusCode::NOT_FOUND,
+            code: NOT_FOUND,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<EngineError> for ApiFailure {
+    fn from(e: EngineError) -> Self {
+        let (status, code) = match &e {
+            EngineError::Invalid(_) => (StatusCode::BAD_REQUEST, INVALID),
+            EngineError::NotFound(_) => (StatusCode::NOT_FOUND, NOT_FOUND),
+            EngineError::Conflict(_) => (StatusCode::BAD_REQUEST, CONFLICT),
+            EngineError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, INTERNAL),
+        };
+        ApiFailure {
+            status,
+            code,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<Invalid> for ApiFailure {
+    fn from(e: Invalid) -> Self {
+        ApiFailure::invalid(e.to_string())
+    }
+}
+
+impl IntoResponse for ApiFailure {
+    fn into_response(self) -> Response {
+        let mut message = self.message;
+        if message.len() > 512 {
+            let mut cut = 509;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+            message.push_str("...");
+        }
+        (
+            self.status,
+            Json(ApiError {
+                error_code: self.code.to_string(),
+                error_msg: message,
+            }),
+        )
+            .into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiFailure>;
+
+/// A failure of the incident and alarm APIs: the same codes inside the GOM envelope
+/// (`provider_code` "049", `data` null).
+#[derive(Debug)]
+pub struct GomFailure(pub ApiFailure);
+
+impl<E: Into<ApiFailure>> From<E> for GomFailure {
+    fn from(e: E) -> Self {
+        GomFailure(e.into())
+    }
+}
+
+impl IntoResponse for GomFailure {
+    fn into_response(self) -> Response {
+        let f = self.0;
+        (
+            f.status,
+            Json(cocpit_api::model::incident::Gom::<Option<()>> {
+                provider_code: cocpit_api::model::incident::PROVIDER_CODE.into(),
+                error_code: f.code.to_string(),
+                error_msg: Some(f.message),
+                data: None,
+            }),
+        )
+            .into_response()
+    }
+}
+
+/// The GOM envelope, for handlers.
+pub use cocpit_api::model::incident::Gom;
+
+pub type GomResult<T> = Result<Json<Gom<T>>, GomFailure>;
