@@ -9,7 +9,7 @@
 pub mod cli;
 pub mod config;
 
-pub use cocpit_api::{backend, event, format, identity, model, pages, sanitize, sign};
+pub use cocpit_api::{backend, endpoint, event, format, identity, model, pages, sanitize, sign};
 pub use cocpit_client as client;
 pub use cocpit_engine as engine;
 pub use cocpit_server as server;

@@ -325,3 +325,51 @@ async fn a_fresh_loopback_server_takes_the_readme_push_and_says_what_it_refuses(
         "{err}"
     );
 }
+
+/// Every endpoint the contract declares is served at its method and path: none falls through
+/// to "no API at" and none answers 405 (the router is built from the same declarations).
+#[tokio::test(flavor = "multi_thread")]
+async fn every_declared_endpoint_is_served() {
+    use cocpit::endpoint::{ALL, EVENTS, Method, Service};
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("d"));
+    let api = server.client();
+    let mut checked = 0;
+    for r in ALL.iter().filter(|r| r.service != Service::Tat) {
+        let path = {
+            let mut p = String::new();
+            for (i, seg) in r.path.split('/').enumerate() {
+                if i > 0 {
+                    p.push('/');
+                }
+                p.push_str(if seg.starts_with('{') { "x" } else { seg });
+            }
+            p
+        };
+        let body: &[u8] = match r.method {
+            Method::Post | Method::Put => b"{}",
+            Method::Get | Method::Delete => b"",
+        };
+        let resp = api
+            .signed(r.method.as_str(), &path, body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        if r.path == EVENTS.path {
+            assert_eq!(status, 200, "{}", r.name);
+            checked += 1;
+            continue;
+        }
+        let text = resp.text().await.unwrap();
+        assert_ne!(status, 405, "{} {}: {text}", r.method.as_str(), path);
+        assert!(
+            !text.contains("no API at"),
+            "{} {} is not routed: {text}",
+            r.method.as_str(),
+            path
+        );
+        checked += 1;
+    }
+    assert!(checked >= 40, "only {checked} endpoints checked");
+}

@@ -275,10 +275,7 @@ async fn the_remote_backend_does_what_the_local_one_does() {
     )
     .await
     .unwrap();
-    let (alarms, next) = b
-        .list_alarms(ListAlarmsQuery::default(), None)
-        .await
-        .unwrap();
+    let (alarms, next) = b.list_alarms(ListAlarmsQuery::default()).await.unwrap();
     assert_eq!((alarms.len(), next), (1, None));
     assert_eq!(
         b.ack_alarms(&[alarms[0].alarm_id.clone()]).await.unwrap(),

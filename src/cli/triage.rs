@@ -367,8 +367,9 @@ pub async fn alarm(b: &dyn Backend, cmd: AlarmCmd, out: Output) -> CliResult {
                 include_silenced: Some(all),
                 offset: None,
                 limit: Some(limit.clamp(1, 1000)),
+                marker: None,
             };
-            let (alarms, _) = b.list_alarms(q, None).await?;
+            let (alarms, _) = b.list_alarms(q).await?;
             match out {
                 Output::Json => print_json(&Data::new(&alarms)),
                 Output::Table => print!("{}", alarm_table(&alarms)),

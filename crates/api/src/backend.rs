@@ -112,12 +112,8 @@ pub trait Backend: Send + Sync {
     async fn incident_detail(&self, incident_num: &str) -> Result<IncidentDetail>;
     async fn list_incidents(&self, q: ListIncidentsQuery) -> Result<Page<IncidentSummary>>;
 
-    /// A page of alarms and the marker of the next one.
-    async fn list_alarms(
-        &self,
-        q: ListAlarmsQuery,
-        marker: Option<i64>,
-    ) -> Result<(Vec<Alarm>, Option<i64>)>;
+    /// A page of alarms (from `q.marker`) and the marker of the next one.
+    async fn list_alarms(&self, q: ListAlarmsQuery) -> Result<(Vec<Alarm>, Option<i64>)>;
     async fn alarm(&self, alarm_id: &str) -> Result<Alarm>;
     async fn alarm_groups(&self) -> Result<Vec<AlarmGroup>>;
     /// Pushes an alarm as the given integration (the CLI's `alarm push`).

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod backend;
+pub mod endpoint;
 pub mod event;
 pub mod format;
 pub mod identity;

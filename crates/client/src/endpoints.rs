@@ -2,17 +2,18 @@
 //! from the region's defaults (`../shared/conformance/NOTES.md` §5) with overrides.
 
 use crate::settings::Profile;
+pub use cocpit_api::endpoint::Service;
 
 /// A service's base URL (`scheme://host[:port]`) and the `Host` it signs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Endpoint {
+pub struct Address {
     pub base: String,
     pub host: String,
 }
 
-impl Endpoint {
+impl Address {
     /// `what` names the setting in errors (`--endpoint`, `profiles.prod.endpoints.coc`).
-    pub fn parse(what: &str, url: &str) -> Result<Endpoint, String> {
+    pub fn parse(what: &str, url: &str) -> Result<Address, String> {
         let u = reqwest::Url::parse(url).map_err(|e| format!("{what} {url:?}: not a URL ({e})"))?;
         if !matches!(u.scheme(), "http" | "https") {
             return Err(format!(
@@ -24,51 +25,17 @@ impl Endpoint {
             (Some(h), None) => h.to_string(),
             (None, _) => return Err(format!("{what} {url:?}: no host")),
         };
-        Ok(Endpoint {
+        Ok(Address {
             base: format!("{}://{host}", u.scheme()),
             host,
         })
     }
 }
 
-/// The services cocpit speaks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Service {
-    Coc,
-    CloudEye,
-    Workspace,
-    Tat,
-    Iam,
-}
-
-impl Service {
-    pub fn name(self) -> &'static str {
-        match self {
-            Service::Coc => "COC",
-            Service::CloudEye => "Cloud Eye",
-            Service::Workspace => "Workspace",
-            Service::Tat => "TAT",
-            Service::Iam => "IAM",
-        }
-    }
-
-    /// The service a COC-style path belongs to: Cloud Eye's are `/v3/{project}/…`,
-    /// Workspace's `/v2/{project}/…`; TAT is `POST /`.
-    pub fn of_path(path: &str) -> Service {
-        if path.starts_with("/v3/") {
-            Service::CloudEye
-        } else if path.starts_with("/v2/") {
-            Service::Workspace
-        } else {
-            Service::Coc
-        }
-    }
-}
-
 /// Each service's endpoint, or why there is none.
 #[derive(Debug, Clone)]
 pub struct Endpoints {
-    by_service: [Result<Endpoint, String>; 5],
+    by_service: [Result<Address, String>; 5],
 }
 
 /// Regions with a Cloud Eye endpoint (`ces.{region}.myhuaweicloud.com`).
@@ -145,7 +112,7 @@ pub const TAT_DEFAULT: &str = "https://tat.tencentcloudapi.com";
 impl Endpoints {
     /// Every service at one endpoint.
     pub fn single(what: &str, url: &str) -> Result<Endpoints, String> {
-        let e = Endpoint::parse(what, url)?;
+        let e = Address::parse(what, url)?;
         Ok(Endpoints {
             by_service: [
                 Ok(e.clone()),
@@ -168,8 +135,8 @@ impl Endpoints {
         let pick = |service: &str, set: &Option<String>, default: Option<String>| {
             let what = key(&format!("endpoints.{service}"));
             match (set, default) {
-                (Some(url), _) => Endpoint::parse(&what, url),
-                (None, Some(url)) => Endpoint::parse(&what, &url),
+                (Some(url), _) => Address::parse(&what, url),
+                (None, Some(url)) => Address::parse(&what, &url),
                 (None, None) => Err(match region {
                     Some(r) => format!("no known {service} endpoint in region {r}: set {what}"),
                     None => format!("set {} or {what}", key("region")),
@@ -208,11 +175,11 @@ impl Endpoints {
         Ok(Endpoints { by_service })
     }
 
-    pub fn get(&self, s: Service) -> Result<&Endpoint, String> {
+    pub fn get(&self, s: Service) -> Result<&Address, String> {
         self.by_service[s as usize].as_ref().map_err(Clone::clone)
     }
 
-    pub fn coc(&self) -> &Endpoint {
+    pub fn coc(&self) -> &Address {
         self.by_service[0]
             .as_ref()
             .expect("COC's endpoint is checked when built")
@@ -270,18 +237,5 @@ mod tests {
         assert_eq!(none, "set profiles.y.region or profiles.y.endpoints.coc");
         let bad = Endpoints::single("--endpoint", "ftp://x").unwrap_err();
         assert!(bad.contains("http://"), "{bad}");
-    }
-
-    #[test]
-    fn paths_go_to_their_service() {
-        assert_eq!(
-            Service::of_path("/v3/p/agent-invocations"),
-            Service::CloudEye
-        );
-        assert_eq!(
-            Service::of_path("/v2/p/desktops/agents"),
-            Service::Workspace
-        );
-        assert_eq!(Service::of_path("/v1/job/scripts"), Service::Coc);
     }
 }

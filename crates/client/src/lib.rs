@@ -7,23 +7,25 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::utf8_percent_encode;
 use reqwest::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::broadcast;
 
 use cocpit_api::backend::{Backend, Error, Result};
+use cocpit_api::endpoint::{self as api, *};
 use cocpit_api::event::Change;
 use cocpit_api::model::agent::*;
 use cocpit_api::model::alarm::*;
 use cocpit_api::model::desktop::*;
+use cocpit_api::model::iam::TokenRequest;
 use cocpit_api::model::incident::*;
 use cocpit_api::model::order::*;
 use cocpit_api::model::resource::{ListResourcesQuery, Resource};
 use cocpit_api::model::script::*;
 use cocpit_api::model::tat::{self, Described};
-use cocpit_api::model::{ApiError, Data, Page};
+use cocpit_api::model::{ApiError, Page};
 use cocpit_api::sign::huawei;
 
 pub mod credentials;
@@ -31,17 +33,10 @@ pub mod endpoints;
 pub mod settings;
 
 pub use credentials::{Credentials, TokenAuth};
-pub use endpoints::{Endpoint, Endpoints, Service};
-
-/// RFC 3986: only `A-Za-z0-9-_.~` stay literal (as the official SDK encodes).
-const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
+pub use endpoints::{Address, Endpoints, Service};
 
 fn enc(s: &str) -> String {
-    utf8_percent_encode(s, RFC3986).to_string()
+    utf8_percent_encode(s, SEGMENT).to_string()
 }
 
 /// How the client treats the network.
@@ -205,19 +200,16 @@ impl Remote {
             return Ok(Some(t.clone()));
         }
         let ep = self.endpoints.get(Service::Iam).map_err(Error::Transport)?;
-        let mut identity = serde_json::json!({"methods": ["password"], "password": {"user": {
-            "name": user, "password": password}}});
-        if let Some(d) = domain {
-            identity["password"]["user"]["domain"] = serde_json::json!({ "name": d });
-        }
-        let mut body = serde_json::json!({"auth": {"identity": identity}});
-        if let Some(p) = &self.creds.project_id {
-            body["auth"]["scope"] = serde_json::json!({"project": {"id": p}});
-        }
+        let body = TokenRequest::password(
+            user,
+            password,
+            domain.as_deref(),
+            self.creds.project_id.as_deref(),
+        );
         self.paced().await;
         let r = self
             .http
-            .post(format!("{}/v3/auth/tokens", ep.base))
+            .post(format!("{}{}", ep.base, IAM_TOKENS.path))
             .json(&body)
             .send()
             .await
@@ -265,7 +257,7 @@ impl Remote {
     /// A request to `ep`: with the IAM token when there is one, else signed as the SDK signs.
     fn authorized(
         &self,
-        ep: &Endpoint,
+        ep: &Address,
         method: &Method,
         path: &str,
         query: &str,
@@ -290,7 +282,7 @@ impl Remote {
     /// A request to `ep`, signed as the SDK signs it.
     fn signed(
         &self,
-        ep: &Endpoint,
+        ep: &Address,
         method: &Method,
         path: &str,
         query: &str,
@@ -337,10 +329,40 @@ impl Remote {
         req
     }
 
+    /// One call of a declared endpoint: its parameters filled in `args` order, its query and
+    /// body serialised as declared, its answer parsed as declared.
+    async fn fetch<Q: Serialize, B: Serialize, A: DeserializeOwned>(
+        &self,
+        ep: &Endpoint<Q, B, A>,
+        args: &[&str],
+        query: Option<&Q>,
+        body: Option<&B>,
+    ) -> Result<A> {
+        let method = match ep.method {
+            api::Method::Get => Method::GET,
+            api::Method::Post => Method::POST,
+            api::Method::Put => Method::PUT,
+            api::Method::Delete => Method::DELETE,
+        };
+        let query = query.map(pairs).unwrap_or_default();
+        self.exchange(method, ep.service, &ep.path_with(args), &query, body)
+            .await
+    }
+
+    /// A declared endpoint with no query and no body.
+    async fn read<A: DeserializeOwned>(
+        &self,
+        ep: &Endpoint<(), (), A>,
+        args: &[&str],
+    ) -> Result<A> {
+        self.fetch(ep, args, None, None).await
+    }
+
     /// One API call: signed, retried when it is a read, its error mapped to one message.
-    async fn call<T: DeserializeOwned>(
+    async fn exchange<T: DeserializeOwned>(
         &self,
         method: Method,
+        service: Service,
         path: &str,
         query: &[(String, String)],
         body: Option<&impl Serialize>,
@@ -359,10 +381,7 @@ impl Remote {
         // A write is repeated only when it surely never arrived (no connection, or a 429
         // refusal): repeating an execution or an incident could do it twice.
         let idempotent = method == Method::GET;
-        let ep = self
-            .endpoints
-            .get(Service::of_path(path))
-            .map_err(Error::Transport)?;
+        let ep = self.endpoints.get(service).map_err(Error::Transport)?;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -433,8 +452,7 @@ impl Remote {
             limit: Some(RECENT),
             ..Default::default()
         };
-        let d: Data<Page<JobScriptOrderListModel>> =
-            self.get("/v1/job/script/orders", &pairs(&q)).await.ok()?;
+        let d = self.fetch(&LIST_ORDERS, &[], Some(&q), None).await.ok()?;
         Some(d.data.data.into_iter().map(|o| o.execute_uuid).collect())
     }
 
@@ -444,8 +462,10 @@ impl Remote {
             limit: Some(RECENT),
             ..Default::default()
         };
-        let d: Data<Page<IncidentSummary>> =
-            self.get("/v1/cocpit/incidents", &pairs(&q)).await.ok()?;
+        let d = self
+            .fetch(&LIST_INCIDENTS, &[], Some(&q), None)
+            .await
+            .ok()?;
         Some(
             d.data
                 .data
@@ -465,7 +485,7 @@ impl Remote {
             .authorized(
                 ep,
                 &Method::GET,
-                "/v1/job/scripts",
+                LIST_SCRIPTS.path,
                 "limit=1",
                 b"",
                 token.as_deref(),
@@ -485,10 +505,6 @@ impl Remote {
 
     pub fn endpoints(&self) -> &Endpoints {
         &self.endpoints
-    }
-
-    async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(String, String)]) -> Result<T> {
-        self.call(Method::GET, path, query, None::<&()>).await
     }
 
     /// Follows `/v1/cocpit/events` until the client is dropped, reconnecting with backoff.
@@ -515,13 +531,7 @@ impl Remote {
                     return;
                 }
                 let req = me
-                    .signed(
-                        me.endpoints.coc(),
-                        &Method::GET,
-                        "/v1/cocpit/events",
-                        "",
-                        b"",
-                    )
+                    .signed(me.endpoints.coc(), &Method::GET, EVENTS.path, "", b"")
                     .timeout(Duration::from_secs(24 * 3600));
                 match req.send().await {
                     Ok(mut r) if r.status().is_success() => {
@@ -592,7 +602,7 @@ fn parse_sse(frame: &str) -> Option<Change> {
 }
 
 /// An error answer as one message a user can act on.
-fn url(ep: &Endpoint, path: &str, query: &str) -> String {
+fn url(ep: &Address, path: &str, query: &str) -> String {
     if query.is_empty() {
         format!("{}{path}", ep.base)
     } else {
@@ -706,26 +716,26 @@ fn transport_message(base: &str, e: &reqwest::Error) -> String {
     }
 }
 
-/// A query struct's set fields as pairs.
+/// A query struct's set fields as pairs; a list is its key repeated, once per item.
 fn pairs(q: &impl Serialize) -> Vec<(String, String)> {
-    match serde_json::to_value(q) {
-        Ok(serde_json::Value::Object(m)) => m
-            .into_iter()
-            .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| {
-                let v = match v {
-                    serde_json::Value::String(s) => s,
-                    other => other.to_string(),
-                };
-                (k, v)
-            })
-            .collect(),
-        _ => vec![],
+    let text = |v: serde_json::Value| match v {
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
+    };
+    let Ok(serde_json::Value::Object(m)) = serde_json::to_value(q) else {
+        return vec![];
+    };
+    let mut out = vec![];
+    for (k, v) in m {
+        match v {
+            serde_json::Value::Null => {}
+            serde_json::Value::Array(items) => {
+                out.extend(items.into_iter().map(|i| (k.clone(), text(i))));
+            }
+            v => out.push((k, text(v))),
+        }
     }
-}
-
-fn seg(s: &str) -> String {
-    enc(s)
+    out
 }
 
 /// Starts a client of one endpoint and its event stream (must run inside a tokio runtime).
@@ -768,63 +778,36 @@ impl Backend for Remote {
     }
 
     async fn list_resources(&self, q: ListResourcesQuery) -> Result<Vec<Resource>> {
-        let mut p = vec![];
-        let mut push = |k: &str, v: &Option<String>| {
-            if let Some(v) = v {
-                p.push((k.to_string(), v.clone()));
-            }
-        };
-        push("provider", &q.provider);
-        push("type", &q.resource_type);
-        push("marker", &q.marker);
-        push("name", &q.name);
-        push("agent_state", &q.agent_state);
-        if let Some(l) = q.limit {
-            p.push(("limit".into(), l.to_string()));
-        }
-        for id in &q.resource_id_list {
-            p.push(("resource_id_list".into(), id.clone()));
-        }
-        let d: Data<Vec<Resource>> = self.get("/v1/resources", &p).await?;
-        Ok(d.data)
+        Ok(self.fetch(&LIST_RESOURCES, &[], Some(&q), None).await?.data)
     }
 
     async fn create_script(&self, s: AddScriptModel) -> Result<String> {
-        let d: Data<String> = self
-            .call(Method::POST, "/v1/job/scripts", &[], Some(&s))
-            .await?;
-        Ok(d.data)
+        Ok(self.fetch(&CREATE_SCRIPT, &[], None, Some(&s)).await?.data)
     }
 
     async fn list_scripts(&self, q: ListScriptsQuery) -> Result<Page<ScriptListModel>> {
-        let d: Data<Page<ScriptListModel>> = self.get("/v1/job/scripts", &pairs(&q)).await?;
-        Ok(d.data)
+        Ok(self.fetch(&LIST_SCRIPTS, &[], Some(&q), None).await?.data)
     }
 
     async fn get_script(&self, script_uuid: &str) -> Result<ScriptDetailModel> {
-        let d: Data<ScriptDetailModel> = self
-            .get(&format!("/v1/job/scripts/{}", seg(script_uuid)), &[])
-            .await?;
-        Ok(d.data)
+        Ok(self.read(&GET_SCRIPT, &[script_uuid]).await?.data)
     }
 
     async fn update_script(&self, script_uuid: &str, e: EditScriptModel) -> Result<String> {
-        let path = format!("/v1/job/scripts/{}", seg(script_uuid));
-        let d: Data<String> = self.call(Method::PUT, &path, &[], Some(&e)).await?;
+        let d = self
+            .fetch(&UPDATE_SCRIPT, &[script_uuid], None, Some(&e))
+            .await?;
         Ok(d.data)
     }
 
     async fn delete_script(&self, script_uuid: &str) -> Result<String> {
-        let path = format!("/v1/job/scripts/{}", seg(script_uuid));
-        let d: Data<String> = self.call(Method::DELETE, &path, &[], None::<&()>).await?;
-        Ok(d.data)
+        Ok(self.read(&DELETE_SCRIPT, &[script_uuid]).await?.data)
     }
 
     async fn execute_script(&self, script_uuid: &str, e: ScriptExecuteModel) -> Result<String> {
-        let path = format!("/v1/job/scripts/{}", seg(script_uuid));
         let before = self.recent_orders().await;
         let sent = self
-            .call::<Data<String>>(Method::POST, &path, &[], Some(&e))
+            .fetch(&EXECUTE_SCRIPT, &[script_uuid], None, Some(&e))
             .await;
         match sent {
             Ok(d) => Ok(d.data),
@@ -836,22 +819,15 @@ impl Backend for Remote {
     }
 
     async fn get_order(&self, execute_uuid: &str) -> Result<JobScriptOrderInfoModel> {
-        let d: Data<JobScriptOrderInfoModel> = self
-            .get(&format!("/v1/job/script/orders/{}", seg(execute_uuid)), &[])
-            .await?;
-        Ok(d.data)
+        Ok(self.read(&GET_ORDER, &[execute_uuid]).await?.data)
     }
 
     async fn list_orders(&self, q: ListOrdersQuery) -> Result<Page<JobScriptOrderListModel>> {
-        let d: Data<Page<JobScriptOrderListModel>> =
-            self.get("/v1/job/script/orders", &pairs(&q)).await?;
-        Ok(d.data)
+        Ok(self.fetch(&LIST_ORDERS, &[], Some(&q), None).await?.data)
     }
 
     async fn list_batches(&self, execute_uuid: &str) -> Result<Vec<JobScriptBatchListModel>> {
-        let path = format!("/v1/job/script/orders/{}/batches", seg(execute_uuid));
-        let d: Data<Vec<JobScriptBatchListModel>> = self.get(&path, &[]).await?;
-        Ok(d.data)
+        Ok(self.read(&LIST_BATCHES, &[execute_uuid]).await?.data)
     }
 
     async fn get_batch(
@@ -860,46 +836,36 @@ impl Backend for Remote {
         batch_index: i64,
         q: BatchDetailQuery,
     ) -> Result<JobScriptBatchDetailModel> {
-        let path = format!(
-            "/v1/job/script/orders/{}/batches/{batch_index}",
-            seg(execute_uuid)
-        );
-        let d: Data<JobScriptBatchDetailModel> = self.get(&path, &pairs(&q)).await?;
+        let batch = batch_index.to_string();
+        let d = self
+            .fetch(&GET_BATCH, &[execute_uuid, &batch], Some(&q), None)
+            .await?;
         Ok(d.data)
     }
 
     async fn statistics(&self, execute_uuid: &str) -> Result<JobScriptOrderStatisticsModel> {
-        let path = format!("/v1/job/script/orders/{}/statistics", seg(execute_uuid));
-        let d: Data<JobScriptOrderStatisticsModel> = self.get(&path, &[]).await?;
-        Ok(d.data)
+        Ok(self.read(&ORDER_STATISTICS, &[execute_uuid]).await?.data)
     }
 
     async fn instance_log(&self, execute_uuid: &str, instance_id: i64) -> Result<Vec<LogPiece>> {
-        let path = format!(
-            "/v1/cocpit/orders/{}/instances/{instance_id}/log",
-            seg(execute_uuid)
-        );
-        let d: Data<Vec<LogPiece>> = self.get(&path, &[]).await?;
-        Ok(d.data)
+        let instance = instance_id.to_string();
+        Ok(self
+            .read(&INSTANCE_LOG, &[execute_uuid, &instance])
+            .await?
+            .data)
     }
 
     async fn operate(&self, execute_uuid: &str, op: JobScriptOrderOperationBody) -> Result<String> {
-        let path = format!("/v1/job/script/orders/{}/operation", seg(execute_uuid));
-        let d: Data<String> = self.call(Method::PUT, &path, &[], Some(&op)).await?;
+        let d = self
+            .fetch(&OPERATE_ORDER, &[execute_uuid], None, Some(&op))
+            .await?;
         Ok(d.data)
     }
 
     async fn create_incident(&self, c: CreateIncident) -> Result<String> {
         let title = c.incident_title.clone();
         let before = self.recent_incidents(&title).await;
-        let sent = self
-            .call::<Gom<CreatedIncident>>(
-                Method::POST,
-                "/v1/external/incident/create",
-                &[],
-                Some(&c),
-            )
-            .await;
+        let sent = self.fetch(&CREATE_INCIDENT, &[], None, Some(&c)).await;
         match sent {
             Ok(g) => Ok(g.data.incident_num),
             Err(err) => {
@@ -921,88 +887,64 @@ impl Backend for Remote {
             operate_key: operate_key.as_str().into(),
             parameter: Some(parameter),
         };
-        let _: Gom<Option<serde_json::Value>> = self
-            .call(Method::POST, "/v1/external/incident/handle", &[], Some(&h))
-            .await?;
-        let d: Gom<IncidentInfo> = self
-            .get(&format!("/v1/external/incident/{}", seg(incident_num)), &[])
-            .await?;
-        Ok(d.data.status)
+        self.fetch(&HANDLE_INCIDENT, &[], None, Some(&h)).await?;
+        Ok(self
+            .read(&INCIDENT_INFO, &[incident_num])
+            .await?
+            .data
+            .status)
     }
 
     async fn incident_detail(&self, incident_num: &str) -> Result<IncidentDetail> {
-        let d: Data<IncidentDetail> = self
-            .get(&format!("/v1/cocpit/incidents/{}", seg(incident_num)), &[])
-            .await?;
-        Ok(d.data)
+        Ok(self.read(&INCIDENT_DETAIL, &[incident_num]).await?.data)
     }
 
     async fn list_incidents(&self, q: ListIncidentsQuery) -> Result<Page<IncidentSummary>> {
-        let d: Data<Page<IncidentSummary>> = self.get("/v1/cocpit/incidents", &pairs(&q)).await?;
-        Ok(d.data)
+        Ok(self.fetch(&LIST_INCIDENTS, &[], Some(&q), None).await?.data)
     }
 
-    async fn list_alarms(
-        &self,
-        q: ListAlarmsQuery,
-        marker: Option<i64>,
-    ) -> Result<(Vec<Alarm>, Option<i64>)> {
-        let mut p = pairs(&q);
-        if let Some(m) = marker {
-            p.push(("marker".into(), m.to_string()));
-        }
-        let d: Data<AlarmPage> = self.get("/v1/cocpit/alarms", &p).await?;
-        Ok((d.data.alarms, d.data.next_marker))
+    async fn list_alarms(&self, q: ListAlarmsQuery) -> Result<(Vec<Alarm>, Option<i64>)> {
+        let d = self.fetch(&LIST_ALARMS, &[], Some(&q), None).await?.data;
+        Ok((d.alarms, d.next_marker))
     }
 
     async fn alarm(&self, alarm_id: &str) -> Result<Alarm> {
-        let d: Data<Alarm> = self
-            .get(&format!("/v1/cocpit/alarms/{}", seg(alarm_id)), &[])
-            .await?;
-        Ok(d.data)
+        Ok(self.read(&GET_ALARM, &[alarm_id]).await?.data)
     }
 
     async fn alarm_groups(&self) -> Result<Vec<AlarmGroup>> {
-        let d: Data<Vec<AlarmGroup>> = self.get("/v1/cocpit/alarm-groups", &[]).await?;
-        Ok(d.data)
+        Ok(self.read(&ALARM_GROUPS, &[]).await?.data)
     }
 
     async fn push_alarm(&self, integration_key: &str, e: CustomEvent) -> Result<String> {
-        let path = format!("/v1/event/huawei/custom/{}", seg(integration_key));
-        let _: serde_json::Value = self.call(Method::POST, &path, &[], Some(&e)).await?;
+        self.fetch(&PUSH_CUSTOM, &[integration_key], None, Some(&e))
+            .await?;
         Ok(e.alarm_id.unwrap_or_default())
     }
 
     async fn ack_alarms(&self, alarm_ids: &[String]) -> Result<usize> {
-        let body = serde_json::json!({ "alarm_ids": alarm_ids });
-        let d: Data<usize> = self
-            .call(Method::POST, "/v1/cocpit/alarms/ack", &[], Some(&body))
-            .await?;
-        Ok(d.data)
+        let body = AckAlarms {
+            alarm_ids: alarm_ids.to_vec(),
+        };
+        Ok(self.fetch(&ACK_ALARMS, &[], None, Some(&body)).await?.data)
     }
 
     async fn clear_alarms(&self, alarm_ids: &[String], remarks: &str) -> Result<Vec<String>> {
-        let body = serde_json::json!({ "alarm_ids": alarm_ids.join(","), "remarks": remarks });
-        let d: Data<Vec<String>> = self
-            .call(
-                Method::POST,
-                "/v1/alarm-mgmt/alarms/cancel",
-                &[],
-                Some(&body),
-            )
-            .await?;
-        Ok(d.data)
+        let body = ClearAlarms {
+            alarm_ids: alarm_ids.join(","),
+            remarks: Some(remarks.into()),
+            is_service_interrupt: None,
+            start_time: None,
+            fault_recovery_time: None,
+        };
+        Ok(self
+            .fetch(&CLEAR_ALARMS, &[], None, Some(&body))
+            .await?
+            .data)
     }
 
     async fn alarms_to_incident(&self, t: AlarmsToIncident) -> Result<String> {
-        let d: Data<Vec<String>> = self
-            .call(
-                Method::POST,
-                "/v1/alarm-mgmt/alarms-linked-incident",
-                &[],
-                Some(&t),
-            )
-            .await?;
+        let d = self.fetch(&ALARMS_TO_INCIDENT, &[], None, Some(&t)).await?;
         d.data
             .into_iter()
             .next()
@@ -1010,35 +952,29 @@ impl Backend for Remote {
     }
 
     async fn silences(&self) -> Result<Vec<Silence>> {
-        let d: Data<Vec<Silence>> = self.get("/v1/cocpit/silences", &[]).await?;
-        Ok(d.data)
+        Ok(self.read(&LIST_SILENCES, &[]).await?.data)
     }
 
     async fn create_silence(&self, n: NewSilence) -> Result<Silence> {
-        let d: Data<Silence> = self
-            .call(Method::POST, "/v1/cocpit/silences", &[], Some(&n))
-            .await?;
-        Ok(d.data)
+        Ok(self.fetch(&CREATE_SILENCE, &[], None, Some(&n)).await?.data)
     }
 
     async fn expire_silence(&self, id: &str) -> Result<()> {
-        let path = format!("/v1/cocpit/silences/{}", seg(id));
-        let _: Data<String> = self.call(Method::DELETE, &path, &[], None::<&()>).await?;
-        Ok(())
+        self.read(&EXPIRE_SILENCE, &[id]).await.map(|_| ())
     }
 
     async fn agents(&self) -> Result<Vec<AgentSummary>> {
-        let d: Data<Vec<AgentSummary>> = self.get("/v1/cocpit/agents", &[]).await?;
-        Ok(d.data)
+        Ok(self.read(&AGENTS, &[]).await?.data)
     }
 
     async fn create_agent_invocations(
         &self,
         b: BatchCreateInvocationRequestBody,
     ) -> Result<Vec<BatchCreateInvocationInfo>> {
-        let path = format!("/v3/{}/agent-invocations/batch-create", self.project()?);
-        let r: BatchCreateAgentInvocationsResponse =
-            self.call(Method::POST, &path, &[], Some(&b)).await?;
+        let project = self.project()?;
+        let r = self
+            .fetch(&CREATE_AGENT_INVOCATIONS, &[project], None, Some(&b))
+            .await?;
         Ok(r.invocations)
     }
 
@@ -1046,31 +982,27 @@ impl Backend for Remote {
         &self,
         q: ListAgentInvocationsQuery,
     ) -> Result<ListAgentInvocationsResponse> {
-        let path = format!("/v3/{}/agent-invocations", self.project()?);
-        self.get(&path, &pairs(&q)).await
+        let project = self.project()?;
+        self.fetch(&LIST_AGENT_INVOCATIONS, &[project], Some(&q), None)
+            .await
     }
 
     async fn desktop_agents(&self) -> Result<ListAgentsInstallConditionResponse> {
-        let path = format!("/v2/{}/desktops/agents", self.project()?);
-        self.get(&path, &[]).await
+        let project = self.project()?;
+        self.fetch(&DESKTOP_AGENTS, &[project], None, None).await
     }
 
     async fn install_desktop_agents(&self, desktop_ids: Vec<String>) -> Result<String> {
-        let path = format!("/v2/{}/desktops/agents", self.project()?);
-        let r: BatchInstallAgentResponse = self
-            .call(
-                Method::POST,
-                &path,
-                &[],
-                Some(&BatchInstallAgentReq { desktop_ids }),
-            )
+        let project = self.project()?;
+        let body = BatchInstallAgentReq { desktop_ids };
+        let r = self
+            .fetch(&INSTALL_DESKTOP_AGENTS, &[project], None, Some(&body))
             .await?;
         Ok(r.job_id)
     }
 
     async fn desktop_jobs(&self) -> Result<Vec<ShowJobResponse>> {
-        let d: Data<Vec<ShowJobResponse>> = self.get("/v1/cocpit/desktop-jobs", &[]).await?;
-        Ok(d.data)
+        Ok(self.read(&DESKTOP_JOBS, &[]).await?.data)
     }
 
     async fn create_command(&self, r: tat::CreateCommandRequest) -> Result<String> {

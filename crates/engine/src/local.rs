@@ -136,12 +136,8 @@ impl Backend for Local {
         Ok(self.engine.list_incidents(&q)?)
     }
 
-    async fn list_alarms(
-        &self,
-        q: ListAlarmsQuery,
-        marker: Option<i64>,
-    ) -> Result<(Vec<Alarm>, Option<i64>)> {
-        Ok(self.engine.list_alarms(&q, marker)?)
+    async fn list_alarms(&self, q: ListAlarmsQuery) -> Result<(Vec<Alarm>, Option<i64>)> {
+        Ok(self.engine.list_alarms(&q, q.marker)?)
     }
 
     async fn alarm(&self, alarm_id: &str) -> Result<Alarm> {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::App;
 use super::auth::Caller;
@@ -101,12 +101,6 @@ pub async fn show(
     Ok(Json(Data::new(app.engine.alarm_info(&id)?)))
 }
 
-#[derive(Serialize)]
-pub struct Histories {
-    count: i64,
-    alarm_handle_histories: Vec<AlarmHandleHistory>,
-}
-
 /// `GET /v1/alarm-mgmt/alarm/{alarm_id}/handle-histories?offset&limit`.
 pub async fn histories(
     State(app): State<Arc<App>>,
@@ -180,18 +174,13 @@ pub async fn one(
     Ok(Json(Data::new(app.engine.alarm(&id)?)))
 }
 
-#[derive(Deserialize)]
-pub struct Ack {
-    alarm_ids: Vec<String>,
-}
-
 /// `POST /v1/cocpit/alarms/ack`.
 pub async fn ack(
     State(app): State<Arc<App>>,
     caller: Option<Extension<Caller>>,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<Data<usize>>> {
-    let a: Ack = parse_json(&body)?;
+    let a: AckAlarms = parse_json(&body)?;
     Ok(Json(Data::new(
         app.engine.ack_alarms(&a.alarm_ids, &who(&caller))?,
     )))

@@ -164,14 +164,13 @@ impl Replays {
     }
 }
 
-/// The integration key of an alarm path (`/v1/event/{kind}/{key}`), if this is one.
+/// The integration key of an alarm push path, if this is one.
 fn alarm_key(path: &str) -> Option<String> {
-    let rest = path.strip_prefix("/v1/event/")?;
-    let (_, key) = rest.rsplit_once('/')?;
-    percent_encoding::percent_decode_str(key)
-        .decode_utf8()
-        .ok()
-        .map(|k| k.into_owned())
+    use cocpit_api::endpoint::{PUSH_CUSTOM, PUSH_PROMETHEUS};
+    [PUSH_CUSTOM.route(), PUSH_PROMETHEUS.route()]
+        .iter()
+        .find_map(|r| r.params(path))
+        .and_then(|p| p.into_iter().next())
 }
 
 pub fn headers_of(h: &axum::http::HeaderMap) -> Vec<Header> {

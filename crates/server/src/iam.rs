@@ -5,15 +5,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use super::App;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
-use serde_json::json;
-
-use super::App;
+use cocpit_api::model::iam::*;
 
 /// Issued tokens: the user each stands for and when it expires; and the failed logins.
 #[derive(Default)]
@@ -93,51 +91,17 @@ impl Tokens {
     }
 }
 
-#[derive(Deserialize)]
-pub struct TokenRequest {
-    auth: Auth,
-}
-
-#[derive(Deserialize)]
-struct Auth {
-    identity: Identity,
-    #[serde(default)]
-    scope: Option<serde_json::Value>,
-}
-
-#[derive(Deserialize)]
-struct Identity {
-    methods: Vec<String>,
-    #[serde(default)]
-    password: Option<PasswordIdentity>,
-}
-
-#[derive(Deserialize)]
-struct PasswordIdentity {
-    user: UserIdentity,
-}
-
-#[derive(Deserialize)]
-struct UserIdentity {
-    name: String,
-    password: String,
-    #[serde(default)]
-    domain: Option<DomainName>,
-}
-
-#[derive(Deserialize)]
-struct DomainName {
-    name: String,
-}
-
 /// IAM's error shape.
 fn refuse(status: StatusCode, message: &str) -> Response {
     (
         status,
-        Json(
-            json!({"error": {"code": status.as_u16().to_string(), "message": message,
-                              "title": status.canonical_reason().unwrap_or("")}}),
-        ),
+        Json(IamError {
+            error: IamErrorBody {
+                code: status.as_u16().to_string(),
+                message: message.into(),
+                title: status.canonical_reason().unwrap_or("").into(),
+            },
+        }),
     )
         .into_response()
 }
@@ -219,13 +183,20 @@ pub async fn issue(
     let stamp = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
     let mut r = (
         StatusCode::CREATED,
-        Json(json!({"token": {
-            "methods": ["password"],
-            "issued_at": stamp(issued_at),
-            "expires_at": stamp(expires_at),
-            "user": {"name": u.name, "domain": {"name": domain.unwrap_or_default()}},
-            "project": req.auth.scope.and_then(|s| s.get("project").cloned()),
-        }})),
+        Json(TokenAnswer {
+            token: Token {
+                methods: vec!["password".into()],
+                issued_at: stamp(issued_at),
+                expires_at: stamp(expires_at),
+                user: TokenUser {
+                    name: u.name,
+                    domain: Named {
+                        name: domain.unwrap_or_default(),
+                    },
+                },
+                project: req.auth.scope.and_then(|s| s.project),
+            },
+        }),
     )
         .into_response();
     if let Ok(v) = HeaderValue::from_str(&token) {

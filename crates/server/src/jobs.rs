@@ -3,49 +3,32 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::routing::{get, put};
 use axum::{Extension, Json, Router};
 
-use super::App;
 use super::auth::Caller;
 use super::error::ApiResult;
 use super::extract::{Body, Query};
+use super::{App, Declared};
+use cocpit_api::endpoint::*;
 use cocpit_api::model::Data;
 use cocpit_api::model::order::*;
 use cocpit_api::model::script::*;
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
-        .route("/v1/job/scripts", get(list_scripts).post(create_script))
-        .route(
-            "/v1/job/scripts/{script_uuid}",
-            get(get_script)
-                .put(update_script)
-                .delete(delete_script)
-                .post(execute_script),
-        )
-        .route("/v1/job/script/orders", get(list_orders))
-        .route("/v1/job/script/orders/{execute_uuid}", get(get_order))
-        .route(
-            "/v1/job/script/orders/{execute_uuid}/batches",
-            get(list_batches),
-        )
-        .route(
-            "/v1/job/script/orders/{execute_uuid}/batches/{batch_index}",
-            get(get_batch),
-        )
-        .route(
-            "/v1/job/script/orders/{execute_uuid}/statistics",
-            get(statistics),
-        )
-        .route(
-            "/v1/job/script/orders/{execute_uuid}/operation",
-            put(operate),
-        )
-        .route(
-            "/v1/cocpit/orders/{execute_uuid}/instances/{instance_id}/log",
-            get(instance_log),
-        )
+        .at(&LIST_SCRIPTS, list_scripts)
+        .at(&CREATE_SCRIPT, create_script)
+        .at(&GET_SCRIPT, get_script)
+        .at(&UPDATE_SCRIPT, update_script)
+        .at(&DELETE_SCRIPT, delete_script)
+        .at(&EXECUTE_SCRIPT, execute_script)
+        .at(&LIST_ORDERS, list_orders)
+        .at(&GET_ORDER, get_order)
+        .at(&LIST_BATCHES, list_batches)
+        .at(&GET_BATCH, get_batch)
+        .at(&ORDER_STATISTICS, statistics)
+        .at(&OPERATE_ORDER, operate)
+        .at(&INSTANCE_LOG, instance_log)
 }
 
 /// `GET /v1/cocpit/orders/{execute_uuid}/instances/{instance_id}/log`: the instance's output as

@@ -24,11 +24,12 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::Request;
+use axum::handler::Handler;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 
 pub use auth::Keys;
+use cocpit_api::endpoint::*;
 use cocpit_engine::Engine;
 use error::ApiFailure;
 
@@ -44,73 +45,42 @@ pub struct App {
 /// The whole API as a router.
 pub fn router(app: Arc<App>) -> Router {
     let huawei = jobs::routes()
-        .route("/v1/resources", get(resources::list))
-        .route("/v1/cocpit/events", get(events::stream))
-        .route("/v1/external/incident/create", post(incidents::create))
-        .route("/v1/external/incident/handle", post(incidents::handle))
-        .route(
-            "/v1/external/incident/{incident_num}",
-            get(incidents::detail),
-        )
-        .route("/v1/incident-tickets", get(incidents::simple_list))
-        .route("/v1/cocpit/incidents", get(incidents::list))
-        .route("/v1/cocpit/incidents/{incident_num}", get(incidents::full))
-        .route(
-            "/v1/event/huawei/custom/{integration_key}",
-            post(alarms::push_custom),
-        )
-        .route(
-            "/v1/event/prometheus/{integration_key}",
-            post(alarms::push_prometheus),
-        )
-        .route("/v1/alarm-mgmt/alarm/{alarm_id}", get(alarms::show))
-        .route(
-            "/v1/alarm-mgmt/alarm/{alarm_id}/handle-histories",
-            get(alarms::histories),
-        )
-        .route("/v1/alarm-mgmt/alarms/cancel", post(alarms::clear))
-        .route(
-            "/v1/alarm-mgmt/alarms-linked-incident",
-            post(alarms::to_incident),
-        )
-        .route("/v1/cocpit/alarms", get(alarms::list))
-        .route("/v1/cocpit/alarms/ack", post(alarms::ack))
-        .route("/v1/cocpit/alarms/{alarm_id}", get(alarms::one))
-        .route("/v1/cocpit/alarm-groups", get(alarms::groups))
-        .route(
-            "/v1/cocpit/silences",
-            get(alarms::silences).post(alarms::create_silence),
-        )
-        .route(
-            "/v1/cocpit/silences/{id}",
-            axum::routing::delete(alarms::expire_silence),
-        )
-        .route(
-            "/v3/{project_id}/agent-invocations/batch-create",
-            post(agents::batch_create),
-        )
-        .route(
-            "/v3/{project_id}/agent-invocations",
-            get(agents::invocations),
-        )
-        .route(
-            "/v3/{project_id}/agent-status/batch-query",
-            post(agents::status),
-        )
-        .route("/v1/cocpit/agents", get(agents::summaries))
-        .route(
-            "/v2/{project_id}/desktops/agents",
-            get(agents::conditions).post(agents::install),
-        )
-        .route("/v2/{project_id}/workspace-jobs/{job_id}", get(agents::job))
-        .route("/v1/cocpit/desktop-jobs", get(agents::jobs))
+        .at(&LIST_RESOURCES, resources::list)
+        .at(&EVENTS, events::stream)
+        .at(&CREATE_INCIDENT, incidents::create)
+        .at(&HANDLE_INCIDENT, incidents::handle)
+        .at(&INCIDENT_INFO, incidents::detail)
+        .at(&INCIDENT_TICKETS, incidents::simple_list)
+        .at(&LIST_INCIDENTS, incidents::list)
+        .at(&INCIDENT_DETAIL, incidents::full)
+        .at(&PUSH_CUSTOM, alarms::push_custom)
+        .at(&PUSH_PROMETHEUS, alarms::push_prometheus)
+        .at(&ALARM_INFO, alarms::show)
+        .at(&ALARM_HISTORIES, alarms::histories)
+        .at(&CLEAR_ALARMS, alarms::clear)
+        .at(&ALARMS_TO_INCIDENT, alarms::to_incident)
+        .at(&LIST_ALARMS, alarms::list)
+        .at(&ACK_ALARMS, alarms::ack)
+        .at(&GET_ALARM, alarms::one)
+        .at(&ALARM_GROUPS, alarms::groups)
+        .at(&LIST_SILENCES, alarms::silences)
+        .at(&CREATE_SILENCE, alarms::create_silence)
+        .at(&EXPIRE_SILENCE, alarms::expire_silence)
+        .at(&CREATE_AGENT_INVOCATIONS, agents::batch_create)
+        .at(&LIST_AGENT_INVOCATIONS, agents::invocations)
+        .at(&AGENT_STATUS, agents::status)
+        .at(&AGENTS, agents::summaries)
+        .at(&DESKTOP_AGENTS, agents::conditions)
+        .at(&INSTALL_DESKTOP_AGENTS, agents::install)
+        .at(&DESKTOP_JOB, agents::job)
+        .at(&DESKTOP_JOBS, agents::jobs)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(app.clone(), auth::huawei))
         .with_state(app.clone());
     let tencent = Router::new()
-        .route("/", post(tat::dispatch))
+        .at(&TAT, tat::dispatch)
         // Getting a token needs no signature: the password is the credential.
-        .route("/v3/auth/tokens", post(iam::issue))
+        .at(&IAM_TOKENS, iam::issue)
         .layer(middleware::from_fn_with_state(
             app.clone(),
             auth::bounded_body,
@@ -121,6 +91,30 @@ pub fn router(app: Arc<App>) -> Router {
     let both = Router::new().merge(tencent);
     both.fallback_service(huawei)
         .layer(middleware::from_fn(no_store))
+}
+
+/// Routes endpoint declarations: the path and method come from the declaration only.
+trait Declared<S> {
+    fn at<Q, B, A, H, T>(self, ep: &Endpoint<Q, B, A>, handler: H) -> Self
+    where
+        H: Handler<T, S>,
+        T: 'static;
+}
+
+impl<S: Clone + Send + Sync + 'static> Declared<S> for Router<S> {
+    fn at<Q, B, A, H, T>(self, ep: &Endpoint<Q, B, A>, handler: H) -> Self
+    where
+        H: Handler<T, S>,
+        T: 'static,
+    {
+        let filter = match ep.method {
+            Method::Get => axum::routing::MethodFilter::GET,
+            Method::Post => axum::routing::MethodFilter::POST,
+            Method::Put => axum::routing::MethodFilter::PUT,
+            Method::Delete => axum::routing::MethodFilter::DELETE,
+        };
+        self.route(ep.path, axum::routing::on(filter, handler))
+    }
 }
 
 async fn not_found(req: Request) -> ApiFailure {

@@ -132,7 +132,7 @@ pub async fn precheck(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    if req.uri().path() == "/" && !app.keys.no_auth {
+    if req.uri().path() == cocpit_api::endpoint::TAT.path && !app.keys.no_auth {
         let hs = headers_of(req.headers());
         if let Err(why) = tencent::precheck(
             &hs,

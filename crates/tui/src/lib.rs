@@ -359,9 +359,10 @@ async fn run_triage(b: Arc<dyn Backend>, t: update::TriageEffect) -> update::Tri
                 let q = ListAlarmsQuery {
                     limit: Some(1000),
                     include_silenced: Some(true),
+                    marker,
                     ..Default::default()
                 };
-                match b.list_alarms(q, marker).await {
+                match b.list_alarms(q).await {
                     Ok((page, next)) => {
                         all.extend(page);
                         match next {

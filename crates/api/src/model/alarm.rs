@@ -307,6 +307,9 @@ pub struct ListAlarmsQuery {
     pub offset: Option<i64>,
     #[serde(default)]
     pub limit: Option<i64>,
+    /// Where the page starts: the `next_marker` of the previous one.
+    #[serde(default)]
+    pub marker: Option<i64>,
 }
 
 /// `AlarmInfoDTO` of `GET /v1/alarm-mgmt/alarm/{alarm_id}` (the SDK's model).
@@ -340,6 +343,28 @@ pub struct AlarmHandleHistory {
     pub status: String,
     pub associated_task_id: Option<String>,
     pub associated_task_name: Option<String>,
+}
+
+/// Query of `GET /v1/alarm-mgmt/alarm/{alarm_id}/handle-histories`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoriesQuery {
+    #[serde(default)]
+    pub offset: Option<i64>,
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+/// The answer of `GET /v1/alarm-mgmt/alarm/{alarm_id}/handle-histories`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Histories {
+    pub count: i64,
+    pub alarm_handle_histories: Vec<AlarmHandleHistory>,
+}
+
+/// Body of cocpit's `POST /v1/cocpit/alarms/ack`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AckAlarms {
+    pub alarm_ids: Vec<String>,
 }
 
 /// `ClearAlarmRequestBody` (`alarm_ids` comma-separated, as the SDK's `str` field carries them).

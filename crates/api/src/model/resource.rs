@@ -37,9 +37,10 @@ pub struct Resource {
 
 /// Query of `GET /v1/resources`. List parameters arrive as repeated keys, so the server reads
 /// the raw pairs; this is the parsed form.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ListResourcesQuery {
     pub provider: Option<String>,
+    #[serde(rename = "type")]
     pub resource_type: Option<String>,
     pub limit: Option<i64>,
     pub marker: Option<String>,
