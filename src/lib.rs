@@ -8,6 +8,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod logging;
 
 pub use cocpit_api::{backend, endpoint, event, format, identity, model, pages, sanitize, sign};
 pub use cocpit_client as client;

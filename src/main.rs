@@ -161,6 +161,19 @@ async fn run(args: Cli, config: Config) -> u8 {
         );
         return 2;
     }
+    let console = args.command.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let logging = match &args.command {
+        Some(Command::Serve { .. }) => cocpit::logging::to_stderr(&config.serve.log),
+        // The console's screen is its own: its log goes to a file.
+        _ if console => std::fs::create_dir_all(&data_dir)
+            .map_err(|e| e.to_string())
+            .and_then(|()| cocpit::logging::to_file(&data_dir.join("cocpit.log"), "info")),
+        _ => cocpit::logging::to_stderr("warn"),
+    };
+    if let Err(e) = logging {
+        eprintln!("cocpit: {e}");
+        return 2;
+    }
     if let Some(Command::Serve { listen, no_auth }) = &args.command {
         if args.endpoint.is_some() || args.profile.is_some() {
             eprintln!(

@@ -373,3 +373,56 @@ async fn every_declared_endpoint_is_served() {
     }
     assert!(checked >= 40, "only {checked} endpoints checked");
 }
+
+/// `cocpit serve` logs each request at info: method, declared route, status, latency, the
+/// caller's access key masked and why a refusal was made; never a secret or a path's key.
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_logs_each_request_without_secrets() {
+    use common::server::{AK, SK, spawn_serving};
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("serve.log");
+    let mut cmd = cocpit();
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--init", "--data"])
+        .arg(tmp.path().join("d"))
+        .env("COCPIT_SERVE_AK", AK)
+        .env("COCPIT_SERVE_SK", SK)
+        .env_remove("RUST_LOG")
+        .stderr(std::fs::File::create(&log).unwrap());
+    let (mut child, base) = spawn_serving(cmd);
+    let host = base.trim_start_matches("http://").to_string();
+    let api = common::server::Api {
+        base: base.clone(),
+        host,
+        http: reqwest::Client::new(),
+        sk: SK.into(),
+    };
+    let (status, _) = api.call("GET", "/v1/job/scripts?limit=1", None).await;
+    assert_eq!(status, 200);
+    let r = reqwest::get(format!("{base}/v1/job/scripts/SC-secret-path"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains(" request ")).collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    let masked = format!("caller=\"{}****\"", &AK[..4]);
+    assert!(
+        lines[0].contains("method=GET")
+            && lines[0].contains("route=\"LIST_SCRIPTS\"")
+            && lines[0].contains("status=200")
+            && lines[0].contains("micros=")
+            && lines[0].contains(&masked),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].contains("route=\"GET_SCRIPT\"")
+            && lines[1].contains("status=401")
+            && lines[1].contains("refused=\"missing Authorization header\""),
+        "{}",
+        lines[1]
+    );
+    assert!(!text.contains(AK) && !text.contains(SK) && !text.contains("SC-secret-path"));
+}

@@ -725,7 +725,7 @@ fn spawn(inner: Arc<Inner>, t: Task) {
         });
         info.update_time = now_ms();
         if let Err(e) = finish(&inner, &info, t.records_agent, t.rolls_back.as_deref()) {
-            eprintln!("cocpit: agent task {}: {e}", info.invocation_id);
+            tracing::error!("agent task {}: {e}", info.invocation_id);
         }
         inner.emit(Change::AgentsChanged {
             instance_ids: vec![info.instance_id.clone()],

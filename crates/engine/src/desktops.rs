@@ -289,7 +289,7 @@ async fn update(
     }
     settle(&mut job, &now(inner));
     if let Err(e) = put_job(inner, &job) {
-        eprintln!("cocpit: desktop job {job_id}: {e}");
+        tracing::error!("desktop job {job_id}: {e}");
     }
     inner.emit(Change::DesktopJobChanged {
         job_id: job_id.to_string(),

@@ -581,6 +581,7 @@ impl Engine {
             current_batch: 1,
             pause_reason: None,
         });
+        tracing::info!(order = %execute_uuid, script = %uuid, by = creator, "order started");
         runner::ensure_driver(&self.inner, order_id);
         Ok(execute_uuid)
     }

@@ -46,7 +46,7 @@ async fn drive(inner: Arc<Inner>, order_id: i64, notify: Arc<Notify>) {
         {
             let _g = inner.lock.lock().await;
             let keep = step(&inner, order_id).unwrap_or_else(|e| {
-                eprintln!("cocpit: order {order_id}: {e}");
+                tracing::error!("order {order_id}: {e}");
                 false
             });
             if !keep {
@@ -89,6 +89,13 @@ fn set_order(
         o.pause_reason.as_deref(),
         o.gmt_finished,
     )?;
+    tracing::info!(
+        order = %o.execute_uuid,
+        status = status.as_str(),
+        batch,
+        reason = o.pause_reason.as_deref().unwrap_or(""),
+        "order state"
+    );
     emit_order(inner, o);
     Ok(())
 }
@@ -492,7 +499,7 @@ fn start_instance(inner: &Arc<Inner>, o: &OrderRow, i: &InstanceRow) -> Result<(
                 .store
                 .finish_instance(inst.id, status, exit_code, reason.as_deref(), now_ms())
         {
-            eprintln!("cocpit: instance {}: {e}", inst.id);
+            tracing::error!("instance {}: {e}", inst.id);
         }
         inner.emit(Change::InstanceChanged {
             execute_uuid: job.execute_uuid.clone(),
@@ -525,7 +532,7 @@ impl OutputSink for StoreSink<'_> {
             .store
             .append_output(self.instance_id, kept, stderr, at, dropped)
         {
-            eprintln!("cocpit: output of instance {}: {e}", self.instance_id);
+            tracing::error!("output of instance {}: {e}", self.instance_id);
         }
         if !kept.is_empty() {
             self.inner.emit(Change::Output {

@@ -264,7 +264,7 @@ async fn run(weak: Weak<Inner>) {
             .take_due(ms(now));
         for (id, fire_at) in due {
             if let Err(e) = fire(&inner, &id, fire_at, now) {
-                eprintln!("cocpit: invoker {id}: {e}");
+                tracing::error!("invoker {id}: {e}");
             }
         }
     }
@@ -312,7 +312,7 @@ fn fire(inner: &Arc<Inner>, id: &str, fire_at: i64, now: DateTime<Utc>) -> Tat<(
         let mut record = record;
         record.result = result;
         if let Err(e) = put_record(&inner, &record) {
-            eprintln!("cocpit: invoker record {}: {e}", record.invocation_id);
+            tracing::error!("invoker record {}: {e}", record.invocation_id);
         }
         inner.emit(Change::InvokerChanged {
             invoker_id: inv.invoker_id.clone(),

@@ -226,12 +226,28 @@ fn loopback_only(parts: &axum::http::request::Parts) -> Result<(), String> {
 }
 
 fn unauthorized(why: &str) -> Response {
-    ApiFailure {
+    let mut r = ApiFailure {
         status: StatusCode::UNAUTHORIZED,
         code: AUTH,
         message: format!("Incorrect IAM authentication information: {why}"),
     }
-    .into_response()
+    .into_response();
+    r.extensions_mut().insert(LogNote::Refused(why.to_string()));
+    r
+}
+
+/// What the request log says of the caller, carried on the answer: who it was (an access key
+/// masked), or why it was refused (never the secret).
+#[derive(Debug, Clone)]
+pub enum LogNote {
+    Caller(String),
+    Refused(String),
+}
+
+/// An access key as the log shows it: its first four characters.
+pub fn mask_key(ak: &str) -> String {
+    let head: String = ak.chars().take(4).collect();
+    format!("{head}****")
 }
 
 /// Verifies the SDK-HMAC-SHA256 signature over the raw request, then passes it on with the
@@ -297,6 +313,8 @@ pub async fn huawei(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
         Ok(b) => b,
         Err(refused) => return refused,
     };
+    // The log shows a signer's access key masked; other callers by name.
+    let signed = known.is_none();
     let caller = match known {
         Some(c) => c,
         None => {
@@ -325,9 +343,17 @@ pub async fn huawei(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
             }
         }
     };
+    let note = if signed {
+        mask_key(&caller.0)
+    } else {
+        caller.0.clone()
+    };
     parts.extensions.insert(caller);
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    let mut r = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    r.extensions_mut().insert(LogNote::Caller(note));
+    r
 }
 
 /// For the routes that read their own body (TC3 actions, IAM logins): the same bounds — a

@@ -91,6 +91,44 @@ pub fn router(app: Arc<App>) -> Router {
     let both = Router::new().merge(tencent);
     both.fallback_service(huawei)
         .layer(middleware::from_fn(no_store))
+        .layer(middleware::from_fn(log_request))
+}
+
+/// Logs each request at info: method, the declared route (a template: no key of a path is
+/// logged), the TAT action, status, latency, the caller (an access key masked) and why a
+/// refusal was made.
+async fn log_request(req: Request, next: Next) -> Response {
+    if !tracing::enabled!(tracing::Level::INFO) {
+        return next.run(req).await;
+    }
+    let start = std::time::Instant::now();
+    let method = req.method().clone();
+    let route = ALL
+        .iter()
+        .find(|r| r.method.as_str() == method.as_str() && r.params(req.uri().path()).is_some())
+        .map_or("unrouted", |r| r.name);
+    let action = req
+        .headers()
+        .get("x-tc-action")
+        .and_then(|v| v.to_str().ok())
+        .map(|a| a.chars().take(64).collect::<String>());
+    let r = next.run(req).await;
+    let (caller, refused) = match r.extensions().get::<auth::LogNote>() {
+        Some(auth::LogNote::Caller(c)) => (c.as_str(), ""),
+        Some(auth::LogNote::Refused(why)) => ("", why.as_str()),
+        None => ("", ""),
+    };
+    tracing::info!(
+        %method,
+        route,
+        action = action.as_deref().unwrap_or(""),
+        status = r.status().as_u16(),
+        micros = start.elapsed().as_micros() as u64,
+        caller,
+        refused,
+        "request"
+    );
+    r
 }
 
 /// Routes endpoint declarations: the path and method come from the declaration only.

@@ -31,6 +31,14 @@ pub struct Serve {
     /// Seconds a request has to send its body.
     #[serde(default = "default_body_timeout")]
     pub body_timeout: u64,
+    /// What `cocpit serve` logs to standard error (`info` logs each request; `RUST_LOG`
+    /// overrides it): a level or `tracing` directives.
+    #[serde(default = "default_log")]
+    pub log: String,
+}
+
+fn default_log() -> String {
+    "info".into()
 }
 
 fn default_max_connections() -> usize {
@@ -66,6 +74,7 @@ impl Default for Serve {
             max_connections: default_max_connections(),
             header_timeout: default_header_timeout(),
             body_timeout: default_body_timeout(),
+            log: default_log(),
         }
     }
 }
