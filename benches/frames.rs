@@ -76,6 +76,7 @@ fn order() -> OrderSnapshot {
                 },
                 message: if i == 0 { log.clone() } else { "done\n".into() },
                 exit_code: Some(0),
+                attempt: Some(1),
             },
         })
         .collect();

@@ -143,6 +143,11 @@ fn instance(id: i64, host: &str, status: InstanceStatus, message: &str) -> Execu
             InstanceStatus::Abnormal => Some(3),
             _ => None,
         },
+        attempt: Some(if status == InstanceStatus::Ready {
+            0
+        } else {
+            1
+        }),
     }
 }
 
@@ -914,4 +919,72 @@ fn arrival_times_belong_to_the_lines_the_output_holds() {
     assert_eq!(t.of_line(4), None, "a line cocpit adds has no arrival time");
     let whole = LogTimes::new(2, &[piece(10, false, "a\n")]);
     assert_eq!(whole.of_line(1), None);
+}
+
+/// Changes that arrive before (or while) the order is read are applied on top of the read,
+/// once: a read that predates them does not undo them, and output already had is not added
+/// twice; output the console missed makes it read the order again.
+#[test]
+fn changes_apply_on_top_of_an_older_read_once() {
+    use cocpit::engine::Change;
+    let snap = order_snapshot();
+    let eid = snap.info.execute_uuid.clone();
+    let mut s = state();
+    update::update(&mut s, Msg::Started(eid.clone()));
+    let output = |id: i64, text: &str, offset: usize| Change::Output {
+        execute_uuid: eid.clone(),
+        instance_id: id,
+        text: text.into(),
+        stderr: false,
+        at: T0,
+        offset: offset as u64,
+        attempt: 1,
+    };
+    let before_read = snap.instances[3].instance.message.len();
+    let early = [
+        Change::InstanceChanged {
+            execute_uuid: eid.clone(),
+            instance_id: 5,
+            batch_index: 2,
+            status: InstanceStatus::Processing,
+            attempt: 1,
+            exit_code: None,
+            gmt_finished: None,
+            execute_costs: None,
+            batch_status: Some("PROCESSING".into()),
+            tally: None,
+        },
+        output(5, "step 1\n", 0),
+        output(4, "more\n", before_read),
+    ];
+    for e in early.iter().cloned() {
+        update::update(&mut s, Msg::Engine(e));
+    }
+    let out = update::update(&mut s, Msg::Order(eid.clone(), Ok(Box::new(snap.clone()))));
+    assert!(out.effects.is_empty(), "{:?}", out.effects);
+    let v = s.order.as_ref().unwrap();
+    let five = &v.instances[4].instance;
+    assert_eq!(
+        (five.status, five.message.as_str()),
+        (InstanceStatus::Processing, "step 1\n")
+    );
+    let four = &v.instances[3].instance.message;
+    assert_eq!(
+        four,
+        &format!("{}more\n", snap.instances[3].instance.message)
+    );
+
+    // The same change again adds nothing; a later one adds its text.
+    update::update(&mut s, Msg::Engine(output(5, "step 1\n", 0)));
+    update::update(&mut s, Msg::Engine(output(5, "step 2\n", 7)));
+    let five = &s.order.as_ref().unwrap().instances[4].instance;
+    assert_eq!(five.message, "step 1\nstep 2\n");
+
+    // Output past what the console has: it missed some, and reads the order.
+    let out = update::update(&mut s, Msg::Engine(output(5, "step 9\n", 99)));
+    assert_eq!(out.effects, vec![update::Effect::LoadOrder(eid.clone())]);
+    // A read answered now (as old as the first) still ends with every change applied.
+    update::update(&mut s, Msg::Order(eid, Ok(Box::new(snap))));
+    let five = &s.order.as_ref().unwrap().instances[4].instance;
+    assert_eq!(five.message, "step 1\nstep 2\n");
 }

@@ -486,7 +486,7 @@ fn without_an_event_stream_the_console_follows_an_order_by_polling() {
     assert!(done.contains("polled-demo-01"), "{done}");
     assert_eq!(proxy.seen("GET /v1/cocpit/events").len(), 1);
     assert!(
-        proxy.seen("GET /v1/job/script/orders/").len() >= 2,
+        proxy.seen("GET /v1/cocpit/orders/").len() >= 2,
         "the order was read again while it ran"
     );
     t.keys(&["q"]);

@@ -51,6 +51,16 @@ impl Server {
 
     /// [`Server::start`] with extra environment for the server process.
     pub fn start_with(data: &Path, env: &[(&str, &str)]) -> Server {
+        Self::start_full(data, env, Stdio::null())
+    }
+
+    /// [`Server::start`] with its log (standard error, every request at info) in `log`.
+    pub fn start_logging(data: &Path, log: &Path) -> Server {
+        let file = std::fs::File::create(log).unwrap();
+        Self::start_full(data, &[("RUST_LOG", "info")], Stdio::from(file))
+    }
+
+    fn start_full(data: &Path, env: &[(&str, &str)], stderr: Stdio) -> Server {
         let config = data.with_extension("toml");
         if !config.exists() {
             std::fs::write(&config, "[inventory]\ndemo_fleet = 4\n").unwrap();
@@ -66,7 +76,7 @@ impl Server {
             .env("COCPIT_SERVE_TC_SECRET_ID", TC_ID)
             .env("COCPIT_SERVE_TC_SECRET_KEY", TC_KEY)
             .envs(env.iter().copied())
-            .stderr(Stdio::null());
+            .stderr(stderr);
         let (child, base) = spawn_serving(cmd);
         let host = base.trim_start_matches("http://").to_string();
         Server { child, base, host }

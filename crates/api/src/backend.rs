@@ -97,6 +97,10 @@ pub trait Backend: Send + Sync {
         q: BatchDetailQuery,
     ) -> Result<JobScriptBatchDetailModel>;
     async fn statistics(&self, execute_uuid: &str) -> Result<JobScriptOrderStatisticsModel>;
+    /// The order with its batches and every instance, at once.
+    async fn order_snapshot(&self, execute_uuid: &str) -> Result<OrderSnapshot> {
+        compose_snapshot(self, execute_uuid).await
+    }
     /// One instance's output as it arrived, with stream and time (a cocpit extension).
     async fn instance_log(&self, execute_uuid: &str, instance_id: i64) -> Result<Vec<LogPiece>>;
     async fn operate(&self, execute_uuid: &str, op: JobScriptOrderOperationBody) -> Result<String>;
@@ -154,4 +158,34 @@ pub trait Backend: Send + Sync {
         &self,
         r: tat::DescribeRequest,
     ) -> Result<Described<tat::InvocationTask>>;
+}
+
+/// An order snapshot from the seeds' own reads: the order, its batch list, then each batch.
+pub async fn compose_snapshot<B: Backend + ?Sized>(
+    b: &B,
+    execute_uuid: &str,
+) -> Result<OrderSnapshot> {
+    let info = b.get_order(execute_uuid).await?;
+    let batches = b.list_batches(execute_uuid).await?;
+    let mut instances = vec![];
+    for bl in &batches {
+        let q = BatchDetailQuery {
+            limit: Some(100),
+            ..Default::default()
+        };
+        let d = b.get_batch(execute_uuid, bl.batch_index, q).await?;
+        instances.extend(
+            d.execute_instances
+                .into_iter()
+                .map(|instance| BatchInstance {
+                    batch_index: bl.batch_index,
+                    instance,
+                }),
+        );
+    }
+    Ok(OrderSnapshot {
+        info,
+        batches,
+        instances,
+    })
 }

@@ -184,6 +184,9 @@ endpoints! {
         => ((), (), Data<JobScriptOrderStatisticsModel>);
     OPERATE_ORDER = Put "/v1/job/script/orders/{execute_uuid}/operation" in Coc
         => ((), JobScriptOrderOperationBody, Data<String>);
+    /// The order, its batches and every instance at once: what a console opens.
+    ORDER_SNAPSHOT = Get "/v1/cocpit/orders/{execute_uuid}/snapshot" in Coc
+        => ((), (), Data<OrderSnapshot>);
     /// An instance's output as it arrived: pieces of whole lines with their stream and time.
     INSTANCE_LOG = Get "/v1/cocpit/orders/{execute_uuid}/instances/{instance_id}/log" in Coc
         => ((), (), Data<Vec<LogPiece>>);

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::order::{InstanceStatus, OrderStatus};
+use crate::model::order::{InstanceStatus, OrderStatus, Tally};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -11,17 +11,38 @@ pub enum Change {
         script_uuid: String,
         deleted: bool,
     },
+    /// An order's state, as its `properties` and list row show it.
     OrderChanged {
         execute_uuid: String,
         status: OrderStatus,
         current_batch: i64,
         pause_reason: Option<String>,
+        #[serde(default)]
+        gmt_finished: Option<i64>,
     },
+    /// An instance's row after a change (its output comes as [`Change::Output`]; a new start
+    /// begins a new output), with what it changed around it: its batch's status and the
+    /// order's tally. A front end patches what it shows; it reads nothing back.
     InstanceChanged {
         execute_uuid: String,
         instance_id: i64,
         batch_index: i64,
         status: InstanceStatus,
+        /// The run this row is of: a higher one than shown starts a new output.
+        #[serde(default)]
+        attempt: i64,
+        #[serde(default)]
+        exit_code: Option<i32>,
+        #[serde(default)]
+        gmt_finished: Option<i64>,
+        #[serde(default)]
+        execute_costs: Option<i64>,
+        /// The batch's status label after the change (`PROCESSING`, `FINISHED`, …).
+        #[serde(default)]
+        batch_status: Option<String>,
+        /// The order's instances counted after the change.
+        #[serde(default)]
+        tally: Option<Tally>,
     },
     IncidentChanged {
         incident_num: String,
@@ -61,6 +82,13 @@ pub enum Change {
         /// Milliseconds since the epoch.
         #[serde(default)]
         at: i64,
+        /// Where `text` starts in the instance's `message` (bytes), so a front end that already
+        /// has it (from a read) does not add it twice, and one that missed some reads again.
+        #[serde(default)]
+        offset: u64,
+        /// The run of the instance the text is from.
+        #[serde(default)]
+        attempt: i64,
     },
 }
 

@@ -843,6 +843,17 @@ impl Backend for Remote {
         Ok(d.data)
     }
 
+    async fn order_snapshot(&self, execute_uuid: &str) -> Result<OrderSnapshot> {
+        match self.read(&ORDER_SNAPSHOT, &[execute_uuid]).await {
+            Ok(d) => Ok(d.data),
+            // An endpoint without cocpit's extensions (real COC): the seeds' reads.
+            Err(Error::Remote { status: 404, .. }) => {
+                cocpit_api::backend::compose_snapshot(self, execute_uuid).await
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     async fn statistics(&self, execute_uuid: &str) -> Result<JobScriptOrderStatisticsModel> {
         Ok(self.read(&ORDER_STATISTICS, &[execute_uuid]).await?.data)
     }

@@ -580,6 +580,7 @@ impl Engine {
             status: OrderStatus::Processing,
             current_batch: 1,
             pause_reason: None,
+            gmt_finished: None,
         });
         tracing::info!(order = %execute_uuid, script = %uuid, by = creator, "order started");
         runner::ensure_driver(&self.inner, order_id);
@@ -651,6 +652,35 @@ impl Engine {
             .into_iter()
             .map(|b| views::batch(&b, &insts))
             .collect())
+    }
+
+    /// The order, its batches and every instance with its output, read at once.
+    pub fn order_snapshot(&self, execute_uuid: &str) -> Result<OrderSnapshot> {
+        let o = self.order_row(execute_uuid)?;
+        let insts = self.inner.store.instances(o.id)?;
+        let tally = Tally::of(insts.iter().map(|i| i.status));
+        let batches = self
+            .inner
+            .store
+            .batches(o.id)?
+            .into_iter()
+            .map(|b| views::batch(&b, &insts))
+            .collect();
+        let instances = insts
+            .iter()
+            .map(|i| {
+                let out = self.inner.store.output(i.id)?;
+                Ok(BatchInstance {
+                    batch_index: i.batch_index,
+                    instance: views::execution_instance(i, &out, self.inner.settings.output_cap),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(OrderSnapshot {
+            info: views::order_info(o, &tally),
+            batches,
+            instances,
+        })
     }
 
     pub fn statistics(&self, execute_uuid: &str) -> Result<JobScriptOrderStatisticsModel> {

@@ -98,6 +98,10 @@ impl Backend for Local {
         Ok(self.engine.get_batch(execute_uuid, batch_index, &q)?)
     }
 
+    async fn order_snapshot(&self, execute_uuid: &str) -> Result<OrderSnapshot> {
+        Ok(self.engine.order_snapshot(execute_uuid)?)
+    }
+
     async fn statistics(&self, execute_uuid: &str) -> Result<JobScriptOrderStatisticsModel> {
         Ok(self.engine.statistics(execute_uuid)?)
     }

@@ -62,13 +62,66 @@ async fn drive(inner: Arc<Inner>, order_id: i64, notify: Arc<Notify>) {
     }
 }
 
+/// Publishes an order's state as the API shows it (a pause reason in today's numbers).
 fn emit_order(inner: &Inner, o: &OrderRow) {
+    let tally = inner.store.tally(o.id).unwrap_or_default();
+    let info = crate::views::order_info(o.clone(), &tally);
     inner.emit(Change::OrderChanged {
-        execute_uuid: o.execute_uuid.clone(),
-        status: o.status,
-        current_batch: o.current_batch,
-        pause_reason: o.pause_reason.clone(),
+        execute_uuid: info.execute_uuid,
+        status: info.status,
+        current_batch: info.properties.current_execute_batch_index,
+        pause_reason: info.properties.pause_reason,
+        gmt_finished: info.gmt_finished,
     });
+}
+
+/// Publishes an instance's row after a change, with its batch's status and the order's tally.
+/// When it ended with a reason (or lost output to the cap), the end of its `message` follows as
+/// output, so a front end's copy of the message is the API's.
+fn emit_instance(inner: &Inner, execute_uuid: &str, order_id: i64, instance_id: i64) {
+    let emitted = (|| -> Result<()> {
+        let insts = inner.store.instances(order_id)?;
+        let Some(i) = insts.iter().find(|i| i.id == instance_id) else {
+            return Ok(());
+        };
+        let batch_status = inner
+            .store
+            .batches(order_id)?
+            .iter()
+            .find(|b| b.batch_index == i.batch_index)
+            .map(|b| crate::views::batch_status(b, &insts).to_string());
+        inner.emit(Change::InstanceChanged {
+            execute_uuid: execute_uuid.to_string(),
+            instance_id,
+            batch_index: i.batch_index,
+            status: i.status,
+            attempt: i.attempt,
+            exit_code: i.exit_code,
+            gmt_finished: i.gmt_finished,
+            execute_costs: crate::views::costs(i.gmt_started, i.gmt_finished),
+            batch_status,
+            tally: Some(Tally::of(insts.iter().map(|i| i.status))),
+        });
+        if i.status.is_done() && (i.reason.is_some() || i.dropped_bytes > 0) {
+            let out = inner.store.output(i.id)?;
+            let text = crate::views::message_tail(i, &out, inner.settings.output_cap);
+            if !text.is_empty() {
+                inner.emit(Change::Output {
+                    execute_uuid: execute_uuid.to_string(),
+                    instance_id,
+                    text,
+                    stderr: false,
+                    at: now_ms(),
+                    offset: String::from_utf8_lossy(&out).len() as u64,
+                    attempt: i.attempt,
+                });
+            }
+        }
+        Ok(())
+    })();
+    if let Err(e) = emitted {
+        tracing::error!("instance {instance_id}: {e}");
+    }
 }
 
 fn set_order(
@@ -111,12 +164,7 @@ fn set_instance(
     inner
         .store
         .set_instance_status(i.id, status, reason, finished)?;
-    inner.emit(Change::InstanceChanged {
-        execute_uuid: o.execute_uuid.clone(),
-        instance_id: i.id,
-        batch_index: i.batch_index,
-        status,
-    });
+    emit_instance(inner, &o.execute_uuid, o.id, i.id);
     Ok(())
 }
 
@@ -471,12 +519,7 @@ fn job(o: &OrderRow, i: &InstanceRow) -> Job {
 
 fn start_instance(inner: &Arc<Inner>, o: &OrderRow, i: &InstanceRow) -> Result<()> {
     inner.store.start_instance(i.id, now_ms())?;
-    inner.emit(Change::InstanceChanged {
-        execute_uuid: o.execute_uuid.clone(),
-        instance_id: i.id,
-        batch_index: i.batch_index,
-        status: InstanceStatus::Processing,
-    });
+    emit_instance(inner, &o.execute_uuid, o.id, i.id);
     let (tx, rx) = watch::channel(None);
     inner
         .running
@@ -501,12 +544,7 @@ fn start_instance(inner: &Arc<Inner>, o: &OrderRow, i: &InstanceRow) -> Result<(
         {
             tracing::error!("instance {}: {e}", inst.id);
         }
-        inner.emit(Change::InstanceChanged {
-            execute_uuid: job.execute_uuid.clone(),
-            instance_id: inst.id,
-            batch_index: inst.batch_index,
-            status,
-        });
+        emit_instance(&inner, &job.execute_uuid, job.order_id, inst.id);
         poke(&inner, job.order_id);
     });
     Ok(())
@@ -517,6 +555,7 @@ struct StoreSink<'a> {
     inner: &'a Inner,
     execute_uuid: &'a str,
     instance_id: i64,
+    attempt: i64,
     cap: Cap,
 }
 
@@ -527,6 +566,7 @@ impl OutputSink for StoreSink<'_> {
         }
         let at = now_ms();
         let (kept, dropped) = self.cap.take(data);
+        let offset = (self.cap.kept - kept.len()) as u64;
         if let Err(e) = self
             .inner
             .store
@@ -541,6 +581,8 @@ impl OutputSink for StoreSink<'_> {
                 text: String::from_utf8_lossy(kept).into_owned(),
                 stderr,
                 at,
+                offset,
+                attempt: self.attempt,
             });
         }
     }
@@ -569,6 +611,8 @@ async fn run_instance(
         inner,
         execute_uuid: &job.execute_uuid,
         instance_id: inst.id,
+        // The run that started (the row read before it counted it).
+        attempt: inst.attempt + 1,
         cap: Cap {
             limit: inner.settings.output_cap,
             kept: 0,

@@ -142,7 +142,7 @@ pub fn masked_param(o: &OrderRow) -> ScriptExecuteParam {
     p
 }
 
-fn costs(created: Option<i64>, finished: Option<i64>) -> Option<i64> {
+pub fn costs(created: Option<i64>, finished: Option<i64>) -> Option<i64> {
     Some(finished? - created?)
 }
 
@@ -263,6 +263,12 @@ pub fn message(i: &InstanceRow, output: &[u8], cap: usize) -> String {
     m
 }
 
+/// What `message` has after the output: the truncation marker and the reason it ended.
+pub fn message_tail(i: &InstanceRow, output: &[u8], cap: usize) -> String {
+    let output_len = String::from_utf8_lossy(output).len();
+    message(i, output, cap).split_off(output_len)
+}
+
 pub fn execution_instance(i: &InstanceRow, output: &[u8], cap: usize) -> ExecutionInstanceModel {
     ExecutionInstanceModel {
         id: i.id,
@@ -276,5 +282,6 @@ pub fn execution_instance(i: &InstanceRow, output: &[u8], cap: usize) -> Executi
         status: i.status,
         message: message(i, output, cap),
         exit_code: i.exit_code,
+        attempt: Some(i.attempt),
     }
 }

@@ -28,6 +28,7 @@ pub fn routes() -> Router<Arc<App>> {
         .at(&GET_BATCH, get_batch)
         .at(&ORDER_STATISTICS, statistics)
         .at(&OPERATE_ORDER, operate)
+        .at(&ORDER_SNAPSHOT, snapshot)
         .at(&INSTANCE_LOG, instance_log)
 }
 
@@ -44,6 +45,13 @@ async fn instance_log(
         )
     })?;
     Ok(Json(Data::new(app.engine.instance_log(&id, instance)?)))
+}
+
+async fn snapshot(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Data<OrderSnapshot>>> {
+    Ok(Json(Data::new(app.engine.order_snapshot(&id)?)))
 }
 
 async fn create_script(

@@ -26,11 +26,10 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_stream::StreamExt;
 
 use cocpit_api::backend::Backend;
-use cocpit_api::model::order::BatchDetailQuery;
 use cocpit_api::model::script::ListScriptsQuery;
 use cocpit_api::model::tat;
-use state::{BatchInstance, State};
-use update::{Effect, Msg, OrderSnapshot, ScriptSave};
+use state::State;
+use update::{Effect, Msg, ScriptSave};
 
 /// Whether the terminal says it shows 24-bit colour.
 pub fn truecolor() -> bool {
@@ -109,30 +108,7 @@ pub async fn run_effect(b: Arc<dyn Backend>, e: Effect) -> Msg {
             Msg::Resources(b.list_resources(q).await.map_err(err))
         }
         Effect::LoadOrder(eid) => {
-            let snap = async {
-                let info = b.get_order(&eid).await?;
-                let batches = b.list_batches(&eid).await?;
-                let mut instances = vec![];
-                for bl in &batches {
-                    let q = BatchDetailQuery {
-                        limit: Some(100),
-                        ..Default::default()
-                    };
-                    let d = b.get_batch(&eid, bl.batch_index, q).await?;
-                    instances.extend(d.execute_instances.into_iter().map(|instance| {
-                        BatchInstance {
-                            batch_index: bl.batch_index,
-                            instance,
-                        }
-                    }));
-                }
-                Ok::<_, cocpit_api::backend::Error>(OrderSnapshot {
-                    info,
-                    batches,
-                    instances,
-                })
-            }
-            .await;
+            let snap = b.order_snapshot(&eid).await;
             Msg::Order(eid, snap.map(Box::new).map_err(err))
         }
         Effect::LoadScriptParams(uuid) => {
@@ -632,6 +608,18 @@ fn suspended<T>(terminal: &mut ratatui::DefaultTerminal, f: impl FnOnce() -> T) 
     r
 }
 
+/// What the console reads as it opens.
+pub fn startup_effects() -> Vec<Effect> {
+    vec![
+        Effect::LoadScripts(cocpit_api::pages::PAGE),
+        Effect::LoadOrders(cocpit_api::pages::PAGE),
+        Effect::LoadResources,
+        // Alarms load at once: the header counts them wherever the user is.
+        Effect::Triage(update::TriageEffect::LoadAlarms),
+        Effect::Triage(update::TriageEffect::LoadIncidents),
+    ]
+}
+
 /// Opens the console on `backend` and runs it until the user quits or the terminal goes away.
 pub async fn run(
     backend: Arc<dyn Backend>,
@@ -651,14 +639,7 @@ pub async fn run(
     let mut engine = backend.subscribe();
     let mut link = backend.connection();
     let mut input = EventStream::new();
-    for e in [
-        Effect::LoadScripts(cocpit_api::pages::PAGE),
-        Effect::LoadOrders(cocpit_api::pages::PAGE),
-        Effect::LoadResources,
-        // Alarms load at once: the header counts them wherever the user is.
-        Effect::Triage(update::TriageEffect::LoadAlarms),
-        Effect::Triage(update::TriageEffect::LoadIncidents),
-    ] {
+    for e in startup_effects() {
         jobs.spawn(&backend, &tx, e);
     }
     let (found, problems) = editor::draft::load_all(drafts);

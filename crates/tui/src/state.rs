@@ -597,7 +597,16 @@ pub struct OrderView {
     pub show_times: bool,
     /// When the selected instance's lines arrived, once read.
     pub times: Option<LogTimes>,
+    /// The latest changes of this order (at most [`RECENT_CHANGES`], [`RECENT_TEXT`] bytes of
+    /// output), applied again on top of every read.
+    pub recent: std::collections::VecDeque<cocpit_api::event::Change>,
+    recent_text: usize,
 }
+
+/// Changes an order view keeps to apply on top of a read.
+pub const RECENT_CHANGES: usize = 4096;
+/// Bytes of output those changes may hold.
+pub const RECENT_TEXT: usize = 4 * 1024 * 1024;
 
 /// When each line of one instance's log arrived, from the pieces the engine stored (whole lines
 /// of one stream at a time).
@@ -674,6 +683,24 @@ impl OrderView {
             on_current: true,
             show_times: false,
             times: None,
+            recent: Default::default(),
+            recent_text: 0,
+        }
+    }
+
+    /// Keeps a change to apply again on top of the next read; the oldest go first.
+    pub fn remember(&mut self, e: &cocpit_api::event::Change) {
+        let text = |e: &cocpit_api::event::Change| match e {
+            cocpit_api::event::Change::Output { text, .. } => text.len(),
+            _ => 0,
+        };
+        self.recent_text += text(e);
+        self.recent.push_back(e.clone());
+        while self.recent.len() > RECENT_CHANGES || self.recent_text > RECENT_TEXT {
+            let Some(old) = self.recent.pop_front() else {
+                break;
+            };
+            self.recent_text -= text(&old);
         }
     }
 
@@ -732,12 +759,7 @@ impl OrderView {
     }
 }
 
-/// An instance with the batch it belongs to (the API's instance model does not carry it).
-#[derive(Debug, Clone)]
-pub struct BatchInstance {
-    pub batch_index: i64,
-    pub instance: ExecutionInstanceModel,
-}
+pub use cocpit_api::model::order::BatchInstance;
 
 /// Something that needs the user's yes before it happens.
 #[derive(Debug, Clone, PartialEq)]
@@ -889,6 +911,8 @@ pub struct State {
     pub connection: Option<String>,
     /// The backend has no event stream: what is shown is read again now and then.
     pub polling: bool,
+    /// A change named an order the list lacks, and the list is being read for it.
+    pub orders_asked: bool,
     pub pane: Pane,
     pub scripts: List<ScriptListModel>,
     pub orders: List<JobScriptOrderListModel>,
@@ -941,6 +965,7 @@ impl State {
             backend,
             connection: None,
             polling: false,
+            orders_asked: false,
             pane: Pane::Scripts,
             scripts: List::default(),
             orders: List::default(),

@@ -304,6 +304,27 @@ pub struct ExecutionInstanceModel {
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
+    /// cocpit's: which run of the instance this is (1 for the first; a retry is the next), so
+    /// a front end can tell an event of an earlier run from one of this run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<i64>,
+}
+
+/// An instance with the batch it belongs to (the API's instance model does not carry it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchInstance {
+    pub batch_index: i64,
+    pub instance: ExecutionInstanceModel,
+}
+
+/// An order as a console shows it, read at once: the order, its batches and every instance
+/// (cocpit's `GET /v1/cocpit/orders/{execute_uuid}/snapshot`; elsewhere composed from the
+/// seeds' reads).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderSnapshot {
+    pub info: JobScriptOrderInfoModel,
+    pub batches: Vec<JobScriptBatchListModel>,
+    pub instances: Vec<BatchInstance>,
 }
 
 /// `JobScriptBatchDetailModel`: `GET …/orders/{execute_uuid}/batches/{batch_index}`.

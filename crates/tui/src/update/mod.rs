@@ -83,12 +83,7 @@ pub enum ScriptSave {
     Update(String, EditScriptModel),
 }
 
-#[derive(Debug, Clone)]
-pub struct OrderSnapshot {
-    pub info: JobScriptOrderInfoModel,
-    pub batches: Vec<JobScriptBatchListModel>,
-    pub instances: Vec<BatchInstance>,
-}
+pub use cocpit_api::model::order::OrderSnapshot;
 
 /// Work for the loop to do on the backend.
 #[derive(Debug, Clone, PartialEq)]
@@ -201,6 +196,7 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
         }
         Msg::Orders(r, more) => {
             s.orders.more = more;
+            s.orders_asked = false;
             loaded(&mut s.orders, r)
         }
         Msg::Resources(r) => {
@@ -257,6 +253,15 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
                     v.batch = v.batch.min(v.batches.len().saturating_sub(1));
                     let n = v.batch_instances().len();
                     v.instance = v.instance.min(n.saturating_sub(1));
+                    // What changed while the read was out, on top of it.
+                    let mut out = Outcome::redraw();
+                    for e in v.recent.clone() {
+                        if let Patched::Missing = patch_order(v, e) {
+                            out = out.with(Effect::LoadOrder(eid.clone()));
+                            break;
+                        }
+                    }
+                    return out;
                 }
                 Err(e) => v.load = Load::Failed(e),
             }
@@ -430,52 +435,197 @@ fn engine_event(s: &mut State, e: Change) -> Outcome {
                 out = out.with(Effect::LoadScripts(s.scripts.want));
             }
         }
+        Change::Output { .. } | Change::InstanceChanged { .. } | Change::OrderChanged { .. } => {
+            out = order_change(s, e);
+        }
+    }
+    out
+}
+
+/// An order's change, patched into the orders list and the order shown. The patches are
+/// idempotent (rows are whole, output carries its offset and run), so the view keeps its recent
+/// changes and applies them again on top of every read: a read answered after a change it
+/// predates does not undo it.
+fn order_change(s: &mut State, e: Change) -> Outcome {
+    let mut out = Outcome::default();
+    let eid = match &e {
+        Change::Output { execute_uuid, .. }
+        | Change::InstanceChanged { execute_uuid, .. }
+        | Change::OrderChanged { execute_uuid, .. } => execute_uuid.clone(),
+        _ => return out,
+    };
+    // The list row: whole status and counts; a row not listed yet is read.
+    let listed = match &e {
+        Change::InstanceChanged { tally: Some(t), .. } => {
+            patch_order_row(s, &eid, |r| r.properties.tally = Some(*t))
+        }
+        Change::OrderChanged { status, .. } => patch_order_row(s, &eid, |r| r.status = *status),
+        _ => true,
+    };
+    if !listed && !s.orders_asked {
+        s.orders_asked = true;
+        out = out.with(Effect::LoadOrders(s.orders.want));
+    }
+    out.redraw |= s.pane == Pane::Orders && !matches!(e, Change::Output { .. });
+    let shown = s.pane == Pane::Order;
+    let Some(v) = s.order.as_mut().filter(|v| v.execute_uuid == eid) else {
+        return out;
+    };
+    v.remember(&e);
+    if v.info.is_none() {
+        // The first read is out: applied on top of it.
+        return out;
+    }
+    match patch_order(v, e) {
+        Patched::Shown(visible) => out.redraw |= shown && visible,
+        Patched::Missing | Patched::Bare => out = out.with(Effect::LoadOrder(eid)),
+    }
+    out
+}
+
+enum Patched {
+    /// Applied (or already had); whether it shows on the order's screen.
+    Shown(bool),
+    /// Something the view lacks (an instance it does not know, output it missed): read it.
+    Missing,
+    /// An event that carries no row (a server older than this console): read it.
+    Bare,
+}
+
+/// Applies one change to a loaded order view.
+fn patch_order(v: &mut OrderView, e: Change) -> Patched {
+    match e {
+        Change::OrderChanged {
+            status,
+            current_batch,
+            pause_reason,
+            gmt_finished,
+            ..
+        } => {
+            let Some(info) = v.info.as_mut() else {
+                return Patched::Missing;
+            };
+            info.status = status;
+            info.gmt_finished = gmt_finished;
+            info.execute_costs = gmt_finished.map(|f| f - info.gmt_created);
+            info.properties.current_execute_batch_index = current_batch;
+            info.properties.pause_reason = pause_reason;
+            if v.on_current
+                && let Some(cur) = v.current_batch()
+                && cur != v.batch
+            {
+                v.batch = cur;
+                v.instance = 0;
+            }
+            Patched::Shown(true)
+        }
+        Change::InstanceChanged {
+            instance_id,
+            batch_index,
+            status,
+            attempt,
+            exit_code,
+            gmt_finished,
+            execute_costs,
+            batch_status,
+            ..
+        } => {
+            let Some(batch_status) = batch_status else {
+                return Patched::Bare;
+            };
+            let Some(i) = v.instance_mut(instance_id) else {
+                return Patched::Missing;
+            };
+            let shown_attempt = i.attempt.unwrap_or(0);
+            if attempt < shown_attempt {
+                return Patched::Shown(false);
+            }
+            let restarted = attempt > shown_attempt;
+            if restarted {
+                // A new run begins a new output.
+                i.message.clear();
+                i.attempt = Some(attempt);
+            }
+            i.status = status;
+            i.exit_code = exit_code;
+            i.gmt_finished = gmt_finished;
+            i.execute_costs = execute_costs;
+            if restarted
+                && v.times
+                    .as_ref()
+                    .is_some_and(|t| t.instance_id == instance_id)
+            {
+                v.times = None;
+            }
+            if let Some(b) = v.batches.iter_mut().find(|b| b.batch_index == batch_index) {
+                b.properties = Some(batch_status);
+            }
+            Patched::Shown(true)
+        }
         Change::Output {
-            execute_uuid,
             instance_id,
             text,
             stderr,
             at,
-        } => {
-            // Appended in place: a log tail needs no reload. Any instance of the batch shown
-            // redraws (its LAST LINE is on screen), not only the selected one.
-            if let Some(v) = s.order.as_mut().filter(|v| &v.execute_uuid == execute_uuid)
-                && let Some(i) = v.instance_mut(*instance_id)
-            {
-                i.message.push_str(text);
-                if let Some(t) = v.times.as_mut().filter(|t| t.instance_id == *instance_id) {
-                    t.push(*at, *stderr, text);
-                }
-                out.redraw = s.pane == Pane::Order && v.shows_instance(*instance_id);
-            }
-        }
-        Change::InstanceChanged {
-            execute_uuid,
-            instance_id,
-            status,
+            offset,
+            attempt,
             ..
         } => {
-            // The status shows at once; the rest (exit code, times) comes with the reload.
-            if let Some(v) = s.order.as_mut().filter(|v| &v.execute_uuid == execute_uuid)
-                && let Some(i) = v.instance_mut(*instance_id)
-            {
-                i.status = *status;
-                out.redraw = s.pane == Pane::Order;
-                out = out.with(Effect::LoadOrder(execute_uuid.clone()));
+            let Some(i) = v.instance_mut(instance_id) else {
+                return Patched::Missing;
+            };
+            // A server that tells no run or offset: append, as it arrives.
+            let tracked = i.attempt.is_some();
+            if tracked && attempt < i.attempt.unwrap_or(0) {
+                return Patched::Shown(false);
             }
-            out = out.with(Effect::LoadOrders(s.orders.want));
-        }
-        Change::OrderChanged { execute_uuid, .. } => {
-            out = out.with(Effect::LoadOrders(s.orders.want));
-            if s.order
-                .as_ref()
-                .is_some_and(|v| &v.execute_uuid == execute_uuid)
-            {
-                out = out.with(Effect::LoadOrder(execute_uuid.clone()));
+            if tracked && attempt > i.attempt.unwrap_or(0) {
+                // The run's own event comes first; output of a later one means events were lost.
+                return Patched::Missing;
             }
+            let have = i.message.len() as u64;
+            let new = if !tracked || offset == have {
+                text.as_str()
+            } else if offset + text.len() as u64 <= have {
+                return Patched::Shown(false);
+            } else if offset < have {
+                match text.get((have - offset) as usize..) {
+                    Some(rest) => rest,
+                    None => return Patched::Missing,
+                }
+            } else {
+                return Patched::Missing;
+            };
+            i.message.push_str(new);
+            if let Some(t) = v.times.as_mut().filter(|t| t.instance_id == instance_id) {
+                t.push(at, stderr, new);
+            }
+            Patched::Shown(v.shows_instance(instance_id))
         }
+        _ => Patched::Shown(false),
     }
-    out
+}
+
+/// Patches the orders list's row of `execute_uuid`; `false` when the list has no such row.
+fn patch_order_row(
+    s: &mut State,
+    execute_uuid: &str,
+    patch: impl Fn(&mut JobScriptOrderListModel),
+) -> bool {
+    if !s
+        .orders
+        .items
+        .iter()
+        .any(|r| r.execute_uuid == execute_uuid)
+    {
+        return false;
+    }
+    s.orders.modify(|rows| {
+        if let Some(r) = rows.iter_mut().find(|r| r.execute_uuid == execute_uuid) {
+            patch(r);
+        }
+    });
+    true
 }
 
 fn key(s: &mut State, k: KeyEvent) -> Outcome {
