@@ -289,6 +289,15 @@ async fn the_remote_backend_does_what_the_local_one_does() {
             .as_deref(),
         Some(AK)
     );
+    // The alarms an event names, in one call; an id no longer stored is left out.
+    let id = alarms[0].alarm_id.clone();
+    let named = b.alarms(&[id.clone(), "AL-none".into()]).await.unwrap();
+    assert_eq!(named.len(), 1);
+    assert_eq!(named[0].alarm_id, id);
+    assert_eq!(named[0].acked_by.as_deref(), Some(AK));
+    let too_many: Vec<String> = (0..=MAX_IDS).map(|i| format!("AL{i}")).collect();
+    let err = b.alarms(&too_many).await.unwrap_err();
+    assert!(err.to_string().starts_with("ids: at most 200"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

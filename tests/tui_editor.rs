@@ -2,48 +2,32 @@
 //! drafts on every change, saving, `$EDITOR`'s text coming back, and snapshots of each state at
 //! 80×24 and 160×48.
 
+mod common;
+
+use common::tui::{draw, press};
+
 use cocpit::model::script::*;
 use cocpit::tui::action::Action;
 use cocpit::tui::editor::Field;
-use cocpit::tui::keymap::Keymap;
-use cocpit::tui::render::render;
 use cocpit::tui::state::*;
-use cocpit::tui::theme::Theme;
 use cocpit::tui::update::{self, Effect, Msg, ScriptSave};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 const T0: i64 = 1_700_000_000_000;
 
 fn state() -> State {
-    let mut s = State::new(
-        "local engine /data/cocpit".into(),
-        Theme::default(),
-        Keymap::default(),
-    );
-    s.clock = "12:00".into();
+    let mut s = common::tui::state();
     s.now_ms = T0;
     s
 }
 
-fn draw(s: &State, w: u16, h: u16) -> TestBackend {
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| render(s, f)).unwrap();
-    t.backend().clone()
-}
-
-/// Snapshots at both sizes (the editor scrolls for the size it is drawn at).
-fn snap(name: &str, s: &mut State) {
+/// Snapshots the editor as it lays out at each size (its view follows the cursor per size).
+fn snap_editor(name: &str, s: &mut State) {
     for (w, h) in [(80, 24), (160, 48)] {
         s.screen = (w, h);
         update::follow_editor(s);
         insta::assert_snapshot!(format!("{name}_{w}x{h}"), draw(s, w, h));
     }
-}
-
-fn press(s: &mut State, code: KeyCode) -> update::Outcome {
-    update::update(s, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
 }
 
 fn ctrl(s: &mut State, c: char) -> update::Outcome {
@@ -129,7 +113,7 @@ fn a_new_script_is_typed_validated_drafted_and_saved() {
     update::update(&mut s, Msg::Scripts(Ok(vec![]), false));
     update::act(&mut s, Action::NewScript);
     assert_eq!(s.pane, Pane::Editor);
-    snap("editor_new_empty", &mut s);
+    snap_editor("editor_new_empty", &mut s);
 
     // Every change writes the draft; the form is checked as it is typed.
     let effects = type_text(&mut s, "hello world");
@@ -140,7 +124,7 @@ fn a_new_script_is_typed_validated_drafted_and_saved() {
     assert_eq!(drafts, 11, "one draft write per change");
     let e = s.editor.as_ref().unwrap();
     assert_eq!(e.problem.as_ref().unwrap().field, "name");
-    snap("editor_invalid_name", &mut s);
+    snap_editor("editor_invalid_name", &mut s);
     for _ in 0..6 {
         press(&mut s, KeyCode::Backspace);
     }
@@ -171,7 +155,7 @@ fn a_new_script_is_typed_validated_drafted_and_saved() {
     let e = s.editor.as_ref().unwrap();
     assert_eq!(e.problem, None, "{:?}", e.problem);
     assert!(e.dirty);
-    snap("editor_new_valid", &mut s);
+    snap_editor("editor_new_valid", &mut s);
     // ctrl-e in the editor hands the content to $EDITOR.
     let out = ctrl(&mut s, 'e');
     assert!(
@@ -245,17 +229,17 @@ fn the_script_pane_and_editing_a_saved_script() {
         out.effects
             .contains(&Effect::LoadScript(d.script_uuid.clone()))
     );
-    snap("script_loading", &mut s);
+    snap_editor("script_loading", &mut s);
     update::update(
         &mut s,
         Msg::Script(d.script_uuid.clone(), Err("HTTP 503: engine busy".into())),
     );
-    snap("script_error", &mut s);
+    snap_editor("script_error", &mut s);
     update::update(
         &mut s,
         Msg::Script(d.script_uuid.clone(), Ok(Box::new(d.clone()))),
     );
-    snap("script_full", &mut s);
+    snap_editor("script_full", &mut s);
     let text = format!("{:?}", draw(&s, 80, 24));
     assert!(
         !text.contains("s3cret"),
@@ -268,7 +252,7 @@ fn the_script_pane_and_editing_a_saved_script() {
     let e = s.editor.as_ref().unwrap();
     assert_eq!(e.focus, Field::Content);
     assert!(!e.dirty);
-    snap("editor_existing", &mut s);
+    snap_editor("editor_existing", &mut s);
     press(&mut s, KeyCode::Esc);
     assert_ne!(s.editor.as_ref().unwrap().focus, Field::Content);
     press(&mut s, KeyCode::Esc);
@@ -298,7 +282,7 @@ fn the_script_pane_and_editing_a_saved_script() {
     let mut next = state();
     update::update(&mut next, Msg::Scripts(Ok(vec![list_row(&d)]), false));
     update::update(&mut next, Msg::Drafts(drafts, vec![]));
-    snap("draft_offered", &mut next);
+    snap_editor("draft_offered", &mut next);
     press(&mut next, KeyCode::Char('y'));
     assert_eq!(next.pane, Pane::Editor);
     assert_eq!(
@@ -326,7 +310,7 @@ fn a_2000_line_script_scrolls_and_is_highlighted_around_the_view() {
     assert_eq!(e.cursor().0, 1999);
     assert!(e.top > 1980, "{}", e.top);
     type_text(&mut s, "x");
-    snap("editor_2000_lines_bottom", &mut s);
+    snap_editor("editor_2000_lines_bottom", &mut s);
 }
 
 #[test]
@@ -360,5 +344,5 @@ fn the_editor_undoes_indents_by_type_and_helps_with_its_own_keys_only() {
     for types in ["  q  quit", "  1  scripts", "  r  run", "  :  command"] {
         assert!(!help.contains(types), "{types:?} listed:\n{help}");
     }
-    snap("editor_help", &mut s);
+    snap_editor("editor_help", &mut s);
 }

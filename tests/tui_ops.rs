@@ -3,23 +3,14 @@
 
 mod common;
 
-use common::tui::{draw, state};
+use common::tui::{draw, press, state, typed};
 
 use cocpit::model::agent::*;
 use cocpit::model::desktop::*;
 use cocpit::model::tat::*;
 use cocpit::tui::state::*;
 use cocpit::tui::update::{self, Effect, Msg, OpsEffect, OpsMsg};
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
-
-fn snap(name: &str, s: &State) {
-    insta::assert_snapshot!(format!("{name}_80x24"), draw(s, 80, 24));
-    insta::assert_snapshot!(format!("{name}_160x48"), draw(s, 160, 48));
-}
-
-fn press(s: &mut State, c: KeyCode) -> update::Outcome {
-    update::update(s, Msg::Key(KeyEvent::from(c)))
-}
+use ratatui::crossterm::event::KeyCode;
 
 fn ops(effects: &[Effect]) -> Vec<&OpsEffect> {
     effects
@@ -122,7 +113,7 @@ fn the_agents_pane_installs_retries_and_rolls_back_after_asking() {
         ),
     ];
     update::update(&mut s, Msg::Ops(OpsMsg::Agents(Ok((agents(), tasks)))));
-    snap("agents", &s);
+    snap!("agents", &s);
     // Every task shows, the running one too, with the reason of the failed one.
     let screen = draw(&s, 160, 48).to_string();
     assert!(screen.contains("tasks 3 (newest first)"), "{screen}");
@@ -166,7 +157,7 @@ fn the_agents_pane_installs_retries_and_rolls_back_after_asking() {
     let out = press(&mut s, KeyCode::Char('b'));
     assert!(ops(&out.effects).is_empty());
     assert!(matches!(s.overlay, Overlay::Confirm(_)));
-    snap("agents_rollback_confirm", &s);
+    snap!("agents_rollback_confirm", &s);
     let out = press(&mut s, KeyCode::Char('y'));
     assert_eq!(
         ops(&out.effects),
@@ -216,7 +207,7 @@ fn the_desktops_pane_shows_progress_and_installs_on_the_selection() {
             d("desktop-0003", None, None, None),
         ]))),
     );
-    snap("desktops", &s);
+    snap!("desktops", &s);
     s.desktops.selected = 2;
     let out = press(&mut s, KeyCode::Char('i'));
     assert_eq!(
@@ -277,7 +268,7 @@ fn the_invokers_pane_shows_next_fires_in_both_zones_and_toggles() {
             ),
         ]))),
     );
-    snap("invokers", &s);
+    snap!("invokers", &s);
     // 03:00 in UTC+8, 20:00 in the viewer's UTC+1.
     assert!(
         draw(&s, 160, 48)
@@ -323,12 +314,6 @@ fn invokers_at_noon() -> State {
     s
 }
 
-fn typed(s: &mut State, text: &str) {
-    for c in text.chars() {
-        press(s, KeyCode::Char(c));
-    }
-}
-
 fn form(s: &State) -> &Form {
     match &s.overlay {
         Overlay::Form(f) => f,
@@ -366,7 +351,7 @@ fn the_create_form_previews_five_fires_in_both_zones_and_names_a_bad_expression(
         f.notes[5],
         "  Tue 11-24 20:05 UTC+8 · Tue 11-24 13:05 local"
     );
-    snap("invoker_form", &s);
+    snap!("invoker_form", &s);
 
     // A cron read in UTC+8: 03:00 there is 19:00 UTC the day before, 20:00 for the viewer.
     for _ in 0.."* * * * *".len() {
@@ -386,7 +371,7 @@ fn the_create_form_previews_five_fires_in_both_zones_and_names_a_bad_expression(
     let err = form(&s).error.clone().unwrap();
     assert!(err.starts_with("schedule: ") && err.contains("61"), "{err}");
     assert!(form(&s).notes.is_empty());
-    snap("invoker_form_bad_cron", &s);
+    snap!("invoker_form_bad_cron", &s);
     let out = press(&mut s, KeyCode::Enter);
     assert!(ops(&out.effects).is_empty());
     assert!(matches!(s.overlay, Overlay::Form(_)));
@@ -578,7 +563,7 @@ fn an_invoker_opens_on_its_fires_and_each_fire_shows_its_tasks_output() {
             ]),
         )),
     );
-    snap("invoker_records", &s);
+    snap!("invoker_records", &s);
     let screen = draw(&s, 160, 48).to_string();
     assert!(screen.contains("12 files"), "{screen}");
     assert!(screen.contains("disk full") && !screen.contains('\u{1b}'));

@@ -216,11 +216,6 @@ fn order_snapshot() -> OrderSnapshot {
 }
 
 /// Snapshots `s` at both sizes.
-fn snap(name: &str, s: &State) {
-    insta::assert_snapshot!(format!("{name}_80x24"), draw(s, 80, 24));
-    insta::assert_snapshot!(format!("{name}_160x48"), draw(s, 160, 48));
-}
-
 fn loaded() -> State {
     let mut s = state();
     update::update(&mut s, Msg::Scripts(Ok(scripts()), false));
@@ -237,37 +232,37 @@ fn loaded() -> State {
 
 #[test]
 fn scripts_pane_states() {
-    snap("scripts_loading", &state());
+    snap!("scripts_loading", &state());
     let mut s = state();
     update::update(
         &mut s,
         Msg::Scripts(Err("connection refused (retrying in 4 s)".into()), false),
     );
-    snap("scripts_error", &s);
+    snap!("scripts_error", &s);
     let mut s = state();
     update::update(&mut s, Msg::Scripts(Ok(vec![]), false));
-    snap("scripts_empty", &s);
+    snap!("scripts_empty", &s);
     let mut s = loaded();
     update::act(&mut s, Action::Down);
     update::act(&mut s, Action::Down);
-    snap("scripts_full", &s);
+    snap!("scripts_full", &s);
     s.scripts.set_filter("nginx");
-    snap("scripts_filtered", &s);
+    snap!("scripts_filtered", &s);
     s.scripts.set_filter("no-such-script");
-    snap("scripts_filter_no_match", &s);
+    snap!("scripts_filter_no_match", &s);
 }
 
 #[test]
 fn orders_and_resources_panes() {
     let mut s = loaded();
     update::go(&mut s, Pane::Orders);
-    snap("orders_full", &s);
+    snap!("orders_full", &s);
     update::go(&mut s, Pane::Resources);
     update::act(&mut s, Action::ToggleMark);
     update::act(&mut s, Action::ToggleMark);
-    snap("resources_marked", &s);
+    snap!("resources_marked", &s);
     update::go(&mut s, Pane::Incidents);
-    snap("incidents_not_backed", &s);
+    snap!("incidents_not_backed", &s);
 }
 
 #[test]
@@ -275,13 +270,13 @@ fn order_view_states() {
     let mut s = loaded();
     s.order = Some(OrderView::new("SCT20231114221320000000001".into()));
     update::go(&mut s, Pane::Order);
-    snap("order_loading", &s);
+    snap!("order_loading", &s);
     let eid = "SCT20231114221320000000001".to_string();
     update::update(
         &mut s,
         Msg::Order(eid.clone(), Ok(Box::new(order_snapshot()))),
     );
-    snap("order_paused", &s);
+    snap!("order_paused", &s);
     // `/` searches the log: only matching lines, matches marked.
     update::act(&mut s, Action::Filter);
     for c in "HEALTH".chars() {
@@ -304,7 +299,7 @@ fn order_view_states() {
         "{:?}",
         s.message
     );
-    snap("order_log_search", &s);
+    snap!("order_log_search", &s);
     update::act(&mut s, Action::Filter);
     update::update(
         &mut s,
@@ -315,25 +310,25 @@ fn order_view_states() {
     assert_eq!(s.order.as_ref().unwrap().search, "");
     update::act(&mut s, Action::NextBatch);
     update::act(&mut s, Action::ToggleWrap);
-    snap("order_batch2", &s);
+    snap!("order_batch2", &s);
     let mut s2 = loaded();
     s2.order = Some(OrderView::new(eid.clone()));
     update::go(&mut s2, Pane::Order);
     update::update(&mut s2, Msg::Order(eid, Err("order does not exist".into())));
-    snap("order_error", &s2);
+    snap!("order_error", &s2);
 }
 
 #[test]
 fn overlays() {
     let mut s = loaded();
     update::act(&mut s, Action::Help);
-    snap("help_scripts", &s);
+    snap!("help_scripts", &s);
     let mut s = loaded();
     update::act(&mut s, Action::Palette);
     for c in "the".chars() {
         update::update(&mut s, Msg::Key(key(c)));
     }
-    snap("palette_theme", &s);
+    snap!("palette_theme", &s);
     let mut s = loaded();
     update::act(&mut s, Action::Bottom);
     update::act(&mut s, Action::RunScript);
@@ -365,7 +360,7 @@ fn overlays() {
     }
     update::update(&mut s, Msg::Key(key('4')));
     update::update(&mut s, Msg::Key(key('0')));
-    snap("run_form_invalid", &s);
+    snap!("run_form_invalid", &s);
     assert!(
         !format!("{}", draw(&s, 160, 48)).contains("hunter2"),
         "a sensitive value was shown"
@@ -381,7 +376,7 @@ fn overlays() {
         ),
     );
     update::act(&mut s, Action::CancelOrder);
-    snap("confirm_cancel", &s);
+    snap!("confirm_cancel", &s);
 }
 
 #[test]
@@ -472,7 +467,7 @@ fn explicit_batches_are_checked_and_sent_as_typed() {
             )),
         );
     }
-    snap("run_form_explicit_batches", &s);
+    snap!("run_form_explicit_batches", &s);
     let out = update::update(
         &mut s,
         Msg::Key(ratatui::crossterm::event::KeyEvent::from(
@@ -503,7 +498,7 @@ fn a_remote_backend_shows_its_connection() {
     let top = format!("{:?}", draw(&s, 160, 48));
     assert!(top.contains("● connected"), "{top}");
     s.connection = Some("offline · retrying in 4 s".into());
-    snap("remote_offline", &s);
+    snap!("remote_offline", &s);
 }
 
 #[test]
@@ -656,7 +651,7 @@ fn the_order_view_is_driven_from_the_keyboard() {
     update::update(&mut s, code(KeyCode::Up));
     assert_eq!(v(&s).instance, 4);
     update::update(&mut s, code(KeyCode::Down));
-    snap("order_eight_hosts_sixth", &s);
+    snap!("order_eight_hosts_sixth", &s);
     let screen = format!("{:?}", draw(&s, 80, 24));
     assert!(
         screen.contains(" of 8 "),
@@ -687,7 +682,7 @@ fn the_order_view_is_driven_from_the_keyboard() {
     let out = update::update(&mut s, Msg::Key(key('n')));
     assert!(out.effects.is_empty());
     update::update(&mut s, Msg::Key(key('S')));
-    snap("order_confirm_skip", &s);
+    snap!("order_confirm_skip", &s);
     let out = update::update(&mut s, Msg::Key(key('y')));
     assert!(out.effects.iter().any(|e| matches!(
         e,
@@ -785,7 +780,7 @@ fn the_log_is_searched_copied_saved_and_timed_from_the_keyboard() {
     assert_eq!(cursor(&s), 9, "no match above the first: the cursor stays");
     update::update(&mut s, Msg::Key(key('n')));
     assert_eq!(cursor(&s), 19);
-    snap("order_log_cursor", &s);
+    snap!("order_log_cursor", &s);
     // y copies the cursor's line, Y the whole log, both as one OSC 52 effect.
     let out = update::update(&mut s, Msg::Key(key('y')));
     assert_eq!(
@@ -836,7 +831,7 @@ fn the_log_is_searched_copied_saved_and_timed_from_the_keyboard() {
         screen.contains("22:13:40.000 step 20: ERROR disk"),
         "{screen}"
     );
-    snap("order_log_times", &s);
+    snap!("order_log_times", &s);
 }
 
 #[test]
@@ -855,7 +850,7 @@ fn lists_sort_by_any_column_and_the_palette_opens_an_id() {
     update::update(&mut s, Msg::Key(key('O')));
     want.reverse();
     assert_eq!(names(&s), want);
-    snap("scripts_sorted", &s);
+    snap!("scripts_sorted", &s);
     // Round the columns and back to the order the rows came in.
     for _ in 0..5 {
         update::update(&mut s, Msg::Key(key('o')));

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::tui::{draw, state};
+use common::tui::{draw, press, state, typed};
 
 use std::collections::BTreeMap;
 
@@ -13,14 +13,9 @@ use cocpit::model::incident::*;
 use cocpit::tui::action::Action;
 use cocpit::tui::state::*;
 use cocpit::tui::update::{self, Effect, Msg, TriageEffect, TriageMsg};
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::KeyCode;
 
 const T0: i64 = 1_700_000_000_000;
-
-fn snap(name: &str, s: &State) {
-    insta::assert_snapshot!(format!("{name}_80x24"), draw(s, 80, 24));
-    insta::assert_snapshot!(format!("{name}_160x48"), draw(s, 160, 48));
-}
 
 fn alarm(i: i64, name: &str, level: AlarmLevel, app: &str) -> Alarm {
     let mut labels = BTreeMap::new();
@@ -140,16 +135,6 @@ fn detail(status: IncidentStatus) -> IncidentDetail {
     }
 }
 
-fn press(s: &mut State, c: KeyCode) -> update::Outcome {
-    update::update(s, Msg::Key(KeyEvent::from(c)))
-}
-
-fn typed(s: &mut State, text: &str) {
-    for c in text.chars() {
-        press(s, KeyCode::Char(c));
-    }
-}
-
 fn triage(effects: &[Effect]) -> Vec<&TriageEffect> {
     effects
         .iter()
@@ -165,18 +150,18 @@ fn the_alarms_pane_acks_silences_and_opens_incidents() {
     let mut s = state();
     let out = update::go(&mut s, Pane::Alarms);
     assert!(triage(&out.effects).contains(&&TriageEffect::LoadAlarms));
-    snap("alarms_loading", &s);
+    snap!("alarms_loading", &s);
     update::update(
         &mut s,
         Msg::Triage(TriageMsg::Alarms(Err("connection refused".into()), false)),
     );
-    snap("alarms_error", &s);
+    snap!("alarms_error", &s);
     update::update(&mut s, Msg::Triage(TriageMsg::Alarms(Ok(vec![]), false)));
-    snap("alarms_empty", &s);
+    snap!("alarms_empty", &s);
     update::update(&mut s, Msg::Triage(TriageMsg::Alarms(Ok(alarms()), false)));
     // Firing, unsilenced, by level: the header counts them.
     assert_eq!(s.alarm_counts, [3, 3, 2, 1]);
-    snap("alarms_full", &s);
+    snap!("alarms_full", &s);
     // A change merges into the list without losing the selection.
     update::act(&mut s, Action::Down);
     let selected = s.alarms.selected_item().unwrap().alarm_id.clone();
@@ -229,7 +214,7 @@ fn the_alarms_pane_acks_silences_and_opens_incidents() {
         "{:?}",
         f.error
     );
-    snap("alarms_silence_form_invalid", &s);
+    snap!("alarms_silence_form_invalid", &s);
     press(&mut s, KeyCode::Backspace);
     typed(&mut s, "h");
     let out = press(&mut s, KeyCode::Enter);
@@ -253,7 +238,7 @@ fn the_alarms_pane_acks_silences_and_opens_incidents() {
         alarm_ids: vec!["A".into(), "B".into(), "C".into()],
     }];
     update::update(&mut s, Msg::Triage(TriageMsg::AlarmGroups(Ok(groups))));
-    snap("alarms_grouped", &s);
+    snap!("alarms_grouped", &s);
     // i asks first, with a form prefilled from the group: nothing is created yet.
     let out = update::act(&mut s, Action::AlarmToIncident);
     assert!(triage(&out.effects).is_empty());
@@ -263,7 +248,7 @@ fn the_alarms_pane_acks_silences_and_opens_incidents() {
     assert_eq!(f.value("title"), "CPU usage above 90% (+2 alarms)");
     assert_eq!(f.value("level"), "level_10");
     assert_eq!(f.value("type"), "inc_type_p_monitoring_issues");
-    snap("alarms_to_incident_form", &s);
+    snap!("alarms_to_incident_form", &s);
     let out = press(&mut s, KeyCode::Enter);
     let Some(TriageEffect::ToIncident(t)) = triage(&out.effects).first().copied() else {
         panic!("{:?}", out.effects)
@@ -286,7 +271,7 @@ fn the_alarms_pane_acks_silences_and_opens_incidents() {
 fn incidents_are_carried_through_their_states() {
     let mut s = state();
     update::go(&mut s, Pane::Incidents);
-    snap("incidents_loading", &s);
+    snap!("incidents_loading", &s);
     let list = vec![
         summary(1, IncidentStatus::Triggered),
         summary(2, IncidentStatus::Acknowledged),
@@ -295,7 +280,7 @@ fn incidents_are_carried_through_their_states() {
         summary(5, IncidentStatus::Rejected),
     ];
     update::update(&mut s, Msg::Triage(TriageMsg::Incidents(Ok(list))));
-    snap("incidents_full", &s);
+    snap!("incidents_full", &s);
     // a on a TRIGGERED incident accepts it.
     let out = update::act(&mut s, Action::AcceptIncident);
     assert!(matches!(
@@ -326,7 +311,7 @@ fn incidents_are_carried_through_their_states() {
             Ok(Box::new(detail(IncidentStatus::Acknowledged))),
         )),
     );
-    snap("incident_detail", &s);
+    snap!("incident_detail", &s);
     update::act(&mut s, Action::ResolveIncident);
     let Overlay::Form(f) = &s.overlay else {
         panic!("{:?}", s.overlay)
@@ -336,7 +321,7 @@ fn incidents_are_carried_through_their_states() {
         "{:?}",
         f.error
     );
-    snap("incident_resolve_form", &s);
+    snap!("incident_resolve_form", &s);
     press(&mut s, KeyCode::Tab);
     press(&mut s, KeyCode::Char(' '));
     press(&mut s, KeyCode::Tab);
@@ -375,7 +360,7 @@ fn incidents_are_carried_through_their_states() {
     assert!(
         matches!(&s.overlay, Overlay::Confirm(c) if matches!(c.then, Pending::Incident { key: OperateKey::Confirm, .. }))
     );
-    snap("incident_verify_confirm", &s);
+    snap!("incident_verify_confirm", &s);
     let out = press(&mut s, KeyCode::Char('y'));
     assert!(matches!(
         triage(&out.effects).first(),
@@ -388,7 +373,7 @@ fn the_new_incident_form_checks_the_seed_rules() {
     let mut s = state();
     update::go(&mut s, Pane::Incidents);
     update::update(&mut s, Msg::Triage(TriageMsg::Incidents(Ok(vec![]))));
-    snap("incidents_empty", &s);
+    snap!("incidents_empty", &s);
     update::act(&mut s, Action::NewIncident);
     let Overlay::Form(f) = &s.overlay else {
         panic!()
@@ -418,7 +403,7 @@ fn the_new_incident_form_checks_the_seed_rules() {
     press(&mut s, KeyCode::Tab);
     press(&mut s, KeyCode::Tab);
     typed(&mut s, "checkout fails for some users");
-    snap("incident_new_form", &s);
+    snap!("incident_new_form", &s);
     let out = press(&mut s, KeyCode::Enter);
     let Some(TriageEffect::CreateIncident(c)) = triage(&out.effects).first().copied() else {
         panic!("{:?} {:?}", out.effects, s.overlay);

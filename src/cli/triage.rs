@@ -368,6 +368,7 @@ pub async fn alarm(b: &dyn Backend, cmd: AlarmCmd, out: Output) -> CliResult {
                 offset: None,
                 limit: Some(limit.clamp(1, 1000)),
                 marker: None,
+                ids: None,
             };
             let (alarms, _) = b.list_alarms(q).await?;
             match out {

@@ -119,6 +119,14 @@ pub trait Backend: Send + Sync {
     /// A page of alarms (from `q.marker`) and the marker of the next one.
     async fn list_alarms(&self, q: ListAlarmsQuery) -> Result<(Vec<Alarm>, Option<i64>)>;
     async fn alarm(&self, alarm_id: &str) -> Result<Alarm>;
+    /// The alarms named (at most [`MAX_IDS`]) in one call; ids no longer stored are left out.
+    async fn alarms(&self, alarm_ids: &[String]) -> Result<Vec<Alarm>> {
+        let q = ListAlarmsQuery {
+            ids: Some(alarm_ids.join(",")),
+            ..Default::default()
+        };
+        Ok(self.list_alarms(q).await?.0)
+    }
     async fn alarm_groups(&self) -> Result<Vec<AlarmGroup>>;
     /// Pushes an alarm as the given integration (the CLI's `alarm push`).
     async fn push_alarm(&self, integration_key: &str, e: CustomEvent) -> Result<String>;

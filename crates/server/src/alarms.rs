@@ -157,6 +157,7 @@ pub async fn list(
             "include_silenced" => q.include_silenced = Some(v == "true"),
             "limit" => q.limit = Some(int(&k, &v)?),
             "marker" => marker = Some(int(&k, &v)?),
+            "ids" => q.ids = Some(v),
             _ => {}
         }
     }

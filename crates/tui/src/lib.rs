@@ -350,16 +350,7 @@ async fn run_triage(b: Arc<dyn Backend>, t: update::TriageEffect) -> update::Tri
                 }
             }
         }
-        E::LoadAlarmsById(ids) => {
-            let mut v = vec![];
-            for id in ids {
-                match b.alarm(&id).await {
-                    Ok(a) => v.push(a),
-                    Err(e) => return M::AlarmsUpdated(Err(err(e))),
-                }
-            }
-            M::AlarmsUpdated(Ok(v))
-        }
+        E::LoadAlarmsById(ids) => M::AlarmsUpdated(b.alarms(&ids).await.map_err(err)),
         E::LoadAlarmGroups => M::AlarmGroups(b.alarm_groups().await.map_err(err)),
         E::LoadIncidents => {
             let q = ListIncidentsQuery {

@@ -310,7 +310,14 @@ pub struct ListAlarmsQuery {
     /// Where the page starts: the `next_marker` of the previous one.
     #[serde(default)]
     pub marker: Option<i64>,
+    /// Only these alarms (comma-separated ids, at most [`MAX_IDS`]), silenced ones included:
+    /// what a front end reads when an event names them.
+    #[serde(default)]
+    pub ids: Option<String>,
 }
+
+/// Alarms one list call may name in `ids`.
+pub const MAX_IDS: usize = 200;
 
 /// `AlarmInfoDTO` of `GET /v1/alarm-mgmt/alarm/{alarm_id}` (the SDK's model).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -365,6 +365,27 @@ impl Engine {
         let limit = cocpit_api::model::validate::limit(q.limit, 1000)?;
         let now = now_ms();
         let silences = self.active_silences(now)?;
+        if let Some(ids) = &q.ids {
+            let ids: Vec<&str> = ids.split(',').filter(|i| !i.is_empty()).collect();
+            if ids.len() > MAX_IDS {
+                return Err(invalid(
+                    "ids",
+                    format!("at most {MAX_IDS} alarm ids (got {})", ids.len()),
+                )
+                .into());
+            }
+            let mut out = vec![];
+            for id in ids {
+                if let Some(mut a) = self.inner.alarms.alarm(id)? {
+                    a.silenced_by = silences
+                        .iter()
+                        .find(|s| s.matches(&a))
+                        .map(|s| s.silence.id.clone());
+                    out.push(shown(a));
+                }
+            }
+            return Ok((out, None));
+        }
         let show_silenced = q.include_silenced.unwrap_or(false);
         let mut out = vec![];
         let mut bytes = 0;

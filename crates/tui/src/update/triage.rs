@@ -148,7 +148,7 @@ pub fn incident_changed(s: &State, num: &str) -> Outcome {
 
 pub fn alarms_changed(s: &State, ids: &[String]) -> Outcome {
     // Small changes are merged; anything else (a silence, a storm) reloads the list.
-    let e = if !ids.is_empty() && ids.len() <= 200 && s.alarms.load == Load::Ready {
+    let e = if !ids.is_empty() && ids.len() <= MAX_IDS && s.alarms.load == Load::Ready {
         TriageEffect::LoadAlarmsById(ids.to_vec())
     } else {
         TriageEffect::LoadAlarms
