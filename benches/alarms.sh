@@ -6,6 +6,8 @@
 # cocpit stored every alarm it acknowledged, and opens the console on what was stored (RSS).
 # Usage: benches/alarms.sh   (SECONDS=N CONC=N to change the load)
 set -euo pipefail
+# The engine runs inside each command here (the figures are those of one process).
+export COCPIT_IN_PROCESS=1
 cd "$(dirname "$0")/.."
 SECS=${SECONDS_EACH:-10}
 CONC=${CONC:-16}

@@ -5,6 +5,8 @@
 # Target: the client's time per request ≤ 1.10 × curl's.
 # Usage: benches/client.sh   (N=requests per run, default 2000; RUNS=runs, median, default 5)
 set -euo pipefail
+# The engine runs inside each command here (the figures are those of one process).
+export COCPIT_IN_PROCESS=1
 cd "$(dirname "$0")/.."
 N=${N:-2000}
 RUNS=${RUNS:-5}

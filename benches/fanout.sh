@@ -7,6 +7,8 @@
 # Prints each figure, the ratio to the ideal and to cocpit, and cocpit's peak RSS.
 # Usage: benches/fanout.sh   (RUNS=N repeats each fast run N times and takes the median)
 set -euo pipefail
+# The engine runs inside each command here (the figures are those of one process).
+export COCPIT_IN_PROCESS=1
 cd "$(dirname "$0")/.."
 root=$(pwd)
 RUNS=${RUNS:-3}

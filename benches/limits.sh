@@ -5,6 +5,8 @@
 # Prints the server's RSS and peak (VmHWM) after each step, and how long a normal request takes
 # meanwhile. Loopback only; every loop is bounded in count and time.
 set -euo pipefail
+# The engine runs inside each command here (the figures are those of one process).
+export COCPIT_IN_PROCESS=1
 cd "$(dirname "$0")/.."
 bin=target/release/cocpit
 [ -x "$bin" ] || cargo build --release --quiet

@@ -1,6 +1,8 @@
 //! `cocpit`: parse the command line, then open the console, serve the API, or run a subcommand.
 #![forbid(unsafe_code)]
 
+mod daemon;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,8 +44,13 @@ struct Cli {
     /// Also `COCPIT_PROFILE`, or `profile = "NAME"` in the config.
     #[arg(long, global = true, value_name = "NAME")]
     profile: Option<String>,
+    /// Run the local engine inside this process instead of attaching to the data dir's engine
+    /// process: its runs stop when this process does (a hang-up, `q`), and no other command can
+    /// use the data dir meanwhile. For one-off use and tests. Also `COCPIT_IN_PROCESS=1`.
+    #[arg(long, global = true, env = "COCPIT_IN_PROCESS", value_parser = clap::builder::FalseyValueParser::new())]
+    in_process: bool,
     /// With the console: also serve the HTTP API on this address from the same engine (so
-    /// monitoring can push alarms while you watch). Keys as for `serve`.
+    /// monitoring can push alarms while you watch). Keys as for `serve`. Implies --in-process.
     #[arg(long, value_name = "ADDR")]
     listen: Option<SocketAddr>,
     /// Output format of subcommands: a table for people, or the API's own JSON.
@@ -95,6 +102,12 @@ enum Command {
     Resource(cli::ResourceCmd),
     /// A text overview: the fleet, the latest scripts and orders.
     Status,
+    /// The local engine process of the data dir: status, stop, logs.
+    #[command(subcommand)]
+    Engine(daemon::EngineCmd),
+    /// The local engine process itself (started by the first command that needs it).
+    #[command(name = "__engine", hide = true)]
+    EngineProcess,
     /// The configuration: `check` tries the selected profile (keys, endpoints, clock).
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -161,6 +174,13 @@ async fn run(args: Cli, config: Config) -> u8 {
         );
         return 2;
     }
+    if let Some(Command::EngineProcess) = &args.command {
+        return daemon::run(&config, &data_dir).await;
+    }
+    if let Some(Command::Engine(cmd)) = args.command {
+        let _ = cocpit::logging::to_stderr("warn");
+        return daemon::command(cmd, &data_dir, client_options(&config)).await;
+    }
     let console = args.command.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdout());
     let logging = match &args.command {
         Some(Command::Serve { .. }) => cocpit::logging::to_stderr(&config.serve.log),
@@ -206,6 +226,39 @@ async fn run(args: Cli, config: Config) -> u8 {
     if let Some(t) = target {
         return remote(args, &config, t).await;
     }
+    if !args.in_process && args.listen.is_none() {
+        if !data_dir.exists()
+            && let Err(e) = std::fs::create_dir_all(&data_dir)
+        {
+            eprintln!("cocpit: cannot create {}: {e}", data_dir.display());
+            return 1;
+        }
+        let backend = match daemon::attach(
+            &data_dir,
+            args.config.as_deref(),
+            client_options(&config),
+        )
+        .await
+        {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("cocpit: {e}");
+                return 1;
+            }
+        };
+        let code = dispatch(
+            Arc::new(backend),
+            args.command,
+            args.output,
+            &config,
+            &data_dir,
+        )
+        .await;
+        if console {
+            daemon::say_what_keeps_running(&data_dir, client_options(&config)).await;
+        }
+        return code;
+    }
     let engine = match Engine::open(&data_dir, &config.engine_setup()) {
         Ok(e) => e,
         Err(e) => {
@@ -232,12 +285,7 @@ async fn run(args: Cli, config: Config) -> u8 {
         for line in keys.describe() {
             eprintln!("cocpit: --listen: {line}");
         }
-        let app = Arc::new(App {
-            engine: backend.engine.clone(),
-            keys,
-            tokens: Default::default(),
-            replays: Default::default(),
-        });
+        let app = Arc::new(App::new(backend.engine.clone(), keys, None));
         match server::spawn(app, addr, server::limits(&config.serve)).await {
             Ok(local) => backend.api = Some(format!("http://{local}")),
             Err(e) => {
@@ -293,6 +341,9 @@ async fn dispatch(
         Some(Command::Desktop(c)) => cli::desktop(b, c, output).await,
         Some(Command::Invoker(c)) => cli::invoker(b, c, output).await,
         Some(Command::Config(_)) => unreachable!("config check is answered before"),
+        Some(Command::Engine(_) | Command::EngineProcess) => {
+            unreachable!("the engine's commands are answered before")
+        }
         Some(Command::Serve { .. }) => {
             eprintln!("cocpit: serve runs the local engine; it does not take --endpoint");
             return 2;
@@ -342,12 +393,7 @@ async fn serve(
         }
     };
     eprintln!("cocpit: serving the local engine at {}", engine.location());
-    let app = Arc::new(App {
-        engine,
-        keys,
-        tokens: Default::default(),
-        replays: Default::default(),
-    });
+    let app = Arc::new(App::new(engine, keys, None));
     match server::serve(app, listen, server::limits(&config.serve)).await {
         Ok(()) => 0,
         Err(e) => {

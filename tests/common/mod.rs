@@ -5,6 +5,7 @@
 pub mod faults;
 pub mod server;
 pub mod sshd;
+pub mod tmux;
 pub mod tui;
 
 use std::time::Duration;

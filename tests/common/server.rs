@@ -20,8 +20,12 @@ pub struct Server {
     pub host: String,
 }
 
+/// The binary, with its local engine inside each command (as most tests want it; the engine
+/// process has tests of its own).
 pub fn cocpit() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_cocpit"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_cocpit"));
+    c.env("COCPIT_IN_PROCESS", "1");
+    c
 }
 
 /// Spawns `cmd` (a `cocpit serve` on port 0; stdout is piped here) and reads its first line:

@@ -9,6 +9,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use crate::model::agent::*;
 use crate::model::alarm::*;
 use crate::model::desktop::*;
+use crate::model::engine::{EngineStatus, StopEngine, Stopped};
 use crate::model::iam::{TokenAnswer, TokenRequest};
 use crate::model::incident::*;
 use crate::model::order::*;
@@ -247,6 +248,11 @@ endpoints! {
     DESKTOP_JOB = Get "/v2/{project_id}/workspace-jobs/{job_id}" in Workspace
         => ((), (), ShowJobResponse);
     DESKTOP_JOBS = Get "/v1/cocpit/desktop-jobs" in Coc => ((), (), Data<Vec<ShowJobResponse>>);
+
+    /// The engine process: version, pid, attached clients, running work.
+    ENGINE_STATUS = Get "/v1/cocpit/engine" in Coc => ((), (), Data<EngineStatus>);
+    /// Stops a local engine process (not `cocpit serve`): its orders pause cleanly first.
+    ENGINE_STOP = Post "/v1/cocpit/engine/stop" in Coc => ((), StopEngine, Data<Stopped>);
 
     /// An IAM token for a password login (the token comes in `X-Subject-Token`).
     IAM_TOKENS = Post "/v3/auth/tokens" in Iam => ((), TokenRequest, TokenAnswer);

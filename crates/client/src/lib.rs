@@ -65,7 +65,7 @@ pub struct Remote {
     http: reqwest::Client,
     options: Options,
     endpoints: Endpoints,
-    /// What the header shows: the profile, or the endpoint.
+    /// What the header shows: `remote` and the profile or the endpoint.
     label: String,
     /// When the next request may leave (the rate limit).
     pace: std::sync::Arc<tokio::sync::Mutex<tokio::time::Instant>>,
@@ -107,7 +107,7 @@ impl Remote {
             link,
             options,
             endpoints,
-            label,
+            label: format!("remote {label}"),
             pace: std::sync::Arc::new(tokio::sync::Mutex::new(tokio::time::Instant::now())),
             token: Default::default(),
             operator: match &creds.token {
@@ -149,6 +149,25 @@ impl Remote {
                 .map(|i| i.incident_num)
                 .collect(),
         )
+    }
+
+    /// The same client, shown in the header as `text`.
+    pub fn described_as(mut self, text: String) -> Remote {
+        self.label = text;
+        self
+    }
+
+    /// The engine process behind this endpoint (`GET /v1/cocpit/engine`).
+    pub async fn engine_status(&self) -> Result<cocpit_api::model::engine::EngineStatus> {
+        Ok(self.read(&ENGINE_STATUS, &[]).await?.data)
+    }
+
+    /// Stops a local engine process (`POST /v1/cocpit/engine/stop`).
+    pub async fn engine_stop(
+        &self,
+        req: cocpit_api::model::engine::StopEngine,
+    ) -> Result<cocpit_api::model::engine::Stopped> {
+        Ok(self.fetch(&ENGINE_STOP, &[], None, Some(&req)).await?.data)
     }
 
     pub fn endpoints(&self) -> &Endpoints {
@@ -220,7 +239,7 @@ pub fn start(r: Remote) -> std::result::Result<Remote, String> {
 #[async_trait]
 impl Backend for Remote {
     fn describe(&self) -> String {
-        format!("remote {}", self.label)
+        self.label.clone()
     }
 
     fn subscribe(&self) -> Option<broadcast::Receiver<Change>> {

@@ -11,6 +11,7 @@ mod desktops;
 mod exec;
 mod incidents;
 mod leftovers;
+mod lifetime;
 mod local;
 mod masters;
 pub mod output;

@@ -286,6 +286,19 @@ fn request_masters(inner: &Arc<Inner>, order_id: i64, b: i64) -> Result<()> {
     Ok(())
 }
 
+/// Pauses a PROCESSING order with `reason` (the engine is stopping); `false` when it was not
+/// processing by the time the lock was held.
+pub(super) async fn pause(inner: &Arc<Inner>, order_id: i64, reason: &str) -> Result<bool> {
+    let _g = inner.lock.lock().await;
+    let mut o = inner.store.order_by_id(order_id)?;
+    if o.status != OrderStatus::Processing {
+        return Ok(false);
+    }
+    let b = o.current_batch;
+    set_order(inner, &mut o, OrderStatus::Paused, b, Some(reason.into()))?;
+    Ok(true)
+}
+
 /// The operator's operations, legal only where they make sense.
 pub(super) async fn operate(
     inner: &Arc<Inner>,

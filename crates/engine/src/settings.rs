@@ -135,6 +135,14 @@ pub struct EngineSettings {
     /// Bytes of output kept per instance.
     #[serde(default = "default_output_cap")]
     pub output_cap: usize,
+    /// Seconds a local engine process stays up with nothing running or scheduled and no
+    /// console or command attached.
+    #[serde(default = "default_idle_exit")]
+    pub idle_exit: u64,
+}
+
+fn default_idle_exit() -> u64 {
+    600
 }
 
 fn default_connect_timeout() -> u64 {
@@ -166,6 +174,7 @@ impl Default for EngineSettings {
         EngineSettings {
             ssh_connect_timeout: default_connect_timeout(),
             output_cap: default_output_cap(),
+            idle_exit: default_idle_exit(),
         }
     }
 }

@@ -30,6 +30,8 @@ pub struct Caller(pub String);
 #[derive(Default)]
 pub struct Keys {
     pub huawei: HashMap<String, String>,
+    /// Who an access key acts as, when not itself (a local engine's key: its OS user).
+    pub names: HashMap<String, String>,
     pub tencent: HashMap<String, String>,
     /// Alarm integration keys and their kinds (`custom`, `prometheus`).
     pub integrations: Vec<crate::settings::Integration>,
@@ -49,6 +51,7 @@ impl Keys {
                 .iter()
                 .map(|c| (c.ak.clone(), c.sk.clone()))
                 .collect(),
+            names: HashMap::new(),
             tencent: serve
                 .tencent_credentials
                 .iter()
@@ -337,7 +340,7 @@ pub async fn huawei(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
                     if write && let Err(why) = app.replays.first_time(auth, now.timestamp()) {
                         return unauthorized(why);
                     }
-                    Caller(ak)
+                    Caller(app.keys.names.get(&ak).cloned().unwrap_or(ak))
                 }
                 Err(why) => return unauthorized(&why.to_string()),
             }

@@ -48,6 +48,11 @@ impl ApiFailure {
             message: message.into(),
         }
     }
+
+    /// Not legal in the current state (answered as the engine answers a conflict).
+    pub fn conflict(message: impl Into<String>) -> Self {
+        ApiFailure::from(EngineError::Conflict(message.into()))
+    }
 }
 
 impl From<EngineError> for ApiFailure {

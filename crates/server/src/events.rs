@@ -5,6 +5,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -15,10 +16,35 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use super::App;
 
+/// Counts a client following the stream while it is held.
+struct Attached(Arc<App>);
+
+impl Attached {
+    fn new(app: Arc<App>) -> Attached {
+        let n = app.clients.fetch_add(1, Ordering::Relaxed) + 1;
+        tracing::info!(clients = n, "a client attached");
+        Attached(app)
+    }
+}
+
+impl Drop for Attached {
+    fn drop(&mut self) {
+        let n = self.0.clients.fetch_sub(1, Ordering::Relaxed) - 1;
+        tracing::info!(clients = n, "a client detached");
+        if n == 0
+            && let Some(d) = &self.0.daemon
+        {
+            d.changed.notify_one();
+        }
+    }
+}
+
 pub async fn stream(
     State(app): State<Arc<App>>,
 ) -> Sse<impl tokio_stream::Stream<Item = Result<Event, Infallible>>> {
-    let events = BroadcastStream::new(app.engine.subscribe()).map(|e| {
+    let attached = Attached::new(app.clone());
+    let events = BroadcastStream::new(app.engine.subscribe()).map(move |e| {
+        let _held = &attached;
         Ok(match e {
             Ok(ev) => Event::default()
                 .event("change")

@@ -4,6 +4,7 @@
 mod agents;
 mod alarms;
 mod auth;
+pub mod engine;
 pub mod error;
 mod events;
 mod extract;
@@ -40,6 +41,26 @@ pub struct App {
     pub tokens: iam::Tokens,
     /// Signed writes already accepted (each is accepted once).
     pub replays: auth::Replays,
+    /// Clients following the event stream now.
+    pub clients: std::sync::atomic::AtomicU64,
+    /// When this process started serving, milliseconds since the epoch.
+    pub started_ms: i64,
+    /// The controls of a local engine process; `None` for `cocpit serve`.
+    pub daemon: Option<engine::Daemon>,
+}
+
+impl App {
+    pub fn new(engine: Engine, keys: Keys, daemon: Option<engine::Daemon>) -> App {
+        App {
+            engine,
+            keys,
+            tokens: Default::default(),
+            replays: Default::default(),
+            clients: Default::default(),
+            started_ms: chrono::Utc::now().timestamp_millis(),
+            daemon,
+        }
+    }
 }
 
 /// The whole API as a router.
@@ -74,6 +95,8 @@ pub fn router(app: Arc<App>) -> Router {
         .at(&INSTALL_DESKTOP_AGENTS, agents::install)
         .at(&DESKTOP_JOB, agents::job)
         .at(&DESKTOP_JOBS, agents::jobs)
+        .at(&ENGINE_STATUS, engine::status)
+        .at(&ENGINE_STOP, engine::stop)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(app.clone(), auth::huawei))
         .with_state(app.clone());

@@ -7,6 +7,7 @@
 pub mod agent;
 pub mod alarm;
 pub mod desktop;
+pub mod engine;
 pub mod iam;
 pub mod incident;
 pub mod lenient;
