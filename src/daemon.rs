@@ -486,7 +486,7 @@ pub async fn say_what_keeps_running(data_dir: &Path, options: cocpit::client::Op
         && !st.work.is_idle()
     {
         println!(
-            "cocpit: {} keep running in the background (engine pid {}, data {}). \
+            "cocpit: still running in the background: {} (engine pid {}, data {}). \
              `cocpit` comes back to them; `cocpit engine status` shows the engine.",
             st.work.words(),
             st.pid,

@@ -181,6 +181,19 @@ fn a_hang_up_of_the_console_and_of_the_cli_never_stops_a_rollout() {
     // The CLI works while the console is open: it runs the script, three hosts one by one.
     let (mut cli, eid) = start_run(&p, &uuid, "demo-01,demo-02,demo-03");
     assert_eq!(p.pid(), Some(engine), "one engine for both");
+    // `q` leaves it running, and says so.
+    t.keys(&["q"]);
+    let said = t.wait_for("cocpit-exited-0");
+    assert!(
+        said.contains("still running in the background: 1 order"),
+        "{said}"
+    );
+    t.line(&format!(
+        "{BIN} --config {} --data {}; echo cocpit-exited-$?",
+        p.d().join("config.toml").display(),
+        p.data().display()
+    ));
+    t.wait_for("slow");
     // Both hang up mid-order.
     assert!(nix_kill(cli.id() as i32, "-HUP"));
     cli.wait().unwrap();
@@ -340,4 +353,51 @@ fn an_idle_engine_exits_and_an_enabled_invoker_keeps_it_up() {
         String::from_utf8_lossy(&out.stderr)
     );
     wait_gone(pid);
+}
+
+/// A console or command never talks to an engine of another version: it says which, and how
+/// to stop it. (The engine here is a stand-in that answers as an older cocpit would.)
+#[test]
+fn an_engine_of_another_version_is_named_and_never_used() {
+    use std::io::{Read, Write};
+    let p = Place::new(60);
+    std::fs::create_dir_all(p.data()).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let body = serde_json::json!({"data": {"version": "0.0.1", "pid": std::process::id(),
+        "started_ms": 0, "data_dir": "x", "clients": 0, "work": {"orders": 2}}})
+    .to_string();
+    let seen = std::thread::spawn(move || {
+        let mut paths = vec![];
+        // Every connection gets the old engine's status; the first request line is kept.
+        listener.set_nonblocking(false).unwrap();
+        for stream in listener.incoming().take(1) {
+            let mut s = stream.unwrap();
+            let mut buf = [0u8; 4096];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let head = String::from_utf8_lossy(&buf[..n]).to_string();
+            paths.push(head.lines().next().unwrap_or("").to_string());
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = s.write_all(answer.as_bytes());
+        }
+        paths
+    });
+    let state = serde_json::json!({"pid": std::process::id(), "url": url, "version": "0.0.1",
+        "ak": "a", "sk": "s", "tc_id": "t", "tc_key": "k"});
+    std::fs::write(p.data().join("engine.json"), state.to_string()).unwrap();
+    let out = p.run(&["script", "list"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is cocpit 0.0.1, this is cocpit"), "{err}");
+    assert!(
+        err.contains("cocpit engine stop") && err.contains("2 orders"),
+        "{err}"
+    );
+    let paths = seen.join().unwrap();
+    assert_eq!(paths, vec!["GET /v1/cocpit/engine HTTP/1.1".to_string()]);
+    // The stand-in is not an engine to stop: forget it before the place is dropped.
+    std::fs::remove_file(p.data().join("engine.json")).unwrap();
 }
