@@ -420,11 +420,30 @@ pub async fn command(cmd: EngineCmd, data_dir: &Path, options: cocpit::client::O
                 }
             }
         }
-        EngineCmd::Stop { force } => {
+        EngineCmd::Stop { mut force } => {
             let Some(s) = running else {
                 println!("no engine runs on {}", data_dir.display());
                 return 0;
             };
+            // At a terminal, work that runs is asked about rather than refused.
+            if !force
+                && std::io::IsTerminal::is_terminal(&std::io::stdin())
+                && let Ok(st) = status(&s, options).await
+                && !st.work.is_idle()
+            {
+                print!(
+                    "The engine runs {}. Pause its orders (what runs finishes first) and stop it? [y/N] ",
+                    st.work.words()
+                );
+                let _ = std::io::stdout().flush();
+                let mut answer = String::new();
+                let _ = std::io::stdin().read_line(&mut answer);
+                if !matches!(answer.trim(), "y" | "Y" | "yes") {
+                    println!("not stopped");
+                    return 1;
+                }
+                force = true;
+            }
             let r = match remote(&s, options, String::new()) {
                 Ok(r) => r,
                 Err(e) => {
