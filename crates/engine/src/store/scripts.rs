@@ -1,0 +1,148 @@
+//! Scripts in the store; their sensitive parameter values sealed at rest.
+
+use super::*;
+
+impl Store {
+    pub(crate) fn sealed_params(&self, declared: &[ScriptParamDefine]) -> String {
+        let mut v = declared.to_vec();
+        self.vault.seal_params(&mut v);
+        json(&v)
+    }
+
+    /// A script as read, its sensitive defaults opened.
+    pub(crate) fn script_opened(&self, r: &rusqlite::Row) -> Result<ScriptRow> {
+        let mut s = script_row(r)?;
+        self.vault
+            .open_params(&mut s.script_params)
+            .map_err(unreadable)?;
+        Ok(s)
+    }
+
+    pub fn insert_script(&self, s: &ScriptRow) -> Result<i64> {
+        let c = self.conn();
+        c.execute(
+            "INSERT INTO scripts (script_uuid, name, description, type, content, properties, script_params, \
+             status, gmt_created, gmt_modified, creator, creator_id, operator, enterprise_project_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            params![
+                s.script_uuid,
+                s.name,
+                s.description,
+                s.script_type.as_str(),
+                s.content,
+                json(&s.properties),
+                self.sealed_params(&s.script_params),
+                s.status.as_str(),
+                s.gmt_created,
+                s.gmt_modified,
+                s.creator,
+                s.creator_id,
+                s.operator,
+                s.enterprise_project_id
+            ],
+        )?;
+        Ok(c.last_insert_rowid())
+    }
+
+    pub fn script_name_taken(&self, name: &str) -> Result<bool> {
+        self.conn()
+            .query_row("SELECT 1 FROM scripts WHERE name = ?1", [name], |_| Ok(()))
+            .optional()
+            .map(|r| r.is_some())
+    }
+
+    pub fn script(&self, uuid: &str) -> Result<Option<ScriptRow>> {
+        self.conn()
+            .query_row(
+                &format!("SELECT {SCRIPT_COLS} FROM scripts WHERE script_uuid = ?1"),
+                [uuid],
+                |r| self.script_opened(r),
+            )
+            .optional()
+    }
+
+    pub fn update_script(&self, s: &ScriptRow) -> Result<bool> {
+        let n = self.conn().execute(
+            "UPDATE scripts SET description = ?2, content = ?3, properties = ?4, script_params = ?5, \
+             gmt_modified = ?6, operator = ?7 WHERE script_uuid = ?1",
+            params![
+                s.script_uuid,
+                s.description,
+                s.content,
+                json(&s.properties),
+                self.sealed_params(&s.script_params),
+                s.gmt_modified,
+                s.operator
+            ],
+        )?;
+        Ok(n == 1)
+    }
+
+    pub fn delete_script(&self, uuid: &str) -> Result<bool> {
+        Ok(self
+            .conn()
+            .execute("DELETE FROM scripts WHERE script_uuid = ?1", [uuid])?
+            == 1)
+    }
+
+    /// Scripts newest first; `marker` is the `id` of the last row of the previous page.
+    pub fn list_scripts(
+        &self,
+        f: &ScriptFilter,
+        marker: Option<i64>,
+        limit: i64,
+    ) -> Result<(u64, Vec<ScriptRow>)> {
+        let mut cond = vec!["1 = 1".to_string()];
+        let mut args: Vec<rusqlite::types::Value> = vec![];
+        let mut push = |sql: &str, v: rusqlite::types::Value| {
+            args.push(v);
+            cond.push(sql.replace('?', &format!("?{}", args.len())));
+        };
+        if let Some(n) = &f.name_like {
+            let escaped = n
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            push("name LIKE ? ESCAPE '\\'", format!("%{escaped}%").into());
+        }
+        if let Some(c) = &f.creator {
+            push("creator = ?", c.clone().into());
+        }
+        if let Some(r) = &f.risk_level {
+            push(
+                "json_extract(properties, '$.risk_level') = ?",
+                r.clone().into(),
+            );
+        }
+        if let Some(t) = &f.script_type {
+            push("type = ?", t.clone().into());
+        }
+        let c = self.conn();
+        let where_ = cond.join(" AND ");
+        let total: i64 = c.query_row(
+            &format!("SELECT COUNT(*) FROM scripts WHERE {where_}"),
+            rusqlite::params_from_iter(args.iter()),
+            |r| r.get(0),
+        )?;
+        let mut page_args = args.clone();
+        let mut page_where = where_;
+        if let Some(m) = marker {
+            page_args.push(m.into());
+            page_where.push_str(&format!(" AND id < ?{}", page_args.len()));
+        }
+        page_args.push(limit.into());
+        let sql = format!(
+            "SELECT {SCRIPT_COLS} FROM scripts WHERE {page_where} ORDER BY id DESC LIMIT ?{}",
+            page_args.len()
+        );
+        let mut stmt = c.prepare(&sql)?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(page_args.iter()), |r| {
+                self.script_opened(r)
+            })?
+            .collect::<Result<Vec<_>>>()?;
+        Ok((total as u64, rows))
+    }
+
+    // ---------------------------------------------------------------- orders
+}
