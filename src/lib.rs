@@ -10,7 +10,9 @@ pub mod cli;
 pub mod config;
 pub mod logging;
 
-pub use cocpit_api::{backend, endpoint, event, format, identity, model, pages, sanitize, sign};
+pub use cocpit_api::{
+    backend, endpoint, event, format, identity, model, pages, plan, sanitize, sign,
+};
 pub use cocpit_client as client;
 pub use cocpit_engine as engine;
 pub use cocpit_server as server;

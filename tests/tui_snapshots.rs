@@ -438,7 +438,7 @@ fn explicit_batches_are_checked_and_sent_as_typed() {
     };
     assert_eq!(
         f.error.as_deref(),
-        Some("batches: no host \"web-99\" (see Resources)")
+        Some("batches: no host \"web-99\" in the inventory")
     );
     for _ in 0..2 {
         update::update(

@@ -425,56 +425,25 @@ pub async fn script(b: &dyn Backend, cmd: ScriptCmd, out: Output) -> CliResult {
 }
 
 async fn run(b: &dyn Backend, a: RunArgs, out: Output) -> CliResult {
-    if a.batch_size == 0 {
-        return Err(fail("--batch-size must be at least 1"));
-    }
     let script = b.get_script(&a.script_uuid).await?;
-    let mut script_params = vec![];
-    for p in &a.params {
-        let (name, value) = split_param(p)?;
-        let order = script
-            .script_params
-            .iter()
-            .find(|d| d.param_name == name)
-            .map(|d| d.param_order)
-            .ok_or_else(|| {
-                fail(format!(
-                    "--param {name}: the script declares no such parameter"
-                ))
-            })?;
-        script_params.push(ScriptExecuteInputParam {
-            param_name: name.into(),
-            param_value: value.into(),
-            param_order: order,
-        });
-    }
-    // Values not given keep the script's defaults; the API wants consecutive orders.
-    for d in &script.script_params {
-        if !script_params.iter().any(|p| p.param_name == d.param_name) {
-            script_params.push(ScriptExecuteInputParam {
-                param_name: d.param_name.clone(),
-                param_value: d.param_value.clone(),
-                param_order: d.param_order,
-            });
-        }
-    }
-    script_params.sort_by_key(|p| p.param_order);
-    let execute_batches = batches_of(&a.hosts, a.batch_size, a.rotation);
-    let eid = b
-        .execute_script(
-            &a.script_uuid,
-            ScriptExecuteModel {
-                execute_param: ScriptExecuteParam {
-                    resourceful: true,
-                    timeout: a.timeout,
-                    success_rate: a.success_rate,
-                    execute_user: "root".into(),
-                    script_params,
-                },
-                execute_batches,
-            },
-        )
-        .await?;
+    let values = a
+        .params
+        .iter()
+        .map(|p| split_param(p).map(|(n, v)| (n.to_string(), v.to_string())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let plan = crate::plan::Plan {
+        hosts: &a.hosts,
+        batch_size: a.batch_size,
+        groups: &[],
+        known: &|_| true,
+        rotation: a.rotation,
+        success_rate: a.success_rate,
+        timeout: a.timeout,
+        declared: &script.script_params,
+        values: &values,
+    };
+    let body = plan.body().map_err(fail)?;
+    let eid = b.execute_script(&a.script_uuid, body).await?;
     if !a.wait && b.subscribe().is_none() {
         match out {
             Output::Json => print_json(&Data::new(&eid)),

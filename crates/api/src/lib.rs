@@ -10,5 +10,6 @@ pub mod format;
 pub mod identity;
 pub mod model;
 pub mod pages;
+pub mod plan;
 pub mod sanitize;
 pub mod sign;

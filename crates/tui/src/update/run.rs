@@ -65,45 +65,16 @@ pub fn start_run_for(s: &mut State, uuid: &str) -> Outcome {
 
 /// Checks the plan and builds the execute request, or says what is wrong.
 pub fn run_plan(f: &RunForm) -> Result<ScriptExecuteModel, String> {
-    use cocpit_api::model::validate as v;
     let groups = f.explicit_groups();
-    let rotation = if f.rotation_pause {
-        RotationStrategy::Pause
-    } else {
-        RotationStrategy::Continue
+    if groups.is_empty() && f.hosts.is_empty() {
+        return Err("no hosts: mark some in Resources (space), or spell out batches".into());
+    }
+    let batch_size: usize = match f.batch_size.trim().parse() {
+        Ok(n) => n,
+        Err(_) if !groups.is_empty() => 0,
+        Err(_) => return Err(format!("batch size {:?} is not a number", f.batch_size)),
     };
-    let batches = if groups.is_empty() {
-        if f.hosts.is_empty() {
-            return Err("no hosts: mark some in Resources (space), or spell out batches".into());
-        }
-        let size: usize = f
-            .batch_size
-            .trim()
-            .parse()
-            .map_err(|_| format!("batch size {:?} is not a number", f.batch_size))?;
-        if !(1..=v::MAX_HOSTS_PER_BATCH).contains(&size) {
-            return Err(format!(
-                "batch size must be 1 to {}",
-                v::MAX_HOSTS_PER_BATCH
-            ));
-        }
-        let n = f.hosts.len().div_ceil(size);
-        if n > v::MAX_BATCHES {
-            return Err(format!(
-                "{} hosts in batches of {size} make {n} batches; at most {} (use bigger batches)",
-                f.hosts.len(),
-                v::MAX_BATCHES
-            ));
-        }
-        batches_of(&f.hosts, size, rotation)
-    } else {
-        if let Some(h) = groups.iter().flatten().find(|h| !f.known.contains(h)) {
-            return Err(format!("batches: no host {h:?} (see Resources)"));
-        }
-        let slices: Vec<&[String]> = groups.iter().map(Vec::as_slice).collect();
-        batches_from(&slices, rotation)
-    };
-    let rate: f64 = f
+    let success_rate: f64 = f
         .success_rate
         .trim()
         .parse()
@@ -122,27 +93,24 @@ pub fn run_plan(f: &RunForm) -> Result<ScriptExecuteModel, String> {
             f.script_name
         ));
     }
-    let body = ScriptExecuteModel {
-        execute_param: ScriptExecuteParam {
-            resourceful: true,
-            timeout,
-            success_rate: rate,
-            execute_user: "root".into(),
-            script_params: f
-                .params
-                .iter()
-                .map(|p| ScriptExecuteInputParam {
-                    param_name: p.param_name.clone(),
-                    param_value: p.param_value.clone(),
-                    param_order: p.param_order,
-                })
-                .collect(),
+    let known = |h: &str| f.known.iter().any(|k| k == h);
+    let plan = cocpit_api::plan::Plan {
+        hosts: &f.hosts,
+        batch_size,
+        groups: &groups,
+        known: &known,
+        rotation: if f.rotation_pause {
+            RotationStrategy::Pause
+        } else {
+            RotationStrategy::Continue
         },
-        execute_batches: batches,
+        success_rate,
+        timeout,
+        // The form edits the values in place: the declared defaults are what it sends.
+        declared: &f.params,
+        values: &[],
     };
-    // The engine's own rules, checked before anything is sent (hosts are known to exist).
-    v::execute(&body, &f.params, |_| true).map_err(|e| e.to_string())?;
-    Ok(body)
+    plan.body()
 }
 
 pub(super) fn run_key(s: &mut State, k: KeyEvent) -> Outcome {
