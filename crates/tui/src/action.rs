@@ -1,83 +1,121 @@
 //! What the user can ask for. Keys, the `:` palette and the `?` help all speak this one type;
 //! the keymap file names actions by their snake_case names (`ctrl-c = "quit"`).
+//!
+//! Every action is declared once, in the table below: its name, the context whose help lists
+//! it, what it does, and its default keys (as helix's `static_commands!`).
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    Quit,
-    Back,
-    Up,
-    Down,
-    Top,
-    Bottom,
-    PageUp,
-    PageDown,
-    Open,
-    ToggleMark,
-    Filter,
-    Sort,
-    SortReverse,
-    Palette,
-    Help,
-    Refresh,
-    Scripts,
-    Orders,
-    Resources,
-    Incidents,
-    Alarms,
-    Agents,
-    Desktops,
-    Invokers,
-    RunScript,
-    ContinueOrder,
-    PauseOrder,
-    CancelOrder,
-    CancelInstance,
-    RetryInstance,
-    RetryFailed,
-    SkipBatch,
-    NextBatch,
-    PrevBatch,
-    SwitchFocus,
-    ToggleFollow,
-    ToggleWrap,
-    SearchNext,
-    SearchPrev,
-    CopyLine,
-    CopyLog,
-    SaveLog,
-    ToggleTimes,
-    NewScript,
-    EditScript,
-    ExternalEditor,
-    DeleteScript,
-    Save,
-    AddParam,
-    RemoveParam,
-    PrevField,
-    Undo,
-    Redo,
-    AckAlarm,
-    SilenceAlarm,
-    AlarmToIncident,
-    ToggleGroups,
-    ClearAlarm,
-    NewIncident,
-    AcceptIncident,
-    ResolveIncident,
-    VerifyIncident,
-    RejectIncident,
-    InstallAgent,
-    UpdateAgent,
-    RollbackAgent,
-    RetryAgent,
-    ToggleInvoker,
-    DeleteInvoker,
-    NewInvoker,
-    /// Unbinds a key in the keymap file.
-    None,
+/// Declares the actions: the enum, [`Action::ALL`], what each does, its context, and the
+/// default keys ([`Action::DEFAULT_KEYS`]).
+macro_rules! actions {
+    ($($name:ident: $context:ident, $what:literal, [$($key:literal),*];)+) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum Action {
+            $($name,)+
+            /// Unbinds a key in the keymap file.
+            None,
+        }
+
+        impl Action {
+            /// Every action, in the order help lists them.
+            pub const ALL: &'static [Action] = &[$(Action::$name),+];
+
+            /// The keys each action has unless the config says otherwise.
+            pub const DEFAULT_KEYS: &'static [(&'static str, Action)] =
+                &[$($(($key, Action::$name),)*)+];
+
+            pub fn describe(self) -> &'static str {
+                match self {
+                    $(Action::$name => $what,)+
+                    Action::None => "unbound",
+                }
+            }
+
+            /// The context whose help lists this action.
+            pub fn context(self) -> Context {
+                match self {
+                    $(Action::$name => Context::$context,)+
+                    Action::None => Context::Global,
+                }
+            }
+        }
+    };
+}
+
+actions! {
+    // name: context, what it does, default keys
+    Quit: Global, "quit (asks if unsaved)", ["q", "ctrl-c"];
+    Back: Global, "back / close", ["esc"];
+    Up: List, "move up", ["k", "up"];
+    Down: List, "move down", ["j", "down"];
+    Top: List, "first row", ["g", "home"];
+    Bottom: List, "last row", ["G", "end"];
+    PageUp: List, "page up", ["pgup", "ctrl-b"];
+    PageDown: List, "page down", ["pgdn", "ctrl-f"];
+    Open: List, "open the selection", ["enter"];
+    ToggleMark: Marks, "mark / unmark (multi-select)", ["space"];
+    Filter: List, "filter (! inverts)", ["/"];
+    Sort: List, "sort by the next column", ["o"];
+    SortReverse: List, "reverse the sort", ["O"];
+    Palette: Global, "command palette", [":"];
+    Help: Global, "this help", ["?", "f1"];
+    Refresh: List, "reload from the backend", ["ctrl-r"];
+    Scripts: Global, "scripts", ["1"];
+    Orders: Global, "orders", ["2"];
+    Resources: Global, "resources", ["3"];
+    Incidents: Global, "incidents", ["4"];
+    Alarms: Global, "alarms", ["5"];
+    Agents: Global, "agents", ["6"];
+    Desktops: Global, "desktops", ["7"];
+    Invokers: Global, "invokers", ["8"];
+    RunScript: Scripts, "run a script on hosts", ["r"];
+    ContinueOrder: OrderView, "continue the order", ["c"];
+    PauseOrder: OrderView, "pause the order", ["p"];
+    CancelOrder: OrderView, "cancel the order (asks first)", ["X"];
+    CancelInstance: OrderView, "cancel the selected instance", ["x"];
+    RetryInstance: OrderView, "retry the selected instance", ["R"];
+    RetryFailed: OrderView, "retry every failed instance", ["F"];
+    SkipBatch: OrderView, "skip the selected batch", ["S"];
+    NextBatch: OrderView, "next batch", ["]"];
+    PrevBatch: OrderView, "previous batch", ["["];
+    SwitchFocus: Global, "switch focus (instances/log) or next field", ["tab"];
+    ToggleFollow: OrderView, "follow the log", ["f"];
+    ToggleWrap: OrderView, "wrap long log lines", ["w"];
+    SearchNext: OrderView, "next match of the log search", ["n"];
+    SearchPrev: OrderView, "previous match of the log search", ["N"];
+    CopyLine: OrderView, "copy the log line to the clipboard (OSC 52)", ["y"];
+    CopyLog: OrderView, "copy the whole log to the clipboard (OSC 52)", ["Y"];
+    SaveLog: OrderView, "save the log to a file", ["s"];
+    ToggleTimes: OrderView, "show when each log line arrived", ["t"];
+    NewScript: Scripts, "new script", ["n"];
+    EditScript: Scripts, "edit in the editor", ["i"];
+    ExternalEditor: Scripts, "edit in $VISUAL/$EDITOR", ["e", "ctrl-e"];
+    DeleteScript: Scripts, "delete (asks first)", ["D"];
+    Save: Editor, "save the script (create or modify)", ["ctrl-s"];
+    AddParam: Editor, "add a parameter", ["ctrl-n"];
+    RemoveParam: Editor, "remove the focused parameter", ["ctrl-d"];
+    PrevField: Editor, "previous field", ["shift-tab"];
+    Undo: Editor, "undo (the script's content)", ["ctrl-z"];
+    Redo: Editor, "redo", ["ctrl-y"];
+    AckAlarm: Alarms, "acknowledge the alarm(s)", ["a"];
+    SilenceAlarm: Alarms, "silence alarms like this one", ["s"];
+    AlarmToIncident: Alarms, "incident from the alarm(s)", ["i"];
+    ToggleGroups: Alarms, "stream / grouped view", ["v"];
+    ClearAlarm: Alarms, "clear the alarm(s) by hand", ["C"];
+    NewIncident: Incidents, "new incident", ["n"];
+    AcceptIncident: Incidents, "accept the incident", ["a"];
+    ResolveIncident: Incidents, "submit the solution", ["r"];
+    VerifyIncident: Incidents, "verify the solution", ["v"];
+    RejectIncident: Incidents, "reject the incident", ["x"];
+    InstallAgent: Agents, "install the agent (marked or selected)", ["i"];
+    UpdateAgent: Agents, "update the agent (marked or selected)", ["u"];
+    RollbackAgent: Agents, "roll back the last task (asks first)", ["b"];
+    RetryAgent: Agents, "retry the last failed task", ["R"];
+    ToggleInvoker: Invokers, "enable / disable the invoker", ["e"];
+    DeleteInvoker: Invokers, "delete the invoker (asks first)", ["D"];
+    NewInvoker: Invokers, "new scheduled invoker", ["n"];
 }
 
 /// Where an action applies; help lists the actions of the current context plus the global ones.
@@ -115,79 +153,6 @@ impl Action {
         Action::Quit,
     ];
 
-    pub const ALL: &'static [Action] = &[
-        Action::Quit,
-        Action::Back,
-        Action::Up,
-        Action::Down,
-        Action::Top,
-        Action::Bottom,
-        Action::PageUp,
-        Action::PageDown,
-        Action::Open,
-        Action::ToggleMark,
-        Action::Filter,
-        Action::Sort,
-        Action::SortReverse,
-        Action::Palette,
-        Action::Help,
-        Action::Refresh,
-        Action::Scripts,
-        Action::Orders,
-        Action::Resources,
-        Action::Incidents,
-        Action::Alarms,
-        Action::Agents,
-        Action::Desktops,
-        Action::Invokers,
-        Action::RunScript,
-        Action::ContinueOrder,
-        Action::PauseOrder,
-        Action::CancelOrder,
-        Action::CancelInstance,
-        Action::RetryInstance,
-        Action::RetryFailed,
-        Action::SkipBatch,
-        Action::NextBatch,
-        Action::PrevBatch,
-        Action::SwitchFocus,
-        Action::ToggleFollow,
-        Action::ToggleWrap,
-        Action::SearchNext,
-        Action::SearchPrev,
-        Action::CopyLine,
-        Action::CopyLog,
-        Action::SaveLog,
-        Action::ToggleTimes,
-        Action::NewScript,
-        Action::EditScript,
-        Action::ExternalEditor,
-        Action::DeleteScript,
-        Action::Save,
-        Action::AddParam,
-        Action::RemoveParam,
-        Action::PrevField,
-        Action::Undo,
-        Action::Redo,
-        Action::AckAlarm,
-        Action::SilenceAlarm,
-        Action::AlarmToIncident,
-        Action::ToggleGroups,
-        Action::ClearAlarm,
-        Action::NewIncident,
-        Action::AcceptIncident,
-        Action::ResolveIncident,
-        Action::VerifyIncident,
-        Action::RejectIncident,
-        Action::InstallAgent,
-        Action::UpdateAgent,
-        Action::RollbackAgent,
-        Action::RetryAgent,
-        Action::ToggleInvoker,
-        Action::DeleteInvoker,
-        Action::NewInvoker,
-    ];
-
     pub fn name(self) -> String {
         serde_json::to_value(self)
             .ok()
@@ -197,109 +162,6 @@ impl Action {
 
     pub fn from_name(s: &str) -> Option<Action> {
         serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
-    }
-
-    pub fn describe(self) -> &'static str {
-        match self {
-            Action::Quit => "quit (asks if unsaved)",
-            Action::Back => "back / close",
-            Action::Up => "move up",
-            Action::Down => "move down",
-            Action::Top => "first row",
-            Action::Bottom => "last row",
-            Action::PageUp => "page up",
-            Action::PageDown => "page down",
-            Action::Open => "open the selection",
-            Action::ToggleMark => "mark / unmark (multi-select)",
-            Action::Filter => "filter (! inverts)",
-            Action::Sort => "sort by the next column",
-            Action::SortReverse => "reverse the sort",
-            Action::Palette => "command palette",
-            Action::Help => "this help",
-            Action::Refresh => "reload from the backend",
-            Action::Scripts => "scripts",
-            Action::Orders => "orders",
-            Action::Resources => "resources",
-            Action::Incidents => "incidents",
-            Action::Alarms => "alarms",
-            Action::Agents => "agents",
-            Action::Desktops => "desktops",
-            Action::Invokers => "invokers",
-            Action::RunScript => "run a script on hosts",
-            Action::ContinueOrder => "continue the order",
-            Action::PauseOrder => "pause the order",
-            Action::CancelOrder => "cancel the order (asks first)",
-            Action::CancelInstance => "cancel the selected instance",
-            Action::RetryInstance => "retry the selected instance",
-            Action::RetryFailed => "retry every failed instance",
-            Action::SkipBatch => "skip the selected batch",
-            Action::NextBatch => "next batch",
-            Action::PrevBatch => "previous batch",
-            Action::SwitchFocus => "switch focus (instances/log) or next field",
-            Action::ToggleFollow => "follow the log",
-            Action::ToggleWrap => "wrap long log lines",
-            Action::SearchNext => "next match of the log search",
-            Action::SearchPrev => "previous match of the log search",
-            Action::CopyLine => "copy the log line to the clipboard (OSC 52)",
-            Action::CopyLog => "copy the whole log to the clipboard (OSC 52)",
-            Action::SaveLog => "save the log to a file",
-            Action::ToggleTimes => "show when each log line arrived",
-            Action::NewScript => "new script",
-            Action::EditScript => "edit in the editor",
-            Action::ExternalEditor => "edit in $VISUAL/$EDITOR",
-            Action::DeleteScript => "delete (asks first)",
-            Action::Save => "save the script (create or modify)",
-            Action::AddParam => "add a parameter",
-            Action::RemoveParam => "remove the focused parameter",
-            Action::PrevField => "previous field",
-            Action::Undo => "undo (the script's content)",
-            Action::Redo => "redo",
-            Action::AckAlarm => "acknowledge the alarm(s)",
-            Action::SilenceAlarm => "silence alarms like this one",
-            Action::AlarmToIncident => "incident from the alarm(s)",
-            Action::ToggleGroups => "stream / grouped view",
-            Action::ClearAlarm => "clear the alarm(s) by hand",
-            Action::NewIncident => "new incident",
-            Action::AcceptIncident => "accept the incident",
-            Action::ResolveIncident => "submit the solution",
-            Action::VerifyIncident => "verify the solution",
-            Action::RejectIncident => "reject the incident",
-            Action::InstallAgent => "install the agent (marked or selected)",
-            Action::UpdateAgent => "update the agent (marked or selected)",
-            Action::RollbackAgent => "roll back the last task (asks first)",
-            Action::RetryAgent => "retry the last failed task",
-            Action::ToggleInvoker => "enable / disable the invoker",
-            Action::DeleteInvoker => "delete the invoker (asks first)",
-            Action::NewInvoker => "new scheduled invoker",
-            Action::None => "unbound",
-        }
-    }
-
-    /// The context whose help lists this action.
-    pub fn context(self) -> Context {
-        use Action::*;
-        match self {
-            Up | Down | Top | Bottom | PageUp | PageDown | Open | Filter | Refresh | Sort
-            | SortReverse => Context::List,
-            ToggleMark => Context::Marks,
-            RunScript | NewScript | EditScript | DeleteScript => Context::Scripts,
-            ExternalEditor => Context::Scripts,
-            Save | AddParam | RemoveParam | PrevField | Undo | Redo => Context::Editor,
-            AckAlarm | SilenceAlarm | AlarmToIncident | ToggleGroups | ClearAlarm => {
-                Context::Alarms
-            }
-            NewIncident | AcceptIncident | ResolveIncident | VerifyIncident | RejectIncident => {
-                Context::Incidents
-            }
-            InstallAgent | UpdateAgent | RollbackAgent | RetryAgent => Context::Agents,
-            ToggleInvoker | DeleteInvoker | NewInvoker => Context::Invokers,
-            ContinueOrder | PauseOrder | CancelOrder | CancelInstance | RetryInstance
-            | RetryFailed | SkipBatch | NextBatch | PrevBatch | ToggleFollow | ToggleWrap
-            | SearchNext | SearchPrev | CopyLine | CopyLog | SaveLog | ToggleTimes => {
-                Context::OrderView
-            }
-            _ => Context::Global,
-        }
     }
 }
 

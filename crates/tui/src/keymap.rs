@@ -128,88 +128,6 @@ impl Key {
     }
 }
 
-const DEFAULTS: &[(&str, Action)] = &[
-    ("q", Action::Quit),
-    ("ctrl-c", Action::Quit),
-    ("esc", Action::Back),
-    ("k", Action::Up),
-    ("up", Action::Up),
-    ("j", Action::Down),
-    ("down", Action::Down),
-    ("g", Action::Top),
-    ("home", Action::Top),
-    ("G", Action::Bottom),
-    ("end", Action::Bottom),
-    ("pgup", Action::PageUp),
-    ("ctrl-b", Action::PageUp),
-    ("pgdn", Action::PageDown),
-    ("ctrl-f", Action::PageDown),
-    ("enter", Action::Open),
-    ("space", Action::ToggleMark),
-    ("/", Action::Filter),
-    ("o", Action::Sort),
-    ("O", Action::SortReverse),
-    (":", Action::Palette),
-    ("?", Action::Help),
-    ("ctrl-r", Action::Refresh),
-    ("1", Action::Scripts),
-    ("2", Action::Orders),
-    ("3", Action::Resources),
-    ("4", Action::Incidents),
-    ("5", Action::Alarms),
-    ("6", Action::Agents),
-    ("7", Action::Desktops),
-    ("8", Action::Invokers),
-    ("r", Action::RunScript),
-    ("c", Action::ContinueOrder),
-    ("p", Action::PauseOrder),
-    ("X", Action::CancelOrder),
-    ("x", Action::CancelInstance),
-    ("R", Action::RetryInstance),
-    ("F", Action::RetryFailed),
-    ("S", Action::SkipBatch),
-    ("]", Action::NextBatch),
-    ("[", Action::PrevBatch),
-    ("tab", Action::SwitchFocus),
-    ("f", Action::ToggleFollow),
-    ("w", Action::ToggleWrap),
-    ("n", Action::SearchNext),
-    ("N", Action::SearchPrev),
-    ("y", Action::CopyLine),
-    ("Y", Action::CopyLog),
-    ("s", Action::SaveLog),
-    ("t", Action::ToggleTimes),
-    ("n", Action::NewScript),
-    ("i", Action::EditScript),
-    ("e", Action::ExternalEditor),
-    ("ctrl-e", Action::ExternalEditor),
-    ("D", Action::DeleteScript),
-    ("ctrl-s", Action::Save),
-    ("ctrl-n", Action::AddParam),
-    ("ctrl-d", Action::RemoveParam),
-    ("shift-tab", Action::PrevField),
-    ("ctrl-z", Action::Undo),
-    ("ctrl-y", Action::Redo),
-    ("f1", Action::Help),
-    ("a", Action::AckAlarm),
-    ("s", Action::SilenceAlarm),
-    ("i", Action::AlarmToIncident),
-    ("v", Action::ToggleGroups),
-    ("C", Action::ClearAlarm),
-    ("n", Action::NewIncident),
-    ("a", Action::AcceptIncident),
-    ("r", Action::ResolveIncident),
-    ("v", Action::VerifyIncident),
-    ("x", Action::RejectIncident),
-    ("i", Action::InstallAgent),
-    ("u", Action::UpdateAgent),
-    ("b", Action::RollbackAgent),
-    ("R", Action::RetryAgent),
-    ("e", Action::ToggleInvoker),
-    ("D", Action::DeleteInvoker),
-    ("n", Action::NewInvoker),
-];
-
 #[derive(Debug, Clone)]
 pub struct Keymap {
     /// A key may mean different things in different panes (`a`: acknowledge an alarm, accept an
@@ -220,7 +138,7 @@ pub struct Keymap {
 impl Default for Keymap {
     fn default() -> Self {
         let mut map: BTreeMap<Key, Vec<Action>> = BTreeMap::new();
-        for (k, a) in DEFAULTS {
+        for (k, a) in Action::DEFAULT_KEYS {
             map.entry(Key::parse(k).expect("default keys parse"))
                 .or_default()
                 .push(*a);
