@@ -393,7 +393,21 @@ fn the_run_form_sends_the_edited_parameters() {
     };
     update::update(&mut s, Msg::ScriptParams(uuid.clone(), Ok(vec![declared])));
     // Fields: batch size, rotation, success rate, timeout, explicit batches, then $release.
-    for _ in 0..5 {
+    // Typing on the rotation (a toggle, no text) does nothing.
+    let tab = || {
+        Msg::Key(ratatui::crossterm::event::KeyEvent::from(
+            ratatui::crossterm::event::KeyCode::Tab,
+        ))
+    };
+    update::update(&mut s, tab());
+    update::update(
+        &mut s,
+        Msg::Key(ratatui::crossterm::event::KeyEvent::from(
+            ratatui::crossterm::event::KeyCode::Backspace,
+        )),
+    );
+    update::update(&mut s, Msg::Key(key('7')));
+    for _ in 0..4 {
         update::update(
             &mut s,
             Msg::Key(ratatui::crossterm::event::KeyEvent::from(

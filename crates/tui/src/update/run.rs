@@ -166,9 +166,10 @@ pub(super) fn field_text(f: &mut RunForm) -> Option<&mut String> {
         3 => Some(&mut f.timeout),
         4 => Some(&mut f.explicit),
         n if n == confirm => Some(&mut f.confirm_name),
+        // The rotation (a toggle) has no text; fields after the fixed ones are parameters.
         n => f
             .params
-            .get_mut(n - RunForm::FIELDS.len())
+            .get_mut(n.checked_sub(RunForm::FIELDS.len())?)
             .map(|p| &mut p.param_value),
     }
 }
