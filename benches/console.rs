@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
-use cocpit::backend::Backend;
+use cocpit::backend::prelude::*;
 use cocpit::config::{Config, Host};
 use cocpit::engine::Engine;
 use cocpit::engine::Local;

@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use cocpit::backend::Backend;
+use cocpit::backend::prelude::*;
 use cocpit::client::{Credentials, Endpoints, Options, Remote};
 use cocpit::model::script::ListScriptsQuery;
 use cocpit::sign::huawei;

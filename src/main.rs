@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use cocpit::backend::Backend;
+use cocpit::backend::prelude::*;
 use cocpit::cli::{self, Output};
 use cocpit::config::{self, Config};
 use cocpit::engine::{Engine, Local};

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use cocpit::backend::{Backend, Error};
+use cocpit::backend::{Error, prelude::*};
 use cocpit::client::{Credentials, Options, connect_with};
 use cocpit::model::incident::*;
 use cocpit::model::order::*;

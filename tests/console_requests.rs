@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use cocpit::backend::Backend;
+use cocpit::backend::prelude::*;
 use cocpit::client::{Credentials, connect};
 use cocpit::model::order::*;
 use cocpit::model::script::*;

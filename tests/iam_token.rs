@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use cocpit::backend::{Backend, Error};
+use cocpit::backend::{Error, prelude::*};
 use cocpit::client::{Credentials, Options, TokenAuth, connect_with};
 use cocpit::model::script::ListScriptsQuery;
 use common::faults::Proxy;

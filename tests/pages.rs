@@ -3,7 +3,7 @@
 
 mod common;
 
-use cocpit::backend::Backend;
+use cocpit::backend::prelude::*;
 use cocpit::engine::Local;
 use cocpit::model::script::*;
 use cocpit::pages::{self, PAGE};

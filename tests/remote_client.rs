@@ -4,7 +4,7 @@
 
 mod common;
 
-use cocpit::backend::{Backend, Error};
+use cocpit::backend::{Error, prelude::*};
 use cocpit::client::{Credentials, connect};
 use cocpit::engine::Change;
 use cocpit::model::alarm::*;

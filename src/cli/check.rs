@@ -1,7 +1,7 @@
 //! `cocpit config check`: is the selected profile (or `--endpoint`) usable? Each line says
 //! what was checked and, when it fails, what to change. Keys are shown masked, never whole.
 
-use crate::backend::Backend;
+use crate::backend::prelude::*;
 use crate::client::{Credentials, Endpoints, Options, Remote, Service};
 use crate::sign::huawei::MAX_SKEW_SECS;
 

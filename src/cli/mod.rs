@@ -26,7 +26,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 
-use crate::backend::{Backend, Error};
+use crate::backend::{Error, prelude::*};
 use crate::model::Data;
 use crate::model::order::*;
 use crate::model::resource::ListResourcesQuery;

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::table::{Table, time};
 use super::{CliResult, Output, fail, print_json};
-use crate::backend::Backend;
+use crate::backend::prelude::*;
 use crate::format::local_offset;
 use crate::model::agent::*;
 use crate::model::tat::{self, *};

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::table::{Table, opt_time, time};
 use super::{CliResult, Output, print_json};
-use crate::backend::Backend;
+use crate::backend::prelude::*;
 use crate::model::Data;
 use crate::model::alarm::*;
 use crate::model::incident::*;

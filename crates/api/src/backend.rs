@@ -66,8 +66,11 @@ fn remote_text(message: &str, code: &str, status: u16) -> String {
     }
 }
 
-#[async_trait]
-pub trait Backend: Send + Sync {
+/// What the console and the CLI speak to, whatever serves it: the engine in process or over
+/// HTTP. Each family of the API is a trait of its own; this one adds what every backend has.
+pub trait Backend:
+    JobsApi + IncidentsApi + AlarmsApi + AgentsApi + DesktopsApi + TatApi + Send + Sync
+{
     /// Where the data comes from, for the header line: a path or an endpoint.
     fn describe(&self) -> String;
     /// Live change events, when the backend has them (else the caller polls).
@@ -77,16 +80,18 @@ pub trait Backend: Send + Sync {
     fn connection(&self) -> Option<tokio::sync::watch::Receiver<String>> {
         None
     }
+}
 
+/// Scripts, orders (script tickets) and the resources they run on.
+#[async_trait]
+pub trait JobsApi: Send + Sync {
     async fn list_resources(&self, q: ListResourcesQuery) -> Result<Vec<Resource>>;
-
     async fn create_script(&self, s: AddScriptModel) -> Result<String>;
     async fn list_scripts(&self, q: ListScriptsQuery) -> Result<Page<ScriptListModel>>;
     async fn get_script(&self, script_uuid: &str) -> Result<ScriptDetailModel>;
     async fn update_script(&self, script_uuid: &str, e: EditScriptModel) -> Result<String>;
     async fn delete_script(&self, script_uuid: &str) -> Result<String>;
     async fn execute_script(&self, script_uuid: &str, e: ScriptExecuteModel) -> Result<String>;
-
     async fn get_order(&self, execute_uuid: &str) -> Result<JobScriptOrderInfoModel>;
     async fn list_orders(&self, q: ListOrdersQuery) -> Result<Page<JobScriptOrderListModel>>;
     async fn list_batches(&self, execute_uuid: &str) -> Result<Vec<JobScriptBatchListModel>>;
@@ -104,7 +109,11 @@ pub trait Backend: Send + Sync {
     /// One instance's output as it arrived, with stream and time (a cocpit extension).
     async fn instance_log(&self, execute_uuid: &str, instance_id: i64) -> Result<Vec<LogPiece>>;
     async fn operate(&self, execute_uuid: &str, op: JobScriptOrderOperationBody) -> Result<String>;
+}
 
+/// Incidents: created, handled, read.
+#[async_trait]
+pub trait IncidentsApi: Send + Sync {
     async fn create_incident(&self, c: CreateIncident) -> Result<String>;
     /// One operation (`operate_key`) on an incident, as the acting user.
     async fn handle_incident(
@@ -115,7 +124,11 @@ pub trait Backend: Send + Sync {
     ) -> Result<IncidentStatus>;
     async fn incident_detail(&self, incident_num: &str) -> Result<IncidentDetail>;
     async fn list_incidents(&self, q: ListIncidentsQuery) -> Result<Page<IncidentSummary>>;
+}
 
+/// Alarms, their groups and silences.
+#[async_trait]
+pub trait AlarmsApi: Send + Sync {
     /// A page of alarms (from `q.marker`) and the marker of the next one.
     async fn list_alarms(&self, q: ListAlarmsQuery) -> Result<(Vec<Alarm>, Option<i64>)>;
     async fn alarm(&self, alarm_id: &str) -> Result<Alarm>;
@@ -136,7 +149,11 @@ pub trait Backend: Send + Sync {
     async fn silences(&self) -> Result<Vec<Silence>>;
     async fn create_silence(&self, n: NewSilence) -> Result<Silence>;
     async fn expire_silence(&self, id: &str) -> Result<()>;
+}
 
+/// Cloud Eye agent tasks.
+#[async_trait]
+pub trait AgentsApi: Send + Sync {
     // Cloud Eye agent tasks and Workspace desktop agents.
     async fn agents(&self) -> Result<Vec<AgentSummary>>;
     async fn create_agent_invocations(
@@ -147,10 +164,19 @@ pub trait Backend: Send + Sync {
         &self,
         q: ListAgentInvocationsQuery,
     ) -> Result<ListAgentInvocationsResponse>;
+}
+
+/// Workspace desktop agents.
+#[async_trait]
+pub trait DesktopsApi: Send + Sync {
     async fn desktop_agents(&self) -> Result<ListAgentsInstallConditionResponse>;
     async fn install_desktop_agents(&self, desktop_ids: Vec<String>) -> Result<String>;
     async fn desktop_jobs(&self) -> Result<Vec<ShowJobResponse>>;
+}
 
+/// Tencent TAT commands and scheduled invokers.
+#[async_trait]
+pub trait TatApi: Send + Sync {
     // Tencent TAT.
     async fn create_command(&self, r: tat::CreateCommandRequest) -> Result<String>;
     async fn describe_commands(&self, r: tat::DescribeRequest) -> Result<Described<tat::Command>>;
@@ -168,8 +194,14 @@ pub trait Backend: Send + Sync {
     ) -> Result<Described<tat::InvocationTask>>;
 }
 
+/// Every family of the API, for `use cocpit_api::backend::prelude::*`: a front end calls any
+/// backend method through `dyn Backend`.
+pub mod prelude {
+    pub use super::{AgentsApi, AlarmsApi, Backend, DesktopsApi, IncidentsApi, JobsApi, TatApi};
+}
+
 /// An order snapshot from the seeds' own reads: the order, its batch list, then each batch.
-pub async fn compose_snapshot<B: Backend + ?Sized>(
+pub async fn compose_snapshot<B: JobsApi + ?Sized>(
     b: &B,
     execute_uuid: &str,
 ) -> Result<OrderSnapshot> {

@@ -4,7 +4,7 @@
 
 use futures_util::stream::{self, Stream, TryStreamExt};
 
-use crate::backend::{Backend, Result};
+use crate::backend::{Result, prelude::*};
 use crate::model::order::{JobScriptOrderListModel, ListOrdersQuery};
 use crate::model::script::{ListScriptsQuery, ScriptListModel};
 

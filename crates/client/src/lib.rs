@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::broadcast;
 
-use cocpit_api::backend::{Backend, Error, Result};
+use cocpit_api::backend::{Error, Result, prelude::*};
 use cocpit_api::endpoint::{self as api, *};
 use cocpit_api::event::Change;
 use cocpit_api::model::agent::*;
@@ -236,7 +236,6 @@ pub fn start(r: Remote) -> std::result::Result<Remote, String> {
     Ok(r)
 }
 
-#[async_trait]
 impl Backend for Remote {
     fn describe(&self) -> String {
         self.label.clone()
@@ -252,7 +251,10 @@ impl Backend for Remote {
         rx.mark_changed();
         Some(rx)
     }
+}
 
+#[async_trait]
+impl JobsApi for Remote {
     async fn list_resources(&self, q: ListResourcesQuery) -> Result<Vec<Resource>> {
         Ok(self.fetch(&LIST_RESOURCES, &[], Some(&q), None).await?.data)
     }
@@ -319,6 +321,10 @@ impl Backend for Remote {
         Ok(d.data)
     }
 
+    async fn statistics(&self, execute_uuid: &str) -> Result<JobScriptOrderStatisticsModel> {
+        Ok(self.read(&ORDER_STATISTICS, &[execute_uuid]).await?.data)
+    }
+
     async fn order_snapshot(&self, execute_uuid: &str) -> Result<OrderSnapshot> {
         match self.read(&ORDER_SNAPSHOT, &[execute_uuid]).await {
             Ok(d) => Ok(d.data),
@@ -328,10 +334,6 @@ impl Backend for Remote {
             }
             Err(e) => Err(e),
         }
-    }
-
-    async fn statistics(&self, execute_uuid: &str) -> Result<JobScriptOrderStatisticsModel> {
-        Ok(self.read(&ORDER_STATISTICS, &[execute_uuid]).await?.data)
     }
 
     async fn instance_log(&self, execute_uuid: &str, instance_id: i64) -> Result<Vec<LogPiece>> {
@@ -348,7 +350,10 @@ impl Backend for Remote {
             .await?;
         Ok(d.data)
     }
+}
 
+#[async_trait]
+impl IncidentsApi for Remote {
     async fn create_incident(&self, c: CreateIncident) -> Result<String> {
         let title = c.incident_title.clone();
         let before = self.recent_incidents(&title).await;
@@ -389,7 +394,10 @@ impl Backend for Remote {
     async fn list_incidents(&self, q: ListIncidentsQuery) -> Result<Page<IncidentSummary>> {
         Ok(self.fetch(&LIST_INCIDENTS, &[], Some(&q), None).await?.data)
     }
+}
 
+#[async_trait]
+impl AlarmsApi for Remote {
     async fn list_alarms(&self, q: ListAlarmsQuery) -> Result<(Vec<Alarm>, Option<i64>)> {
         let d = self.fetch(&LIST_ALARMS, &[], Some(&q), None).await?.data;
         Ok((d.alarms, d.next_marker))
@@ -449,7 +457,10 @@ impl Backend for Remote {
     async fn expire_silence(&self, id: &str) -> Result<()> {
         self.read(&EXPIRE_SILENCE, &[id]).await.map(|_| ())
     }
+}
 
+#[async_trait]
+impl AgentsApi for Remote {
     async fn agents(&self) -> Result<Vec<AgentSummary>> {
         Ok(self.read(&AGENTS, &[]).await?.data)
     }
@@ -473,7 +484,10 @@ impl Backend for Remote {
         self.fetch(&LIST_AGENT_INVOCATIONS, &[project], Some(&q), None)
             .await
     }
+}
 
+#[async_trait]
+impl DesktopsApi for Remote {
     async fn desktop_agents(&self) -> Result<ListAgentsInstallConditionResponse> {
         let project = self.project()?;
         self.fetch(&DESKTOP_AGENTS, &[project], None, None).await
@@ -491,7 +505,10 @@ impl Backend for Remote {
     async fn desktop_jobs(&self) -> Result<Vec<ShowJobResponse>> {
         Ok(self.read(&DESKTOP_JOBS, &[]).await?.data)
     }
+}
 
+#[async_trait]
+impl TatApi for Remote {
     async fn create_command(&self, r: tat::CreateCommandRequest) -> Result<String> {
         let v = self.tat("CreateCommand", &r).await?;
         Ok(v["CommandId"].as_str().unwrap_or_default().to_string())

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use tokio::sync::broadcast;
 
-use cocpit_api::backend::{Backend, Error, Fault, Result};
+use cocpit_api::backend::{Error, Fault, Result, prelude::*};
 use cocpit_api::event::Change;
 
 use crate::{Engine, EngineError};
@@ -36,7 +36,6 @@ impl Local {
     }
 }
 
-#[async_trait]
 impl Backend for Local {
     fn describe(&self) -> String {
         match &self.api {
@@ -48,7 +47,10 @@ impl Backend for Local {
     fn subscribe(&self) -> Option<broadcast::Receiver<Change>> {
         Some(self.engine.subscribe())
     }
+}
 
+#[async_trait]
+impl JobsApi for Local {
     async fn list_resources(&self, q: ListResourcesQuery) -> Result<Vec<Resource>> {
         Ok(self.engine.list_resources(&q)?)
     }
@@ -98,12 +100,12 @@ impl Backend for Local {
         Ok(self.engine.get_batch(execute_uuid, batch_index, &q)?)
     }
 
-    async fn order_snapshot(&self, execute_uuid: &str) -> Result<OrderSnapshot> {
-        Ok(self.engine.order_snapshot(execute_uuid)?)
-    }
-
     async fn statistics(&self, execute_uuid: &str) -> Result<JobScriptOrderStatisticsModel> {
         Ok(self.engine.statistics(execute_uuid)?)
+    }
+
+    async fn order_snapshot(&self, execute_uuid: &str) -> Result<OrderSnapshot> {
+        Ok(self.engine.order_snapshot(execute_uuid)?)
     }
 
     async fn instance_log(&self, execute_uuid: &str, instance_id: i64) -> Result<Vec<LogPiece>> {
@@ -113,7 +115,10 @@ impl Backend for Local {
     async fn operate(&self, execute_uuid: &str, op: JobScriptOrderOperationBody) -> Result<String> {
         Ok(self.engine.operate(execute_uuid, op).await?)
     }
+}
 
+#[async_trait]
+impl IncidentsApi for Local {
     async fn create_incident(&self, c: CreateIncident) -> Result<String> {
         Ok(self.engine.create_incident(c, vec![])?)
     }
@@ -139,7 +144,10 @@ impl Backend for Local {
     async fn list_incidents(&self, q: ListIncidentsQuery) -> Result<Page<IncidentSummary>> {
         Ok(self.engine.list_incidents(&q)?)
     }
+}
 
+#[async_trait]
+impl AlarmsApi for Local {
     async fn list_alarms(&self, q: ListAlarmsQuery) -> Result<(Vec<Alarm>, Option<i64>)> {
         Ok(self.engine.list_alarms(&q, q.marker)?)
     }
@@ -189,7 +197,10 @@ impl Backend for Local {
     async fn expire_silence(&self, id: &str) -> Result<()> {
         Ok(self.engine.expire_silence(id)?)
     }
+}
 
+#[async_trait]
+impl AgentsApi for Local {
     async fn agents(&self) -> Result<Vec<AgentSummary>> {
         Ok(self.engine.agents()?)
     }
@@ -207,7 +218,10 @@ impl Backend for Local {
     ) -> Result<ListAgentInvocationsResponse> {
         Ok(self.engine.list_agent_invocations(&q)?)
     }
+}
 
+#[async_trait]
+impl DesktopsApi for Local {
     async fn desktop_agents(&self) -> Result<ListAgentsInstallConditionResponse> {
         Ok(self
             .engine
@@ -223,7 +237,10 @@ impl Backend for Local {
     async fn desktop_jobs(&self) -> Result<Vec<ShowJobResponse>> {
         Ok(self.engine.desktop_jobs(100)?)
     }
+}
 
+#[async_trait]
+impl TatApi for Local {
     async fn create_command(&self, r: tat::CreateCommandRequest) -> Result<String> {
         Ok(self.engine.create_command(&r)?)
     }

@@ -25,7 +25,7 @@ use crossterm::execute;
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::StreamExt;
 
-use cocpit_api::backend::Backend;
+use cocpit_api::backend::prelude::*;
 use cocpit_api::model::script::ListScriptsQuery;
 use cocpit_api::model::tat;
 use state::State;
