@@ -104,6 +104,15 @@ impl Place {
         }
     }
 
+    /// Opens a console attached to the engine in `t`'s terminal.
+    fn open_console(&self, t: &Tmux) {
+        t.line(&format!(
+            "{BIN} --config {} --data {}; echo cocpit-exited-$?",
+            self.d().join("config.toml").display(),
+            self.data().display()
+        ));
+    }
+
     /// Every instance of the order, with its output.
     fn instances(&self, eid: &str) -> Vec<Value> {
         self.json(&["order", "logs", eid])["data"]
@@ -172,11 +181,7 @@ fn a_hang_up_of_the_console_and_of_the_cli_never_stops_a_rollout() {
     let engine = p.pid().expect("the first command started the engine");
     // A console attached to it.
     let t = Tmux::attached(p.d());
-    t.line(&format!(
-        "{BIN} --config {} --data {}; echo cocpit-exited-$?",
-        p.d().join("config.toml").display(),
-        p.data().display()
-    ));
+    p.open_console(&t);
     t.wait_for("slow");
     // The CLI works while the console is open: it runs the script, three hosts one by one.
     let (mut cli, eid) = start_run(&p, &uuid, "demo-01,demo-02,demo-03");
@@ -188,11 +193,7 @@ fn a_hang_up_of_the_console_and_of_the_cli_never_stops_a_rollout() {
         said.contains("still running in the background: 1 order"),
         "{said}"
     );
-    t.line(&format!(
-        "{BIN} --config {} --data {}; echo cocpit-exited-$?",
-        p.d().join("config.toml").display(),
-        p.data().display()
-    ));
+    p.open_console(&t);
     t.wait_for("slow");
     // Both hang up mid-order.
     assert!(nix_kill(cli.id() as i32, "-HUP"));
@@ -208,11 +209,7 @@ fn a_hang_up_of_the_console_and_of_the_cli_never_stops_a_rollout() {
     assert_eq!(p.pid(), Some(engine), "the same engine all along");
     // A new console shows it at once, without a reload key.
     let t = Tmux::attached(p.d());
-    t.line(&format!(
-        "{BIN} --config {} --data {}; echo cocpit-exited-$?",
-        p.d().join("config.toml").display(),
-        p.data().display()
-    ));
+    p.open_console(&t);
     t.wait_for("slow");
     t.keys(&["2"]);
     let screen = t.wait_for("✔ finished");
@@ -400,4 +397,37 @@ fn an_engine_of_another_version_is_named_and_never_used() {
     assert_eq!(paths, vec!["GET /v1/cocpit/engine HTTP/1.1".to_string()]);
     // The stand-in is not an engine to stop: forget it before the place is dropped.
     std::fs::remove_file(p.data().join("engine.json")).unwrap();
+}
+
+/// Two consoles on one data dir follow the same live order, each from the events.
+#[test]
+fn two_consoles_see_the_same_live_order() {
+    let p = Place::new(60);
+    let uuid = p.script("echo start; sleep 1; echo end\n");
+    let (a_dir, b_dir) = (p.d().join("a"), p.d().join("b"));
+    std::fs::create_dir_all(&a_dir).unwrap();
+    std::fs::create_dir_all(&b_dir).unwrap();
+    let consoles = [Tmux::attached(&a_dir), Tmux::attached(&b_dir)];
+    for t in &consoles {
+        p.open_console(t);
+        t.wait_for("slow");
+        t.keys(&["2"]);
+        t.wait_for("orders 0/0");
+    }
+    let (mut cli, eid) = start_run(&p, &uuid, "demo-01,demo-02");
+    for t in &consoles {
+        let running = t.wait_for("▶ running");
+        assert!(running.contains("slow"), "{running}");
+    }
+    for t in &consoles {
+        let done = t.wait_for("✔ finished");
+        assert!(done.contains("2/2 done"), "{done}");
+    }
+    // (The command's progress pipe was closed after its first line: only the order counts.)
+    let _ = cli.wait();
+    assert_eq!(p.wait_order(&eid, "FINISHED")["data"]["status"], "FINISHED");
+    for t in &consoles {
+        t.keys(&["q"]);
+        t.wait_for("cocpit-exited-0");
+    }
 }
