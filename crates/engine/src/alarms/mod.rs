@@ -3,6 +3,9 @@
 //! `resolved`, grouped, silenced (hidden, never dropped), acknowledged, and turned into
 //! incidents.
 
+mod intake;
+mod silence_rules;
+mod silences;
 pub mod store;
 mod writer;
 
@@ -12,278 +15,12 @@ use super::{Change, Engine, EngineError, Result, now_ms};
 use cocpit_api::model::alarm::*;
 use cocpit_api::model::incident::{CreateIncident, TYPES, find, keys};
 use cocpit_api::model::validate::{Invalid, invalid, length};
+pub use intake::{from_alertmanager, from_custom};
+use silence_rules::*;
 pub use writer::Writer;
-
-/// Checks a custom-integration body (§4.4.2) and turns it into an alarm. Every missing
-/// required field is named at once, as the seed's example answer does.
-pub fn from_custom(key: &str, e: CustomEvent, now: i64) -> std::result::Result<AlarmIn, Invalid> {
-    let required = [
-        ("alarmId", e.alarm_id.is_none()),
-        ("alarmName", e.alarm_name.is_none()),
-        ("alarmLevel", e.alarm_level.is_none()),
-        ("time", e.time.is_none()),
-        ("nameSpace", e.name_space.is_none()),
-        ("applicationId", e.application_id.is_none()),
-        ("alarmDesc", e.alarm_desc.is_none()),
-        ("alarmSource", e.alarm_source.is_none()),
-    ];
-    let missing: Vec<String> = required
-        .iter()
-        .filter(|(_, m)| *m)
-        .map(|(f, _)| format!("{f} must not be null"))
-        .collect();
-    if !missing.is_empty() {
-        let first = required
-            .iter()
-            .find(|(_, m)| *m)
-            .map(|(f, _)| *f)
-            .unwrap_or("body");
-        return Err(invalid(first, missing.join(" | ")));
-    }
-    let text = |v: Option<String>| v.unwrap_or_default();
-    let (alarm_id, name, level) = (text(e.alarm_id), text(e.alarm_name), text(e.alarm_level));
-    let (ns, app, desc, source) = (
-        text(e.name_space),
-        text(e.application_id),
-        text(e.alarm_desc),
-        text(e.alarm_source),
-    );
-    for (f, v) in [
-        ("alarmId", &alarm_id),
-        ("alarmName", &name),
-        ("nameSpace", &ns),
-        ("applicationId", &app),
-        ("alarmDesc", &desc),
-        ("alarmSource", &source),
-    ] {
-        length(f, v, 1, 255)?;
-    }
-    let level: AlarmLevel = level.parse().map_err(|r| invalid("alarmLevel", r))?;
-    let firing = match e.alarm_status.as_deref() {
-        None | Some("") | Some("alarm") => true,
-        Some("ok") => false,
-        Some(other) => {
-            return Err(invalid(
-                "alarmStatus",
-                format!("must be alarm or ok (got {other:?})"),
-            ));
-        }
-    };
-    let mut labels = BTreeMap::new();
-    if let Some(serde_json::Value::Object(m)) = &e.additional
-        && m.len() > MAX_LABELS
-    {
-        return Err(invalid(
-            "additional",
-            format!("at most {MAX_LABELS} entries (got {})", m.len()),
-        ));
-    }
-    if let Some(serde_json::Value::Object(m)) = e.additional {
-        for (k, v) in m {
-            let v = match v {
-                serde_json::Value::String(s) => s,
-                other => other.to_string(),
-            };
-            labels.insert(k, v);
-        }
-    }
-    check_labels("additional", labels.iter())?;
-    let opt = |v: Option<String>, f: &str| -> std::result::Result<String, Invalid> {
-        let v = v.unwrap_or_default();
-        length(f, &v, 0, 255)?;
-        Ok(v)
-    };
-    Ok(AlarmIn {
-        integration_key: key.to_string(),
-        source_id: alarm_id,
-        name,
-        level,
-        firing,
-        time: e.time.unwrap_or(now),
-        namespace: ns,
-        region_id: opt(e.region_id, "regionId")?,
-        application_id: app,
-        resource_name: opt(e.resource_name, "resourceName")?,
-        resource_id: opt(e.resource_id, "resourceId")?,
-        description: desc,
-        url: opt(e.url, "URL")?,
-        source,
-        labels,
-    })
-}
-
-/// Alertmanager's `severity` label as a level.
-fn severity(s: Option<&String>) -> AlarmLevel {
-    match s.map(|s| s.to_ascii_lowercase()).as_deref() {
-        Some("critical" | "page" | "fatal" | "emergency" | "p1") => AlarmLevel::Critical,
-        Some("major" | "error" | "high" | "p2") => AlarmLevel::Major,
-        Some("warning" | "warn" | "minor" | "medium" | "p3") => AlarmLevel::Minor,
-        Some(_) => AlarmLevel::Info,
-        None => AlarmLevel::Major,
-    }
-}
-
-/// Maps each alert of an Alertmanager webhook to an alarm: the fingerprint is the dedup key,
-/// `resolved` clears, labels and annotations are kept.
-pub fn from_alertmanager(
-    key: &str,
-    w: AlertmanagerWebhook,
-    now: i64,
-) -> std::result::Result<Vec<AlarmIn>, Invalid> {
-    if w.alerts.is_empty() {
-        return Err(invalid("alerts", "must hold at least one alert"));
-    }
-    w.alerts
-        .into_iter()
-        .enumerate()
-        .map(|(i, a)| {
-            let field = |f: &str| format!("alerts[{i}].{f}");
-            let firing = match a.status.as_str() {
-                "firing" => true,
-                "resolved" => false,
-                other => {
-                    return Err(invalid(
-                        field("status"),
-                        format!("must be firing or resolved (got {other:?})"),
-                    ));
-                }
-            };
-            check_labels(&field("labels"), a.labels.iter())?;
-            check_labels(&field("annotations"), a.annotations.iter())?;
-            let name = a
-                .labels
-                .get("alertname")
-                .cloned()
-                .ok_or_else(|| invalid(field("labels.alertname"), "is required"))?;
-            length(&field("labels.alertname"), &name, 1, 255)?;
-            // Without a fingerprint, the sorted labels identify the alert (as Alertmanager's own
-            // fingerprint does).
-            let source_id = a
-                .fingerprint
-                .clone()
-                .filter(|f| !f.is_empty())
-                .unwrap_or_else(|| {
-                    let joined: Vec<String> =
-                        a.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                    cocpit_api::sign::sha256_hex(joined.join(",").as_bytes())[..16].to_string()
-                });
-            let time = a
-                .starts_at
-                .as_deref()
-                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                .map(|t| t.timestamp_millis())
-                .unwrap_or(now);
-            let label = |k: &str| a.labels.get(k).cloned().unwrap_or_default();
-            let description = a
-                .annotations
-                .get("description")
-                .or_else(|| a.annotations.get("summary"))
-                .cloned()
-                .unwrap_or_else(|| name.clone());
-            let mut labels = a.labels.clone();
-            for (k, v) in &a.annotations {
-                labels.insert(format!("annotation.{k}"), v.clone());
-            }
-            let application = ["application", "app", "service", "job"]
-                .iter()
-                .find_map(|k| a.labels.get(*k).cloned())
-                .unwrap_or_default();
-            Ok(AlarmIn {
-                integration_key: key.to_string(),
-                source_id,
-                level: severity(a.labels.get("severity")),
-                firing,
-                time,
-                namespace: label("namespace"),
-                region_id: label("region"),
-                application_id: application,
-                resource_name: label("instance"),
-                resource_id: label("instance"),
-                description,
-                url: a.generator_url.clone().unwrap_or_default(),
-                source: "prometheus".into(),
-                labels,
-                name,
-            })
-        })
-        .collect()
-}
-
-/// A silence with its regular expressions compiled once, for all the alarms it is tested on.
-struct Compiled {
-    silence: Silence,
-    /// One per matcher: the anchored expression of a regex matcher.
-    regexes: Vec<Option<regex::Regex>>,
-}
 
 /// The largest compiled matcher (Alertmanager's RE2 semantics: linear time, bounded size).
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
-
-/// A matcher's expression as Alertmanager anchors it (`^(?:…)$`), compiled by Rust's `regex`
-/// (RE2 syntax, linear-time matching): no lookaround, no backreference, bounded size.
-fn compile(value: &str) -> std::result::Result<regex::Regex, regex::Error> {
-    regex::RegexBuilder::new(&format!("^(?:{value})$"))
-        .size_limit(REGEX_SIZE_LIMIT)
-        .dfa_size_limit(REGEX_SIZE_LIMIT)
-        .build()
-}
-
-impl Compiled {
-    fn new(silence: Silence) -> Compiled {
-        let regexes = silence
-            .matchers
-            .iter()
-            .map(|m| m.is_regex.then(|| compile(&m.value).ok()).flatten())
-            .collect();
-        Compiled { silence, regexes }
-    }
-
-    /// Whether every matcher holds for `a` (a stored matcher that no longer compiles holds for
-    /// nothing).
-    fn matches(&self, a: &Alarm) -> bool {
-        self.silence
-            .matchers
-            .iter()
-            .zip(&self.regexes)
-            .all(|(m, r)| {
-                let v = a.field(&m.name).unwrap_or("");
-                match (m.is_regex, r) {
-                    (true, Some(r)) => r.is_match(v),
-                    (true, None) => false,
-                    (false, _) => v == m.value,
-                }
-            })
-    }
-}
-
-fn check_matchers(ms: &[Matcher]) -> std::result::Result<(), Invalid> {
-    if ms.is_empty() {
-        return Err(invalid(
-            "matchers",
-            "at least one (a silence of everything hides too much)",
-        ));
-    }
-    for (i, m) in ms.iter().enumerate() {
-        length(&format!("matchers[{i}].name"), &m.name, 1, 255)?;
-        length(&format!("matchers[{i}].value"), &m.value, 0, 1024)?;
-        if m.is_regex
-            && let Err(e) = compile(&m.value)
-        {
-            let why = match e {
-                regex::Error::CompiledTooBig(_) => "is too large once compiled".to_string(),
-                e => format!(
-                    "is not an RE2 expression (no lookaround, no backreference): {}",
-                    e.to_string().lines().last().unwrap_or("")
-                ),
-            };
-            return Err(invalid(
-                format!("matchers[{i}].value"),
-                format!("{:?} {why}", m.value),
-            ));
-        }
-    }
-    Ok(())
-}
 
 /// The ids of a comma-separated `alarm_ids`, each checked to exist.
 fn ids_of(s: &str) -> Vec<String> {
@@ -320,18 +57,6 @@ impl Engine {
             .await
             .map_err(EngineError::Internal)?;
         Ok(stored.into_iter().map(|s| s.alarm_id).collect())
-    }
-
-    /// The silences in force now, each compiled once.
-    fn active_silences(&self, now: i64) -> Result<Vec<Compiled>> {
-        Ok(self
-            .inner
-            .alarms
-            .silences(now)?
-            .into_iter()
-            .filter(|s| s.starts_at <= now)
-            .map(Compiled::new)
-            .collect())
     }
 
     pub fn alarm(&self, id: &str) -> Result<Alarm> {
@@ -638,57 +363,6 @@ impl Engine {
             })
             .collect();
         Ok((count, page))
-    }
-
-    pub fn silences(&self) -> Result<Vec<Silence>> {
-        Ok(self.inner.alarms.silences(now_ms())?)
-    }
-
-    /// A silence of at most [`MAX_SILENCE_S`]: no overflow, none that ends before it starts.
-    pub fn create_silence(&self, n: NewSilence) -> Result<Silence> {
-        check_matchers(&n.matchers)?;
-        length("author", &n.author, 1, 255)?;
-        length("comment", &n.comment, 0, 1000)?;
-        let now = now_ms();
-        let ends_at = match (n.duration_s, n.ends_at) {
-            (Some(d), _) if (1..=MAX_SILENCE_S).contains(&d) => now + d * 1000,
-            (Some(d), _) => {
-                return Err(invalid(
-                    "duration_s",
-                    format!("must be 1 to {MAX_SILENCE_S} seconds (a year; got {d})"),
-                )
-                .into());
-            }
-            (None, Some(e)) if e > now && e <= now + MAX_SILENCE_S * 1000 => e,
-            (None, Some(_)) => {
-                return Err(
-                    invalid("ends_at", "must be in the future, at most a year away").into(),
-                );
-            }
-            (None, None) => {
-                return Err(invalid("duration_s", "a duration or ends_at is required").into());
-            }
-        };
-        let s = Silence {
-            id: format!("SIL{now}{:04}", fastrand::u16(..10_000)),
-            matchers: n.matchers,
-            author: n.author,
-            comment: n.comment,
-            starts_at: now,
-            ends_at,
-            created_at: now,
-        };
-        self.inner.alarms.insert_silence(&s)?;
-        self.changed(vec![]);
-        Ok(s)
-    }
-
-    pub fn expire_silence(&self, id: &str) -> Result<()> {
-        if !self.inner.alarms.expire_silence(id, now_ms())? {
-            return Err(EngineError::NotFound(format!("silence: no silence {id}")));
-        }
-        self.changed(vec![]);
-        Ok(())
     }
 
     /// How many alarms are stored.
