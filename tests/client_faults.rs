@@ -113,22 +113,9 @@ async fn a_slow_answer_times_out_and_a_cut_off_one_is_read_again_but_bad_json_is
 }
 
 async fn script(b: &dyn Backend) -> String {
-    b.create_script(AddScriptModel {
-        name: "faulty".into(),
-        description: "fault injection".into(),
-        script_type: ScriptType::Shell,
-        content: "echo hi\n".into(),
-        properties: ScriptPropertiesModel {
-            risk_level: RiskLevel::Low,
-            version: "1".into(),
-            reviewers: None,
-            protocol: None,
-        },
-        script_params: None,
-        enterprise_project_id: None,
-    })
-    .await
-    .unwrap()
+    b.create_script(common::script_model("faulty", "echo hi\n"))
+        .await
+        .unwrap()
 }
 
 fn run() -> ScriptExecuteModel {

@@ -10,7 +10,6 @@ use std::sync::Arc;
 use cocpit::backend::prelude::*;
 use cocpit::client::{Credentials, connect};
 use cocpit::model::order::*;
-use cocpit::model::script::*;
 use cocpit::tui::update::{self, Effect, Msg};
 use common::server::{AK, PROJECT, SK, Server};
 
@@ -51,20 +50,10 @@ async fn a_remote_console_follows_a_live_order_of_ten_batches_with_a_handful_of_
     let b: Arc<dyn Backend> = Arc::new(connect(&server.base, creds).unwrap());
     let mut events = b.subscribe().expect("an event stream");
     let uuid = b
-        .create_script(AddScriptModel {
-            name: "ten_batches".into(),
-            description: "counted".into(),
-            script_type: ScriptType::Shell,
-            content: "echo \"start $(hostname)\"\nsleep 0.2\necho done\n".into(),
-            properties: ScriptPropertiesModel {
-                risk_level: RiskLevel::Low,
-                version: "1".into(),
-                reviewers: None,
-                protocol: None,
-            },
-            script_params: None,
-            enterprise_project_id: None,
-        })
+        .create_script(common::script_model(
+            "ten_batches",
+            "echo \"start $(hostname)\"\nsleep 0.2\necho done\n",
+        ))
         .await
         .unwrap();
     // The console starts as the loop starts it, and settles.

@@ -53,24 +53,30 @@ pub fn create_typed(
     content: &str,
     params: Vec<ScriptParamDefine>,
 ) -> String {
-    e.create_script(
-        AddScriptModel {
-            name: name.into(),
-            description: "test".into(),
-            script_type,
-            content: content.into(),
-            properties: ScriptPropertiesModel {
-                risk_level: RiskLevel::Low,
-                version: "1".into(),
-                reviewers: None,
-                protocol: None,
-            },
-            script_params: Some(params),
-            enterprise_project_id: None,
+    let s = AddScriptModel {
+        script_type,
+        script_params: Some(params),
+        ..script_model(name, content)
+    };
+    e.create_script(s, "test").unwrap()
+}
+
+/// A LOW-risk shell script without parameters, as the API takes it.
+pub fn script_model(name: &str, content: &str) -> AddScriptModel {
+    AddScriptModel {
+        name: name.into(),
+        description: "test".into(),
+        script_type: ScriptType::Shell,
+        content: content.into(),
+        properties: ScriptPropertiesModel {
+            risk_level: RiskLevel::Low,
+            version: "1".into(),
+            reviewers: None,
+            protocol: None,
         },
-        "test",
-    )
-    .unwrap()
+        script_params: None,
+        enterprise_project_id: None,
+    }
 }
 
 /// Batches of host ids, each with a rotation strategy.
