@@ -426,3 +426,71 @@ async fn serve_logs_each_request_without_secrets() {
     );
     assert!(!text.contains(AK) && !text.contains(SK) && !text.contains("SC-secret-path"));
 }
+
+/// `param_order` is deprecated in the official SDK models ("passing it has no effect"): a script
+/// created without it numbers its parameters by position, and an execution without it gives
+/// each value the order its parameter was declared with (issue: clients that follow the
+/// current reference).
+#[tokio::test(flavor = "multi_thread")]
+async fn param_order_may_be_left_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("d"));
+    let api = server.client();
+    let mut body = script_body("no_orders", "echo \"args=$1,$2\"");
+    body["script_params"] = json!([
+        {"param_name": "first", "param_value": "one"},
+        {"param_name": "second", "param_value": "two"}
+    ]);
+    let uuid = api.ok("POST", "/v1/job/scripts", Some(body)).await;
+    let uuid = uuid.as_str().unwrap();
+    let detail = api
+        .ok("GET", &format!("/v1/job/scripts/{uuid}"), None)
+        .await;
+    let orders: Vec<i64> = detail["script_params"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["param_order"].as_i64().unwrap())
+        .collect();
+    assert_eq!(orders, [1, 2], "{detail}");
+    let eid = api
+        .ok(
+            "POST",
+            &format!("/v1/job/scripts/{uuid}"),
+            Some(json!({
+                "execute_param": {"resourceful": true, "timeout": 60, "success_rate": 100,
+                                  "execute_user": "root",
+                                  "script_params": [{"param_name": "second", "param_value": "TWO"},
+                                                    {"param_name": "first", "param_value": "ONE"}]},
+                "execute_batches": [{"batch_index": 1, "rotation_strategy": "CONTINUE",
+                                     "target_instances": [{"resource_id": "demo-01"}]}]
+            })),
+        )
+        .await;
+    let (_, insts) = api
+        .wait(eid.as_str().unwrap(), "finished", |o, _| {
+            o["status"] == "FINISHED"
+        })
+        .await;
+    let out = on(&insts, "demo-01")["message"].as_str().unwrap();
+    assert!(out.contains("args=ONE,TWO"), "{out}");
+    // A value for a parameter the script does not declare is still refused by name.
+    let (status, err) = api
+        .call(
+            "POST",
+            &format!("/v1/job/scripts/{uuid}"),
+            Some(json!({
+                "execute_param": {"resourceful": true, "timeout": 60, "success_rate": 100,
+                                  "execute_user": "root",
+                                  "script_params": [{"param_name": "third", "param_value": "x"}]},
+                "execute_batches": [{"batch_index": 1, "rotation_strategy": "CONTINUE",
+                                     "target_instances": [{"resource_id": "demo-01"}]}]
+            })),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        err["error_msg"].as_str().unwrap().contains("third"),
+        "{err}"
+    );
+}

@@ -623,3 +623,33 @@ async fn alarms_are_authenticated_deduplicated_cleared_silenced_and_become_incid
     let (st, _) = api.call("GET", "/v1/alarm-mgmt/alarm/AL-none", None).await;
     assert_eq!(st, 404);
 }
+
+/// Alertmanager receivers behind an authenticating proxy send `http_config.basic_auth` or a
+/// bearer `authorization`: such a header is not an SDK signature, and a valid integration key
+/// in the URL is still the credential (Alertmanager drops alerts on a 401).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_proxy_authorization_does_not_hide_a_valid_integration_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = common::server::Server::start(&dir.path().join("d"));
+    let http = reqwest::Client::new();
+    let push = |key: &str, auth: &str| {
+        http.post(format!("{}/v1/event/prometheus/{key}", server.base))
+            .header("Content-Type", "application/json")
+            .header("Authorization", auth)
+            .body(alertmanager("firing", "firing"))
+            .send()
+    };
+    for auth in [
+        "Basic YWxlcnRtYW5hZ2VyOnNlY3JldA==",
+        "Bearer some-proxy-token",
+    ] {
+        let r = push("demo-prometheus", auth).await.unwrap();
+        assert_eq!(r.status(), 200, "{auth}: {}", r.text().await.unwrap());
+    }
+    let r = push("not-a-key", "Basic YWxlcnRtYW5hZ2VyOnNlY3JldA==")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("unknown integration key"), "{body}");
+}

@@ -3,7 +3,10 @@
 use super::*;
 
 impl Engine {
-    pub fn create_script(&self, s: AddScriptModel, creator: &str) -> Result<String> {
+    pub fn create_script(&self, mut s: AddScriptModel, creator: &str) -> Result<String> {
+        if let Some(ps) = s.script_params.as_mut() {
+            cocpit_api::model::script::order_by_position(ps);
+        }
         validate::add_script(&s)?;
         if self.inner.store.script_name_taken(&s.name)? {
             return Err(invalid(
@@ -82,7 +85,15 @@ impl Engine {
         })
     }
 
-    pub fn update_script(&self, uuid: &str, e: EditScriptModel, operator: &str) -> Result<String> {
+    pub fn update_script(
+        &self,
+        uuid: &str,
+        mut e: EditScriptModel,
+        operator: &str,
+    ) -> Result<String> {
+        if let Some(ps) = e.script_params.as_mut() {
+            cocpit_api::model::script::order_by_position(ps);
+        }
         validate::edit_script(&e)?;
         let mut row = self.script_row(uuid)?;
         if let Some(name) = &e.name

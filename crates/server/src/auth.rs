@@ -260,10 +260,13 @@ pub async fn huawei(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
     if declared_too_large(&parts) {
         return too_large();
     }
-    let unsigned_alarm = !parts
+    // A push is unsigned unless it carries an SDK signature: a proxy's `Basic` or `Bearer`
+    // Authorization (Alertmanager's `http_config`) does not hide a valid integration key.
+    let sdk_signed = parts
         .headers
-        .contains_key(axum::http::header::AUTHORIZATION)
-        && parts.method == axum::http::Method::POST;
+        .get(axum::http::header::AUTHORIZATION)
+        .is_some_and(|v| v.as_bytes().starts_with(huawei::ALGORITHM.as_bytes()));
+    let unsigned_alarm = !sdk_signed && parts.method == axum::http::Method::POST;
     // The headers as the signer sees them: made only for a signed request (alarm pushes, the
     // hot path, never need them).
     let mut signed_headers = None;

@@ -99,8 +99,22 @@ pub struct ScriptExecuteInputParam {
     pub param_name: String,
     #[serde(default)]
     pub param_value: String,
-    #[serde(deserialize_with = "lenient::i64_or_str")]
+    /// Deprecated in the official SDKs: when left out (0), the script's declared order of the
+    /// parameter of that name.
+    #[serde(default, deserialize_with = "lenient::i64_or_str")]
     pub param_order: i64,
+}
+
+/// Gives each value without a `param_order` the declared order of its parameter (by name).
+pub fn order_by_declaration(
+    values: &mut [ScriptExecuteInputParam],
+    declared: &[crate::model::script::ScriptParamDefine],
+) {
+    for v in values.iter_mut().filter(|v| v.param_order == 0) {
+        if let Some(d) = declared.iter().find(|d| d.param_name == v.param_name) {
+            v.param_order = d.param_order;
+        }
+    }
 }
 
 /// `ScriptExecuteParam`: timeout, success-rate threshold, user and parameter values.

@@ -54,9 +54,21 @@ pub struct ScriptParamDefine {
     pub param_value: String,
     #[serde(default)]
     pub param_description: String,
+    /// Deprecated in the official SDKs ("passing it has no effect"): when left out (0), the
+    /// parameter's position in the list is its order.
+    #[serde(default)]
     pub param_order: i64,
     #[serde(default)]
     pub sensitive: bool,
+}
+
+/// Gives each parameter without a `param_order` its position in the list (from 1).
+pub fn order_by_position(params: &mut [ScriptParamDefine]) {
+    for (i, p) in params.iter_mut().enumerate() {
+        if p.param_order == 0 {
+            p.param_order = i as i64 + 1;
+        }
+    }
 }
 
 /// `AddScriptModel`: the body of `POST /v1/job/scripts`.
