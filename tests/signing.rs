@@ -322,3 +322,45 @@ fn tencent_vectors_sign_and_verify() {
         );
     }
 }
+
+/// `tencentcloud-sdk-nodejs` signs `url.hostname` (no port) but sends `Host: 127.0.0.1:PORT`:
+/// such a signature is accepted; one over another host, or with a wrong key, is not.
+#[test]
+fn a_tc3_signature_over_the_host_without_its_port_is_accepted() {
+    let (id, key, ts) = ("AKIDnode", "node-secret", chrono::Utc::now().timestamp());
+    let body = br#"{"Limit":1}"#;
+    let signed_as = |host: &str| {
+        let hs: Vec<(String, String)> = vec![
+            ("Content-Type".into(), "application/json".into()),
+            ("Host".into(), host.into()),
+            ("X-TC-Action".into(), "DescribeInvokers".into()),
+            ("X-TC-Timestamp".into(), ts.to_string()),
+        ];
+        tencent::authorization(id, key, "tat", ts, "POST", "", &hs, body)
+    };
+    let sent = |auth: String| -> Vec<(String, String)> {
+        vec![
+            ("Content-Type".into(), "application/json".into()),
+            ("Host".into(), "127.0.0.1:38211".into()),
+            ("X-TC-Action".into(), "DescribeInvokers".into()),
+            ("X-TC-Timestamp".into(), ts.to_string()),
+            ("Authorization".into(), auth),
+        ]
+    };
+    let secret = |s: &str| (s == id).then(|| key.to_string());
+    let verify = |auth: String| tencent::verify("POST", "", &sent(auth), body, secret, ts);
+    assert_eq!(verify(signed_as("127.0.0.1")), Ok(id.to_string()));
+    assert_eq!(verify(signed_as("127.0.0.1:38211")), Ok(id.to_string()));
+    assert!(verify(signed_as("10.0.0.1")).is_err());
+    let wrong_key = tencent::authorization(
+        id,
+        "not-the-key",
+        "tat",
+        ts,
+        "POST",
+        "",
+        &sent(String::new())[..4],
+        body,
+    );
+    assert!(verify(wrong_key).is_err());
+}

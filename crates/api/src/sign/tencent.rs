@@ -206,11 +206,33 @@ pub fn verify(
     now: i64,
 ) -> Result<String, Rejected> {
     let (p, ts, key) = checked(headers, &secret, now)?;
-    let cr = canonical_request(method, "/", raw_query, headers, body, &p.signed_headers);
-    let sts = string_to_sign(&cr, ts, &p.date, &p.service);
-    if same(&signature(&key, &p.date, &p.service, &sts), &p.signature) {
+    let signs = |headers: &[Header]| {
+        let cr = canonical_request(method, "/", raw_query, headers, body, &p.signed_headers);
+        let sts = string_to_sign(&cr, ts, &p.date, &p.service);
+        same(&signature(&key, &p.date, &p.service, &sts), &p.signature)
+    };
+    if signs(headers) || signs(&without_port(headers)) {
         Ok(p.secret_id)
     } else {
         Err(Rejected::Mismatch)
     }
+}
+
+/// The headers with `Host` cut to its name: `tencentcloud-sdk-nodejs` signs `url.hostname`
+/// but sends the port too, which real endpoints (port 443, never written) never show it.
+fn without_port(headers: &[Header]) -> Vec<Header> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            let v = match (k.eq_ignore_ascii_case("host"), v.rsplit_once(':')) {
+                (true, Some((host, port)))
+                    if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) =>
+                {
+                    host.to_string()
+                }
+                _ => v.clone(),
+            };
+            (k.clone(), v)
+        })
+        .collect()
 }
