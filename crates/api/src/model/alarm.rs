@@ -136,6 +136,10 @@ pub struct AlarmIn {
     pub firing: bool,
     /// When the source says it happened (ms).
     pub time: i64,
+    /// When the source says it began and ended (ms), when it says so (Alertmanager's
+    /// `startsAt`, and `endsAt` of a resolved alert): the alarm's first seen and cleared times.
+    pub started: Option<i64>,
+    pub ended: Option<i64>,
     pub namespace: String,
     pub region_id: String,
     pub application_id: String,

@@ -89,6 +89,8 @@ pub fn from_custom(key: &str, e: CustomEvent, now: i64) -> std::result::Result<A
         level,
         firing,
         time: e.time.unwrap_or(now),
+        started: None,
+        ended: None,
         namespace: ns,
         region_id: opt(e.region_id, "regionId")?,
         application_id: app,
@@ -156,12 +158,16 @@ pub fn from_alertmanager(
                         a.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
                     cocpit_api::sign::sha256_hex(joined.join(",").as_bytes())[..16].to_string()
                 });
-            let time = a
-                .starts_at
-                .as_deref()
-                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                .map(|t| t.timestamp_millis())
-                .unwrap_or(now);
+            // Alertmanager's times; its "zero" time (year 1) means none.
+            let at = |t: &Option<String>| {
+                t.as_deref()
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| t.timestamp_millis())
+                    .filter(|ms| *ms > 0)
+            };
+            let started = at(&a.starts_at);
+            let ended = at(&a.ends_at).filter(|_| !firing);
+            let time = started.unwrap_or(now);
             let label = |k: &str| a.labels.get(k).cloned().unwrap_or_default();
             let description = a
                 .annotations
@@ -183,6 +189,8 @@ pub fn from_alertmanager(
                 level: severity(a.labels.get("severity")),
                 firing,
                 time,
+                started,
+                ended,
                 namespace: label("namespace"),
                 region_id: label("region"),
                 application_id: application,

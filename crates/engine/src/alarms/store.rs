@@ -156,12 +156,13 @@ impl AlarmStore {
                 "INSERT INTO alarms (alarm_id, integration_key, source_id, name, level, state,
                     namespace, region_id, application_id, resource_name, resource_id, description,
                     url, source, labels, count, first_seen, last_seen, cleared_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 1, ?16, ?16, ?17)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 1, ?18, ?16, ?17)",
             )?;
             let mut repeat = tx.prepare_cached(
                 "UPDATE alarms SET name = ?2, level = ?3, state = ?4, description = ?5, url = ?6,
-                    labels = ?7, count = count + 1, last_seen = ?8,
-                    cleared_at = CASE WHEN ?4 = 'cleared' THEN COALESCE(cleared_at, ?8) ELSE NULL END
+                    labels = ?7, count = count + (CASE WHEN ?4 = 'firing' THEN 1 ELSE 0 END),
+                    last_seen = ?8,
+                    cleared_at = CASE WHEN ?4 = 'cleared' THEN COALESCE(cleared_at, ?9) ELSE NULL END
                  WHERE alarm_id = ?1",
             )?;
             let mut history = tx.prepare_cached(
@@ -200,7 +201,9 @@ impl AlarmStore {
                             a.source,
                             labels,
                             now,
-                            (!a.firing).then_some(now),
+                            (!a.firing).then_some(a.ended.unwrap_or(now)),
+                            // It began when its source says it did.
+                            a.started.unwrap_or(now),
                         ])?;
                         (id, Some(if a.firing { "fired" } else { "cleared" }))
                     }
@@ -214,6 +217,7 @@ impl AlarmStore {
                             a.url,
                             labels,
                             now,
+                            a.ended.unwrap_or(now),
                         ])?;
                         let t = match (old == AlarmState::Firing.as_str(), a.firing) {
                             (true, false) => Some("cleared"),
