@@ -313,13 +313,30 @@ fn lock_data_dir(dir: &Path) -> Result<Flock<std::fs::File>> {
         .write(true)
         .open(&path)
         .map_err(|e| EngineError::Internal(format!("cannot open {}: {e}", path.display())))?;
-    Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|_| {
-        EngineError::Conflict(format!(
-            "the local engine at {} is in use by another cocpit process; stop it, point this \
-             command at it with --endpoint (cocpit serve), or use another --data directory",
-            dir.display()
-        ))
-    })
+    // An engine that has just been closed may still be letting go (a background task that
+    // held it for a moment): the lock is tried again for a short while before giving up.
+    let mut file = file;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    loop {
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => return Ok(lock),
+            Err((f, _)) if std::time::Instant::now() < deadline => {
+                file = f;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err((f, _)) => {
+                file = f;
+                break;
+            }
+        }
+    }
+    drop(file);
+    Err(EngineError::Conflict(format!(
+        "the local engine at {} is in use by another cocpit process (the data dir's engine \
+         process, `cocpit serve`, or a command with --in-process): leave out --in-process to \
+         attach to the engine process, stop the other one, or use another --data directory",
+        dir.display()
+    )))
 }
 
 /// Refuses to start on a damaged database, rather than starting empty or failing later: one
