@@ -148,6 +148,7 @@ async fn a_remote_console_follows_a_live_order_of_ten_batches_with_a_handful_of_
     // Only the console's requests (the fresh snapshot above is the test's own, the last line).
     let mut sent = logged(&log, before);
     assert_eq!(sent.pop().as_deref(), Some("ORDER_SNAPSHOT"));
+    eprintln!("the console's requests: {sent:?}");
     assert!(
         sent.len() <= 4,
         "{} requests for 10 batches × 2 hosts: {sent:?}",
