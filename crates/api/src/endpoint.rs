@@ -260,6 +260,67 @@ endpoints! {
     TAT = Post "/" in Tat => ((), serde_json::Value, serde_json::Value);
 }
 
+/// TAT's actions, all behind [`TAT`] with their name in `X-TC-Action`: each declared once
+/// with the field its answer holds (the set of a Describe, the id of a Create).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TatAction {
+    CreateCommand,
+    DescribeCommands,
+    CreateInvoker,
+    DescribeInvokers,
+    EnableInvoker,
+    DisableInvoker,
+    DeleteInvoker,
+    DescribeInvokerRecords,
+    DescribeInvocationTasks,
+}
+
+impl TatAction {
+    pub const ALL: &'static [TatAction] = &[
+        TatAction::CreateCommand,
+        TatAction::DescribeCommands,
+        TatAction::CreateInvoker,
+        TatAction::DescribeInvokers,
+        TatAction::EnableInvoker,
+        TatAction::DisableInvoker,
+        TatAction::DeleteInvoker,
+        TatAction::DescribeInvokerRecords,
+        TatAction::DescribeInvocationTasks,
+    ];
+
+    /// Its `X-TC-Action`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TatAction::CreateCommand => "CreateCommand",
+            TatAction::DescribeCommands => "DescribeCommands",
+            TatAction::CreateInvoker => "CreateInvoker",
+            TatAction::DescribeInvokers => "DescribeInvokers",
+            TatAction::EnableInvoker => "EnableInvoker",
+            TatAction::DisableInvoker => "DisableInvoker",
+            TatAction::DeleteInvoker => "DeleteInvoker",
+            TatAction::DescribeInvokerRecords => "DescribeInvokerRecords",
+            TatAction::DescribeInvocationTasks => "DescribeInvocationTasks",
+        }
+    }
+
+    /// The field of the answer that holds what it made or found, if any.
+    pub fn answer_field(self) -> Option<&'static str> {
+        match self {
+            TatAction::CreateCommand => Some("CommandId"),
+            TatAction::DescribeCommands => Some("CommandSet"),
+            TatAction::CreateInvoker => Some("InvokerId"),
+            TatAction::DescribeInvokers => Some("InvokerSet"),
+            TatAction::DescribeInvokerRecords => Some("InvokerRecordSet"),
+            TatAction::DescribeInvocationTasks => Some("InvocationTaskSet"),
+            TatAction::EnableInvoker | TatAction::DisableInvoker | TatAction::DeleteInvoker => None,
+        }
+    }
+
+    pub fn named(name: &str) -> Option<TatAction> {
+        TatAction::ALL.iter().copied().find(|a| a.name() == name)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,6 +358,20 @@ mod tests {
             };
             assert_eq!(r.service, service, "{}", r.name);
         }
+    }
+
+    #[test]
+    fn tat_actions_are_found_by_name_and_describes_name_their_set() {
+        for a in TatAction::ALL {
+            assert_eq!(TatAction::named(a.name()), Some(*a));
+            if a.name().starts_with("Describe") {
+                assert!(
+                    a.answer_field().is_some_and(|f| f.ends_with("Set")),
+                    "{a:?}"
+                );
+            }
+        }
+        assert_eq!(TatAction::named("RunCommand"), None);
     }
 
     #[test]

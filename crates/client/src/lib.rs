@@ -510,28 +510,32 @@ impl DesktopsApi for Remote {
 #[async_trait]
 impl TatApi for Remote {
     async fn create_command(&self, r: tat::CreateCommandRequest) -> Result<String> {
-        let v = self.tat("CreateCommand", &r).await?;
-        Ok(v["CommandId"].as_str().unwrap_or_default().to_string())
+        created(
+            self.tat(TatAction::CreateCommand, &r).await?,
+            TatAction::CreateCommand,
+        )
     }
 
     async fn describe_commands(&self, r: tat::DescribeRequest) -> Result<Described<tat::Command>> {
-        described(self.tat("DescribeCommands", &r).await?, "CommandSet")
+        self.describe(TatAction::DescribeCommands, &r).await
     }
 
     async fn create_invoker(&self, r: tat::CreateInvokerRequest) -> Result<String> {
-        let v = self.tat("CreateInvoker", &r).await?;
-        Ok(v["InvokerId"].as_str().unwrap_or_default().to_string())
+        created(
+            self.tat(TatAction::CreateInvoker, &r).await?,
+            TatAction::CreateInvoker,
+        )
     }
 
     async fn describe_invokers(&self, r: tat::DescribeRequest) -> Result<Described<tat::Invoker>> {
-        described(self.tat("DescribeInvokers", &r).await?, "InvokerSet")
+        self.describe(TatAction::DescribeInvokers, &r).await
     }
 
     async fn set_invoker_enabled(&self, invoker_id: &str, enable: bool) -> Result<()> {
         let action = if enable {
-            "EnableInvoker"
+            TatAction::EnableInvoker
         } else {
-            "DisableInvoker"
+            TatAction::DisableInvoker
         };
         let body = tat::InvokerIdRequest {
             invoker_id: Some(invoker_id.into()),
@@ -543,28 +547,45 @@ impl TatApi for Remote {
         let body = tat::InvokerIdRequest {
             invoker_id: Some(invoker_id.into()),
         };
-        self.tat("DeleteInvoker", &body).await.map(|_| ())
+        self.tat(TatAction::DeleteInvoker, &body).await.map(|_| ())
     }
 
     async fn invoker_records(
         &self,
         r: tat::DescribeRequest,
     ) -> Result<Described<tat::InvokerRecord>> {
-        described(
-            self.tat("DescribeInvokerRecords", &r).await?,
-            "InvokerRecordSet",
-        )
+        self.describe(TatAction::DescribeInvokerRecords, &r).await
     }
 
     async fn invocation_tasks(
         &self,
         r: tat::DescribeRequest,
     ) -> Result<Described<tat::InvocationTask>> {
+        self.describe(TatAction::DescribeInvocationTasks, &r).await
+    }
+}
+
+impl Remote {
+    /// A Describe* action: its declared set, with `TotalCount`.
+    async fn describe<T: DeserializeOwned>(
+        &self,
+        action: TatAction,
+        r: &tat::DescribeRequest,
+    ) -> Result<Described<T>> {
         described(
-            self.tat("DescribeInvocationTasks", &r).await?,
-            "InvocationTaskSet",
+            self.tat(action, r).await?,
+            action.answer_field().unwrap_or_default(),
         )
     }
+}
+
+/// A Create* answer: the id in its declared field.
+fn created(v: serde_json::Value, action: TatAction) -> Result<String> {
+    let field = action.answer_field().unwrap_or_default();
+    v[field]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| Error::Transport(format!("{}: no {field} in the answer", action.name())))
 }
 
 /// A Describe* answer: `TotalCount` and the named set.

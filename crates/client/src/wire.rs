@@ -8,7 +8,7 @@ impl Remote {
     /// idempotent); `Response.Error` becomes an error.
     pub(crate) async fn tat(
         &self,
-        action: &str,
+        action: TatAction,
         body: &impl Serialize,
     ) -> Result<serde_json::Value> {
         let Some((id, key)) = &self.creds.tencent else {
@@ -33,7 +33,7 @@ impl Remote {
             .post(format!("{}/", ep.base))
             .header("Content-Type", "application/json")
             .header("Authorization", auth)
-            .header("X-TC-Action", action)
+            .header("X-TC-Action", action.name())
             .header("X-TC-Version", tat::VERSION)
             .header("X-TC-Timestamp", ts.to_string())
             .body(bytes)
@@ -43,7 +43,7 @@ impl Remote {
         let v: serde_json::Value = r
             .json()
             .await
-            .map_err(|e| Error::Transport(format!("{action}: unexpected answer: {e}")))?;
+            .map_err(|e| Error::Transport(format!("{}: unexpected answer: {e}", action.name())))?;
         let resp = v["Response"].clone();
         if let Some(err) = resp.get("Error") {
             let code = err["Code"].as_str().unwrap_or("InternalError").to_string();

@@ -77,50 +77,51 @@ fn act(
     action: &str,
     body: &[u8],
 ) -> Result<serde_json::Map<String, serde_json::Value>, TatError> {
-    match action {
-        "CreateCommand" => {
+    use cocpit_api::endpoint::TatAction as A;
+    let Some(a) = A::named(action) else {
+        return Err(if action.is_empty() {
+            tat_error(codes::MISSING, "the X-TC-Action header is required")
+        } else {
+            let served: Vec<&str> = A::ALL.iter().map(|a| a.name()).collect();
+            tat_error(
+                codes::UNSUPPORTED,
+                format!(
+                    "action {action:?} is not served here; served: {}",
+                    served.join(", ")
+                ),
+            )
+        });
+    };
+    // The field of the answer, as declared.
+    let field = a.answer_field().unwrap_or_default();
+    match a {
+        A::CreateCommand => {
             let id = engine.create_command(&parse(body)?)?;
-            Ok(fields(vec![("CommandId", id.into())]))
+            Ok(fields(vec![(field, id.into())]))
         }
-        "DescribeCommands" => Ok(described(
-            engine.describe_commands(&parse(body)?)?,
-            "CommandSet",
-        )),
-        "CreateInvoker" => {
+        A::DescribeCommands => Ok(described(engine.describe_commands(&parse(body)?)?, field)),
+        A::CreateInvoker => {
             let id = engine.create_invoker(&parse(body)?)?;
-            Ok(fields(vec![("InvokerId", id.into())]))
+            Ok(fields(vec![(field, id.into())]))
         }
-        "DescribeInvokers" => Ok(described(
-            engine.describe_invokers(&parse(body)?)?,
-            "InvokerSet",
-        )),
-        "EnableInvoker" | "DisableInvoker" => {
+        A::DescribeInvokers => Ok(described(engine.describe_invokers(&parse(body)?)?, field)),
+        A::EnableInvoker | A::DisableInvoker => {
             let r: InvokerIdRequest = parse(body)?;
-            engine.set_invoker_enabled(r.invoker_id.as_deref(), action == "EnableInvoker")?;
+            engine.set_invoker_enabled(r.invoker_id.as_deref(), a == A::EnableInvoker)?;
             Ok(fields(vec![]))
         }
-        "DeleteInvoker" => {
+        A::DeleteInvoker => {
             let r: InvokerIdRequest = parse(body)?;
             engine.delete_invoker(r.invoker_id.as_deref())?;
             Ok(fields(vec![]))
         }
-        "DescribeInvokerRecords" => Ok(described(
+        A::DescribeInvokerRecords => Ok(described(
             engine.describe_invoker_records(&parse(body)?)?,
-            "InvokerRecordSet",
+            field,
         )),
-        "DescribeInvocationTasks" => Ok(described(
+        A::DescribeInvocationTasks => Ok(described(
             engine.describe_invocation_tasks(&parse(body)?)?,
-            "InvocationTaskSet",
-        )),
-        "" => Err(tat_error(
-            codes::MISSING,
-            "the X-TC-Action header is required",
-        )),
-        other => Err(tat_error(
-            codes::UNSUPPORTED,
-            format!(
-                "action {other:?} is not served here; served: CreateCommand, DescribeCommands, CreateInvoker, DescribeInvokers, EnableInvoker, DisableInvoker, DeleteInvoker, DescribeInvokerRecords, DescribeInvocationTasks"
-            ),
+            field,
         )),
     }
 }
