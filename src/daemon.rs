@@ -32,6 +32,8 @@ pub const RUN_ARG: &str = "__engine";
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The project id a local engine's Cloud Eye and Workspace paths carry.
 const LOCAL_PROJECT: &str = "local";
+/// How long `engine stop` waits for the process to exit before saying it is still finishing.
+const STOP_WAIT: Duration = Duration::from_secs(30);
 /// How long a starting engine may take to answer its parent.
 const START_WAIT: Duration = Duration::from_secs(20);
 
@@ -141,7 +143,7 @@ pub async fn run(config: &Config, data_dir: &Path) -> u8 {
     // Whoever holds the key is this OS user (the key file is theirs alone).
     keys.names
         .insert(state.ak.clone(), cocpit::identity::current_user());
-    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let (stop, mut stopped) = tokio::sync::watch::channel(None);
     let idle_exit = Duration::from_secs(config.engine.idle_exit);
     let daemon = server::engine::Daemon {
         idle_exit,
@@ -181,22 +183,23 @@ pub async fn run(config: &Config, data_dir: &Path) -> u8 {
     ) else {
         return 1;
     };
-    let why = loop {
+    let reason = loop {
         tokio::select! {
-            _ = stopped.changed() => break "asked to stop",
-            _ = idle(&app) => break "idle",
-            _ = hup.recv() => tracing::info!("hang-up ignored"),
-            _ = term.recv() => {
-                let reason = "engine stopped by SIGTERM";
-                match app.engine.pause_all(reason).await {
-                    Ok(p) => tracing::info!(paused = p.len(), "{reason}"),
-                    Err(e) => tracing::error!("pausing orders: {e}"),
-                }
-                break "SIGTERM";
+            _ = stopped.changed() => {
+                break stopped.borrow().clone().unwrap_or_else(|| "engine stopped".into());
             }
+            _ = idle(&app) => break "idle".into(),
+            _ = hup.recv() => tracing::info!("hang-up ignored"),
+            _ = term.recv() => break "engine stopped by SIGTERM".into(),
             _ = int.recv() => tracing::info!("interrupt ignored"),
         }
     };
+    // What runs finishes; nothing is left to come back ABNORMAL.
+    match app.engine.wind_down(&reason).await {
+        Ok(p) => tracing::info!(paused = p.len(), "{reason}: what ran has finished"),
+        Err(e) => tracing::error!("winding down: {e}"),
+    }
+    let why = reason;
     remove_state(data_dir, state.pid);
     tracing::info!(why, "engine stopped");
     0
@@ -304,13 +307,16 @@ fn start(data_dir: &Path, config_file: Option<&Path>) -> Result<(), String> {
         let _ = BufReader::new(out).read_line(&mut line);
         let _ = tx.send(line);
     });
-    let line = rx.recv_timeout(START_WAIT).map_err(|_| {
-        format!(
+    let Ok(line) = rx.recv_timeout(START_WAIT) else {
+        // Not left behind half-started.
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(format!(
             "the engine did not start within {} s; see {}",
             START_WAIT.as_secs(),
             data_dir.join(LOG_FILE).display()
-        )
-    })?;
+        ));
+    };
     // Reap it if it stopped at once; a running engine is left to run.
     if line.starts_with("listening on ") {
         std::thread::spawn(move || child.wait());
@@ -459,12 +465,20 @@ pub async fn command(cmd: EngineCmd, data_dir: &Path, options: cocpit::client::O
                             cocpit::identity::current_user()
                         );
                     }
-                    // Gone once it has answered; wait for the process, within a bound.
-                    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+                    // It exits once what runs has finished: waited for, within a bound.
+                    let deadline = std::time::Instant::now() + STOP_WAIT;
                     while alive(s.pid) && std::time::Instant::now() < deadline {
                         std::thread::sleep(Duration::from_millis(20));
                     }
-                    println!("engine (pid {}) stopped", s.pid);
+                    if alive(s.pid) {
+                        println!(
+                            "engine (pid {}) is letting what runs finish; it exits then \
+                             (`cocpit engine status` shows what is left)",
+                            s.pid
+                        );
+                    } else {
+                        println!("engine (pid {}) stopped", s.pid);
+                    }
                     0
                 }
                 Err(e) => {

@@ -55,11 +55,9 @@ impl Engine {
         })
     }
 
-    /// Pauses every PROCESSING order with `reason`, then waits until what was already running
-    /// has ended: instances, TAT fires, agent tasks and desktop jobs (each bounded by its own
-    /// timeout). Returns the orders paused.
+    /// Pauses every PROCESSING order with `reason` (their running instances go on). Returns
+    /// the orders paused.
     pub async fn pause_all(&self, reason: &str) -> Result<Vec<String>> {
-        let mut events = self.subscribe();
         let mut paused = vec![];
         for o in self.inner.store.open_orders()? {
             if o.status == OrderStatus::Processing
@@ -68,17 +66,26 @@ impl Engine {
                 paused.push(o.execute_uuid);
             }
         }
+        Ok(paused)
+    }
+
+    /// Before the engine stops: pauses its orders with `reason` and waits until what already
+    /// runs has ended (instances, TAT fires, agent tasks, desktop jobs, each bounded by its own
+    /// timeout), pausing again any order started meanwhile. Returns the orders paused.
+    pub async fn wind_down(&self, reason: &str) -> Result<Vec<String>> {
+        let mut events = self.subscribe();
+        let mut paused = vec![];
         loop {
+            paused.extend(self.pause_all(reason).await?);
             let w = self.work()?;
             let running = w.instances + w.agent_tasks + w.desktop_jobs;
             if running == 0 && self.inner.store.tat_open_records()?.is_empty() {
-                break;
+                return Ok(paused);
             }
             // Whatever ends says so: then it is counted again.
             if let Err(tokio::sync::broadcast::error::RecvError::Closed) = events.recv().await {
-                break;
+                return Ok(paused);
             }
         }
-        Ok(paused)
     }
 }

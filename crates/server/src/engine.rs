@@ -20,8 +20,8 @@ pub struct Daemon {
     pub idle_exit: std::time::Duration,
     /// Wakes the idle watch: a client detached or work may have ended.
     pub changed: tokio::sync::Notify,
-    /// Set once the engine is to stop.
-    pub stop: tokio::sync::watch::Sender<bool>,
+    /// Set once the engine is to stop, to the reason its orders are paused with.
+    pub stop: tokio::sync::watch::Sender<Option<String>>,
 }
 
 pub async fn status(State(app): State<Arc<App>>) -> ApiResult<Json<Data<EngineStatus>>> {
@@ -41,7 +41,8 @@ pub fn status_of(app: &App) -> Result<EngineStatus, ApiFailure> {
 }
 
 /// Stops a local engine: refused while work runs unless forced; then its orders pause with the
-/// reason "engine stopped by USER" and what already runs finishes before it exits.
+/// reason "engine stopped by USER", and the answer comes at once. The process lets what already
+/// runs finish, then exits.
 pub async fn stop(
     State(app): State<Arc<App>>,
     Extension(Caller(who)): Extension<Caller>,
@@ -59,12 +60,9 @@ pub async fn stop(
             work.words()
         )));
     }
-    let user = who;
-    tracing::info!(by = %user, "engine stop asked");
-    let paused = app
-        .engine
-        .pause_all(&format!("engine stopped by {user}"))
-        .await?;
-    d.stop.send_replace(true);
+    tracing::info!(by = %who, "engine stop asked");
+    let reason = format!("engine stopped by {who}");
+    let paused = app.engine.pause_all(&reason).await?;
+    d.stop.send_replace(Some(reason));
     Ok(Json(Data::new(Stopped { paused })))
 }
