@@ -159,12 +159,22 @@ impl Config {
                 domain: None,
             });
         }
+        if let Some(t) = var("COCPIT_SERVE_METRICS_TOKEN") {
+            self.serve.metrics_token = Some(t);
+        }
         if let Some(n) = var("COCPIT_DEMO_FLEET").and_then(|v| v.parse().ok()) {
             self.inventory.demo_fleet = n;
         }
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(t) = &self.serve.metrics_token
+            && t.chars().count() < 16
+        {
+            return Err(ConfigError::Invalid(
+                "serve.metrics_token must be at least 16 characters (a scraper's bearer token must not be guessable)".into(),
+            ));
+        }
         if !(TOKEN_TTL_RANGE.0..=TOKEN_TTL_RANGE.1).contains(&self.serve.token_ttl) {
             return Err(ConfigError::Invalid(format!(
                 "serve.token_ttl must be {} to {} seconds (got {})",

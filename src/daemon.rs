@@ -150,6 +150,7 @@ pub async fn run(config: &Config, data_dir: &Path) -> u8 {
         changed: Default::default(),
         stop,
     };
+    cocpit::server::metrics_recorder();
     let app = Arc::new(App::new(engine, keys, Some(daemon)));
     let local = match server::spawn(
         app.clone(),

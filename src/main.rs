@@ -393,11 +393,25 @@ async fn serve(
         }
     };
     eprintln!("cocpit: serving the local engine at {}", engine.location());
+    server::metrics_recorder();
     let app = Arc::new(App::new(engine, keys, None));
-    match server::serve(app, listen, server::limits(&config.serve)).await {
-        Ok(()) => 0,
+    let reason = match server::serve(app.clone(), listen, server::limits(&config.serve)).await {
+        Ok(r) => r,
         Err(e) => {
             eprintln!("cocpit: serve {listen}: {e}");
+            return 1;
+        }
+    };
+    // What runs finishes, and its orders wait, paused with the reason, for an operator; nothing
+    // comes back ABNORMAL.
+    eprintln!("cocpit: {reason}: letting running instances finish");
+    match app.engine.wind_down(&reason).await {
+        Ok(paused) => {
+            tracing::info!(paused = paused.len(), "{reason}: what ran has finished");
+            0
+        }
+        Err(e) => {
+            eprintln!("cocpit: stopping: {e}");
             1
         }
     }

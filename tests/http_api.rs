@@ -494,3 +494,117 @@ async fn param_order_may_be_left_out() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_lets_running_instances_finish_and_pauses_their_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("d");
+    let mut server = Server::start(&data);
+    let api = server.client();
+    let uuid = api
+        .ok(
+            "POST",
+            "/v1/job/scripts",
+            Some(script_body("term", "echo started; sleep 1; echo done")),
+        )
+        .await;
+    let eid = api
+        .ok("POST", &format!("/v1/job/scripts/{}", uuid.as_str().unwrap()), Some(json!({
+            "execute_param": {"resourceful": true, "timeout": 60, "success_rate": 100, "execute_user": "root"},
+            "execute_batches": [
+                {"batch_index": 1, "rotation_strategy": "CONTINUE", "target_instances": [{"resource_id": "demo-01"}]},
+                {"batch_index": 2, "rotation_strategy": "CONTINUE", "target_instances": [{"resource_id": "demo-02"}]}]
+        })))
+        .await;
+    let eid = eid.as_str().unwrap().to_string();
+    api.wait(&eid, "the first instance running", |_, insts| {
+        insts.iter().any(|i| i["status"] == "PROCESSING")
+    })
+    .await;
+    let status = server.terminate();
+    assert!(status.success(), "serve exited with {status}");
+
+    // What ran finished; the order waits for an operator, with the reason, and nothing is ABNORMAL.
+    let server = Server::start(&data);
+    let api = server.client();
+    let (order, insts) = api.wait(&eid, "the order read back", |_, _| true).await;
+    assert_eq!(order["status"], "PAUSED", "{order}");
+    let reason = order["properties"]["pause_reason"].as_str().unwrap_or("");
+    assert!(reason.contains("SIGTERM"), "{order}");
+    assert_eq!(on(&insts, "demo-01")["status"], "FINISHED", "{insts:?}");
+    assert!(insts.iter().all(|i| i["status"] != "ABNORMAL"), "{insts:?}");
+}
+
+/// The operator's routes: alive, ready, and Prometheus metrics that count what happened, all
+/// without a signature from loopback.
+#[tokio::test(flavor = "multi_thread")]
+async fn health_readiness_and_metrics_answer_without_a_signature() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("d"));
+    let api = server.client();
+    let http = reqwest::Client::new();
+    for path in ["/healthz", "/readyz"] {
+        let r = http
+            .get(format!("{}{path}", server.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(r.text().await.unwrap(), "ok\n", "{path}");
+    }
+    api.ok("GET", "/v1/job/scripts", None).await;
+    let (status, _) = api.call("GET", "/v1/job/scripts/SC404", None).await;
+    assert_eq!(status, 404);
+    let unsigned = http
+        .get(format!("{}/v1/job/scripts", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status(), 401);
+    let push = http
+        .post(format!("{}/v1/event/huawei/custom/demo", server.base))
+        .header("Content-Type", "application/json")
+        .body(r#"{"alarmId":"m-1","alarmName":"disk","alarmLevel":"Major","time":1709118444540,"nameSpace":"prod","applicationId":"web","alarmDesc":"disk 91%","alarmSource":"zabbix"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(push.status(), 200);
+    let again = http
+        .post(format!("{}/v1/event/huawei/custom/demo", server.base))
+        .header("Content-Type", "application/json")
+        .body(r#"{"alarmId":"m-1","alarmName":"disk","alarmLevel":"Major","time":1709118444541,"nameSpace":"prod","applicationId":"web","alarmDesc":"disk 91%","alarmSource":"zabbix"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 200);
+
+    let r = http
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = r.text().await.unwrap();
+    for want in [
+        r#"cocpit_http_requests_total{route="LIST_SCRIPTS",status="200"} 1"#,
+        r#"cocpit_http_requests_total{route="GET_SCRIPT",status="404"} 1"#,
+        r#"cocpit_http_requests_total{route="LIST_SCRIPTS",status="401"} 1"#,
+        r#"cocpit_http_requests_total{route="PUSH_CUSTOM",status="200"} 2"#,
+        "cocpit_http_request_duration_seconds_bucket{route=\"LIST_SCRIPTS\",le=",
+        "cocpit_alarms_received_total 2",
+        "cocpit_alarms_deduplicated_total 1",
+        "cocpit_alarm_commit_seconds_count 2",
+        "cocpit_event_stream_clients 0",
+        "# HELP cocpit_http_requests_total",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in\n{text}");
+    }
+    // A key of a path never becomes a label.
+    assert!(!text.contains("SC404"), "{text}");
+}

@@ -86,6 +86,19 @@ impl Server {
         Server { child, base, host }
     }
 
+    /// SIGTERM, as systemd stops a service; waits for the process to exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        self.child.wait().unwrap()
+    }
+
     /// kill -9: no chance to clean up.
     pub fn kill9(&mut self) {
         self.child.kill().unwrap();

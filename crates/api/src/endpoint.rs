@@ -254,6 +254,13 @@ endpoints! {
     /// Stops a local engine process (not `cocpit serve`): its orders pause cleanly first.
     ENGINE_STOP = Post "/v1/cocpit/engine/stop" in Coc => ((), StopEngine, Data<Stopped>);
 
+    /// Alive: answers `ok` with no signature.
+    HEALTHZ = Get "/healthz" in Coc => ((), (), String);
+    /// Ready: `ok` when the stores take writes, else 503 saying why; no signature.
+    READYZ = Get "/readyz" in Coc => ((), (), String);
+    /// Prometheus metrics (text format): from loopback, or with the configured scrape token.
+    METRICS = Get "/metrics" in Coc => ((), (), String);
+
     /// An IAM token for a password login (the token comes in `X-Subject-Token`).
     IAM_TOKENS = Post "/v3/auth/tokens" in Iam => ((), TokenRequest, TokenAnswer);
     /// Every TAT action: the action is named in `X-TC-Action` (see [`crate::model::tat`]).

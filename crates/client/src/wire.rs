@@ -430,13 +430,45 @@ pub(crate) fn remote_error(status: u16, text: &str, skew: Option<Duration>) -> E
     }
 }
 
+/// Why a request got no answer: the whole chain of causes (reqwest's own message names only
+/// the URL), then what to check.
 pub(crate) fn transport_message(base: &str, e: &reqwest::Error) -> String {
-    if e.is_connect() {
-        format!("cannot reach {base}: {e}")
-    } else if e.is_timeout() {
-        format!("{base} did not answer in time")
+    let mut causes: Vec<String> = vec![];
+    let mut next: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(c) = next {
+        let text = c.to_string();
+        // Layers often repeat the layer below: keep the most specific words once.
+        if !causes.last().is_some_and(|l| l.contains(&text)) {
+            causes.push(text);
+        }
+        next = c.source();
+    }
+    let chain = causes.join(": ");
+    let lower = chain.to_lowercase();
+    let hint = if lower.contains("connection refused") {
+        "nothing listens there: is `cocpit serve` (or the endpoint) running, on that port?"
+    } else if lower.contains("dns") || lower.contains("failed to lookup") {
+        "the host name does not resolve: check it in --endpoint or the profile"
+    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("ssl") {
+        "the TLS handshake failed: check the certificate (its CA, the name it was issued for)"
+    } else if e.is_timeout() || lower.contains("timed out") {
+        "no answer in time: check the address, a firewall, or `[client] timeout`"
+    } else if lower.contains("reset") || lower.contains("closed") {
+        "the connection was dropped: is a proxy or a plain-HTTP/HTTPS mismatch in the way?"
     } else {
-        format!("{base}: {e}")
+        "check the endpoint's address and that it is up"
+    };
+    let what = if e.is_connect() {
+        "cannot reach"
+    } else if e.is_timeout() {
+        "no answer from"
+    } else {
+        "request to"
+    };
+    if chain.is_empty() {
+        format!("{what} {base}: {e} ({hint})")
+    } else {
+        format!("{what} {base}: {chain} ({hint})")
     }
 }
 
@@ -460,4 +492,30 @@ pub(crate) fn pairs(q: &impl Serialize) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod transport_tests {
+    use super::transport_message;
+
+    #[tokio::test]
+    async fn a_refused_connection_says_so_and_what_to_check() {
+        // A port nothing listens on: bind one, then let it go.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let base = format!("http://127.0.0.1:{port}");
+        let e = reqwest::Client::new()
+            .get(format!("{base}/v1/job/scripts"))
+            .send()
+            .await
+            .unwrap_err();
+        let m = transport_message(&base, &e);
+        assert!(m.starts_with(&format!("cannot reach {base}: ")), "{m}");
+        assert!(m.to_lowercase().contains("connection refused"), "{m}");
+        assert!(m.contains("is `cocpit serve`"), "{m}");
+        assert!(!m.contains("error sending request"), "{m}");
+    }
 }

@@ -62,6 +62,9 @@ impl Masters {
                     tokio::spawn(async move {
                         let outcome = prewarm(&host, &settings).await;
                         drop(permit);
+                        let label = if outcome.is_ok() { "ok" } else { "failed" };
+                        metrics::counter!(crate::metric::SSH_MASTERS, "outcome" => label)
+                            .increment(1);
                         if let Some(m) = me.upgrade() {
                             m.outcomes
                                 .lock()
@@ -89,6 +92,11 @@ impl Masters {
             .unwrap_or_else(|p| p.into_inner())
             .get(id)
             .cloned()
+    }
+
+    /// Master connections up now: the control sockets present.
+    pub fn open_count(&self) -> usize {
+        std::fs::read_dir(&self.settings.control_dir).map_or(0, |d| d.count())
     }
 
     /// Whether `host`'s master socket exists (a master is up).

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use super::App;
 use super::error::{AUTH, ApiFailure};
 use crate::settings::Serve;
+use cocpit_api::sign::sha256_hex;
 use cocpit_api::sign::{Header, huawei};
 
 /// Request bodies larger than this are refused before they are signed or parsed.
@@ -41,6 +42,8 @@ pub struct Keys {
     pub no_auth: bool,
     /// How long a request may take to send its body.
     pub body_timeout: std::time::Duration,
+    /// The SHA-256 of the metrics scrape token, if one is set (the token is not kept).
+    pub metrics_token: Option<String>,
 }
 
 impl Keys {
@@ -62,7 +65,29 @@ impl Keys {
             token_ttl: serve.token_ttl,
             no_auth,
             body_timeout: std::time::Duration::from_secs(serve.body_timeout),
+            metrics_token: serve
+                .metrics_token
+                .as_deref()
+                .filter(|t| !t.is_empty())
+                .map(|t| sha256_hex(t.as_bytes())),
         }
+    }
+
+    /// The request carries `Authorization: Bearer` with the scrape token (compared as digests,
+    /// in constant time).
+    pub fn scrape_token_matches(&self, headers: &axum::http::HeaderMap) -> bool {
+        let Some(want) = &self.metrics_token else {
+            return false;
+        };
+        let Some(given) = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+        else {
+            return false;
+        };
+        let got = sha256_hex(given.trim().as_bytes());
+        subtle::ConstantTimeEq::ct_eq(got.as_bytes(), want.as_bytes()).into()
     }
 
     /// Adds the demo alarm integration keys ([`DEMO_INTEGRATIONS`]) when the server listens on
@@ -411,4 +436,37 @@ fn too_large() -> Response {
         message: format!("body: larger than {MAX_BODY} bytes"),
     }
     .into_response()
+}
+
+#[cfg(test)]
+mod scrape_tests {
+    use super::*;
+
+    fn keys(token: Option<&str>) -> Keys {
+        let serve = Serve {
+            metrics_token: token.map(String::from),
+            ..Default::default()
+        };
+        Keys::from_settings(&serve, false)
+    }
+
+    fn bearer(v: &str) -> axum::http::HeaderMap {
+        let mut h = axum::http::HeaderMap::new();
+        h.insert(axum::http::header::AUTHORIZATION, v.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn only_the_configured_scrape_token_opens_metrics() {
+        let k = keys(Some("scrape-token-0123456789"));
+        assert!(k.scrape_token_matches(&bearer("Bearer scrape-token-0123456789")));
+        assert!(!k.scrape_token_matches(&bearer("Bearer scrape-token-012345678")));
+        assert!(!k.scrape_token_matches(&bearer("Basic scrape-token-0123456789")));
+        assert!(!k.scrape_token_matches(&axum::http::HeaderMap::new()));
+        // The token itself is not kept.
+        assert!(!format!("{:?}", k.metrics_token).contains("scrape-token"));
+        // No token configured: nothing opens it (but loopback).
+        assert!(!keys(None).scrape_token_matches(&bearer("Bearer ")));
+        assert!(!keys(Some("")).scrape_token_matches(&bearer("Bearer ")));
+    }
 }

@@ -56,5 +56,15 @@ pub async fn stream(
         })
     });
     let hello = tokio_stream::once(Ok(Event::default().event("hello").data("{}")));
-    Sse::new(hello.chain(events)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    // The stream ends when the server stops, so its connection can close.
+    let closing = tokio_stream::wrappers::WatchStream::new(app.closing.subscribe())
+        .filter(|c| *c)
+        .map(|_| None);
+    let events = hello
+        .chain(events)
+        .map(Some)
+        .merge(closing)
+        .take_while(Option::is_some)
+        .map(Option::unwrap);
+    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }

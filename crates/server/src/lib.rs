@@ -12,6 +12,7 @@ mod iam;
 mod incidents;
 mod jobs;
 mod listener;
+mod observe;
 mod resources;
 pub mod settings;
 mod tat;
@@ -19,6 +20,7 @@ mod tat;
 /// Wrong passwords allowed before logins slow down.
 pub use iam::FREE_TRIES as LOGIN_FREE_TRIES;
 pub use listener::Limits;
+pub use observe::recorder as metrics_recorder;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -47,6 +49,8 @@ pub struct App {
     pub started_ms: i64,
     /// The controls of a local engine process; `None` for `cocpit serve`.
     pub daemon: Option<engine::Daemon>,
+    /// Set when the server stops: event streams end.
+    pub closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl App {
@@ -59,6 +63,7 @@ impl App {
             clients: Default::default(),
             started_ms: chrono::Utc::now().timestamp_millis(),
             daemon,
+            closing: tokio::sync::watch::channel(false).0,
         }
     }
 }
@@ -99,6 +104,7 @@ pub fn router(app: Arc<App>) -> Router {
         .at(&ENGINE_STOP, engine::stop)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(app.clone(), auth::huawei))
+        .layer(middleware::from_fn(observe::tag_route))
         .with_state(app.clone());
     let tencent = Router::new()
         .at(&TAT, tat::dispatch)
@@ -110,6 +116,11 @@ pub fn router(app: Arc<App>) -> Router {
         ))
         // Outermost, so it runs before the body is read.
         .layer(middleware::from_fn_with_state(app.clone(), tat::precheck))
+        // Operating the server: no signature (`/metrics` checks its caller itself).
+        .at(&HEALTHZ, observe::healthz)
+        .at(&READYZ, observe::readyz)
+        .at(&METRICS, observe::scrape)
+        .layer(middleware::from_fn(observe::tag_route))
         .with_state(app);
     let both = Router::new().merge(tencent);
     both.fallback_service(huawei)
@@ -117,25 +128,26 @@ pub fn router(app: Arc<App>) -> Router {
         .layer(middleware::from_fn(log_request))
 }
 
-/// Logs each request at info: method, the declared route (a template: no key of a path is
-/// logged), the TAT action, status, latency, the caller (an access key masked) and why a
-/// refusal was made.
+/// Counts each request by its declared route and status (see [`observe`]) and logs it at
+/// info: method, the declared route (a template's name: no key of a path is logged), the TAT
+/// action, status, latency, the caller (an access key masked) and why a refusal was made.
 async fn log_request(req: Request, next: Next) -> Response {
-    if !tracing::enabled!(tracing::Level::INFO) {
-        return next.run(req).await;
-    }
     let start = std::time::Instant::now();
+    if !tracing::enabled!(tracing::Level::INFO) {
+        let r = next.run(req).await;
+        observe::count(routed(&r), r.status(), start.elapsed());
+        return r;
+    }
     let method = req.method().clone();
-    let route = ALL
-        .iter()
-        .find(|r| r.method.as_str() == method.as_str() && r.params(req.uri().path()).is_some())
-        .map_or("unrouted", |r| r.name);
     let action = req
         .headers()
         .get("x-tc-action")
         .and_then(|v| v.to_str().ok())
         .map(|a| a.chars().take(64).collect::<String>());
     let r = next.run(req).await;
+    let route = routed(&r);
+    let took = start.elapsed();
+    observe::count(route, r.status(), took);
     let (caller, refused) = match r.extensions().get::<auth::LogNote>() {
         Some(auth::LogNote::Caller(c)) => (c.as_str(), ""),
         Some(auth::LogNote::Refused(why)) => ("", why.as_str()),
@@ -146,12 +158,18 @@ async fn log_request(req: Request, next: Next) -> Response {
         route,
         action = action.as_deref().unwrap_or(""),
         status = r.status().as_u16(),
-        micros = start.elapsed().as_micros() as u64,
+        micros = took.as_micros() as u64,
         caller,
         refused,
         "request"
     );
     r
+}
+
+fn routed(r: &Response) -> &'static str {
+    r.extensions()
+        .get::<observe::Routed>()
+        .map_or("unrouted", |t| t.0)
 }
 
 /// Routes endpoint declarations: the path and method come from the declaration only.
@@ -200,13 +218,15 @@ pub fn limits(serve: &settings::Serve) -> listener::Limits {
     }
 }
 
-/// Binds `addr` and serves until the process is stopped. Prints `listening on http://HOST:PORT`
-/// as the first line on stdout once the socket accepts connections.
+/// Binds `addr` and serves until SIGTERM or ^C. Prints `listening on http://HOST:PORT` as the
+/// first line on stdout once the socket accepts connections. On the signal it pauses the
+/// running orders at once (no new batch starts), ends the event streams, answers the requests in
+/// flight, and returns the reason, for the caller to wind the engine down with.
 pub async fn serve(
     app: Arc<App>,
     addr: SocketAddr,
     limits: listener::Limits,
-) -> std::io::Result<()> {
+) -> std::io::Result<String> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     {
@@ -215,14 +235,26 @@ pub async fn serve(
         writeln!(out, "listening on http://{local}")?;
         out.flush()?;
     }
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let closer = app.clone();
+    let signalled = async move {
+        let reason = format!("cocpit serve stopped by {}", shutdown_signal().await);
+        tracing::info!("{reason}: pausing running orders, answering requests in flight");
+        if let Err(e) = closer.engine.pause_all(&reason).await {
+            tracing::error!("pausing orders: {e}");
+        }
+        closer.closing.send_replace(true);
+        let _ = tx.send(reason);
+    };
     listener::run(
         listener,
         router(app),
         limits,
-        shutdown_signal(),
+        signalled,
         std::time::Duration::from_secs(10),
     )
-    .await
+    .await?;
+    Ok(rx.await.unwrap_or_else(|_| "cocpit serve stopped".into()))
 }
 
 /// Serves the API from a background task (the console's `--listen`): binds now, returns the
@@ -244,11 +276,11 @@ pub async fn spawn(
     Ok(local)
 }
 
-async fn shutdown_signal() {
+async fn shutdown_signal() -> &'static str {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
     }
 }

@@ -26,8 +26,9 @@ const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: applicat
 Retry-After: 1\r\nConnection: close\r\nContent-Length: 87\r\n\r\n\
 {\"error_code\":\"COC.00050301\",\"error_msg\":\"too many connections; try again in a second\"}";
 
-/// Serves `router` on `listener` until `shutdown` resolves; then stops accepting and lets the
-/// requests in flight finish (for at most `drain`).
+/// Serves `router` on `listener` until `shutdown` resolves; then stops accepting, tells every
+/// connection to close once its request in flight is answered (an idle keep-alive connection
+/// closes at once), and waits for them for at most `drain`.
 pub async fn run(
     listener: TcpListener,
     router: Router,
@@ -36,6 +37,7 @@ pub async fn run(
     drain: Duration,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let (closing, _) = tokio::sync::watch::channel(false);
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -54,19 +56,30 @@ pub async fn run(
             continue;
         };
         let router = router.clone();
+        let mut closing = closing.subscribe();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |mut req: hyper::Request<_>| {
                 req.extensions_mut().insert(ConnectInfo(peer));
                 tower::Service::call(&mut router.clone(), req)
             });
-            let _ = hyper::server::conn::http1::Builder::new()
+            let conn = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(limits.header_timeout)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            let closed = tokio::select! {
+                _ = conn.as_mut() => true,
+                _ = closing.wait_for(|c| *c) => false,
+            };
+            if !closed {
+                conn.as_mut().graceful_shutdown();
+                let _ = conn.await;
+            }
             drop(slot);
         });
     }
+    drop(listener);
+    closing.send_replace(true);
     // Requests in flight finish; their connections hold the slots.
     let all = limits.max_connections as u32;
     let _ = tokio::time::timeout(drain, slots.acquire_many(all)).await;

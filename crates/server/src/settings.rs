@@ -35,6 +35,10 @@ pub struct Serve {
     /// overrides it): a level or `tracing` directives.
     #[serde(default = "default_log")]
     pub log: String,
+    /// A token that lets a scraper read `/metrics` from another machine
+    /// (`Authorization: Bearer TOKEN`); loopback needs none.
+    #[serde(default)]
+    pub metrics_token: Option<String>,
 }
 
 fn default_log() -> String {
@@ -75,6 +79,7 @@ impl Default for Serve {
             header_timeout: default_header_timeout(),
             body_timeout: default_body_timeout(),
             log: default_log(),
+            metrics_token: None,
         }
     }
 }

@@ -114,6 +114,8 @@ fn alarm_of(r: &rusqlite::Row) -> Result<(Alarm, i64)> {
 pub struct Stored {
     pub alarm_id: String,
     pub transition: Option<&'static str>,
+    /// It matched an alarm already stored (a repeat or a clear).
+    pub deduplicated: bool,
 }
 
 impl AlarmStore {
@@ -135,6 +137,11 @@ impl AlarmStore {
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Takes the write lock and lets it go: fails when the database cannot be written.
+    pub fn probe_write(&self) -> Result<()> {
+        self.conn().execute_batch("BEGIN IMMEDIATE; ROLLBACK;")
     }
 
     /// Stores a group of alarms in one transaction: new ones are inserted, repeats (same
@@ -181,6 +188,7 @@ impl AlarmStore {
                         Ok((r.get(0)?, r.get(1)?))
                     })
                     .optional()?;
+                let deduplicated = found.is_some();
                 let (alarm_id, transition) = match found {
                     None => {
                         let id = new_id();
@@ -233,6 +241,7 @@ impl AlarmStore {
                 out.push(Stored {
                     alarm_id,
                     transition,
+                    deduplicated,
                 });
             }
         }

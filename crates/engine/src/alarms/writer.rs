@@ -34,6 +34,16 @@ fn id_source() -> impl FnMut() -> String {
     }
 }
 
+/// One commit's measurements.
+fn record(stored: &[Stored], took: std::time::Duration) {
+    use crate::metric::*;
+    metrics::histogram!(ALARM_COMMIT_SECONDS).record(took.as_secs_f64());
+    metrics::histogram!(ALARM_COMMIT_SIZE).record(stored.len() as f64);
+    metrics::counter!(ALARMS_RECEIVED).increment(stored.len() as u64);
+    let dedup = stored.iter().filter(|s| s.deduplicated).count();
+    metrics::counter!(ALARMS_DEDUPLICATED).increment(dedup as u64);
+}
+
 impl Writer {
     pub fn start(store: Arc<AlarmStore>, events: broadcast::Sender<Change>) -> Writer {
         let (tx, rx) = mpsc::channel::<(Vec<AlarmIn>, Reply)>();
@@ -54,8 +64,10 @@ impl Writer {
                         }
                     }
                     let all: Vec<&AlarmIn> = jobs.iter().flat_map(|(a, _)| a.iter()).collect();
+                    let began = std::time::Instant::now();
                     match store.write(&all, now_ms(), &mut ids) {
                         Ok(stored) => {
+                            record(&stored, began.elapsed());
                             let changed: Vec<String> =
                                 stored.iter().map(|s| s.alarm_id.clone()).collect();
                             let mut rest = stored.into_iter();

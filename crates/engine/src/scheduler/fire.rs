@@ -36,6 +36,7 @@ pub(super) fn fire(inner: &Arc<Inner>, id: &str, fire_at: i64, now: DateTime<Utc
         result: "RUNNING".into(),
     };
     put_record(inner, &record)?;
+    metrics::counter!(crate::metric::SCHEDULER_FIRES, "kind" => "fired").increment(1);
     inner.emit(Change::InvokerChanged {
         invoker_id: inv.invoker_id.clone(),
     });

@@ -206,6 +206,8 @@ pub(crate) fn start(inner: &Arc<Inner>) -> super::Result<()> {
                 };
                 put_record(inner, &record)
                     .map_err(|e| super::EngineError::Internal(e.to_string()))?;
+                metrics::counter!(crate::metric::SCHEDULER_FIRES, "kind" => "missed")
+                    .increment(count as u64);
                 s.next_after(now).map(ms)
             }
             Err(_) => None,

@@ -421,6 +421,25 @@ impl Store {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Takes the write lock and lets it go: fails when the database cannot be written.
+    pub fn probe_write(&self) -> Result<()> {
+        self.conn().execute_batch("BEGIN IMMEDIATE; ROLLBACK;")
+    }
+
+    /// Orders and instances stored, each counted by status.
+    pub fn totals_by_status(&self) -> Result<[Vec<(String, u64)>; 2]> {
+        let c = self.conn();
+        let by = |sql: &str| -> Result<Vec<(String, u64)>> {
+            let mut stmt = c.prepare_cached(sql)?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect()
+        };
+        Ok([
+            by("SELECT status, COUNT(*) FROM orders GROUP BY status")?,
+            by("SELECT status, COUNT(*) FROM instances GROUP BY status")?,
+        ])
+    }
+
     pub fn schema_version(&self) -> Result<i64> {
         self.conn()
             .pragma_query_value(None, "user_version", |r| r.get(0))
