@@ -19,7 +19,7 @@ use cocpit::server::{self, App, Keys};
 #[derive(Debug, Parser)]
 #[command(
     name = "cocpit",
-    version,
+    version = LONG_VERSION,
     about = "A terminal console for cloud operations (Huawei Cloud COC API), with a local engine",
     long_about = "cocpit runs scripts on your hosts batch by batch and follows them live. With no \
                   command it works on the local engine (data under $COCPIT_HOME, or the XDG data \
@@ -111,7 +111,21 @@ enum Command {
     /// The configuration: `check` tries the selected profile (keys, endpoints, clock).
     #[command(subcommand)]
     Config(ConfigCmd),
+    /// Prints a shell completion script: `cocpit completions bash > /etc/bash_completion.d/cocpit`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Prints the manual page (roff): `cocpit man > cocpit.1; man ./cocpit.1`.
+    Man {
+        /// Write every page (cocpit.1, cocpit-script.1, cocpit-script-run.1, …) into DIR.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
+
+/// The version and the git revision it was built from.
+const LONG_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("COCPIT_GIT_REV"), ")");
 
 #[derive(Debug, Subcommand)]
 enum ConfigCmd {
@@ -133,6 +147,11 @@ fn main() -> ExitCode {
         cocpit::engine::contain::use_helper(me);
     }
     let args = Cli::parse();
+    match &args.command {
+        Some(Command::Completions { shell }) => return print_completions(*shell),
+        Some(Command::Man { dir }) => return print_man(dir.as_deref()),
+        _ => {}
+    }
     let config = match Config::load(args.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
@@ -341,6 +360,9 @@ async fn dispatch(
         Some(Command::Desktop(c)) => cli::desktop(b, c, output).await,
         Some(Command::Invoker(c)) => cli::invoker(b, c, output).await,
         Some(Command::Config(_)) => unreachable!("config check is answered before"),
+        Some(Command::Completions { .. } | Command::Man { .. }) => {
+            unreachable!("answered at start")
+        }
         Some(Command::Engine(_) | Command::EngineProcess) => {
             unreachable!("the engine's commands are answered before")
         }
@@ -413,6 +435,48 @@ async fn serve(
         Err(e) => {
             eprintln!("cocpit: stopping: {e}");
             1
+        }
+    }
+}
+
+fn print_completions(shell: clap_complete::Shell) -> ExitCode {
+    use clap::CommandFactory;
+    let mut text = vec![];
+    clap_complete::generate(shell, &mut Cli::command(), "cocpit", &mut text);
+    print_bytes(&text)
+}
+
+/// The manual: the top-level page on stdout, or every page into `dir`.
+fn print_man(dir: Option<&std::path::Path>) -> ExitCode {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    if let Some(dir) = dir {
+        return match clap_mangen::generate_to(cmd, dir) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("cocpit: man --dir {}: {e}", dir.display());
+                ExitCode::from(1)
+            }
+        };
+    }
+    let mut text = vec![];
+    if let Err(e) = clap_mangen::Man::new(cmd).render(&mut text) {
+        eprintln!("cocpit: man: {e}");
+        return ExitCode::from(1);
+    }
+    print_bytes(&text)
+}
+
+/// Writes `bytes` to stdout; a reader that stops early (`| head`) is not an error.
+fn print_bytes(bytes: &[u8]) -> ExitCode {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cocpit: {e}");
+            ExitCode::from(1)
         }
     }
 }

@@ -403,3 +403,68 @@ fn a_damaged_store_is_refused_with_a_way_out_and_left_as_it_was() {
     std::fs::write(&db, &whole).unwrap();
     assert_eq!(cli.json(&["script", "list"])["data"]["total"], 40);
 }
+
+#[test]
+fn version_completions_and_manual_pages() {
+    let out = cocpit().arg("--version").output().unwrap();
+    let v = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    // The version and the revision it was built from.
+    assert!(
+        v.starts_with(&format!("cocpit {} (", env!("CARGO_PKG_VERSION")))
+            && v.trim().ends_with(')'),
+        "{v}"
+    );
+
+    // bash: the script loads and registers completion for cocpit, subcommands included.
+    let out = cocpit().args(["completions", "bash"]).output().unwrap();
+    assert!(out.status.success());
+    let script = String::from_utf8(out.stdout).unwrap();
+    assert!(script.contains("script") && script.contains("incident"));
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("cocpit.bash");
+    std::fs::write(&file, &script).unwrap();
+    let loaded = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!("source {} && complete -p cocpit", file.display()))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&loaded.stdout).contains("_cocpit"),
+        "{loaded:?}"
+    );
+    for shell in ["zsh", "fish"] {
+        let out = cocpit().args(["completions", shell]).output().unwrap();
+        assert!(out.status.success() && out.stdout.len() > 1000, "{shell}");
+    }
+    let bad = cocpit().args(["completions", "tcsh"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+
+    // The manual: the top page, and one page per subcommand; the hidden engine process has none.
+    let out = cocpit().arg("man").output().unwrap();
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        page.contains(".TH cocpit 1") && page.contains("serve"),
+        "{page}"
+    );
+    let dir = tmp.path().join("man");
+    std::fs::create_dir(&dir).unwrap();
+    assert!(
+        cocpit()
+            .args(["man", "--dir"])
+            .arg(&dir)
+            .status()
+            .unwrap()
+            .success()
+    );
+    for page in [
+        "cocpit.1",
+        "cocpit-script-run.1",
+        "cocpit-order-op.1",
+        "cocpit-serve.1",
+    ] {
+        let text = std::fs::read_to_string(dir.join(page)).unwrap();
+        assert!(text.contains(".TH"), "{page}");
+    }
+    assert!(!dir.join("cocpit-__engine.1").exists());
+}
