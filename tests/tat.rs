@@ -137,6 +137,62 @@ async fn invokers_over_tc3_with_the_seeds_errors() {
     assert_eq!(r["Error"]["Code"], "ResourceNotFound.InvokerNotFound");
 }
 
+/// TC3 by GET, as API 3.0 allows: the parameters flattened into the signed query string, every
+/// answer and every refusal an HTTP 200 with `Response` (the Node SDK reads errors only there).
+#[tokio::test(flavor = "multi_thread")]
+async fn actions_by_get_take_the_flattened_query_and_refuse_in_the_response() {
+    use common::server::TC_KEY;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let api = server.client();
+    let mut ids = vec![];
+    for name in ["one", "two", "three"] {
+        let r = api
+            .tat(
+                "CreateCommand",
+                json!({"CommandName": name, "Content": b64("true")}),
+            )
+            .await;
+        ids.push(r["CommandId"].as_str().unwrap().to_string());
+    }
+    let (status, r) = api
+        .tat_get(
+            "DescribeCommands",
+            &format!(
+                "CommandIds.0={}&CommandIds.1={}&Limit=1&Offset=1",
+                ids[0], ids[2]
+            ),
+            TC_KEY,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(r["TotalCount"], 2, "{r}");
+    assert_eq!(r["CommandSet"].as_array().unwrap().len(), 1, "{r}");
+    let (_, r) = api
+        .tat_get(
+            "DescribeCommands",
+            "Filters.0.Name=command-name&Filters.0.Values.0=two",
+            TC_KEY,
+        )
+        .await;
+    assert_eq!(r["TotalCount"], 1, "{r}");
+    assert_eq!(r["CommandSet"][0]["CommandId"], ids[1].as_str());
+
+    for (query, key, code) in [
+        ("Limit=1", "wrong-key", "AuthFailure.SignatureFailure"),
+        ("Limit=many", TC_KEY, "InvalidParameter"),
+        ("CommandIds.3=x", TC_KEY, "InvalidParameter"),
+    ] {
+        let (status, r) = api.tat_get("DescribeCommands", query, key).await;
+        assert_eq!(status, 200, "{query}");
+        assert!(
+            r["Error"]["Code"].as_str().unwrap().starts_with(code),
+            "{query}: {r}"
+        );
+        assert!(r["RequestId"].is_string());
+    }
+}
+
 // ------------------------------------------------------------------ the scheduler
 
 fn at(s: &str) -> DateTime<Utc> {

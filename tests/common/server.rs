@@ -217,6 +217,40 @@ impl Api {
         v["Response"].clone()
     }
 
+    /// A TAT action by GET (TC3 signs the query string): the HTTP status and the `Response`.
+    pub async fn tat_get(&self, action: &str, query: &str, key: &str) -> (u16, Value) {
+        use cocpit::sign::tencent;
+        let ts = chrono::Utc::now().timestamp();
+        let headers = vec![
+            (
+                "Content-Type".to_string(),
+                "application/x-www-form-urlencoded".to_string(),
+            ),
+            ("Host".to_string(), self.host.clone()),
+        ];
+        let auth = tencent::authorization(TC_ID, key, "tat", ts, "GET", query, &headers, b"");
+        let r = self
+            .http
+            .get(format!("{}/?{query}", self.base))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Authorization", auth)
+            .header("X-TC-Action", action)
+            .header("X-TC-Version", "2020-10-28")
+            .header("X-TC-Timestamp", ts.to_string())
+            .header("X-TC-Region", "ap-guangzhou")
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        assert_eq!(
+            r.headers()["content-type"],
+            "application/json",
+            "the SDK reads an error only from exactly this type"
+        );
+        let v: Value = r.json().await.unwrap();
+        (status, v["Response"].clone())
+    }
+
     /// Polls `path` until `pred` holds on its JSON answer.
     pub async fn until(&self, path: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
         let deadline = tokio::time::Instant::now() + super::PATIENCE;

@@ -265,6 +265,9 @@ endpoints! {
     IAM_TOKENS = Post "/v3/auth/tokens" in Iam => ((), TokenRequest, TokenAnswer);
     /// Every TAT action: the action is named in `X-TC-Action` (see [`crate::model::tat`]).
     TAT = Post "/" in Tat => ((), serde_json::Value, serde_json::Value);
+    /// The same actions by GET (TC3 allows it): the parameters flattened into the query
+    /// string (`InvokerIds.0=…&Limit=20`), signed as the query string is sent.
+    TAT_GET = Get "/" in Tat => (serde_json::Value, (), serde_json::Value);
 }
 
 /// TAT's actions, all behind [`TAT`] with their name in `X-TC-Action`: each declared once

@@ -108,6 +108,7 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app.clone());
     let tencent = Router::new()
         .at(&TAT, tat::dispatch)
+        .at(&TAT_GET, tat::dispatch_get)
         // Getting a token needs no signature: the password is the credential.
         .at(&IAM_TOKENS, iam::issue)
         .layer(middleware::from_fn_with_state(

@@ -147,14 +147,42 @@ pub async fn precheck(
 }
 
 pub async fn dispatch(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    answer(&app, "POST", "", &headers, &body, &body)
+}
+
+/// An action by GET: the signature covers the query string as sent; the parameters are that
+/// query string unflattened (see [`unflatten`]). Every refusal is a 200 with `Response.Error`,
+/// as for POST.
+pub async fn dispatch_get(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
+    let query = uri.query().unwrap_or("");
+    let params = match unflatten(query) {
+        Ok(v) => serde_json::to_vec(&v).unwrap_or_default(),
+        Err(why) => return error("InvalidParameter", &why, &request_id()),
+    };
+    answer(&app, "GET", query, &headers, b"", &params)
+}
+
+/// Verifies the signature over what was sent, then runs the action on `params` (JSON).
+fn answer(
+    app: &App,
+    method: &str,
+    query: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    params: &[u8],
+) -> Response {
     let rid = request_id();
     if !app.keys.no_auth {
-        let hs = headers_of(&headers);
+        let hs = headers_of(headers);
         let verdict = tencent::verify(
-            "POST",
-            "",
+            method,
+            query,
             &hs,
-            &body,
+            body,
             |id| app.keys.tencent.get(id).cloned(),
             chrono::Utc::now().timestamp(),
         );
@@ -166,8 +194,149 @@ pub async fn dispatch(State(app): State<Arc<App>>, headers: HeaderMap, body: Byt
         .get("x-tc-action")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    match act(&app.engine, action, &body) {
+    match act(&app.engine, action, params) {
         Ok(f) => ok(f, &rid),
         Err(e) => error(e.code, &e.message, &rid),
+    }
+}
+
+/// The most parameters, and the deepest key, a GET may carry.
+const MAX_QUERY_PARAMS: usize = 500;
+const MAX_KEY_DEPTH: usize = 6;
+/// The largest list index a key may name (`Filters.99.Values.99`).
+const MAX_INDEX: usize = 999;
+
+/// Turns the SDKs' flattened query (`Filters.0.Name=a&Filters.0.Values.0=b&Limit=20`) back
+/// into the JSON object the action takes: a key's dotted parts are nested fields, a numeric
+/// part a list position. Every value stays text (the actions' number and flag fields take
+/// text). Bounded in parameters, depth and index; a key that is both a value and an object,
+/// or a list with a gap, is refused with the key named.
+pub fn unflatten(query: &str) -> Result<serde_json::Value, String> {
+    use std::collections::BTreeMap;
+    enum Node {
+        Leaf(String),
+        Branch(BTreeMap<String, Node>),
+    }
+    let mut root: BTreeMap<String, Node> = BTreeMap::new();
+    for (n, (key, value)) in form_urlencoded::parse(query.as_bytes()).enumerate() {
+        if n >= MAX_QUERY_PARAMS {
+            return Err(format!(
+                "the query string has more than {MAX_QUERY_PARAMS} parameters"
+            ));
+        }
+        let parts: Vec<&str> = key.split('.').collect();
+        if parts.len() > MAX_KEY_DEPTH || parts.iter().any(|p| p.is_empty()) {
+            return Err(format!(
+                "parameter {key:?}: at most {MAX_KEY_DEPTH} non-empty dotted parts"
+            ));
+        }
+        for part in &parts {
+            if part.bytes().all(|b| b.is_ascii_digit())
+                && part.parse::<usize>().map_or(true, |i| i > MAX_INDEX)
+            {
+                return Err(format!(
+                    "parameter {key:?}: a list index is 0 to {MAX_INDEX}"
+                ));
+            }
+        }
+        insert(&mut root, &parts, value.into_owned())
+            .map_err(|()| format!("parameter {key:?} is both a value and an object"))?;
+    }
+    fn insert(map: &mut BTreeMap<String, Node>, parts: &[&str], value: String) -> Result<(), ()> {
+        let [part, rest @ ..] = parts else {
+            return Err(());
+        };
+        let slot = map.entry(part.to_string()).or_insert_with(|| {
+            if rest.is_empty() {
+                Node::Leaf(String::new())
+            } else {
+                Node::Branch(BTreeMap::new())
+            }
+        });
+        match (slot, rest.is_empty()) {
+            (Node::Leaf(v), true) => {
+                *v = value;
+                Ok(())
+            }
+            (Node::Branch(next), false) => insert(next, rest, value),
+            _ => Err(()),
+        }
+    }
+    fn to_json(map: BTreeMap<String, Node>, path: &str) -> Result<serde_json::Value, String> {
+        let numeric = !map.is_empty() && map.keys().all(|k| k.bytes().all(|b| b.is_ascii_digit()));
+        let child = |k: &str, node: Node| -> Result<serde_json::Value, String> {
+            match node {
+                Node::Leaf(v) => Ok(serde_json::Value::String(v)),
+                Node::Branch(m) => to_json(m, &format!("{path}{k}.")),
+            }
+        };
+        if numeric {
+            let mut items: Vec<(usize, Node)> = map
+                .into_iter()
+                .map(|(k, v)| (k.parse().unwrap_or(usize::MAX), v))
+                .collect();
+            items.sort_by_key(|(i, _)| *i);
+            let mut out = vec![];
+            for (expected, (i, node)) in items.into_iter().enumerate() {
+                if i != expected {
+                    return Err(format!(
+                        "parameter {path}{expected} is missing (lists count from 0)"
+                    ));
+                }
+                out.push(child(&i.to_string(), node)?);
+            }
+            Ok(serde_json::Value::Array(out))
+        } else {
+            let mut out = serde_json::Map::new();
+            for (k, node) in map {
+                let v = child(&k, node)?;
+                out.insert(k, v);
+            }
+            Ok(serde_json::Value::Object(out))
+        }
+    }
+    to_json(root, "")
+}
+
+#[cfg(test)]
+mod unflatten_tests {
+    use super::unflatten;
+    use serde_json::json;
+
+    #[test]
+    fn the_sdks_flattened_query_comes_back_as_the_request_object() {
+        let v = unflatten(
+            "Limit=20&Offset=0&Filters.0.Name=invoker-name&Filters.0.Values.0=a%20b\
+             &Filters.0.Values.1=c&InvokerIds.1=ivk-2&InvokerIds.0=ivk-1&HideOutput=true",
+        )
+        .unwrap();
+        assert_eq!(
+            v,
+            json!({"Limit": "20", "Offset": "0", "HideOutput": "true",
+                   "Filters": [{"Name": "invoker-name", "Values": ["a b", "c"]}],
+                   "InvokerIds": ["ivk-1", "ivk-2"]})
+        );
+        assert_eq!(unflatten("").unwrap(), json!({}));
+    }
+
+    #[test]
+    fn a_hostile_query_is_refused_with_the_key_named() {
+        for (q, says) in [
+            ("InvokerIds.1=x", "InvokerIds.0 is missing"),
+            ("InvokerIds.99999999999=x", "a list index is 0 to 999"),
+            ("A.B=1&A=2", "both a value and an object"),
+            ("A=2&A.B=1", "both a value and an object"),
+            ("A..B=1", "non-empty dotted parts"),
+            ("A.B.C.D.E.F.G=1", "non-empty dotted parts"),
+        ] {
+            let e = unflatten(q).unwrap_err();
+            assert!(e.contains(says), "{q}: {e}");
+        }
+        let many: Vec<String> = (0..501).map(|i| format!("K{i}=v")).collect();
+        assert!(
+            unflatten(&many.join("&"))
+                .unwrap_err()
+                .contains("more than 500")
+        );
     }
 }

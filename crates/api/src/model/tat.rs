@@ -103,9 +103,17 @@ pub struct CreateCommandRequest {
     pub command_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub working_directory: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "query_form::int"
+    )]
     pub timeout: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "query_form::flag"
+    )]
     pub enable_parameter: Option<bool>,
     /// JSON text: `{"name": "default value"}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -210,11 +218,23 @@ pub struct DescribeRequest {
     pub invocation_task_ids: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filters: Option<Vec<Filter>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "query_form::int"
+    )]
     pub limit: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "query_form::int"
+    )]
     pub offset: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "query_form::flag"
+    )]
     pub hide_output: Option<bool>,
 }
 
@@ -594,6 +614,35 @@ mod tests {
             )
             .unwrap_err();
             assert_eq!(e.code, code, "{policy} {rec:?} {time:?}: {e}");
+        }
+    }
+}
+
+/// A TC3 GET carries its parameters in the query string, where every value is text: the
+/// number and flag fields take `"20"` and `"true"` as well as `20` and `true`.
+mod query_form {
+    use serde::{Deserialize, Deserializer, de::Error};
+    use serde_json::Value;
+
+    pub fn int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        match Option::<Value>::deserialize(d)? {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) if n.is_i64() => Ok(n.as_i64()),
+            Some(Value::String(t)) if t.parse::<i64>().is_ok() => Ok(t.parse().ok()),
+            Some(other) => Err(D::Error::custom(format!(
+                "expected an integer, got {other}"
+            ))),
+        }
+    }
+
+    pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+        match Option::<Value>::deserialize(d)? {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(b)),
+            Some(Value::String(t)) if t == "true" || t == "false" => Ok(Some(t == "true")),
+            Some(other) => Err(D::Error::custom(format!(
+                "expected true or false, got {other}"
+            ))),
         }
     }
 }
