@@ -121,7 +121,7 @@ fn populated(dir: &std::path::Path) -> Config {
             let id = e
                 .create_script(
                     script_body(&format!("task_{i:04}"), format!("echo {i}\n")),
-                    "bench",
+                    &"bench".into(),
                 )
                 .unwrap();
             if i == 0 {

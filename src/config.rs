@@ -13,7 +13,7 @@ pub use cocpit_engine::settings::{
     TransportKind,
 };
 pub use cocpit_server::settings::{
-    Credential, Integration, Serve, TOKEN_TTL_RANGE, TencentCredential, User,
+    Credential, Integration, Role, Serve, TOKEN_TTL_RANGE, TencentCredential, User,
 };
 pub use cocpit_tui::settings::Ui;
 
@@ -138,9 +138,15 @@ impl Config {
         if let (Some(ak), Some(sk)) = (ak, sk) {
             let project_id =
                 var("COCPIT_SERVE_PROJECT_ID").or_else(|| var("HUAWEICLOUD_SDK_PROJECT_ID"));
-            self.serve
-                .credentials
-                .push(Credential { ak, sk, project_id });
+            self.serve.credentials.push(Credential {
+                ak,
+                sk,
+                project_id,
+                user: None,
+                user_id: None,
+                // Whoever starts the server with its keys in the environment owns it.
+                role: Role::Admin,
+            });
         }
         let id = var("COCPIT_SERVE_TC_SECRET_ID").or_else(|| var("TENCENTCLOUD_SECRET_ID"));
         let key = var("COCPIT_SERVE_TC_SECRET_KEY").or_else(|| var("TENCENTCLOUD_SECRET_KEY"));
@@ -148,6 +154,9 @@ impl Config {
             self.serve.tencent_credentials.push(TencentCredential {
                 secret_id,
                 secret_key,
+                user: None,
+                user_id: None,
+                role: Role::Admin,
             });
         }
         if let (Some(name), Some(password)) =
@@ -157,6 +166,8 @@ impl Config {
                 name,
                 password,
                 domain: None,
+                user_id: None,
+                role: Default::default(),
             });
         }
         if let Some(t) = var("COCPIT_SERVE_METRICS_TOKEN") {
@@ -327,6 +338,9 @@ mod tests {
             ak: "AK".into(),
             sk: "very-secret".into(),
             project_id: None,
+            user: None,
+            user_id: None,
+            role: Default::default(),
         };
         assert!(!format!("{c:?}").contains("very-secret"));
     }

@@ -140,9 +140,13 @@ pub async fn run(config: &Config, data_dir: &Path) -> u8 {
     keys.huawei.insert(state.ak.clone(), state.sk.clone());
     keys.tencent
         .insert(state.tc_id.clone(), state.tc_key.clone());
-    // Whoever holds the key is this OS user (the key file is theirs alone).
-    keys.names
-        .insert(state.ak.clone(), cocpit::identity::current_user());
+    // Whoever holds the key is this OS user (the key file is theirs alone), who owns the data.
+    let me = cocpit::model::team::Caller::new(
+        cocpit::identity::current_user(),
+        cocpit::model::team::Role::Admin,
+    );
+    keys.identities.insert(state.ak.clone(), me.clone());
+    keys.identities.insert(state.tc_id.clone(), me);
     let (stop, mut stopped) = tokio::sync::watch::channel(None);
     let idle_exit = Duration::from_secs(config.engine.idle_exit);
     let daemon = server::engine::Daemon {

@@ -102,6 +102,11 @@ enum Command {
     Resource(cli::ResourceCmd),
     /// A text overview: the fleet, the latest scripts and orders.
     Status,
+    /// The audit trail: every write (who, role, when, from where, what, the outcome), newest
+    /// first.
+    Audit(cli::AuditArgs),
+    /// Who you are to the backend, and your role.
+    Whoami,
     /// The local engine process of the data dir: status, stop, logs.
     #[command(subcommand)]
     Engine(daemon::EngineCmd),
@@ -354,6 +359,8 @@ async fn dispatch(
         Some(Command::Script(c)) => cli::script(b, c, output).await,
         Some(Command::Order(c)) => cli::order(b, c, output).await,
         Some(Command::Resource(c)) => cli::resource(b, c, output).await,
+        Some(Command::Audit(a)) => cli::audit(b, a, output).await,
+        Some(Command::Whoami) => cli::whoami(b, output).await,
         Some(Command::Incident(c)) => cli::incident(b, c, output).await,
         Some(Command::Alarm(c)) => cli::alarm(b, c, output).await,
         Some(Command::Agent(c)) => cli::agent(b, c, output).await,

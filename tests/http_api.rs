@@ -394,6 +394,7 @@ async fn serve_logs_each_request_without_secrets() {
         base: base.clone(),
         host,
         http: reqwest::Client::new(),
+        ak: common::server::AK.into(),
         sk: SK.into(),
     };
     let (status, _) = api.call("GET", "/v1/job/scripts?limit=1", None).await;

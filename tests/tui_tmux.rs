@@ -258,6 +258,7 @@ fn alarms_pushed_with_curl_become_an_incident_carried_to_completed() {
         base: format!("http://127.0.0.1:{port}"),
         host: format!("127.0.0.1:{port}"),
         http: reqwest::Client::new(),
+        ak: common::server::AK.into(),
         sk: common::server::SK.into(),
     };
     let rt = tokio::runtime::Runtime::new().unwrap();

@@ -190,7 +190,7 @@ fn script_constraints() {
     for (case, mutate, field) in cases {
         let mut s = script();
         mutate(&mut s);
-        expect_invalid(e.create_script(s, "t"), field, case);
+        expect_invalid(e.create_script(s, &"t".into()), field, case);
     }
     // The boundaries themselves are accepted.
     let mut s = script();
@@ -198,13 +198,14 @@ fn script_constraints() {
     s.content = "#".repeat(4096);
     s.script_params = Some((1..=20).map(|i| param(&format!("p{i}"), i)).collect());
     s.script_params.as_mut().unwrap()[0].param_value = "a-z_/.* ?:\",=+@\\[{]}".into();
-    e.create_script(s, "t").expect("limits are inclusive");
+    e.create_script(s, &"t".into())
+        .expect("limits are inclusive");
     let page = e.list_scripts(&ListScriptsQuery::default()).unwrap();
     assert_eq!(page.total, 1, "only the valid script was stored");
     // A duplicate name is refused and the original kept.
     let mut dup = script();
     dup.name = "n".repeat(64);
-    expect_invalid(e.create_script(dup, "t"), "name", "duplicate");
+    expect_invalid(e.create_script(dup, &"t".into()), "name", "duplicate");
     assert_eq!(
         e.list_scripts(&ListScriptsQuery::default()).unwrap().total,
         1
@@ -329,7 +330,7 @@ async fn execute_constraints() {
         ),
     ];
     let e = engine();
-    let uuid = e.create_script(script(), "t").unwrap();
+    let uuid = e.create_script(script(), &"t".into()).unwrap();
     for (case, mutate, field) in cases {
         let mut x = execution();
         mutate(&mut x);
@@ -360,7 +361,7 @@ async fn execute_constraints() {
 #[tokio::test]
 async fn operation_constraints_and_illegal_states() {
     let e = engine();
-    let uuid = e.create_script(script(), "t").unwrap();
+    let uuid = e.create_script(script(), &"t".into()).unwrap();
     let eid = e.execute_script(&uuid, execution(), "t").unwrap();
     let op = |t: OperationType, b: Option<i64>, i: Option<i64>| JobScriptOrderOperationBody {
         batch_index: b,
@@ -413,12 +414,12 @@ proptest! {
         value in "[a-z$.]{0,6}",
     ) {
         let e = engine();
-        e.create_script(AddScriptModel { name: "keep_me".into(), ..script() }, "t").unwrap();
+        e.create_script(AddScriptModel { name: "keep_me".into(), ..script() }, &"t".into()).unwrap();
         let mut s = script();
         s.name = name.clone();
         s.content = "x".repeat(content_len);
         s.script_params = Some((1..=nparams as i64).map(|i| ScriptParamDefine { param_value: value.clone(), ..param(&format!("p{i}"), i) }).collect());
-        match e.create_script(s.clone(), "t") {
+        match e.create_script(s.clone(), &"t".into()) {
             Ok(uuid) => {
                 let d = e.get_script(&uuid).unwrap();
                 prop_assert_eq!(d.name, name);

@@ -18,11 +18,13 @@ mod ops;
 mod orders;
 mod scripts;
 mod table;
+mod team;
 mod triage;
 
 pub use ops::{AgentCmd, DesktopCmd, InvokerCmd, agent, desktop, invoker};
 pub use orders::{follow, order};
 pub use scripts::script;
+pub use team::{AuditArgs, audit, whoami};
 pub use triage::{AlarmCmd, IncidentCmd, alarm, incident};
 
 use std::path::PathBuf;
@@ -35,6 +37,7 @@ use crate::model::Data;
 use crate::model::order::*;
 use crate::model::resource::ListResourcesQuery;
 use crate::model::script::*;
+use crate::model::team::ApprovalJobScriptModel;
 use crate::sanitize::for_display;
 use table::{Table, duration, opt_time, time};
 
@@ -76,6 +79,18 @@ pub enum ScriptCmd {
     /// Exit 0 only if the order FINISHED with its success threshold met and no instance failed;
     /// 1 for failures, an unmet threshold, a pause or a cancel; 2 for a usage error.
     Run(RunArgs),
+    /// Approve a script waiting for review (you must be one of its reviewers, not its author).
+    Approve {
+        script_uuid: String,
+        #[arg(long, default_value = "")]
+        comment: String,
+    },
+    /// Reject a script waiting for review; a change to it sends it back for review.
+    Reject {
+        script_uuid: String,
+        #[arg(long, default_value = "")]
+        comment: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -97,6 +112,10 @@ pub struct CreateArgs {
     /// in argument order.
     #[arg(long = "param")]
     pub params: Vec<String>,
+    /// A reviewer `NAME` or `NAME:USER_ID` (repeatable): the script then waits for one of them
+    /// to approve it before it can run.
+    #[arg(long = "reviewer")]
+    pub reviewers: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -15,6 +15,24 @@ pub(super) fn split_param(s: &str) -> Result<(&str, &str), Failure> {
         .ok_or_else(|| fail(format!("--param {s:?}: expected NAME=VALUE")))
 }
 
+/// A reviewer's decision on a script.
+async fn decide(
+    b: &dyn Backend,
+    script_uuid: &str,
+    status: ScriptStatus,
+    comments: String,
+    out: Output,
+) -> CliResult {
+    let done = b
+        .accept_script(script_uuid, ApprovalJobScriptModel { status, comments })
+        .await?;
+    match out {
+        Output::Json => print_json(&Data::new(done)),
+        Output::Table => say!("{script_uuid} {status}"),
+    }
+    Ok(0)
+}
+
 pub async fn script(b: &dyn Backend, cmd: ScriptCmd, out: Output) -> CliResult {
     match cmd {
         ScriptCmd::List {
@@ -62,8 +80,26 @@ pub async fn script(b: &dyn Backend, cmd: ScriptCmd, out: Output) -> CliResult {
                 }
             }
         }
+        ScriptCmd::Approve {
+            script_uuid,
+            comment,
+        } => return decide(b, &script_uuid, ScriptStatus::Approved, comment, out).await,
+        ScriptCmd::Reject {
+            script_uuid,
+            comment,
+        } => return decide(b, &script_uuid, ScriptStatus::Rejected, comment, out).await,
         ScriptCmd::Show { script_uuid } => {
             let s = b.get_script(&script_uuid).await?;
+            let reviews = if s
+                .properties
+                .reviewers
+                .as_ref()
+                .is_some_and(|r| !r.is_empty())
+            {
+                b.script_reviews(&script_uuid).await?
+            } else {
+                vec![]
+            };
             match out {
                 Output::Json => print_json(&Data::new(s)),
                 Output::Table => {
@@ -80,6 +116,24 @@ pub async fn script(b: &dyn Backend, cmd: ScriptCmd, out: Output) -> CliResult {
                         s.status
                     );
                     say!("description: {}", for_display(&s.description));
+                    if let Some(rs) = s.properties.reviewers.as_ref().filter(|r| !r.is_empty()) {
+                        let names: Vec<String> =
+                            rs.iter().map(|r| for_display(&r.reviewer_name)).collect();
+                        say!("reviewers: {}", names.join(", "));
+                    }
+                    for r in &reviews {
+                        say!(
+                            "  {} {} by {}{}",
+                            time(r.at),
+                            r.status,
+                            for_display(&r.reviewer),
+                            if r.comments.is_empty() {
+                                String::new()
+                            } else {
+                                format!(": {}", for_display(&r.comments))
+                            }
+                        );
+                    }
                     say!(
                         "created {} by {}, modified {} by {}",
                         time(s.gmt_created),
@@ -139,7 +193,18 @@ pub async fn script(b: &dyn Backend, cmd: ScriptCmd, out: Output) -> CliResult {
                     properties: ScriptPropertiesModel {
                         risk_level: a.risk_level,
                         version: a.version,
-                        reviewers: None,
+                        reviewers: (!a.reviewers.is_empty()).then(|| {
+                            a.reviewers
+                                .iter()
+                                .map(|r| {
+                                    let (name, id) = r.split_once(':').unwrap_or((r, ""));
+                                    ReviewerInfo {
+                                        reviewer_name: name.into(),
+                                        reviewer_id: id.into(),
+                                    }
+                                })
+                                .collect()
+                        }),
                         protocol: None,
                     },
                     script_params: Some(params),

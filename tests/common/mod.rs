@@ -58,7 +58,7 @@ pub fn create_typed(
         script_params: Some(params),
         ..script_model(name, content)
     };
-    e.create_script(s, "test").unwrap()
+    e.create_script(s, &"test".into()).unwrap()
 }
 
 /// A LOW-risk shell script without parameters, as the API takes it.

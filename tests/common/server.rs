@@ -110,7 +110,17 @@ impl Server {
             base: self.base.clone(),
             host: self.host.clone(),
             http: reqwest::Client::new(),
+            ak: AK.into(),
             sk: SK.into(),
+        }
+    }
+
+    /// A client that signs with another key pair.
+    pub fn client_as(&self, ak: &str, sk: &str) -> Api {
+        Api {
+            ak: ak.into(),
+            sk: sk.into(),
+            ..self.client()
         }
     }
 }
@@ -126,6 +136,7 @@ pub struct Api {
     pub base: String,
     pub host: String,
     pub http: reqwest::Client,
+    pub ak: String,
     pub sk: String,
 }
 
@@ -152,7 +163,7 @@ impl Api {
             ),
             ("X-Sdk-Date".to_string(), date),
         ];
-        let auth = huawei::authorization(AK, &self.sk, method, path, query, &headers, body);
+        let auth = huawei::authorization(&self.ak, &self.sk, method, path, query, &headers, body);
         let mut req = self
             .http
             .request(
@@ -191,6 +202,11 @@ impl Api {
 
     /// A TAT action (`POST /`, TC3-HMAC-SHA256): the `Response` object.
     pub async fn tat(&self, action: &str, body: Value) -> Value {
+        self.tat_as(TC_ID, TC_KEY, action, body).await
+    }
+
+    /// [`Api::tat`] signed with another Tencent key pair.
+    pub async fn tat_as(&self, id: &str, key: &str, action: &str, body: Value) -> Value {
         use cocpit::sign::tencent;
         let bytes = serde_json::to_vec(&body).unwrap();
         let ts = chrono::Utc::now().timestamp();
@@ -198,7 +214,7 @@ impl Api {
             ("Content-Type".to_string(), "application/json".to_string()),
             ("Host".to_string(), self.host.clone()),
         ];
-        let auth = tencent::authorization(TC_ID, TC_KEY, "tat", ts, "POST", "", &headers, &bytes);
+        let auth = tencent::authorization(id, key, "tat", ts, "POST", "", &headers, &bytes);
         let r = self
             .http
             .post(format!("{}/", self.base))

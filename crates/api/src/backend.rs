@@ -15,6 +15,7 @@ use crate::model::order::*;
 use crate::model::resource::{ListResourcesQuery, Resource};
 use crate::model::script::*;
 use crate::model::tat::{self, Described, TatError};
+use crate::model::team::{ApprovalJobScriptModel, AuditEntry, AuditQuery, Caller, ScriptReview};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -53,6 +54,9 @@ pub enum Fault {
     /// The operation is not legal in the current state.
     #[error("{0}")]
     Conflict(String),
+    /// The caller may not do this (its role, or it is not a reviewer).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -69,7 +73,7 @@ fn remote_text(message: &str, code: &str, status: u16) -> String {
 /// What the console and the CLI speak to, whatever serves it: the engine in process or over
 /// HTTP. Each family of the API is a trait of its own; this one adds what every backend has.
 pub trait Backend:
-    JobsApi + IncidentsApi + AlarmsApi + AgentsApi + DesktopsApi + TatApi + Send + Sync
+    JobsApi + IncidentsApi + AlarmsApi + AgentsApi + DesktopsApi + TatApi + TeamApi + Send + Sync
 {
     /// Where the data comes from, for the header line: a path or an endpoint.
     fn describe(&self) -> String;
@@ -109,6 +113,17 @@ pub trait JobsApi: Send + Sync {
     /// One instance's output as it arrived, with stream and time (a cocpit extension).
     async fn instance_log(&self, execute_uuid: &str, instance_id: i64) -> Result<Vec<LogPiece>>;
     async fn operate(&self, execute_uuid: &str, op: JobScriptOrderOperationBody) -> Result<String>;
+    /// A reviewer approves or rejects a script waiting for review.
+    async fn accept_script(&self, script_uuid: &str, d: ApprovalJobScriptModel) -> Result<bool>;
+    /// Every review decision on a script, oldest first.
+    async fn script_reviews(&self, script_uuid: &str) -> Result<Vec<ScriptReview>>;
+}
+
+/// Who the caller is, and the audit trail of every write.
+#[async_trait]
+pub trait TeamApi: Send + Sync {
+    async fn whoami(&self) -> Result<Caller>;
+    async fn audit(&self, q: AuditQuery) -> Result<Vec<AuditEntry>>;
 }
 
 /// Incidents: created, handled, read.
@@ -197,7 +212,9 @@ pub trait TatApi: Send + Sync {
 /// Every family of the API, for `use cocpit_api::backend::prelude::*`: a front end calls any
 /// backend method through `dyn Backend`.
 pub mod prelude {
-    pub use super::{AgentsApi, AlarmsApi, Backend, DesktopsApi, IncidentsApi, JobsApi, TatApi};
+    pub use super::{
+        AgentsApi, AlarmsApi, Backend, DesktopsApi, IncidentsApi, JobsApi, TatApi, TeamApi,
+    };
 }
 
 /// An order snapshot from the seeds' own reads: the order, its batch list, then each batch.

@@ -15,6 +15,7 @@ use crate::model::incident::*;
 use crate::model::order::*;
 use crate::model::resource::{ListResourcesQuery, Resource};
 use crate::model::script::*;
+use crate::model::team::{ApprovalJobScriptModel, AuditEntry, AuditQuery, Caller, ScriptReview};
 use crate::model::{Data, Page};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -171,6 +172,12 @@ endpoints! {
     DELETE_SCRIPT = Delete "/v1/job/scripts/{script_uuid}" in Coc => ((), (), Data<String>);
     EXECUTE_SCRIPT = Post "/v1/job/scripts/{script_uuid}" in Coc
         => ((), ScriptExecuteModel, Data<String>);
+    /// A reviewer approves or rejects a script (the SDK's `accept_script`).
+    ACCEPT_SCRIPT = Post "/v1/job/scripts/{script_uuid}/action" in Coc
+        => ((), ApprovalJobScriptModel, Data<bool>);
+    /// Every review decision on a script, oldest first (cocpit's).
+    SCRIPT_REVIEWS = Get "/v1/cocpit/scripts/{script_uuid}/reviews" in Coc
+        => ((), (), Data<Vec<ScriptReview>>);
 
     // Script tickets (§4.3).
     LIST_ORDERS = Get "/v1/job/script/orders" in Coc
@@ -254,6 +261,11 @@ endpoints! {
     /// Stops a local engine process (not `cocpit serve`): its orders pause cleanly first.
     ENGINE_STOP = Post "/v1/cocpit/engine/stop" in Coc => ((), StopEngine, Data<Stopped>);
 
+    /// Who the caller is, and its role.
+    WHOAMI = Get "/v1/cocpit/whoami" in Coc => ((), (), Data<Caller>);
+    /// The audit trail: every write, newest first.
+    AUDIT = Get "/v1/cocpit/audit" in Coc => (AuditQuery, (), Data<Vec<AuditEntry>>);
+
     /// Alive: answers `ok` with no signature.
     HEALTHZ = Get "/healthz" in Coc => ((), (), String);
     /// Ready: `ok` when the stores take writes, else 503 saying why; no signature.
@@ -268,6 +280,17 @@ endpoints! {
     /// The same actions by GET (TC3 allows it): the parameters flattened into the query
     /// string (`InvokerIds.0=…&Limit=20`), signed as the query string is sent.
     TAT_GET = Get "/" in Tat => (serde_json::Value, (), serde_json::Value);
+}
+
+/// Writes by POST that only read: a viewer may call them.
+pub const READS_BY_POST: &[Route] = &[AGENT_STATUS.route()];
+
+/// What only an admin may do.
+pub const ADMIN_ONLY: &[Route] = &[DELETE_SCRIPT.route(), ENGINE_STOP.route()];
+
+/// Whether `r` changes something (a viewer may not call it).
+pub fn writes(r: &Route) -> bool {
+    r.method != Method::Get && !READS_BY_POST.contains(r)
 }
 
 /// TAT's actions, all behind [`TAT`] with their name in `X-TC-Action`: each declared once
@@ -311,6 +334,11 @@ impl TatAction {
             TatAction::DescribeInvokerRecords => "DescribeInvokerRecords",
             TatAction::DescribeInvocationTasks => "DescribeInvocationTasks",
         }
+    }
+
+    /// Whether it changes something (Create, Enable, Disable, Delete): not for a viewer.
+    pub fn writes(self) -> bool {
+        !self.name().starts_with("Describe")
     }
 
     /// The field of the answer that holds what it made or found, if any.

@@ -4,6 +4,9 @@
 //! errors, 429 and 5xx (honouring `Retry-After`), writes never; live events come from the
 //! server's SSE stream, reconnected with backoff, with a `Resync` after every gap.
 
+use cocpit_api::model::team::{
+    ApprovalJobScriptModel, AuditEntry, AuditQuery, Caller, ScriptReview,
+};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -349,6 +352,28 @@ impl JobsApi for Remote {
             .fetch(&OPERATE_ORDER, &[execute_uuid], None, Some(&op))
             .await?;
         Ok(d.data)
+    }
+
+    async fn accept_script(&self, script_uuid: &str, d: ApprovalJobScriptModel) -> Result<bool> {
+        let a = self
+            .fetch(&ACCEPT_SCRIPT, &[script_uuid], None, Some(&d))
+            .await?;
+        Ok(a.data)
+    }
+
+    async fn script_reviews(&self, script_uuid: &str) -> Result<Vec<ScriptReview>> {
+        Ok(self.read(&SCRIPT_REVIEWS, &[script_uuid]).await?.data)
+    }
+}
+
+#[async_trait]
+impl TeamApi for Remote {
+    async fn whoami(&self) -> Result<Caller> {
+        Ok(self.read(&WHOAMI, &[]).await?.data)
+    }
+
+    async fn audit(&self, q: AuditQuery) -> Result<Vec<AuditEntry>> {
+        Ok(self.fetch(&AUDIT, &[], Some(&q), None).await?.data)
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod agents;
 pub mod alarms;
+mod audit;
 pub mod clock;
 pub mod contain;
 mod desktops;
@@ -19,6 +20,7 @@ pub mod metric;
 mod orders;
 pub mod output;
 mod resources;
+mod review;
 mod runner;
 pub mod scheduler;
 mod scripts;
@@ -40,6 +42,7 @@ pub use cocpit_api::event::Change;
 use cocpit_api::model::order::*;
 use cocpit_api::model::resource::{ListResourcesQuery, Resource};
 use cocpit_api::model::script::*;
+use cocpit_api::model::team::Caller;
 use cocpit_api::model::validate::{self, Invalid, invalid};
 use cocpit_api::model::{Page, order::OrderStatus};
 pub use local::Local;
@@ -55,6 +58,9 @@ pub enum EngineError {
     /// The operation is not legal in the current state.
     #[error("{0}")]
     Conflict(String),
+    /// The caller may not do this (not a reviewer, the author approving their own script).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -16,6 +16,9 @@ use cocpit_api::model::order::*;
 use cocpit_api::model::resource::{ListResourcesQuery, Resource};
 use cocpit_api::model::script::*;
 use cocpit_api::model::tat::{self, Described};
+use cocpit_api::model::team::{
+    ApprovalJobScriptModel, AuditEntry, AuditQuery, Caller, Role, ScriptReview,
+};
 
 /// The local engine, in process.
 pub struct Local {
@@ -26,6 +29,11 @@ pub struct Local {
 }
 
 impl Local {
+    /// Who this process acts as: the OS user, who owns the data dir (an admin of it).
+    pub fn caller(&self) -> Caller {
+        Caller::new(self.user.clone(), Role::Admin)
+    }
+
     pub fn new(engine: Engine) -> Local {
         let user = cocpit_api::identity::current_user();
         Local {
@@ -56,7 +64,7 @@ impl JobsApi for Local {
     }
 
     async fn create_script(&self, s: AddScriptModel) -> Result<String> {
-        Ok(self.engine.create_script(s, &self.user)?)
+        Ok(self.engine.create_script(s, &self.caller())?)
     }
 
     async fn list_scripts(&self, q: ListScriptsQuery) -> Result<Page<ScriptListModel>> {
@@ -68,7 +76,7 @@ impl JobsApi for Local {
     }
 
     async fn update_script(&self, script_uuid: &str, e: EditScriptModel) -> Result<String> {
-        Ok(self.engine.update_script(script_uuid, e, &self.user)?)
+        Ok(self.engine.update_script(script_uuid, e, &self.caller())?)
     }
 
     async fn delete_script(&self, script_uuid: &str) -> Result<String> {
@@ -114,6 +122,25 @@ impl JobsApi for Local {
 
     async fn operate(&self, execute_uuid: &str, op: JobScriptOrderOperationBody) -> Result<String> {
         Ok(self.engine.operate(execute_uuid, op).await?)
+    }
+
+    async fn accept_script(&self, script_uuid: &str, d: ApprovalJobScriptModel) -> Result<bool> {
+        Ok(self.engine.accept_script(script_uuid, &d, &self.caller())?)
+    }
+
+    async fn script_reviews(&self, script_uuid: &str) -> Result<Vec<ScriptReview>> {
+        Ok(self.engine.script_reviews(script_uuid)?)
+    }
+}
+
+#[async_trait]
+impl TeamApi for Local {
+    async fn whoami(&self) -> Result<Caller> {
+        Ok(self.caller())
+    }
+
+    async fn audit(&self, q: AuditQuery) -> Result<Vec<AuditEntry>> {
+        Ok(self.engine.audit(&q)?)
     }
 }
 
@@ -286,6 +313,7 @@ impl From<EngineError> for Error {
             EngineError::Invalid(i) => Fault::Invalid(i),
             EngineError::NotFound(m) => Fault::NotFound(m),
             EngineError::Conflict(m) => Fault::Conflict(m),
+            EngineError::Forbidden(m) => Fault::Forbidden(m),
             EngineError::Internal(m) => Fault::Internal(m),
         })
     }

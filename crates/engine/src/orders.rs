@@ -12,6 +12,7 @@ impl Engine {
         creator: &str,
     ) -> Result<String> {
         let script = self.script_row(uuid)?;
+        review::may_run(&script)?;
         order_by_declaration(&mut e.execute_param.script_params, &script.script_params);
         validate::execute(&e, &script.script_params, |id| {
             self.inner.hosts.contains_key(id)

@@ -3,7 +3,8 @@
 use super::*;
 
 impl Engine {
-    pub fn create_script(&self, mut s: AddScriptModel, creator: &str) -> Result<String> {
+    /// Creates a script by `who`: APPROVED, or PENDING_APPROVE when it names reviewers.
+    pub fn create_script(&self, mut s: AddScriptModel, who: &Caller) -> Result<String> {
         if let Some(ps) = s.script_params.as_mut() {
             cocpit_api::model::script::order_by_position(ps);
         }
@@ -18,6 +19,7 @@ impl Engine {
         let now = now_ms();
         let mut params = s.script_params.unwrap_or_default();
         params.sort_by_key(|p| p.param_order);
+        let status = review::status_for(&s.properties);
         let row = ScriptRow {
             id: 0,
             script_uuid: new_uuid("SC"),
@@ -27,12 +29,12 @@ impl Engine {
             content: s.content,
             properties: s.properties,
             script_params: params,
-            status: ScriptStatus::Approved,
+            status,
             gmt_created: now,
             gmt_modified: now,
-            creator: creator.to_string(),
-            creator_id: creator.to_string(),
-            operator: creator.to_string(),
+            creator: who.user.clone(),
+            creator_id: who.id().to_string(),
+            operator: who.user.clone(),
             enterprise_project_id: s.enterprise_project_id,
         };
         self.inner.store.insert_script(&row)?;
@@ -89,13 +91,14 @@ impl Engine {
         &self,
         uuid: &str,
         mut e: EditScriptModel,
-        operator: &str,
+        who: &Caller,
     ) -> Result<String> {
         if let Some(ps) = e.script_params.as_mut() {
             cocpit_api::model::script::order_by_position(ps);
         }
         validate::edit_script(&e)?;
-        let mut row = self.script_row(uuid)?;
+        let old = self.script_row(uuid)?;
+        let mut row = old.clone();
         if let Some(name) = &e.name
             && name != &row.name
         {
@@ -132,8 +135,9 @@ impl Engine {
             }
             row.script_params = params;
         }
+        row.status = review::after_change(&old, &row, who)?;
         row.gmt_modified = now_ms();
-        row.operator = operator.to_string();
+        row.operator = who.user.clone();
         self.inner.store.update_script(&row)?;
         self.inner.emit(Change::ScriptChanged {
             script_uuid: uuid.to_string(),

@@ -23,16 +23,17 @@ pub const MAX_BODY: usize = 2 * 1024 * 1024;
 pub const DEMO_INTEGRATIONS: &[(&str, &str)] =
     &[("demo", "custom"), ("demo-prometheus", "prometheus")];
 
-/// Who made the request: the access key that signed it (or `anonymous` under `--no-auth`).
-#[derive(Debug, Clone)]
-pub struct Caller(pub String);
+/// Who made the request (see [`Keys::identity`]): in the request's extensions for handlers.
+pub use cocpit_api::model::team::Caller;
+use cocpit_api::model::team::Role;
 
 /// The keys the server accepts.
 #[derive(Default)]
 pub struct Keys {
     pub huawei: HashMap<String, String>,
-    /// Who an access key acts as, when not itself (a local engine's key: its OS user).
-    pub names: HashMap<String, String>,
+    /// Who each access key, Tencent secret id and IAM user acts as, when configured (a key
+    /// with none is itself, an operator).
+    pub identities: HashMap<String, Caller>,
     pub tencent: HashMap<String, String>,
     /// Alarm integration keys and their kinds (`custom`, `prometheus`).
     pub integrations: Vec<crate::settings::Integration>,
@@ -42,8 +43,23 @@ pub struct Keys {
     pub no_auth: bool,
     /// How long a request may take to send its body.
     pub body_timeout: std::time::Duration,
+    /// Days the audit trail keeps an entry (0: for ever).
+    pub audit_days: u64,
     /// The SHA-256 of the metrics scrape token, if one is set (the token is not kept).
     pub metrics_token: Option<String>,
+}
+
+fn identity(user: String, user_id: Option<&str>, role: Role) -> Caller {
+    Caller {
+        user,
+        user_id: user_id.unwrap_or_default().to_string(),
+        role,
+    }
+}
+
+/// IAM users and access keys share the identity table: a user's entry is marked apart.
+fn user_key(name: &str) -> String {
+    format!("user:{name}")
 }
 
 impl Keys {
@@ -54,7 +70,27 @@ impl Keys {
                 .iter()
                 .map(|c| (c.ak.clone(), c.sk.clone()))
                 .collect(),
-            names: HashMap::new(),
+            identities: serve
+                .credentials
+                .iter()
+                .map(|c| {
+                    let user = c.user.clone().unwrap_or_else(|| c.ak.clone());
+                    (c.ak.clone(), identity(user, c.user_id.as_deref(), c.role))
+                })
+                .chain(serve.tencent_credentials.iter().map(|c| {
+                    let user = c.user.clone().unwrap_or_else(|| c.secret_id.clone());
+                    (
+                        c.secret_id.clone(),
+                        identity(user, c.user_id.as_deref(), c.role),
+                    )
+                }))
+                .chain(serve.users.iter().map(|u| {
+                    (
+                        user_key(&u.name),
+                        identity(u.name.clone(), u.user_id.as_deref(), u.role),
+                    )
+                }))
+                .collect(),
             tencent: serve
                 .tencent_credentials
                 .iter()
@@ -65,12 +101,29 @@ impl Keys {
             token_ttl: serve.token_ttl,
             no_auth,
             body_timeout: std::time::Duration::from_secs(serve.body_timeout),
+            audit_days: serve.audit_days,
             metrics_token: serve
                 .metrics_token
                 .as_deref()
                 .filter(|t| !t.is_empty())
                 .map(|t| sha256_hex(t.as_bytes())),
         }
+    }
+
+    /// Who an access key (or Tencent secret id) acts as.
+    pub fn identity(&self, key: &str) -> Caller {
+        self.identities
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| Caller::new(key, Role::Operator))
+    }
+
+    /// Who an IAM user (a token login) acts as.
+    pub fn user_identity(&self, name: &str) -> Caller {
+        self.identities
+            .get(&user_key(name))
+            .cloned()
+            .unwrap_or_else(|| Caller::new(name, Role::Operator))
     }
 
     /// The request carries `Authorization: Bearer` with the scrape token (compared as digests,
@@ -173,6 +226,14 @@ pub const MAX_SEEN: usize = 200_000;
 const KEEP_SECS: i64 = 2 * huawei::MAX_SKEW_SECS;
 
 impl Replays {
+    /// Forgets a signed write that was refused, so it may be sent again.
+    pub fn forget(&self, authorization: &str) {
+        self.seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(authorization);
+    }
+
     /// Records a signed write; refuses one whose signature was accepted before.
     pub fn first_time(&self, authorization: &str, now: i64) -> Result<(), &'static str> {
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
@@ -307,18 +368,21 @@ pub async fn huawei(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
             }
             .into_response();
         }
-        Some(Caller("anonymous".into()))
+        Some(Caller::new("anonymous", Role::Admin))
     } else if let Some(key) = alarm_key(parts.uri.path()).filter(|_| unsigned_alarm) {
         // Monitoring systems cannot sign: a configured integration key is the credential.
         match app.keys.integration(&key) {
-            Some(i) => Some(Caller(format!(
-                "integration:{}",
-                if i.name.is_empty() {
-                    "unnamed"
-                } else {
-                    &i.name
-                }
-            ))),
+            Some(i) => Some(Caller::new(
+                format!(
+                    "integration:{}",
+                    if i.name.is_empty() {
+                        "unnamed"
+                    } else {
+                        &i.name
+                    }
+                ),
+                Role::Operator,
+            )),
             None => return unauthorized("unsigned alarm push with an unknown integration key"),
         }
     } else if let Some(token) = parts.headers.get("x-auth-token").filter(|_| {
@@ -329,7 +393,7 @@ pub async fn huawei(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
         // IAM token authentication: a live token issued here.
         let token = String::from_utf8_lossy(token.as_bytes());
         match app.tokens.user(&token, now) {
-            Some(user) => Some(Caller(user)),
+            Some(user) => Some(app.keys.user_identity(&user)),
             None => return unauthorized("the X-Auth-Token is unknown or expired"),
         }
     } else {
@@ -346,6 +410,9 @@ pub async fn huawei(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
     };
     // The log shows a signer's access key masked; other callers by name.
     let signed = known.is_none();
+    // A signed write, remembered so it is accepted once: forgotten again if it is refused (a
+    // refused write changed nothing, and the SDKs resend equal writes within the second).
+    let mut recorded_write: Option<String> = None;
     let caller = match known {
         Some(c) => c,
         None => {
@@ -365,26 +432,89 @@ pub async fn huawei(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
                     );
                     let auth =
                         cocpit_api::sign::header(&headers, "authorization").unwrap_or_default();
-                    if write && let Err(why) = app.replays.first_time(auth, now.timestamp()) {
-                        return unauthorized(why);
+                    if write {
+                        if let Err(why) = app.replays.first_time(auth, now.timestamp()) {
+                            return unauthorized(why);
+                        }
+                        recorded_write = Some(auth.to_string());
                     }
-                    Caller(app.keys.names.get(&ak).cloned().unwrap_or(ak))
+                    app.keys.identity(&ak)
                 }
                 Err(why) => return unauthorized(&why.to_string()),
             }
         }
     };
-    let note = if signed {
-        mask_key(&caller.0)
+    let note = if signed && caller.user == caller_key(&parts) {
+        mask_key(&caller.user)
     } else {
-        caller.0.clone()
+        caller.user.clone()
     };
-    parts.extensions.insert(caller);
+    if let Err(why) = permitted(&parts, &caller) {
+        let mut r = ApiFailure {
+            status: StatusCode::FORBIDDEN,
+            code: crate::error::FORBIDDEN,
+            message: why.clone(),
+        }
+        .into_response();
+        r.extensions_mut().insert(LogNote::Refused(why));
+        r.extensions_mut().insert(caller);
+        if let Some(auth) = &recorded_write {
+            app.replays.forget(auth);
+        }
+        return r;
+    }
+    parts.extensions.insert(caller.clone());
     let mut r = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
+    if let Some(auth) = recorded_write
+        && !r.status().is_success()
+    {
+        app.replays.forget(&auth);
+    }
     r.extensions_mut().insert(LogNote::Caller(note));
+    r.extensions_mut().insert(caller);
     r
+}
+
+/// The access key a signed request names (to mask it in the log when it is the caller's name).
+fn caller_key(parts: &axum::http::request::Parts) -> String {
+    parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split("Access=").nth(1))
+        .map(|v| v.split(',').next().unwrap_or("").trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Whether `caller`'s role allows the routed request: a viewer only reads; admin-only routes
+/// need an admin. The refusal names the role and what it would take.
+fn permitted(parts: &axum::http::request::Parts, caller: &Caller) -> Result<(), String> {
+    use cocpit_api::endpoint::{ADMIN_ONLY, ALL, writes};
+    let Some(matched) = parts.extensions.get::<axum::extract::MatchedPath>() else {
+        return Ok(());
+    };
+    let method = parts.method.as_str();
+    let Some(route) = ALL
+        .iter()
+        .find(|r| r.method.as_str() == method && r.path == matched.as_str())
+    else {
+        return Ok(());
+    };
+    if writes(route) && !caller.role.may_write() {
+        return Err(format!(
+            "{} has the viewer role, which only reads: {} {} needs operator or admin",
+            caller.user, method, route.path
+        ));
+    }
+    if ADMIN_ONLY.contains(route) && caller.role != Role::Admin {
+        return Err(format!(
+            "{} ({}) may not {} {}: it is for the admin role",
+            caller.user, caller.role, method, route.path
+        ));
+    }
+    Ok(())
 }
 
 /// For the routes that read their own body (TC3 actions, IAM logins): the same bounds — a

@@ -45,7 +45,7 @@ pub fn status_of(app: &App) -> Result<EngineStatus, ApiFailure> {
 /// runs finish, then exits.
 pub async fn stop(
     State(app): State<Arc<App>>,
-    Extension(Caller(who)): Extension<Caller>,
+    Extension(Caller { user: who, .. }): Extension<Caller>,
     Body(req): Body<StopEngine>,
 ) -> ApiResult<Json<Data<Stopped>>> {
     let Some(d) = &app.daemon else {

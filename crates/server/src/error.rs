@@ -13,6 +13,8 @@ pub const INVALID: &str = "COC.00040601";
 /// The operation is not legal in the order's current state.
 pub const CONFLICT: &str = "COC.00040602";
 pub const NOT_FOUND: &str = "COC.00040404";
+/// The caller's role or relation to the thing does not allow it.
+pub const FORBIDDEN: &str = "COC.00040403";
 pub const INTERNAL: &str = "COC.00040701";
 /// The API gateway's code for a rejected signature.
 pub const AUTH: &str = "APIGW.0301";
@@ -61,6 +63,7 @@ impl From<EngineError> for ApiFailure {
             EngineError::Invalid(_) => (StatusCode::BAD_REQUEST, INVALID),
             EngineError::NotFound(_) => (StatusCode::NOT_FOUND, NOT_FOUND),
             EngineError::Conflict(_) => (StatusCode::BAD_REQUEST, CONFLICT),
+            EngineError::Forbidden(_) => (StatusCode::FORBIDDEN, FORBIDDEN),
             EngineError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, INTERNAL),
         };
         ApiFailure {

@@ -15,15 +15,22 @@ use cocpit_api::model::{Data, Page};
 
 pub async fn create(
     State(app): State<Arc<App>>,
+    caller: Option<Extension<Caller>>,
     body: axum::body::Bytes,
 ) -> GomResult<CreatedIncident> {
-    let c: CreateIncident = parse_json(&body)?;
+    let mut c: CreateIncident = parse_json(&body)?;
+    c.creator = stamp("creator", &c.creator, &caller);
     let incident_num = app.engine.create_incident(c, vec![])?;
     Ok(Json(Gom::ok(CreatedIncident { incident_num })))
 }
 
-pub async fn handle(State(app): State<Arc<App>>, body: axum::body::Bytes) -> GomResult<Option<()>> {
-    let h: HandleIncident = parse_json(&body)?;
+pub async fn handle(
+    State(app): State<Arc<App>>,
+    caller: Option<Extension<Caller>>,
+    body: axum::body::Bytes,
+) -> GomResult<Option<()>> {
+    let mut h: HandleIncident = parse_json(&body)?;
+    h.operator = stamp("operator", &h.operator, &caller);
     app.engine.handle_incident(h)?;
     Ok(Json(Gom::ok(None)))
 }
@@ -77,9 +84,24 @@ pub async fn full(
     Ok(Json(Data::new(app.engine.incident_detail(&num)?)))
 }
 
+/// The caller's name for a body field that names who acts: the body cannot speak for someone
+/// else (a different name is ignored, and the log says so).
+pub fn stamp(field: &str, given: &str, caller: &Option<Extension<Caller>>) -> String {
+    let who = who(caller);
+    if !given.is_empty() && given != who {
+        tracing::info!(
+            field,
+            given = %cocpit_api::sanitize::for_display(given),
+            caller = %who,
+            "a name in the body was replaced by the caller's"
+        );
+    }
+    who
+}
+
 /// Who acts, for records: the access key (or integration) of the request.
 pub fn who(c: &Option<Extension<Caller>>) -> String {
     c.as_ref()
-        .map(|Extension(c)| c.0.clone())
+        .map(|Extension(c)| c.user.clone())
         .unwrap_or_else(|| "api".into())
 }

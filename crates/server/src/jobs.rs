@@ -13,6 +13,7 @@ use cocpit_api::endpoint::*;
 use cocpit_api::model::Data;
 use cocpit_api::model::order::*;
 use cocpit_api::model::script::*;
+use cocpit_api::model::team::{ApprovalJobScriptModel, ScriptReview};
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
@@ -22,6 +23,8 @@ pub fn routes() -> Router<Arc<App>> {
         .at(&UPDATE_SCRIPT, update_script)
         .at(&DELETE_SCRIPT, delete_script)
         .at(&EXECUTE_SCRIPT, execute_script)
+        .at(&ACCEPT_SCRIPT, accept_script)
+        .at(&SCRIPT_REVIEWS, script_reviews)
         .at(&LIST_ORDERS, list_orders)
         .at(&GET_ORDER, get_order)
         .at(&LIST_BATCHES, list_batches)
@@ -56,10 +59,27 @@ async fn snapshot(
 
 async fn create_script(
     State(app): State<Arc<App>>,
-    Extension(Caller(who)): Extension<Caller>,
+    Extension(who): Extension<Caller>,
     Body(s): Body<AddScriptModel>,
 ) -> ApiResult<Json<Data<String>>> {
     Ok(Json(Data::new(app.engine.create_script(s, &who)?)))
+}
+
+/// `accept_script`: a reviewer approves or rejects (`{"data": true}`).
+async fn accept_script(
+    State(app): State<Arc<App>>,
+    Extension(who): Extension<Caller>,
+    Path(uuid): Path<String>,
+    Body(d): Body<ApprovalJobScriptModel>,
+) -> ApiResult<Json<Data<bool>>> {
+    Ok(Json(Data::new(app.engine.accept_script(&uuid, &d, &who)?)))
+}
+
+async fn script_reviews(
+    State(app): State<Arc<App>>,
+    Path(uuid): Path<String>,
+) -> ApiResult<Json<Data<Vec<ScriptReview>>>> {
+    Ok(Json(Data::new(app.engine.script_reviews(&uuid)?)))
 }
 
 async fn list_scripts(
@@ -78,7 +98,7 @@ async fn get_script(
 
 async fn update_script(
     State(app): State<Arc<App>>,
-    Extension(Caller(who)): Extension<Caller>,
+    Extension(who): Extension<Caller>,
     Path(uuid): Path<String>,
     Body(e): Body<EditScriptModel>,
 ) -> ApiResult<Json<Data<String>>> {
@@ -94,11 +114,13 @@ async fn delete_script(
 
 async fn execute_script(
     State(app): State<Arc<App>>,
-    Extension(Caller(who)): Extension<Caller>,
+    Extension(who): Extension<Caller>,
     Path(uuid): Path<String>,
     Body(e): Body<ScriptExecuteModel>,
 ) -> ApiResult<Json<Data<String>>> {
-    Ok(Json(Data::new(app.engine.execute_script(&uuid, e, &who)?)))
+    Ok(Json(Data::new(
+        app.engine.execute_script(&uuid, e, &who.user)?,
+    )))
 }
 
 async fn list_orders(

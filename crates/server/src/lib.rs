@@ -16,6 +16,7 @@ mod observe;
 mod resources;
 pub mod settings;
 mod tat;
+mod team;
 
 /// Wrong passwords allowed before logins slow down.
 pub use iam::FREE_TRIES as LOGIN_FREE_TRIES;
@@ -102,6 +103,8 @@ pub fn router(app: Arc<App>) -> Router {
         .at(&DESKTOP_JOBS, agents::jobs)
         .at(&ENGINE_STATUS, engine::status)
         .at(&ENGINE_STOP, engine::stop)
+        .at(&WHOAMI, team::whoami)
+        .at(&AUDIT, team::audit)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(app.clone(), auth::huawei))
         .layer(middleware::from_fn(observe::tag_route))
@@ -122,9 +125,10 @@ pub fn router(app: Arc<App>) -> Router {
         .at(&READYZ, observe::readyz)
         .at(&METRICS, observe::scrape)
         .layer(middleware::from_fn(observe::tag_route))
-        .with_state(app);
+        .with_state(app.clone());
     let both = Router::new().merge(tencent);
     both.fallback_service(huawei)
+        .layer(middleware::from_fn_with_state(app, team::record))
         .layer(middleware::from_fn(no_store))
         .layer(middleware::from_fn(log_request))
 }

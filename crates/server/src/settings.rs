@@ -2,6 +2,8 @@
 
 use serde::Deserialize;
 
+pub use cocpit_api::model::team::Role;
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Serve {
@@ -39,6 +41,13 @@ pub struct Serve {
     /// (`Authorization: Bearer TOKEN`); loopback needs none.
     #[serde(default)]
     pub metrics_token: Option<String>,
+    /// Days the audit trail keeps an entry (0: for ever).
+    #[serde(default = "default_audit_days")]
+    pub audit_days: u64,
+}
+
+fn default_audit_days() -> u64 {
+    365
 }
 
 fn default_log() -> String {
@@ -80,6 +89,7 @@ impl Default for Serve {
             body_timeout: default_body_timeout(),
             log: default_log(),
             metrics_token: None,
+            audit_days: default_audit_days(),
         }
     }
 }
@@ -93,6 +103,11 @@ pub struct User {
     /// The account (IAM's domain); any when unset.
     #[serde(default)]
     pub domain: Option<String>,
+    /// The IAM user id (reviewers are matched by it first).
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default)]
+    pub role: Role,
 }
 
 impl std::fmt::Debug for User {
@@ -101,6 +116,7 @@ impl std::fmt::Debug for User {
             .field("name", &self.name)
             .field("password", &"******")
             .field("domain", &self.domain)
+            .field("role", &self.role)
             .finish()
     }
 }
@@ -112,6 +128,14 @@ pub struct Credential {
     pub sk: String,
     #[serde(default)]
     pub project_id: Option<String>,
+    /// The IAM user this key belongs to (the key itself when unset): stamped on every change.
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// `viewer`, `operator` (the default) or `admin`.
+    #[serde(default)]
+    pub role: Role,
 }
 
 impl std::fmt::Debug for Credential {
@@ -120,6 +144,8 @@ impl std::fmt::Debug for Credential {
             .field("ak", &self.ak)
             .field("sk", &"******")
             .field("project_id", &self.project_id)
+            .field("user", &self.user)
+            .field("role", &self.role)
             .finish()
     }
 }
@@ -129,6 +155,12 @@ impl std::fmt::Debug for Credential {
 pub struct TencentCredential {
     pub secret_id: String,
     pub secret_key: String,
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default)]
+    pub role: Role,
 }
 
 impl std::fmt::Debug for TencentCredential {

@@ -12,7 +12,9 @@ use serde_json::json;
 
 use super::App;
 use super::auth::headers_of;
+use cocpit_api::endpoint::TatAction;
 use cocpit_api::model::tat::*;
+use cocpit_api::model::team::{AuditEntry, Caller, Role};
 use cocpit_api::sign::tencent;
 use cocpit_engine::Engine;
 
@@ -146,8 +148,20 @@ pub async fn precheck(
     next.run(req).await
 }
 
-pub async fn dispatch(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    answer(&app, "POST", "", &headers, &body, &body)
+/// The caller's address, as the listener saw it.
+type Peer = Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>;
+
+fn address(peer: &Peer) -> String {
+    peer.as_ref().map(|p| p.0.0.to_string()).unwrap_or_default()
+}
+
+pub async fn dispatch(
+    State(app): State<Arc<App>>,
+    peer: Peer,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    answer(&app, &address(&peer), "POST", "", &headers, &body, &body)
 }
 
 /// An action by GET: the signature covers the query string as sent; the parameters are that
@@ -155,6 +169,7 @@ pub async fn dispatch(State(app): State<Arc<App>>, headers: HeaderMap, body: Byt
 /// as for POST.
 pub async fn dispatch_get(
     State(app): State<Arc<App>>,
+    peer: Peer,
     headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> Response {
@@ -163,12 +178,14 @@ pub async fn dispatch_get(
         Ok(v) => serde_json::to_vec(&v).unwrap_or_default(),
         Err(why) => return error("InvalidParameter", &why, &request_id()),
     };
-    answer(&app, "GET", query, &headers, b"", &params)
+    answer(&app, &address(&peer), "GET", query, &headers, b"", &params)
 }
 
-/// Verifies the signature over what was sent, then runs the action on `params` (JSON).
+/// Verifies the signature over what was sent, checks the caller's role, runs the action on
+/// `params` (JSON), and records a write in the audit trail.
 fn answer(
     app: &App,
+    address: &str,
     method: &str,
     query: &str,
     headers: &HeaderMap,
@@ -176,7 +193,9 @@ fn answer(
     params: &[u8],
 ) -> Response {
     let rid = request_id();
-    if !app.keys.no_auth {
+    let caller = if app.keys.no_auth {
+        Caller::new("anonymous", Role::Admin)
+    } else {
         let hs = headers_of(headers);
         let verdict = tencent::verify(
             method,
@@ -186,15 +205,52 @@ fn answer(
             |id| app.keys.tencent.get(id).cloned(),
             chrono::Utc::now().timestamp(),
         );
-        if let Err(why) = verdict {
-            return error(why.code(), &why.to_string(), &rid);
+        match verdict {
+            Ok(secret_id) => app.keys.identity(&secret_id),
+            Err(why) => return error(why.code(), &why.to_string(), &rid),
         }
-    }
+    };
     let action = headers
         .get("x-tc-action")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    match act(&app.engine, action, params) {
+    let writes = TatAction::ALL
+        .iter()
+        .find(|a| a.name() == action)
+        .is_some_and(|a| a.writes());
+    let outcome = if writes && !caller.role.may_write() {
+        Err(TatError {
+            code: "UnauthorizedOperation",
+            message: format!(
+                "{} has the viewer role, which only reads: {action} needs operator or admin",
+                caller.user
+            ),
+        })
+    } else {
+        act(&app.engine, action, params)
+    };
+    if writes {
+        super::team::keep(
+            app,
+            &AuditEntry {
+                id: 0,
+                at: chrono::Utc::now().timestamp_millis(),
+                user: caller.user.clone(),
+                user_id: caller.user_id.clone(),
+                role: caller.role.to_string(),
+                address: address.to_string(),
+                method: method.to_string(),
+                operation: format!("TAT:{action}"),
+                target: String::new(),
+                status: 200,
+                outcome: match &outcome {
+                    Ok(_) => "ok".into(),
+                    Err(e) => format!("{}: {}", e.code, e.message),
+                },
+            },
+        );
+    }
+    match outcome {
         Ok(f) => ok(f, &rid),
         Err(e) => error(e.code, &e.message, &rid),
     }

@@ -15,6 +15,7 @@ pub mod order;
 pub mod resource;
 pub mod script;
 pub mod tat;
+pub mod team;
 pub mod validate;
 
 use serde::{Deserialize, Serialize};

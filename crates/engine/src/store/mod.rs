@@ -163,12 +163,42 @@ CREATE INDEX tat_tasks_invocation ON tat_tasks(invocation_id);
 ALTER TABLE output ADD COLUMN stderr INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE output ADD COLUMN at_ms INTEGER NOT NULL DEFAULT 0;
 "#,
+    // A team on one server: every review decision, and every write.
+    r#"
+CREATE TABLE script_reviews (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    script_uuid TEXT NOT NULL,
+    reviewer TEXT NOT NULL,
+    reviewer_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    comments TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    content_sha256 TEXT NOT NULL,
+    content TEXT NOT NULL
+);
+CREATE INDEX script_reviews_script ON script_reviews(script_uuid, id);
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    user TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    role TEXT NOT NULL,
+    address TEXT NOT NULL,
+    method TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    target TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    outcome TEXT NOT NULL
+);
+CREATE INDEX audit_at ON audit(at);
+"#,
 ];
 
 pub mod docs;
 mod incidents;
 mod orders;
 mod scripts;
+mod team;
 
 pub use docs::{Column, Table};
 pub use incidents::IncidentRow;

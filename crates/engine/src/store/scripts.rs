@@ -64,7 +64,7 @@ impl Store {
     pub fn update_script(&self, s: &ScriptRow) -> Result<bool> {
         let n = self.conn().execute(
             "UPDATE scripts SET description = ?2, content = ?3, properties = ?4, script_params = ?5, \
-             gmt_modified = ?6, operator = ?7 WHERE script_uuid = ?1",
+             gmt_modified = ?6, operator = ?7, status = ?8 WHERE script_uuid = ?1",
             params![
                 s.script_uuid,
                 s.description,
@@ -72,7 +72,8 @@ impl Store {
                 json(&s.properties),
                 self.sealed_params(&s.script_params),
                 s.gmt_modified,
-                s.operator
+                s.operator,
+                s.status.as_str()
             ],
         )?;
         Ok(n == 1)
