@@ -49,6 +49,10 @@ struct Cli {
     /// use the data dir meanwhile. For one-off use and tests. Also `COCPIT_IN_PROCESS=1`.
     #[arg(long, global = true, env = "COCPIT_IN_PROCESS", value_parser = clap::builder::FalseyValueParser::new())]
     in_process: bool,
+    /// With the console: disable every key that writes (shown, crossed out, with the reason),
+    /// for looking without touching. Also `[ui] read_only = true`.
+    #[arg(long)]
+    read_only: bool,
     /// With the console: also serve the HTTP API on this address from the same engine (so
     /// monitoring can push alarms while you watch). Keys as for `serve`. Implies --in-process.
     #[arg(long, value_name = "ADDR")]
@@ -184,7 +188,8 @@ fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
-async fn run(args: Cli, config: Config) -> u8 {
+async fn run(args: Cli, mut config: Config) -> u8 {
+    config.ui.read_only |= args.read_only;
     let data_dir = config::data_dir(args.data.as_deref());
     if let Some(given) = &args.data
         && !given.exists()

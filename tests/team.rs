@@ -339,3 +339,53 @@ async fn a_refused_signed_write_may_be_resent_an_accepted_one_may_not() {
     let again = req.send().await.unwrap();
     assert_eq!(again.status(), 401, "a replay of an accepted write");
 }
+
+/// In a real terminal: rita opens the console on the team's server, sees the script waiting
+/// for her in the header, approves it from the Reviews pane with a comment, and runs it.
+#[test]
+fn a_reviewer_approves_a_script_from_the_keyboard_and_runs_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let server = start(d);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let body = json!({"name": "needs_review", "description": "d", "type": "SHELL",
+        "content": "echo reviewed-and-ran", "properties": {"risk_level": "LOW", "version": "1",
+        "reviewers": [{"reviewer_name": "rita", "reviewer_id": "u-rita"}]}});
+    let uuid = rt.block_on(as_user(&server, "alice").ok("POST", "/v1/job/scripts", Some(body)));
+    let uuid = uuid.as_str().unwrap().to_string();
+
+    let t = common::tmux::Tmux::new(d);
+    let (ak, sk, ..) = TEAM.iter().find(|t| t.2 == "rita").unwrap();
+    t.line(&format!(
+        "HUAWEICLOUD_SDK_AK={ak} HUAWEICLOUD_SDK_SK={sk} {} --init --data {} --endpoint {}; echo cocpit-exited-$?",
+        env!("CARGO_BIN_EXE_cocpit"),
+        d.join("local").display(),
+        server.base
+    ));
+    let s = t.wait_for("⚑ 1 to review");
+    assert!(s.contains("rita · operator"), "{s}");
+    t.keys(&["9"]);
+    t.wait_for("scripts to review 1/1");
+    t.keys(&["A"]);
+    t.wait_for("Approve needs_review");
+    t.run(&["send-keys", "-t", "main", "-l", "looks safe"]);
+    t.keys(&["Enter"]);
+    t.wait_for(&format!("{uuid} APPROVED"));
+    t.wait_for("nothing waits for your review");
+    t.keys(&["1"]);
+    t.wait_for("needs_review");
+    t.keys(&["r"]);
+    t.wait_for("plan is valid");
+    t.keys(&["Enter"]);
+    t.wait_for("✔ finished needs_review");
+    t.keys(&["q"]);
+    t.wait_for("cocpit-exited-0");
+
+    let reviews = rt.block_on(as_user(&server, "oscar").ok(
+        "GET",
+        &format!("/v1/cocpit/scripts/{uuid}/reviews"),
+        None,
+    ));
+    assert_eq!(reviews[0]["reviewer"], "rita");
+    assert_eq!(reviews[0]["comments"], "looks safe");
+}

@@ -7,8 +7,7 @@ use super::*;
 use cocpit_api::model::script::{ReviewerInfo, ScriptPropertiesModel, ScriptStatus};
 use cocpit_api::model::team::{ApprovalJobScriptModel, Caller, Role, ScriptReview};
 
-/// The longest review comment kept.
-pub const MAX_COMMENT_CHARS: usize = 1024;
+use cocpit_api::model::validate::MAX_REVIEW_COMMENT as MAX_COMMENT_CHARS;
 
 /// The status a script with these properties starts in, or returns to after a change.
 pub(crate) fn status_for(p: &ScriptPropertiesModel) -> ScriptStatus {

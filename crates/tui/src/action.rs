@@ -93,6 +93,9 @@ actions! {
     EditScript: Scripts, "edit in the editor", ["i"];
     ExternalEditor: Scripts, "edit in $VISUAL/$EDITOR", ["e", "ctrl-e"];
     DeleteScript: Scripts, "delete (asks first)", ["D"];
+    ApproveScript: Scripts, "approve the script (its reviewers only)", ["A"];
+    RejectScript: Scripts, "reject the script (its reviewers only)", ["J"];
+    Reviews: Global, "scripts waiting for your review", ["9"];
     Save: Editor, "save the script (create or modify)", ["ctrl-s"];
     AddParam: Editor, "add a parameter", ["ctrl-n"];
     RemoveParam: Editor, "remove the focused parameter", ["ctrl-d"];
@@ -152,6 +155,46 @@ impl Action {
         Action::Help,
         Action::Quit,
     ];
+
+    /// Whether it changes something on the backend: disabled (shown, with the reason) for a
+    /// viewer and under `--read-only`.
+    pub fn writes(self) -> bool {
+        use Action::*;
+        matches!(
+            self,
+            RunScript
+                | ContinueOrder
+                | PauseOrder
+                | CancelOrder
+                | CancelInstance
+                | RetryInstance
+                | RetryFailed
+                | SkipBatch
+                | NewScript
+                | EditScript
+                | ExternalEditor
+                | DeleteScript
+                | ApproveScript
+                | RejectScript
+                | Save
+                | AckAlarm
+                | SilenceAlarm
+                | AlarmToIncident
+                | ClearAlarm
+                | NewIncident
+                | AcceptIncident
+                | ResolveIncident
+                | VerifyIncident
+                | RejectIncident
+                | InstallAgent
+                | UpdateAgent
+                | RollbackAgent
+                | RetryAgent
+                | ToggleInvoker
+                | DeleteInvoker
+                | NewInvoker
+        )
+    }
 
     pub fn name(self) -> String {
         serde_json::to_value(self)

@@ -67,6 +67,23 @@ pub async fn run_effect(b: Arc<dyn Backend>, e: Effect) -> Msg {
             .map_err(err);
             Msg::Saved { draft_key, result }
         }
+        Effect::LoadIdentity => Msg::Identity(b.whoami().await.map_err(err)),
+        Effect::LoadReviews(uuid) => {
+            let r = b.script_reviews(&uuid).await.map_err(err);
+            Msg::Reviews(uuid, r)
+        }
+        Effect::AcceptScript {
+            script_uuid,
+            decision,
+        } => {
+            let status = decision.status;
+            Msg::Done(
+                b.accept_script(&script_uuid, decision)
+                    .await
+                    .map(|_| format!("{script_uuid} {status}"))
+                    .map_err(err),
+            )
+        }
         Effect::DeleteScript(uuid) => {
             Msg::Deleted(b.delete_script(&uuid).await.map(|_| uuid).map_err(err))
         }
@@ -357,6 +374,7 @@ pub fn startup_effects() -> Vec<Effect> {
         // Alarms load at once: the header counts them wherever the user is.
         Effect::Triage(update::TriageEffect::LoadAlarms),
         Effect::Triage(update::TriageEffect::LoadIncidents),
+        Effect::LoadIdentity,
     ]
 }
 

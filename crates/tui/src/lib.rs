@@ -64,6 +64,7 @@ pub fn initial_state(
     let theme =
         load_theme(ui.theme.as_deref().unwrap_or("dark"))?.for_terminal(no_color, truecolor());
     let mut s = State::new(backend, theme, keymap);
+    s.read_only = ui.read_only;
     s.utc_offset = cocpit_api::format::local_offset();
     s.clock = chrono::Local::now().format("%H:%M").to_string();
     Ok(s)

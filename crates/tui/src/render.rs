@@ -54,6 +54,7 @@ pub fn render(s: &State, f: &mut Frame) {
         Pane::Desktops => panes::ops::desktops(s, f, body),
         Pane::Invokers => panes::ops::invokers(s, f, body),
         Pane::Invoker => panes::ops::invoker(s, f, body),
+        Pane::Reviews => panes::lists::reviews(s, f, body),
     }
     render_message(s, f, message);
     render_footer(s, f, footer);
@@ -70,15 +71,16 @@ pub fn render(s: &State, f: &mut Frame) {
 /// The panes a digit opens, the current one (or the list a detail belongs to) marked.
 fn render_tabs(s: &State, f: &mut Frame, area: Rect) {
     // Each pane's name, and a shorter one for narrow terminals.
-    const TABS: [(Pane, &str, &str); 8] = [
+    const TABS: [(Pane, &str, &str); 9] = [
         (Pane::Scripts, "scripts", "scripts"),
         (Pane::Orders, "orders", "orders"),
         (Pane::Resources, "resources", "res"),
-        (Pane::Incidents, "incidents", "incid"),
-        (Pane::Alarms, "alarms", "alarms"),
-        (Pane::Agents, "agents", "agents"),
-        (Pane::Desktops, "desktops", "desks"),
+        (Pane::Incidents, "incidents", "inc"),
+        (Pane::Alarms, "alarms", "alarm"),
+        (Pane::Agents, "agents", "agent"),
+        (Pane::Desktops, "desktops", "desk"),
         (Pane::Invokers, "invokers", "invok"),
+        (Pane::Reviews, "reviews", "rev"),
     ];
     let here = super::update::parent(s).unwrap_or(s.pane);
     let full: usize = TABS.iter().map(|(_, n, _)| n.len() + 4).sum();
@@ -124,11 +126,57 @@ fn render_header(s: &State, f: &mut Frame, area: Rect) {
         Some(c) => Span::styled(format!(" ○ {c}"), s.theme.warn()),
     };
     // What must stay visible: running orders, alarm counters, the clock.
-    let mut tail = vec![
-        Span::raw(" │ "),
-        Span::raw(format!("▶ {running} running")),
-        Span::raw(" │ "),
-    ];
+    let mut tail = vec![Span::raw(" │ ")];
+    // Who we are, and a read-only state: what the keys below may do depends on it. Narrow
+    // terminals get the short forms, so the counters and the clock keep their place.
+    let narrow = area.width < 120;
+    // An admin (the local engine's own user is one) may do everything: their name is shown
+    // only where there is room to spare; a role that limits the keys is always shown.
+    let me = s
+        .identity
+        .as_ref()
+        .filter(|me| me.role != cocpit_api::model::team::Role::Admin || area.width >= 140);
+    if let Some(me) = me {
+        let user: String = cocpit_api::sanitize::for_display(&me.user)
+            .chars()
+            .take(if narrow { 10 } else { 32 })
+            .collect();
+        let who = match (narrow, me.role) {
+            (false, role) => format!("{user} · {role}"),
+            (true, cocpit_api::model::team::Role::Viewer) => format!("{user} (ro)"),
+            (true, _) => user,
+        };
+        let style = if s.write_block().is_some() {
+            s.theme.warn()
+        } else {
+            s.theme.dim()
+        };
+        tail.push(Span::styled(who, style));
+        tail.push(Span::raw(" │ "));
+    }
+    if s.read_only {
+        tail.push(Span::styled(
+            if narrow { "ro" } else { "read-only" },
+            s.theme.warn(),
+        ));
+        tail.push(Span::raw(" │ "));
+    }
+    let waiting = s.reviews_waiting();
+    if waiting > 0 {
+        let text = if narrow {
+            format!("⚑{waiting}")
+        } else {
+            format!("⚑ {waiting} to review")
+        };
+        tail.push(Span::styled(text, s.theme.warn()));
+        tail.push(Span::raw(" │ "));
+    }
+    let running = if narrow && (me.is_some() || waiting > 0) {
+        format!("▶ {running}")
+    } else {
+        format!("▶ {running} running")
+    };
+    tail.extend([Span::raw(running), Span::raw(" │ ")]);
     // Firing alarms by level, labelled: `alarms ✖3 crit ▲1 maj ●0 min ·0 info` when the
     // backend's description still fits whole beside them, else symbols only.
     let backend_w = unicode_width::UnicodeWidthStr::width(s.backend.as_str());
@@ -232,6 +280,22 @@ fn footer_actions(s: &State) -> &'static [Action] {
             Action::Filter,
             Action::Orders,
         ],
+        // A script waiting for review: the decision first.
+        Pane::Script
+            if s.script
+                .as_ref()
+                .and_then(|v| v.detail.as_ref())
+                .is_some_and(|d| {
+                    d.status == cocpit_api::model::script::ScriptStatus::PendingApprove
+                }) =>
+        {
+            &[
+                Action::ApproveScript,
+                Action::RejectScript,
+                Action::EditScript,
+                Action::ExternalEditor,
+            ]
+        }
         Pane::Script => &[
             Action::EditScript,
             Action::ExternalEditor,
@@ -294,6 +358,12 @@ fn footer_actions(s: &State) -> &'static [Action] {
             Action::ToggleInvoker,
             Action::DeleteInvoker,
         ],
+        Pane::Reviews => &[
+            Action::Open,
+            Action::ApproveScript,
+            Action::RejectScript,
+            Action::Filter,
+        ],
     }
 }
 
@@ -340,6 +410,8 @@ fn short(p: Pane, a: Action) -> &'static str {
         Action::ResolveIncident => "resolve",
         Action::VerifyIncident => "verify",
         Action::RejectIncident => "reject",
+        Action::ApproveScript => "approve",
+        Action::RejectScript => "reject",
         _ => "",
     }
 }
@@ -364,8 +436,8 @@ fn render_footer(s: &State, f: &mut Frame, area: Rect) {
         )
     };
     // Whole hints only, as many as fit, and `? help` always last: it leads to the rest.
-    let hint = |a: Action, name: &str| (format!(" {} ", key(a)), name.to_string());
-    let width = |h: &(String, String)| {
+    let hint = |a: Action, name: &str| (format!(" {} ", key(a)), name.to_string(), a.writes());
+    let width = |h: &(String, String, bool)| {
         unicode_width::UnicodeWidthStr::width(h.0.as_str())
             + unicode_width::UnicodeWidthStr::width(h.1.as_str())
     };
@@ -383,9 +455,20 @@ fn render_footer(s: &State, f: &mut Frame, area: Rect) {
         }
     }
     shown.push(help);
-    for (k, n) in shown {
-        spans.push(Span::styled(k, s.theme.accent()));
-        spans.push(Span::styled(n, s.theme.dim()));
+    // Keys that write, under a read-only role: shown, crossed out (help says why).
+    let blocked = s.write_block().is_some();
+    for (k, n, writes) in shown {
+        if blocked && writes {
+            let off = s
+                .theme
+                .dim()
+                .add_modifier(ratatui::style::Modifier::CROSSED_OUT);
+            spans.push(Span::styled(k, off));
+            spans.push(Span::styled(n, off));
+        } else {
+            spans.push(Span::styled(k, s.theme.accent()));
+            spans.push(Span::styled(n, s.theme.dim()));
+        }
     }
     one_line(f, area, &Line::from(spans), Style::default());
 }
@@ -440,21 +523,41 @@ fn render_help(s: &State, f: &mut Frame, area: Rect) {
         area.width.saturating_sub(2)
     };
     let col_w = (width.saturating_sub(2) as usize / cols).max(1);
-    let lines: Vec<Line> = (0..per_col)
+    let blocked = s.write_block();
+    let why = blocked.clone();
+    let blocked = blocked.is_some();
+    let mut lines: Vec<Line> = (0..per_col)
         .map(|r| {
             let mut spans = vec![];
             for c in 0..cols {
                 if let Some((keys, a)) = rows.get(c * per_col + r) {
+                    let off = blocked && a.writes();
                     let text: String = a.describe().chars().collect();
                     let room = col_w.saturating_sub(keys_w + 3);
                     let text: String = text.chars().take(room).collect();
-                    spans.push(Span::styled(format!("{keys:>keys_w$}  "), s.theme.accent()));
-                    spans.push(Span::raw(format!("{text:<room$} ")));
+                    let (key_style, text_style) = if off {
+                        let off = s
+                            .theme
+                            .dim()
+                            .add_modifier(ratatui::style::Modifier::CROSSED_OUT);
+                        (off, off)
+                    } else {
+                        (s.theme.accent(), Style::default())
+                    };
+                    spans.push(Span::styled(format!("{keys:>keys_w$}  "), key_style));
+                    spans.push(Span::styled(format!("{text:<room$} "), text_style));
                 }
             }
             Line::from(spans)
         })
         .collect();
+    // Keys that write are crossed out under a read-only role; say why once.
+    if let Some(why) = why {
+        lines.push(Line::from(Span::styled(
+            format!(" crossed out: {why}"),
+            s.theme.warn(),
+        )));
+    }
     let rect = centered(area, width, lines.len() as u16 + 2);
     clear_popup(f, rect);
     f.render_widget(

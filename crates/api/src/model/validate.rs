@@ -12,6 +12,8 @@ pub const MAX_CONTENT: usize = 4096;
 pub const MAX_PARAMS: usize = 20;
 pub const MAX_PARAM_VALUE: usize = 1024;
 pub const MAX_REVIEWERS: usize = 5;
+/// The longest review comment kept.
+pub const MAX_REVIEW_COMMENT: usize = 1024;
 pub const MAX_VERSION: usize = 10;
 pub const TIMEOUT_RANGE: (i64, i64) = (5, 1800);
 pub const SUCCESS_RATE_RANGE: (f64, f64) = (1.0, 100.0);

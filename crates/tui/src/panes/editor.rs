@@ -412,6 +412,33 @@ pub fn render_detail(s: &State, f: &mut Frame, area: Rect) {
             ]),
         );
     }
+    // Waiting for review after a change: what changed since its reviewers approved it.
+    let changed_since = v.approved.as_deref().filter(|old| {
+        d.status == cocpit_api::model::script::ScriptStatus::PendingApprove && *old != d.content
+    });
+    if let Some(old) = changed_since {
+        put(
+            buf,
+            Line::from(Span::styled(
+                "── changes since the approved version (- approved, + now) ──",
+                s.theme.dim(),
+            )),
+        );
+        let diff = similar::TextDiff::from_lines(old, d.content.as_str());
+        for change in diff.iter_all_changes().skip(v.scroll) {
+            let (sign, style) = match change.tag() {
+                similar::ChangeTag::Delete => ("- ", s.theme.error()),
+                similar::ChangeTag::Insert => ("+ ", s.theme.ok()),
+                similar::ChangeTag::Equal => ("  ", s.theme.dim()),
+            };
+            let text = for_display(change.value().trim_end_matches('\n'));
+            put(
+                buf,
+                Line::from(vec![Span::styled(sign, style), Span::styled(text, style)]),
+            );
+        }
+        return;
+    }
     put(
         buf,
         Line::from(Span::styled(

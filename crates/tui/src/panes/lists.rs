@@ -235,6 +235,39 @@ pub fn scripts(s: &State, f: &mut Frame, area: Rect) {
     );
 }
 
+/// Scripts waiting for the user's review.
+pub fn reviews(s: &State, f: &mut Frame, area: Rect) {
+    let columns: &[Column] = &[
+        ("NAME", Width::Fill(16), 0),
+        ("AUTHOR", Width::Fixed(12), 0),
+        ("RISK", Width::Fixed(6), 0),
+        ("MODIFIED", Width::Fixed(11), 60),
+        ("BY", Width::Fixed(12), 80),
+        ("SCRIPT_UUID", Width::Fixed(26), 110),
+    ];
+    table(
+        s,
+        f,
+        area,
+        &s.reviews,
+        Spec {
+            what: "scripts to review",
+            empty_hint: "nothing waits for your review",
+            columns,
+        },
+        |x| {
+            vec![
+                plain(for_display(&x.name)),
+                plain(for_display(&x.creator)),
+                plain(x.properties.risk_level.to_string()),
+                plain(short_time(x.gmt_modified, s.utc_offset)),
+                plain(for_display(&x.operator)),
+                plain(x.script_uuid.clone()),
+            ]
+        },
+    );
+}
+
 pub fn orders(s: &State, f: &mut Frame, area: Rect) {
     let columns: &[Column] = &[
         ("STATUS", Width::Fixed(11), 0),

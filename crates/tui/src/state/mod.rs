@@ -80,6 +80,8 @@ pub enum FormPurpose {
     Reject(String),
     /// A scheduled TAT invoker.
     CreateInvoker,
+    /// A reviewer's decision on a script: its uuid and `APPROVED` or `REJECTED`.
+    Review(String, cocpit_api::model::script::ScriptStatus),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -138,6 +140,8 @@ pub enum Pane {
     Invokers,
     /// One invoker: its fires and their output.
     Invoker,
+    /// Scripts waiting for the user's review.
+    Reviews,
 }
 
 impl Pane {
@@ -168,6 +172,7 @@ impl Pane {
                 Context::Agents,
             ]),
             Pane::Invokers | Pane::Invoker => c.extend([Context::List, Context::Invokers]),
+            Pane::Reviews => c.extend([Context::List, Context::Scripts]),
         }
         c
     }
@@ -187,6 +192,7 @@ impl Pane {
             Pane::Desktops => "Desktops",
             Pane::Invokers => "Invokers",
             Pane::Invoker => "Invoker",
+            Pane::Reviews => "Reviews",
         }
     }
 }
@@ -321,6 +327,8 @@ pub struct ScriptView {
     /// First line of the content shown.
     pub scroll: usize,
     pub highlight: Highlight,
+    /// The content its reviewers last approved, when it has reviewers (for the diff).
+    pub approved: Option<String>,
 }
 
 impl ScriptView {
@@ -331,6 +339,7 @@ impl ScriptView {
             load: Load::Loading,
             scroll: 0,
             highlight: Highlight::new(cocpit_api::model::script::ScriptType::Shell),
+            approved: None,
         }
     }
 }
@@ -345,6 +354,8 @@ pub struct State {
     pub orders_asked: bool,
     pub pane: Pane,
     pub scripts: List<ScriptListModel>,
+    /// The scripts waiting for the user's review (from `scripts`).
+    pub reviews: List<ScriptListModel>,
     pub orders: List<JobScriptOrderListModel>,
     pub resources: List<Resource>,
     pub agents: List<cocpit_api::model::agent::AgentSummary>,
@@ -387,9 +398,40 @@ pub struct State {
     pub page: usize,
     /// The time zone times are shown in (fixed at start: rendering reads no clock).
     pub utc_offset: chrono::FixedOffset,
+    /// Who the backend says we are (`None` until it answers, or when it cannot say).
+    pub identity: Option<cocpit_api::model::team::Caller>,
+    /// `--read-only` (or `[ui] read_only`): no key writes.
+    pub read_only: bool,
 }
 
 impl State {
+    /// Why keys that write are disabled, if they are: `--read-only`, or a viewer role.
+    pub fn write_block(&self) -> Option<String> {
+        if self.read_only {
+            return Some("read-only (--read-only)".into());
+        }
+        match &self.identity {
+            Some(me) if !me.role.may_write() => Some(format!(
+                "read-only: {} has the viewer role",
+                cocpit_api::sanitize::for_display(&me.user)
+            )),
+            _ => None,
+        }
+    }
+
+    /// Scripts waiting for a decision from us: PENDING_APPROVE, we are a reviewer, not the
+    /// author.
+    pub fn reviews_waiting(&self) -> usize {
+        let Some(me) = &self.identity else {
+            return 0;
+        };
+        self.scripts
+            .items
+            .iter()
+            .filter(|s| waits_for(s, me))
+            .count()
+    }
+
     pub fn new(backend: String, theme: Theme, keymap: Keymap) -> State {
         State {
             backend,
@@ -398,6 +440,7 @@ impl State {
             orders_asked: false,
             pane: Pane::Scripts,
             scripts: List::default(),
+            reviews: List::default(),
             orders: List::default(),
             resources: List::default(),
             agents: List::default(),
@@ -428,6 +471,8 @@ impl State {
             quit: false,
             page: 10,
             utc_offset: chrono::FixedOffset::east_opt(0).expect("zero offset"),
+            identity: None,
+            read_only: false,
         }
     }
 
@@ -442,4 +487,19 @@ impl State {
             })
             .count()
     }
+}
+
+/// Whether script `s` waits for `me`'s review: PENDING_APPROVE, `me` among its reviewers (by
+/// user id when both have one, else by name), and not its author.
+pub fn waits_for(s: &ScriptListModel, me: &cocpit_api::model::team::Caller) -> bool {
+    use cocpit_api::model::script::ScriptStatus;
+    let reviewer = s.properties.reviewers.iter().flatten().any(|r| {
+        if !r.reviewer_id.is_empty() && !me.user_id.is_empty() {
+            r.reviewer_id == me.user_id
+        } else {
+            r.reviewer_name == me.user
+        }
+    });
+    let author = s.creator_id == me.id() || s.creator == me.user;
+    s.status == ScriptStatus::PendingApprove && reviewer && !author
 }

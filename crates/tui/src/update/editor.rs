@@ -95,6 +95,14 @@ pub fn script_loaded(
                 v.highlight.set_lang(d.script_type);
                 v.detail = Some((**d).clone());
                 v.load = Load::Ready;
+                // A reviewed script shows what changed since it was approved.
+                if d.properties
+                    .reviewers
+                    .as_ref()
+                    .is_some_and(|r| !r.is_empty())
+                {
+                    out = out.with(Effect::LoadReviews(uuid.clone()));
+                }
             }
             Err(e) => v.load = Load::Failed(e.clone()),
         }

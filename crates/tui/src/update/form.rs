@@ -7,7 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::state::*;
 
-use super::{Effect, Outcome, TriageEffect, ops, triage};
+use super::{Effect, Outcome, TriageEffect, ops, review, triage};
 
 pub fn text(label: &'static str, value: &str) -> FormField {
     FormField {
@@ -56,6 +56,7 @@ fn now(s: &State) -> DateTime<Utc> {
 fn check(f: &Form, now: DateTime<Utc>, zone: FixedOffset) -> Result<Effect, String> {
     match f.purpose {
         FormPurpose::CreateInvoker => ops::check_invoker(f, now, zone),
+        FormPurpose::Review(..) => review::check(f),
         _ => triage::check(f),
     }
 }

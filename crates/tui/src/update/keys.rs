@@ -97,6 +97,7 @@ pub(super) fn escape(s: &mut State) -> Outcome {
         Pane::Agents => clear(&mut s.agents),
         Pane::Desktops => clear(&mut s.desktops),
         Pane::Invokers => clear(&mut s.invokers),
+        Pane::Reviews => clear(&mut s.reviews),
         Pane::Order => s
             .order
             .as_mut()
@@ -148,6 +149,13 @@ pub(super) fn is_move(a: Action) -> bool {
 pub fn act(s: &mut State, a: Action) -> Outcome {
     s.message = None;
     let page = s.page;
+    // Keys that write stay listed, and say why they do nothing.
+    if a.writes()
+        && let Some(why) = s.write_block()
+    {
+        s.message = Some((Level::Error, format!("{}: disabled, {why}", a.describe())));
+        return Outcome::redraw();
+    }
     match a {
         Action::Quit => {
             if let Some(e) = s.editor.as_ref().filter(|e| e.dirty) {
@@ -190,6 +198,13 @@ pub fn act(s: &mut State, a: Action) -> Outcome {
         Action::Agents => return go(s, Pane::Agents),
         Action::Desktops => return go(s, Pane::Desktops),
         Action::Invokers => return go(s, Pane::Invokers),
+        Action::Reviews => return go(s, Pane::Reviews),
+        Action::ApproveScript if matches!(s.pane, Pane::Scripts | Pane::Script) => {
+            return review::decide(s, cocpit_api::model::script::ScriptStatus::Approved);
+        }
+        Action::RejectScript if matches!(s.pane, Pane::Scripts | Pane::Script) => {
+            return review::decide(s, cocpit_api::model::script::ScriptStatus::Rejected);
+        }
         Action::Sort | Action::SortReverse => {
             let flip = a == Action::SortReverse;
             let said = match s.pane {
@@ -239,6 +254,7 @@ pub fn act(s: &mut State, a: Action) -> Outcome {
             _ => return Outcome::default(),
         },
         Pane::Script => return editor::script_action(s, a),
+        Pane::Reviews => return review::act(s, a, page),
         Pane::Agents | Pane::Desktops | Pane::Invokers | Pane::Invoker => {
             return ops::act(s, a, page);
         }

@@ -19,6 +19,7 @@ mod keys;
 mod ops;
 mod order;
 mod palette;
+mod review;
 mod run;
 mod triage;
 
@@ -86,6 +87,13 @@ pub enum Msg {
     Log(String, i64, Result<Vec<LogPiece>, String>),
     /// Time to read the shown pane again (a backend without events).
     Poll,
+    /// Who the backend says we are.
+    Identity(Result<cocpit_api::model::team::Caller, String>),
+    /// A script's review decisions, oldest first.
+    Reviews(
+        String,
+        Result<Vec<cocpit_api::model::team::ScriptReview>, String>,
+    ),
 }
 
 /// Create or modify.
@@ -120,6 +128,14 @@ pub enum Effect {
         save: Box<ScriptSave>,
     },
     DeleteScript(String),
+    /// Who we are (for the header and the read-only keys).
+    LoadIdentity,
+    LoadReviews(String),
+    /// A reviewer's decision.
+    AcceptScript {
+        script_uuid: String,
+        decision: cocpit_api::model::team::ApprovalJobScriptModel,
+    },
     /// Written by the loop at once, in order (not a background job): a kill right after a
     /// keystroke still finds it.
     SaveDraft(Box<Draft>),
@@ -204,8 +220,20 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
         }
         Msg::Scripts(r, more) => {
             s.scripts.more = more;
-            loaded(&mut s.scripts, r)
+            let out = loaded(&mut s.scripts, r);
+            review::refresh(s);
+            out
         }
+        Msg::Identity(r) => {
+            // An endpoint without the route (real COC) cannot say: nothing shown, nothing
+            // disabled; the server refuses what the caller may not do.
+            if let Ok(me) = r {
+                s.identity = Some(me);
+            }
+            review::refresh(s);
+            Outcome::redraw()
+        }
+        Msg::Reviews(uuid, r) => review::loaded(s, uuid, r),
         Msg::Orders(r, more) => {
             s.orders.more = more;
             s.orders_asked = false;
@@ -484,6 +512,10 @@ pub fn go(s: &mut State, pane: Pane) -> Outcome {
             None => out,
         },
         Pane::Editor => out,
+        // Reviews are the scripts waiting for us: read the scripts (and who we are) again.
+        Pane::Reviews => out
+            .with(Effect::LoadScripts(s.scripts.want))
+            .with(Effect::LoadIdentity),
         Pane::Agents | Pane::Desktops | Pane::Invokers => match ops::load(pane) {
             Some(e) => out.with(e),
             None => out,

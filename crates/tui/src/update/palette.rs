@@ -54,6 +54,7 @@ pub(super) fn filter_key(s: &mut State, k: KeyEvent, mut input: String) -> Outco
         Pane::Agents => s.agents.set_filter(&input),
         Pane::Desktops => s.desktops.set_filter(&input),
         Pane::Invokers => s.invokers.set_filter(&input),
+        Pane::Reviews => s.reviews.set_filter(&input),
         Pane::Order => {
             if let Some(v) = s.order.as_mut() {
                 v.search = input;
@@ -74,6 +75,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("agents", "Cloud Eye agents and their tasks"),
     ("desktops", "Workspace desktops and their agent"),
     ("invokers", "TAT scheduled invokers"),
+    ("reviews", "scripts waiting for your review"),
     ("theme dark", "dark theme"),
     ("theme light", "light theme"),
     ("theme high-contrast", "high-contrast theme"),
@@ -168,6 +170,7 @@ pub fn command(s: &mut State, cmd: &str) -> Outcome {
         ("agents", _) => go(s, Pane::Agents),
         ("desktops", _) => go(s, Pane::Desktops),
         ("invokers", _) => go(s, Pane::Invokers),
+        ("reviews", _) => go(s, Pane::Reviews),
         ("help", _) => act(s, Action::Help),
         ("new", _) => editor::new_script(s),
         ("discard", _) => editor::discard(s),

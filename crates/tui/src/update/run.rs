@@ -24,6 +24,22 @@ pub fn start_run_for(s: &mut State, uuid: &str) -> Outcome {
         ));
         return Outcome::redraw();
     };
+    // A script under review cannot run: say why here rather than after a refused send.
+    let why_not = match script.status {
+        cocpit_api::model::script::ScriptStatus::Approved => None,
+        cocpit_api::model::script::ScriptStatus::PendingApprove => Some(format!(
+            "{} is PENDING_APPROVE: one of its reviewers must approve it (A) before it runs",
+            cocpit_api::sanitize::for_display(&script.name)
+        )),
+        cocpit_api::model::script::ScriptStatus::Rejected => Some(format!(
+            "{} is REJECTED: change it (it is reviewed again) before it runs",
+            cocpit_api::sanitize::for_display(&script.name)
+        )),
+    };
+    if let Some(why) = why_not {
+        s.message = Some((Level::Error, why));
+        return Outcome::redraw();
+    }
     let hosts: Vec<String> = if s.resources.marked.is_empty() {
         s.resources
             .items

@@ -526,7 +526,7 @@ pub fn check(f: &Form) -> Result<Effect, String> {
                 parameter: p,
             }))
         }
-        FormPurpose::CreateInvoker => Err("not an incident form".into()),
+        FormPurpose::CreateInvoker | FormPurpose::Review(..) => Err("not an incident form".into()),
     }
 }
 

@@ -1,0 +1,229 @@
+//! The console for a team: who you are in the header, keys that write crossed out (with the
+//! reason) for a viewer and under `--read-only`, the Reviews pane, the diff since the approved
+//! version, and approving from the keyboard.
+
+mod common;
+
+use common::tui::{draw, press, state, typed};
+
+use cocpit::model::script::*;
+use cocpit::model::team::{Caller, Role, ScriptReview};
+use cocpit::tui::action::Action;
+use cocpit::tui::state::*;
+use cocpit::tui::update::{self, Effect, Msg};
+use ratatui::crossterm::event::KeyCode;
+use ratatui::style::Modifier;
+
+const T0: i64 = 1_700_000_000_000;
+
+fn caller(user: &str, role: Role) -> Caller {
+    Caller {
+        user: user.into(),
+        user_id: format!("u-{user}"),
+        role,
+    }
+}
+
+fn script(i: i64, name: &str, status: ScriptStatus, reviewer: Option<&str>) -> ScriptListModel {
+    ScriptListModel {
+        id: i,
+        script_uuid: format!("SC20231114221320{i:09x}"),
+        name: name.into(),
+        script_type: ScriptType::Shell,
+        status,
+        gmt_created: T0,
+        gmt_modified: T0 + i * 60_000,
+        creator: "alice".into(),
+        creator_id: "u-alice".into(),
+        operator: "alice".into(),
+        properties: ScriptPropertiesModel {
+            risk_level: RiskLevel::High,
+            version: "1.0".into(),
+            reviewers: reviewer.map(|r| {
+                vec![ReviewerInfo {
+                    reviewer_name: r.into(),
+                    reviewer_id: format!("u-{r}"),
+                }]
+            }),
+            protocol: None,
+        },
+        enterprise_project_id: None,
+    }
+}
+
+fn team_scripts() -> Vec<ScriptListModel> {
+    vec![
+        script(1, "deploy_web", ScriptStatus::PendingApprove, Some("rita")),
+        script(2, "rotate_logs", ScriptStatus::Approved, Some("rita")),
+        script(3, "db_backup", ScriptStatus::PendingApprove, Some("oscar")),
+        script(4, "kernel_patch", ScriptStatus::Approved, None),
+    ]
+}
+
+fn as_user(user: &str, role: Role) -> State {
+    let mut s = state();
+    update::update(&mut s, Msg::Identity(Ok(caller(user, role))));
+    update::update(&mut s, Msg::Scripts(Ok(team_scripts()), false));
+    s
+}
+
+/// Whether the footer shows the hint `name` crossed out.
+fn crossed_out(s: &State, w: u16, h: u16, name: &str) -> bool {
+    let b = draw(s, w, h);
+    let buf = b.buffer();
+    let y = h - 1;
+    let line: String = (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect();
+    let at = line
+        .find(name)
+        .unwrap_or_else(|| panic!("no {name:?} in the footer {line:?}"));
+    let x = line[..at].chars().count() as u16;
+    buf[(x, y)].modifier.contains(Modifier::CROSSED_OUT)
+}
+
+#[test]
+fn a_viewer_sees_who_they_are_and_write_keys_crossed_out_with_the_reason() {
+    let mut s = as_user("vera", Role::Viewer);
+    snap!("team_viewer_scripts", &s);
+    assert!(crossed_out(&s, 160, 48, "run"), "run writes");
+    assert!(!crossed_out(&s, 160, 48, "help"), "help reads");
+    // The key is there, and says why it does nothing.
+    let out = press(&mut s, KeyCode::Char('r'));
+    assert!(out.effects.is_empty(), "{:?}", out.effects);
+    assert!(s.overlay == Overlay::None);
+    let (_, said) = s.message.clone().unwrap();
+    assert!(
+        said.contains("disabled") && said.contains("vera has the viewer role"),
+        "{said}"
+    );
+    // Help lists it crossed out, and says why once.
+    press(&mut s, KeyCode::Char('?'));
+    let help = format!("{:?}", draw(&s, 160, 48));
+    assert!(help.contains("crossed out: read-only: vera has the viewer role"));
+
+    // An operator's keys work.
+    let mut s = as_user("oscar", Role::Operator);
+    assert!(!crossed_out(&s, 160, 48, "run"));
+    press(&mut s, KeyCode::Char('j')); // rotate_logs: approved
+    press(&mut s, KeyCode::Char('r'));
+    assert!(matches!(s.overlay, Overlay::Run(_)), "{:?}", s.message);
+}
+
+#[test]
+fn read_only_disables_writes_for_anyone() {
+    let mut s = as_user("adam", Role::Admin);
+    s.read_only = true;
+    assert!(crossed_out(&s, 160, 48, "run"));
+    let out = update::act(&mut s, Action::DeleteScript);
+    assert!(out.effects.is_empty());
+    assert!(s.message.as_ref().unwrap().1.contains("--read-only"));
+    let screen = format!("{:?}", draw(&s, 160, 48));
+    assert!(screen.contains("read-only"), "{screen}");
+}
+
+#[test]
+fn the_reviews_pane_lists_what_waits_for_you_and_approves_with_a_comment() {
+    let mut s = as_user("rita", Role::Operator);
+    // Waiting for rita: deploy_web only (db_backup is oscar's to review).
+    assert_eq!(s.reviews_waiting(), 1);
+    let out = update::act(&mut s, Action::Reviews);
+    assert_eq!(s.pane, Pane::Reviews);
+    assert!(out.effects.contains(&Effect::LoadIdentity));
+    snap!("team_reviews", &s);
+    press(&mut s, KeyCode::Char('A'));
+    let Overlay::Form(f) = &s.overlay else {
+        panic!("no form: {:?}", s.overlay)
+    };
+    assert_eq!(f.title, "Approve deploy_web");
+    typed(&mut s, "canary looked fine");
+    let out = press(&mut s, KeyCode::Enter);
+    assert_eq!(
+        out.effects,
+        vec![Effect::AcceptScript {
+            script_uuid: "SC20231114221320000000001".into(),
+            decision: cocpit::model::team::ApprovalJobScriptModel {
+                status: ScriptStatus::Approved,
+                comments: "canary looked fine".into(),
+            },
+        }]
+    );
+    // A rejection needs a reason.
+    press(&mut s, KeyCode::Char('J'));
+    let out = press(&mut s, KeyCode::Enter);
+    assert!(out.effects.is_empty());
+    let Overlay::Form(f) = &s.overlay else {
+        panic!("the form closed")
+    };
+    assert!(
+        f.error.as_deref().unwrap().contains("say why"),
+        "{:?}",
+        f.error
+    );
+
+    // The author is never asked to review their own script.
+    let s = as_user("alice", Role::Operator);
+    assert_eq!(s.reviews_waiting(), 0);
+}
+
+#[test]
+fn a_changed_script_shows_what_changed_since_its_approval() {
+    let mut s = as_user("rita", Role::Operator);
+    update::act(&mut s, Action::Reviews);
+    let out = press(&mut s, KeyCode::Enter);
+    assert_eq!(s.pane, Pane::Script);
+    assert!(
+        out.effects
+            .iter()
+            .any(|e| matches!(e, Effect::LoadScript(u) if u == "SC20231114221320000000001"))
+    );
+    let uuid = "SC20231114221320000000001".to_string();
+    let row = &team_scripts()[0];
+    let detail = ScriptDetailModel {
+        script_uuid: uuid.clone(),
+        name: row.name.clone(),
+        version: "1.0".into(),
+        description: "deploys the web tier".into(),
+        script_type: ScriptType::Shell,
+        content: "set -e\nsystemctl stop web\ncp -r /srv/new /srv/web\nsystemctl start web\n"
+            .into(),
+        script_params: vec![],
+        status: ScriptStatus::PendingApprove,
+        gmt_created: T0,
+        gmt_modified: T0 + 60_000,
+        creator: "alice".into(),
+        creator_id: "u-alice".into(),
+        operator: "alice".into(),
+        properties: row.properties.clone(),
+        enterprise_project_id: None,
+    };
+    let out = update::update(&mut s, Msg::Script(uuid.clone(), Ok(Box::new(detail))));
+    assert!(out.effects.contains(&Effect::LoadReviews(uuid.clone())));
+    let approved = ScriptReview {
+        script_uuid: uuid.clone(),
+        reviewer: "rita".into(),
+        reviewer_id: "u-rita".into(),
+        status: ScriptStatus::Approved,
+        comments: "ok".into(),
+        at: T0,
+        content_sha256: String::new(),
+        content: "set -e\nsystemctl stop web\ncp /srv/new/* /srv/web\nsystemctl start web\n".into(),
+    };
+    update::update(&mut s, Msg::Reviews(uuid, Ok(vec![approved])));
+    snap!("team_script_diff", &s);
+    let screen = format!("{:?}", draw(&s, 160, 48));
+    assert!(screen.contains("- cp /srv/new/* /srv/web"), "{screen}");
+    assert!(screen.contains("+ cp -r /srv/new /srv/web"), "{screen}");
+}
+
+#[test]
+fn the_run_key_says_why_a_script_under_review_cannot_run() {
+    let mut s = as_user("oscar", Role::Operator);
+    // deploy_web (the first row) is PENDING_APPROVE.
+    let out = press(&mut s, KeyCode::Char('r'));
+    assert!(out.effects.is_empty());
+    assert_eq!(s.overlay, Overlay::None);
+    let (_, said) = s.message.clone().unwrap();
+    assert!(
+        said.contains("PENDING_APPROVE") && said.contains("reviewers"),
+        "{said}"
+    );
+}
