@@ -143,6 +143,14 @@ async fn every_write_route_refuses_a_viewer_and_admin_routes_need_an_admin() {
         )
         .await;
     assert_eq!(status, 200, "{v}");
+    // The team, as reviewers are picked from it: names, ids and roles, never a key.
+    let (_, users) = vera.call("GET", "/v1/cocpit/users", None).await;
+    let text = users.to_string();
+    assert!(
+        text.contains("\"user\":\"rita\"") && text.contains("\"role\":\"viewer\""),
+        "{text}"
+    );
+    assert!(!text.contains("sk-") && !text.contains("AKRITA"), "{text}");
     let (_, me) = vera.call("GET", "/v1/cocpit/whoami", None).await;
     assert_eq!(
         me["data"],

@@ -227,3 +227,65 @@ fn the_run_key_says_why_a_script_under_review_cannot_run() {
         "{said}"
     );
 }
+
+#[test]
+fn the_editor_keeps_a_scripts_reviewers_and_offers_the_known_users() {
+    use cocpit::tui::editor::{Editor, Field};
+    let reviewed = ScriptDetailModel {
+        script_uuid: "SC20231114221320000000001".into(),
+        name: "deploy_web".into(),
+        version: "1.0".into(),
+        description: "d".into(),
+        script_type: ScriptType::Shell,
+        content: "echo\n".into(),
+        script_params: vec![],
+        status: ScriptStatus::Approved,
+        gmt_created: T0,
+        gmt_modified: T0,
+        creator: "alice".into(),
+        creator_id: "u-alice".into(),
+        operator: "alice".into(),
+        properties: team_scripts()[0].properties.clone(),
+        enterprise_project_id: None,
+    };
+    // A modify names the reviewers again (the server refuses one that drops them).
+    let e = Editor::from_detail(&reviewed);
+    assert_eq!(e.reviewers, "rita:u-rita");
+    assert_eq!(
+        e.edit_body().properties.unwrap().reviewers,
+        reviewed.properties.reviewers
+    );
+
+    // A new script: reviewers typed by hand, the team's users offered beside the field.
+    let mut s = as_user("alice", Role::Operator);
+    update::update(
+        &mut s,
+        Msg::Users(Ok(vec![
+            caller("rita", Role::Operator),
+            caller("vera", Role::Viewer),
+        ])),
+    );
+    update::act(&mut s, Action::NewScript);
+    assert_eq!(s.pane, Pane::Editor);
+    s.editor.as_mut().unwrap().focus = Field::Reviewers;
+    typed(&mut s, "rita:u-rita, oscar");
+    let body = s.editor.as_ref().unwrap().add_body();
+    let names: Vec<(String, String)> = body
+        .properties
+        .reviewers
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.reviewer_name, r.reviewer_id))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("rita".into(), "u-rita".into()),
+            ("oscar".into(), String::new())
+        ]
+    );
+    let screen = format!("{:?}", draw(&s, 160, 48));
+    // Viewers cannot approve anything: not offered.
+    assert!(screen.contains("users: rita:u-rita"), "{screen}");
+    assert!(!screen.contains("vera"), "{screen}");
+}

@@ -26,13 +26,14 @@ fn create_a_script_in_the_editor_run_it_in_two_batches_with_pause_and_quit_clean
     t.line(&format!("{base}; echo cocpit-exited-$?"));
     t.wait_for("no scripts yet");
     // n: a new script. Name, then tab along the layout (type, risk, version) to the
-    // description below them, and on to the content, then the script itself.
+    // description below them, past the reviewers (none: it runs without review), on to the
+    // content, then the script itself.
     t.keys(&["n"]);
     t.wait_for("name: must not be empty");
     t.run(&["send-keys", "-t", "main", "-l", "tmux_hello"]);
     t.keys(&["Tab", "Tab", "Tab", "Tab"]);
     t.run(&["send-keys", "-t", "main", "-l", "says hello"]);
-    t.keys(&["Tab"]);
+    t.keys(&["Tab", "Tab"]);
     t.wait_for("esc: form");
     t.run(&[
         "send-keys",

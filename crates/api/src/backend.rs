@@ -123,6 +123,8 @@ pub trait JobsApi: Send + Sync {
 #[async_trait]
 pub trait TeamApi: Send + Sync {
     async fn whoami(&self) -> Result<Caller>;
+    /// The users who may call (names, ids and roles; never a secret).
+    async fn users(&self) -> Result<Vec<Caller>>;
     async fn audit(&self, q: AuditQuery) -> Result<Vec<AuditEntry>>;
 }
 

@@ -263,6 +263,9 @@ endpoints! {
 
     /// Who the caller is, and its role.
     WHOAMI = Get "/v1/cocpit/whoami" in Coc => ((), (), Data<Caller>);
+    /// The users who may call: names, ids and roles, never a secret (reviewers are picked from
+    /// them).
+    USERS = Get "/v1/cocpit/users" in Coc => ((), (), Data<Vec<Caller>>);
     /// The audit trail: every write, newest first.
     AUDIT = Get "/v1/cocpit/audit" in Coc => (AuditQuery, (), Data<Vec<AuditEntry>>);
 

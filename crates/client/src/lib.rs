@@ -372,6 +372,10 @@ impl TeamApi for Remote {
         Ok(self.read(&WHOAMI, &[]).await?.data)
     }
 
+    async fn users(&self) -> Result<Vec<Caller>> {
+        Ok(self.read(&USERS, &[]).await?.data)
+    }
+
     async fn audit(&self, q: AuditQuery) -> Result<Vec<AuditEntry>> {
         Ok(self.fetch(&AUDIT, &[], Some(&q), None).await?.data)
     }

@@ -139,6 +139,10 @@ impl TeamApi for Local {
         Ok(self.caller())
     }
 
+    async fn users(&self) -> Result<Vec<Caller>> {
+        Ok(vec![self.caller()])
+    }
+
     async fn audit(&self, q: AuditQuery) -> Result<Vec<AuditEntry>> {
         Ok(self.engine.audit(&q)?)
     }

@@ -104,6 +104,7 @@ pub fn router(app: Arc<App>) -> Router {
         .at(&ENGINE_STATUS, engine::status)
         .at(&ENGINE_STOP, engine::stop)
         .at(&WHOAMI, team::whoami)
+        .at(&USERS, team::users)
         .at(&AUDIT, team::audit)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(app.clone(), auth::huawei))

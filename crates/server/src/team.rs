@@ -23,6 +23,15 @@ pub async fn whoami(Extension(who): Extension<Caller>) -> Json<Data<Caller>> {
     Json(Data::new(who))
 }
 
+/// Every configured user once (a user with several keys counts once), sorted by name.
+pub async fn users(State(app): State<Arc<App>>) -> Json<Data<Vec<Caller>>> {
+    let mut all: Vec<Caller> = app.keys.identities.values().cloned().collect();
+    // One entry per user: the one that names a user id, when a key of theirs does.
+    all.sort_by(|a, b| a.user.cmp(&b.user).then(b.user_id.cmp(&a.user_id)));
+    all.dedup_by(|later, kept| later.user == kept.user);
+    Json(Data::new(all))
+}
+
 pub async fn audit(
     State(app): State<Arc<App>>,
     Query(q): Query<AuditQuery>,

@@ -68,6 +68,7 @@ pub async fn run_effect(b: Arc<dyn Backend>, e: Effect) -> Msg {
             Msg::Saved { draft_key, result }
         }
         Effect::LoadIdentity => Msg::Identity(b.whoami().await.map_err(err)),
+        Effect::LoadUsers => Msg::Users(b.users().await.map_err(err)),
         Effect::LoadReviews(uuid) => {
             let r = b.script_reviews(&uuid).await.map_err(err);
             Msg::Reviews(uuid, r)
@@ -375,6 +376,7 @@ pub fn startup_effects() -> Vec<Effect> {
         Effect::Triage(update::TriageEffect::LoadAlarms),
         Effect::Triage(update::TriageEffect::LoadIncidents),
         Effect::LoadIdentity,
+        Effect::LoadUsers,
     ]
 }
 

@@ -19,6 +19,9 @@ pub struct Draft {
     pub script_type: ScriptType,
     pub risk_level: RiskLevel,
     pub version: String,
+    /// As typed in the editor (`name[:user_id], …`).
+    #[serde(default)]
+    pub reviewers: String,
     pub params: Vec<ScriptParamDefine>,
     pub content: String,
     /// When it was written, milliseconds since the epoch.
@@ -91,6 +94,7 @@ mod tests {
             script_type: ScriptType::Shell,
             risk_level: RiskLevel::Low,
             version: "1".into(),
+            reviewers: String::new(),
             params: vec![],
             content: "echo hi\n".into(),
             saved_at: at,

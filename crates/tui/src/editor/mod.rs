@@ -33,6 +33,8 @@ pub enum Field {
     Type,
     Risk,
     Version,
+    /// Who must approve it: `name[:user_id], …`.
+    Reviewers,
     Param(usize, ParamPart),
     Content,
 }
@@ -56,6 +58,8 @@ pub struct Editor {
     pub script_type: ScriptType,
     pub risk: RiskLevel,
     pub version: String,
+    /// Its reviewers as typed: `name[:user_id], …` (empty: none, it runs without review).
+    pub reviewers: String,
     pub params: Vec<ScriptParamDefine>,
     pub content: TextArea<'static>,
     pub focus: Field,
@@ -104,6 +108,7 @@ impl Editor {
             script_type: ScriptType::Shell,
             risk: RiskLevel::Low,
             version: "1.0.0".into(),
+            reviewers: String::new(),
             params: vec![],
             content: text_area(TEMPLATE),
             focus: Field::Name,
@@ -128,6 +133,7 @@ impl Editor {
             script_type: d.script_type,
             risk: d.properties.risk_level,
             version: d.properties.version.clone(),
+            reviewers: reviewers_text(d.properties.reviewers.as_deref().unwrap_or(&[])),
             params: d.script_params.clone(),
             content: text_area(&d.content),
             focus: Field::Content,
@@ -151,6 +157,7 @@ impl Editor {
             script_type: d.script_type,
             risk: d.risk_level,
             version: d.version.clone(),
+            reviewers: d.reviewers.clone(),
             params: d.params.clone(),
             content: text_area(&d.content),
             focus: Field::Content,
@@ -174,6 +181,7 @@ impl Editor {
             script_type: self.script_type,
             risk_level: self.risk,
             version: self.version.clone(),
+            reviewers: self.reviewers.clone(),
             params: self.ordered_params(),
             content: self.content_text(),
             saved_at: now_ms,
@@ -212,10 +220,11 @@ impl Editor {
     }
 
     fn properties(&self) -> ScriptPropertiesModel {
+        let reviewers = parse_reviewers(&self.reviewers);
         ScriptPropertiesModel {
             risk_level: self.risk,
             version: self.version.clone(),
-            reviewers: None,
+            reviewers: (!reviewers.is_empty()).then_some(reviewers),
             protocol: None,
         }
     }
@@ -261,7 +270,8 @@ impl Editor {
         match field {
             Field::Name => f == "name",
             Field::Description => f == "description",
-            Field::Version => f.starts_with("properties"),
+            Field::Version => f.starts_with("properties") && !f.contains("reviewers"),
+            Field::Reviewers => f.contains("reviewers"),
             Field::Content => f == "content",
             Field::Param(i, part) => {
                 let pre = format!("script_params[{i}]");
@@ -284,7 +294,12 @@ impl Editor {
         if self.is_new() {
             v.extend([Field::Name, Field::Type]);
         }
-        v.extend([Field::Risk, Field::Version, Field::Description]);
+        v.extend([
+            Field::Risk,
+            Field::Version,
+            Field::Description,
+            Field::Reviewers,
+        ]);
         for i in 0..self.params.len() {
             v.extend(PARTS.iter().map(|p| Field::Param(i, *p)));
         }
@@ -440,6 +455,7 @@ impl Editor {
             Field::Name => Some(&mut self.name),
             Field::Description => Some(&mut self.description),
             Field::Version => Some(&mut self.version),
+            Field::Reviewers => Some(&mut self.reviewers),
             Field::Param(i, part) => {
                 let p = self.params.get_mut(i)?;
                 match part {
@@ -486,6 +502,35 @@ pub fn char_width(c: char) -> usize {
     } else {
         c.width().unwrap_or(1).max(1)
     }
+}
+
+/// Reviewers as the editor shows them: `name:user_id, name`.
+pub fn reviewers_text(rs: &[ReviewerInfo]) -> String {
+    rs.iter()
+        .map(|r| {
+            if r.reviewer_id.is_empty() {
+                r.reviewer_name.clone()
+            } else {
+                format!("{}:{}", r.reviewer_name, r.reviewer_id)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Reviewers as typed: `name[:user_id]`, separated by commas; blanks ignored.
+pub fn parse_reviewers(text: &str) -> Vec<ReviewerInfo> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            let (name, id) = t.split_once(':').unwrap_or((t, ""));
+            ReviewerInfo {
+                reviewer_name: name.trim().to_string(),
+                reviewer_id: id.trim().to_string(),
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -218,6 +218,38 @@ pub fn render(s: &State, f: &mut Frame, area: Rect) {
         )),
     );
     y += 1;
+    // Reviewers: with any, the script waits for one of them to approve it before it runs.
+    let mut spans = field(
+        s,
+        e,
+        Field::Reviewers,
+        "reviewers ",
+        if e.reviewers.is_empty() && e.focus != Field::Reviewers {
+            "none (runs without review)".into()
+        } else {
+            for_display(&e.reviewers)
+        },
+    );
+    if e.focus == Field::Reviewers && !s.users.is_empty() {
+        let known: Vec<String> = s
+            .users
+            .iter()
+            .filter(|u| u.role.may_write())
+            .map(|u| {
+                if u.user_id.is_empty() {
+                    for_display(&u.user)
+                } else {
+                    format!("{}:{}", for_display(&u.user), for_display(&u.user_id))
+                }
+            })
+            .collect();
+        spans.push(Span::styled(
+            format!("users: {}", known.join(", ")),
+            s.theme.dim(),
+        ));
+    }
+    line(buf, y, Line::from(spans));
+    y += 1;
     let keys = format!(
         "parameters ({}): {} adds, {} removes, space toggles sensitive",
         e.params.len(),

@@ -402,6 +402,8 @@ pub struct State {
     pub identity: Option<cocpit_api::model::team::Caller>,
     /// `--read-only` (or `[ui] read_only`): no key writes.
     pub read_only: bool,
+    /// The users the backend knows (offered as reviewers).
+    pub users: Vec<cocpit_api::model::team::Caller>,
 }
 
 impl State {
@@ -473,6 +475,7 @@ impl State {
             utc_offset: chrono::FixedOffset::east_opt(0).expect("zero offset"),
             identity: None,
             read_only: false,
+            users: vec![],
         }
     }
 

@@ -89,6 +89,8 @@ pub enum Msg {
     Poll,
     /// Who the backend says we are.
     Identity(Result<cocpit_api::model::team::Caller, String>),
+    /// The users the backend knows.
+    Users(Result<Vec<cocpit_api::model::team::Caller>, String>),
     /// A script's review decisions, oldest first.
     Reviews(
         String,
@@ -130,6 +132,8 @@ pub enum Effect {
     DeleteScript(String),
     /// Who we are (for the header and the read-only keys).
     LoadIdentity,
+    /// The users reviewers are picked from.
+    LoadUsers,
     LoadReviews(String),
     /// A reviewer's decision.
     AcceptScript {
@@ -234,6 +238,13 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
             Outcome::redraw()
         }
         Msg::Reviews(uuid, r) => review::loaded(s, uuid, r),
+        Msg::Users(r) => {
+            // Without the route (real COC) reviewers are typed by hand.
+            if let Ok(users) = r {
+                s.users = users;
+            }
+            Outcome::redraw()
+        }
         Msg::Orders(r, more) => {
             s.orders.more = more;
             s.orders_asked = false;
