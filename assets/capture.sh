@@ -41,9 +41,12 @@ shot() {
 send -l "$bin --config $cfg --data $tmp/data"; send Enter
 wait_for "deploy_web"
 shot scripts
-# Run deploy_web on the 8 demo hosts, 4 at a time, pausing after the first batch.
-send r; wait_for "plan is valid"
-send BSpace BSpace 4 Tab Space Enter
+# Run deploy_web (the oldest: G) on the 8 demo hosts, 4 at a time, pausing after the first batch.
+send G; send r; wait_for "type the script name"
+# Batches of 4, PAUSE after each; a HIGH-risk script is confirmed by typing its name.
+send BSpace BSpace 4 Tab Space Tab Tab Tab Tab
+send -l deploy_web; wait_for "plan is valid"
+send Enter
 wait_for "paused after batch 1"
 shot order-paused
 send c; wait_for "finished"
