@@ -239,6 +239,18 @@ async fn changes_carry_the_callers_identity_and_every_write_is_in_the_trail() {
         )
         .await;
     assert_eq!(status, 403);
+    // A silence's author is the caller too.
+    let silence = alice
+        .ok(
+            "POST",
+            "/v1/cocpit/silences",
+            Some(
+                json!({"matchers": [{"name": "name", "value": "x", "is_regex": false}],
+                        "author": "mallory", "comment": "maintenance", "duration_s": 60}),
+            ),
+        )
+        .await;
+    assert_eq!(silence["author"], "alice", "{silence}");
     // A read is not a write: not in the trail.
     alice.ok("GET", "/v1/job/scripts", None).await;
 
@@ -246,8 +258,10 @@ async fn changes_carry_the_callers_identity_and_every_write_is_in_the_trail() {
         .ok("GET", "/v1/cocpit/audit", None)
         .await;
     let trail = trail.as_array().unwrap();
-    assert_eq!(trail.len(), 2, "{trail:?}");
-    let (refused, created) = (&trail[0], &trail[1]);
+    assert_eq!(trail.len(), 3, "{trail:?}");
+    assert_eq!(trail[0]["operation"], "CREATE_SILENCE");
+    assert_eq!(trail[0]["user"], "alice");
+    let (refused, created) = (&trail[1], &trail[2]);
     assert_eq!(created["user"], "alice");
     assert_eq!(created["user_id"], "u-alice");
     assert_eq!(created["role"], "operator");
@@ -265,7 +279,7 @@ async fn changes_carry_the_callers_identity_and_every_write_is_in_the_trail() {
     assert!(refused["outcome"].as_str().unwrap().contains("viewer role"));
     // Filtered by user and by kind.
     let mine = alice.ok("GET", "/v1/cocpit/audit?user=alice", None).await;
-    assert_eq!(mine.as_array().unwrap().len(), 1);
+    assert_eq!(mine.as_array().unwrap().len(), 2);
     let none = alice.ok("GET", "/v1/cocpit/audit?kind=DELETE_", None).await;
     assert!(none.as_array().unwrap().is_empty());
     let (status, v) = alice.call("GET", "/v1/cocpit/audit?limit=0", None).await;

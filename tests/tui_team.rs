@@ -289,3 +289,45 @@ fn the_editor_keeps_a_scripts_reviewers_and_offers_the_known_users() {
     assert!(screen.contains("users: rita:u-rita"), "{screen}");
     assert!(!screen.contains("vera"), "{screen}");
 }
+
+#[test]
+fn the_audit_pane_lists_every_write_newest_first() {
+    use cocpit::model::team::AuditEntry;
+    let mut s = as_user("adam", Role::Admin);
+    let out = update::act(&mut s, Action::Audit);
+    assert_eq!(s.pane, Pane::Audit);
+    assert_eq!(out.effects, vec![Effect::LoadAudit]);
+    let entry = |id: i64, user: &str, op: &str, status: u16, outcome: &str| AuditEntry {
+        id,
+        at: T0 + id * 60_000,
+        user: user.into(),
+        user_id: format!("u-{user}"),
+        role: "operator".into(),
+        address: "10.0.0.7:51234".into(),
+        method: "POST".into(),
+        operation: op.into(),
+        target: "script_uuid=SC20231114221320000000001".into(),
+        status,
+        outcome: outcome.into(),
+    };
+    update::update(
+        &mut s,
+        Msg::Audit(Ok(vec![
+            entry(3, "rita", "ACCEPT_SCRIPT", 200, "ok"),
+            entry(
+                2,
+                "vera",
+                "EXECUTE_SCRIPT",
+                403,
+                "vera has the viewer role, which only reads",
+            ),
+            entry(1, "alice", "CREATE_SCRIPT", 200, "ok"),
+        ])),
+    );
+    snap!("team_audit", &s);
+    // `/` narrows it like any list.
+    press(&mut s, KeyCode::Char('/'));
+    typed(&mut s, "viewer");
+    press(&mut s, KeyCode::Enter);
+    assert_eq!(s.audit.visible_items().count(), 1);
+}

@@ -197,9 +197,11 @@ pub async fn silences(State(app): State<Arc<App>>) -> ApiResult<Json<Data<Vec<Si
 
 pub async fn create_silence(
     State(app): State<Arc<App>>,
+    caller: Option<Extension<Caller>>,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<Data<Silence>>> {
-    let n: NewSilence = parse_json(&body)?;
+    let mut n: NewSilence = parse_json(&body)?;
+    n.author = super::incidents::stamp("author", &n.author, &caller);
     Ok(Json(Data::new(app.engine.create_silence(n)?)))
 }
 

@@ -96,6 +96,7 @@ actions! {
     ApproveScript: Scripts, "approve the script (its reviewers only)", ["A"];
     RejectScript: Scripts, "reject the script (its reviewers only)", ["J"];
     Reviews: Global, "scripts waiting for your review", ["9"];
+    Audit: Global, "the audit trail (every write: who, when, outcome)", ["0"];
     Save: Editor, "save the script (create or modify)", ["ctrl-s"];
     AddParam: Editor, "add a parameter", ["ctrl-n"];
     RemoveParam: Editor, "remove the focused parameter", ["ctrl-d"];

@@ -69,6 +69,13 @@ pub async fn run_effect(b: Arc<dyn Backend>, e: Effect) -> Msg {
         }
         Effect::LoadIdentity => Msg::Identity(b.whoami().await.map_err(err)),
         Effect::LoadUsers => Msg::Users(b.users().await.map_err(err)),
+        Effect::LoadAudit => {
+            let q = cocpit_api::model::team::AuditQuery {
+                limit: Some(100),
+                ..Default::default()
+            };
+            Msg::Audit(b.audit(q).await.map_err(err))
+        }
         Effect::LoadReviews(uuid) => {
             let r = b.script_reviews(&uuid).await.map_err(err);
             Msg::Reviews(uuid, r)

@@ -55,6 +55,7 @@ pub fn render(s: &State, f: &mut Frame) {
         Pane::Invokers => panes::ops::invokers(s, f, body),
         Pane::Invoker => panes::ops::invoker(s, f, body),
         Pane::Reviews => panes::lists::reviews(s, f, body),
+        Pane::Audit => panes::lists::audit(s, f, body),
     }
     render_message(s, f, message);
     render_footer(s, f, footer);
@@ -364,6 +365,7 @@ fn footer_actions(s: &State) -> &'static [Action] {
             Action::RejectScript,
             Action::Filter,
         ],
+        Pane::Audit => &[Action::Filter, Action::Sort, Action::Refresh],
     }
 }
 

@@ -268,6 +268,48 @@ pub fn reviews(s: &State, f: &mut Frame, area: Rect) {
     );
 }
 
+/// The audit trail, newest first.
+pub fn audit(s: &State, f: &mut Frame, area: Rect) {
+    let columns: &[Column] = &[
+        ("WHEN", Width::Fixed(11), 0),
+        ("USER", Width::Fixed(12), 0),
+        ("OPERATION", Width::Fixed(22), 0),
+        ("STATUS", Width::Fixed(6), 0),
+        ("OUTCOME", Width::Fill(16), 0),
+        ("TARGET", Width::Fixed(34), 110),
+        ("ROLE", Width::Fixed(8), 130),
+        ("FROM", Width::Fixed(21), 150),
+    ];
+    table(
+        s,
+        f,
+        area,
+        &s.audit,
+        Spec {
+            what: "audit",
+            empty_hint: "no writes recorded yet (the audit trail is kept by `cocpit serve`)",
+            columns,
+        },
+        |x| {
+            let status = if x.status < 300 {
+                (x.status.to_string(), s.theme.ok())
+            } else {
+                (x.status.to_string(), s.theme.error())
+            };
+            vec![
+                plain(short_time(x.at, s.utc_offset)),
+                plain(for_display(&x.user)),
+                plain(x.operation.clone()),
+                status,
+                plain(for_display(&x.outcome)),
+                plain(for_display(&x.target)),
+                plain(x.role.clone()),
+                plain(x.address.clone()),
+            ]
+        },
+    );
+}
+
 pub fn orders(s: &State, f: &mut Frame, area: Rect) {
     let columns: &[Column] = &[
         ("STATUS", Width::Fixed(11), 0),

@@ -142,6 +142,8 @@ pub enum Pane {
     Invoker,
     /// Scripts waiting for the user's review.
     Reviews,
+    /// The audit trail: every write, newest first.
+    Audit,
 }
 
 impl Pane {
@@ -173,6 +175,7 @@ impl Pane {
             ]),
             Pane::Invokers | Pane::Invoker => c.extend([Context::List, Context::Invokers]),
             Pane::Reviews => c.extend([Context::List, Context::Scripts]),
+            Pane::Audit => c.push(Context::List),
         }
         c
     }
@@ -193,6 +196,7 @@ impl Pane {
             Pane::Invokers => "Invokers",
             Pane::Invoker => "Invoker",
             Pane::Reviews => "Reviews",
+            Pane::Audit => "Audit",
         }
     }
 }
@@ -356,6 +360,7 @@ pub struct State {
     pub scripts: List<ScriptListModel>,
     /// The scripts waiting for the user's review (from `scripts`).
     pub reviews: List<ScriptListModel>,
+    pub audit: List<cocpit_api::model::team::AuditEntry>,
     pub orders: List<JobScriptOrderListModel>,
     pub resources: List<Resource>,
     pub agents: List<cocpit_api::model::agent::AgentSummary>,
@@ -443,6 +448,7 @@ impl State {
             pane: Pane::Scripts,
             scripts: List::default(),
             reviews: List::default(),
+            audit: List::default(),
             orders: List::default(),
             resources: List::default(),
             agents: List::default(),

@@ -226,3 +226,30 @@ pub const ALARM_LEVELS: [AlarmLevel; 4] = [
     AlarmLevel::Minor,
     AlarmLevel::Info,
 ];
+
+impl Row for cocpit_api::model::team::AuditEntry {
+    fn key(&self) -> String {
+        self.id.to_string()
+    }
+    const SORT_COLUMNS: &'static [&'static str] = &["WHEN", "USER", "OPERATION", "STATUS"];
+    fn sort_key(&self, c: usize) -> String {
+        match c {
+            0 => num(self.at),
+            1 => self.user.to_lowercase(),
+            2 => self.operation.clone(),
+            _ => num(self.status as i64),
+        }
+    }
+    fn haystack(&self) -> String {
+        format!(
+            "{} {} {} {} {} {} {}",
+            self.user,
+            self.role,
+            self.address,
+            self.operation,
+            self.target,
+            self.status,
+            self.outcome
+        )
+    }
+}

@@ -98,6 +98,7 @@ pub(super) fn escape(s: &mut State) -> Outcome {
         Pane::Desktops => clear(&mut s.desktops),
         Pane::Invokers => clear(&mut s.invokers),
         Pane::Reviews => clear(&mut s.reviews),
+        Pane::Audit => clear(&mut s.audit),
         Pane::Order => s
             .order
             .as_mut()
@@ -199,6 +200,7 @@ pub fn act(s: &mut State, a: Action) -> Outcome {
         Action::Desktops => return go(s, Pane::Desktops),
         Action::Invokers => return go(s, Pane::Invokers),
         Action::Reviews => return go(s, Pane::Reviews),
+        Action::Audit => return go(s, Pane::Audit),
         Action::ApproveScript if matches!(s.pane, Pane::Scripts | Pane::Script) => {
             return review::decide(s, cocpit_api::model::script::ScriptStatus::Approved);
         }
@@ -255,6 +257,15 @@ pub fn act(s: &mut State, a: Action) -> Outcome {
         },
         Pane::Script => return editor::script_action(s, a),
         Pane::Reviews => return review::act(s, a, page),
+        Pane::Audit => match a {
+            _ if is_move(a) => list_move(&mut s.audit, a, page),
+            Action::Filter => {
+                s.overlay = Overlay::Filter {
+                    input: s.audit.filter.clone(),
+                }
+            }
+            _ => return Outcome::default(),
+        },
         Pane::Agents | Pane::Desktops | Pane::Invokers | Pane::Invoker => {
             return ops::act(s, a, page);
         }

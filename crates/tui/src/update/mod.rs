@@ -91,6 +91,8 @@ pub enum Msg {
     Identity(Result<cocpit_api::model::team::Caller, String>),
     /// The users the backend knows.
     Users(Result<Vec<cocpit_api::model::team::Caller>, String>),
+    /// The newest entries of the audit trail.
+    Audit(Result<Vec<cocpit_api::model::team::AuditEntry>, String>),
     /// A script's review decisions, oldest first.
     Reviews(
         String,
@@ -134,6 +136,7 @@ pub enum Effect {
     LoadIdentity,
     /// The users reviewers are picked from.
     LoadUsers,
+    LoadAudit,
     LoadReviews(String),
     /// A reviewer's decision.
     AcceptScript {
@@ -238,6 +241,7 @@ pub fn update(s: &mut State, msg: Msg) -> Outcome {
             Outcome::redraw()
         }
         Msg::Reviews(uuid, r) => review::loaded(s, uuid, r),
+        Msg::Audit(r) => loaded(&mut s.audit, r),
         Msg::Users(r) => {
             // Without the route (real COC) reviewers are typed by hand.
             if let Ok(users) = r {
@@ -523,6 +527,7 @@ pub fn go(s: &mut State, pane: Pane) -> Outcome {
             None => out,
         },
         Pane::Editor => out,
+        Pane::Audit => out.with(Effect::LoadAudit),
         // Reviews are the scripts waiting for us: read the scripts (and who we are) again.
         Pane::Reviews => out
             .with(Effect::LoadScripts(s.scripts.want))

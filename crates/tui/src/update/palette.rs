@@ -55,6 +55,7 @@ pub(super) fn filter_key(s: &mut State, k: KeyEvent, mut input: String) -> Outco
         Pane::Desktops => s.desktops.set_filter(&input),
         Pane::Invokers => s.invokers.set_filter(&input),
         Pane::Reviews => s.reviews.set_filter(&input),
+        Pane::Audit => s.audit.set_filter(&input),
         Pane::Order => {
             if let Some(v) = s.order.as_mut() {
                 v.search = input;
@@ -76,6 +77,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("desktops", "Workspace desktops and their agent"),
     ("invokers", "TAT scheduled invokers"),
     ("reviews", "scripts waiting for your review"),
+    (
+        "audit",
+        "the audit trail: every write, who, when, the outcome",
+    ),
     ("theme dark", "dark theme"),
     ("theme light", "light theme"),
     ("theme high-contrast", "high-contrast theme"),
@@ -171,6 +176,7 @@ pub fn command(s: &mut State, cmd: &str) -> Outcome {
         ("desktops", _) => go(s, Pane::Desktops),
         ("invokers", _) => go(s, Pane::Invokers),
         ("reviews", _) => go(s, Pane::Reviews),
+        ("audit", _) => go(s, Pane::Audit),
         ("help", _) => act(s, Action::Help),
         ("new", _) => editor::new_script(s),
         ("discard", _) => editor::discard(s),
