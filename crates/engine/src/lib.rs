@@ -5,7 +5,7 @@
 
 mod agents;
 pub mod alarms;
-mod audit;
+pub mod audit;
 pub mod clock;
 pub mod contain;
 mod desktops;
@@ -246,6 +246,7 @@ impl Engine {
             }
         }
         store.recover_after_restart(RESTART_REASON, now_ms())?;
+        store.audit_unfinished(audit::UNFINISHED)?;
         let (events, _) = broadcast::channel(4096);
         let ssh = transport::SshSettings {
             connect_timeout: config.engine.ssh_connect_timeout,

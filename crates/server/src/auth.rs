@@ -456,6 +456,7 @@ pub async fn huawei(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
             message: why.clone(),
         }
         .into_response();
+        crate::team::refused(&app, &parts, &caller, &why);
         r.extensions_mut().insert(LogNote::Refused(why));
         r.extensions_mut().insert(caller);
         if let Some(auth) = &recorded_write {
@@ -463,10 +464,14 @@ pub async fn huawei(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
         }
         return r;
     }
+    let audit = crate::team::begin(&app, &parts, &caller);
     parts.extensions.insert(caller.clone());
     let mut r = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
+    if let Some(id) = audit {
+        crate::team::finish(&app, id, &r);
+    }
     if let Some(auth) = recorded_write
         && !r.status().is_success()
     {

@@ -126,10 +126,9 @@ pub fn router(app: Arc<App>) -> Router {
         .at(&READYZ, observe::readyz)
         .at(&METRICS, observe::scrape)
         .layer(middleware::from_fn(observe::tag_route))
-        .with_state(app.clone());
+        .with_state(app);
     let both = Router::new().merge(tencent);
     both.fallback_service(huawei)
-        .layer(middleware::from_fn_with_state(app, team::record))
         .layer(middleware::from_fn(no_store))
         .layer(middleware::from_fn(log_request))
 }

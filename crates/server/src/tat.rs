@@ -218,38 +218,49 @@ fn answer(
         .iter()
         .find(|a| a.name() == action)
         .is_some_and(|a| a.writes());
+    let entry = |status: u16, outcome: String| AuditEntry {
+        id: 0,
+        at: chrono::Utc::now().timestamp_millis(),
+        user: caller.user.clone(),
+        user_id: caller.user_id.clone(),
+        role: caller.role.to_string(),
+        address: address.to_string(),
+        method: method.to_string(),
+        operation: format!("TAT:{action}"),
+        target: String::new(),
+        status,
+        outcome,
+    };
     let outcome = if writes && !caller.role.may_write() {
-        Err(TatError {
+        let refused = TatError {
             code: "UnauthorizedOperation",
             message: format!(
                 "{} has the viewer role, which only reads: {action} needs operator or admin",
                 caller.user
             ),
-        })
-    } else {
-        act(&app.engine, action, params)
-    };
-    if writes {
+        };
         super::team::keep(
             app,
-            &AuditEntry {
-                id: 0,
-                at: chrono::Utc::now().timestamp_millis(),
-                user: caller.user.clone(),
-                user_id: caller.user_id.clone(),
-                role: caller.role.to_string(),
-                address: address.to_string(),
-                method: method.to_string(),
-                operation: format!("TAT:{action}"),
-                target: String::new(),
-                status: 200,
-                outcome: match &outcome {
-                    Ok(_) => "ok".into(),
-                    Err(e) => format!("{}: {}", e.code, e.message),
-                },
-            },
+            &entry(403, format!("{}: {}", refused.code, refused.message)),
         );
-    }
+        Err(refused)
+    } else {
+        // A write's entry comes first, so none happens without one.
+        let begun = writes
+            .then(|| super::team::keep(app, &entry(0, "in progress".into())))
+            .flatten();
+        let outcome = act(&app.engine, action, params);
+        if let Some(id) = begun {
+            let (status, said) = match &outcome {
+                Ok(_) => (200, "ok".to_string()),
+                Err(e) => (400, format!("{}: {}", e.code, e.message)),
+            };
+            if let Err(e) = app.engine.finish_audit(id, status, &said) {
+                tracing::error!(id, "audit trail: {e}");
+            }
+        }
+        outcome
+    };
     match outcome {
         Ok(f) => ok(f, &rid),
         Err(e) => error(e.code, &e.message, &rid),

@@ -1,20 +1,20 @@
 //! Who the caller is (`GET /v1/cocpit/whoami`) and the audit trail: every write through the API
 //! — who, role, when, from which address, the operation and its key fields, the outcome — is
-//! appended to the store, and read back at `GET /v1/cocpit/audit`.
+//! appended to the store before it runs and finished with its answer (so no change happens
+//! without its entry), and read back at `GET /v1/cocpit/audit`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::middleware::Next;
+use axum::extract::{ConnectInfo, MatchedPath, State};
+use axum::http::request::Parts;
 use axum::response::Response;
 use axum::{Extension, Json};
 
 use super::App;
-use super::auth::{Caller, LogNote};
+use super::auth::Caller;
 use super::error::ApiResult;
 use super::extract::Query;
-use super::observe::Routed;
 use cocpit_api::endpoint::{ALL, PUSH_CUSTOM, PUSH_PROMETHEUS, Route, writes};
 use cocpit_api::model::Data;
 use cocpit_api::model::team::{AuditEntry, AuditQuery};
@@ -42,62 +42,73 @@ pub async fn audit(
 /// Path parameters that are secrets, never written to the trail.
 const SECRET_PARAMS: &[&str] = &["integration_key"];
 
-/// Records each write an identified caller made through a Huawei route, once it is answered.
-/// Alarm pushes are not audited (monitoring's stream, kept as alarm history); TAT actions are
-/// recorded by their dispatcher, which knows the action.
-pub async fn record(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
-    let method = req.method().as_str().to_string();
-    let path = req.uri().path().to_string();
-    let address = peer(&req);
-    let r = next.run(req).await;
-    let (Some(Routed(name)), Some(caller)) = (
-        r.extensions().get::<Routed>(),
-        r.extensions().get::<Caller>(),
-    ) else {
-        return r;
-    };
-    let Some(route) = ALL.iter().find(|x| x.name == *name) else {
-        return r;
-    };
-    if !writes(route) || [PUSH_CUSTOM.route(), PUSH_PROMETHEUS.route()].contains(route) {
-        return r;
-    }
-    let outcome = match r.extensions().get::<LogNote>() {
-        Some(LogNote::Refused(why)) => why.clone(),
-        _ if r.status().is_success() => "ok".into(),
-        _ => format!("failed ({})", r.status().as_u16()),
-    };
-    let entry = AuditEntry {
+/// The write a routed request makes, if it makes one the trail keeps: alarm pushes are not
+/// audited (monitoring's stream, kept as alarm history), TAT actions are recorded by their
+/// dispatcher, which knows the action.
+fn audited(parts: &Parts) -> Option<&'static Route> {
+    let matched = parts.extensions.get::<MatchedPath>()?;
+    let method = parts.method.as_str();
+    ALL.iter()
+        .find(|r| r.method.as_str() == method && r.path == matched.as_str())
+        .filter(|r| writes(r) && ![PUSH_CUSTOM.route(), PUSH_PROMETHEUS.route()].contains(r))
+}
+
+fn entry(parts: &Parts, caller: &Caller, route: &Route, status: u16, outcome: &str) -> AuditEntry {
+    AuditEntry {
         id: 0,
         at: chrono::Utc::now().timestamp_millis(),
         user: caller.user.clone(),
         user_id: caller.user_id.clone(),
         role: caller.role.to_string(),
-        address,
-        method,
+        address: parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.to_string())
+            .unwrap_or_default(),
+        method: parts.method.as_str().to_string(),
         operation: route.name.to_string(),
-        target: target(route, &path),
-        status: r.status().as_u16(),
-        outcome,
-    };
-    keep(&app, &entry);
-    r
-}
-
-/// Appends `entry`; a trail that cannot be written is an error in the log, not a lost answer.
-pub fn keep(app: &App, entry: &AuditEntry) {
-    let days = Some(app.keys.audit_days).filter(|d| *d > 0);
-    if let Err(e) = app.engine.record_audit(entry, days) {
-        tracing::error!(operation = %entry.operation, "audit trail: {e}");
+        target: target(route, parts.uri.path()),
+        status,
+        outcome: outcome.to_string(),
     }
 }
 
-/// The caller's address, `ip:port` (empty when unknown).
-pub fn peer(req: &Request) -> String {
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.to_string())
-        .unwrap_or_default()
+/// Before a write runs: its entry, in progress (status 0), so no change happens without one.
+/// Its id, to [`finish`] it with the answer.
+pub fn begin(app: &App, parts: &Parts, caller: &Caller) -> Option<i64> {
+    let route = audited(parts)?;
+    keep(app, &entry(parts, caller, route, 0, "in progress"))
+}
+
+/// After the write: its status and outcome.
+pub fn finish(app: &App, id: i64, r: &Response) {
+    let outcome = if r.status().is_success() {
+        "ok".to_string()
+    } else {
+        format!("failed ({})", r.status().as_u16())
+    };
+    if let Err(e) = app.engine.finish_audit(id, r.status().as_u16(), &outcome) {
+        tracing::error!(id, "audit trail: {e}");
+    }
+}
+
+/// A write refused before it ran (its role), with why.
+pub fn refused(app: &App, parts: &Parts, caller: &Caller, why: &str) {
+    if let Some(route) = audited(parts) {
+        keep(app, &entry(parts, caller, route, 403, why));
+    }
+}
+
+/// Appends `entry` (its id); a trail that cannot be written is an error in the log.
+pub fn keep(app: &App, entry: &AuditEntry) -> Option<i64> {
+    let days = Some(app.keys.audit_days).filter(|d| *d > 0);
+    match app.engine.record_audit(entry, days) {
+        Ok(id) => Some(id),
+        Err(e) => {
+            tracing::error!(operation = %entry.operation, "audit trail: {e}");
+            None
+        }
+    }
 }
 
 /// The key fields of a write: its path parameters, `name=value` (secrets left out).

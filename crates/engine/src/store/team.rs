@@ -58,8 +58,22 @@ impl Store {
         .collect()
     }
 
-    /// Appends one write to the audit trail; entries older than `keep_before` go.
-    pub fn audit(&self, e: &AuditEntry, keep_before: Option<i64>) -> Result<()> {
+    /// Sets the outcome of an entry begun before its write ([`Store::audit`] with status 0).
+    pub fn audit_finish(&self, id: i64, status: u16, outcome: &str) -> Result<()> {
+        self.conn()
+            .prepare_cached("UPDATE audit SET status = ?2, outcome = ?3 WHERE id = ?1")?
+            .execute(params![id, status, outcome])?;
+        Ok(())
+    }
+
+    /// After a crash: entries begun but never finished say so.
+    pub fn audit_unfinished(&self, outcome: &str) -> Result<usize> {
+        self.conn()
+            .execute("UPDATE audit SET outcome = ?1 WHERE status = 0", [outcome])
+    }
+
+    /// Appends one write to the audit trail (its id); entries older than `keep_before` go.
+    pub fn audit(&self, e: &AuditEntry, keep_before: Option<i64>) -> Result<i64> {
         let c = self.conn();
         c.prepare_cached(
             "INSERT INTO audit (at, user, user_id, role, address, method, operation, target, \
@@ -77,11 +91,12 @@ impl Store {
             e.status,
             e.outcome
         ])?;
+        let id = c.last_insert_rowid();
         if let Some(before) = keep_before {
             c.prepare_cached("DELETE FROM audit WHERE at < ?1")?
                 .execute([before])?;
         }
-        Ok(())
+        Ok(id)
     }
 
     /// The audit trail, newest first, filtered.
