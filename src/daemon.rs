@@ -253,6 +253,21 @@ pub async fn attach(
         if let Some(s) = read_state(data_dir) {
             match status(&s, options).await {
                 Ok(st) if st.version == VERSION => return connect(data_dir, &s, options),
+                // Idle, nobody attached, and someone at a terminal to say yes: replace it.
+                Ok(st)
+                    if st.work.is_idle()
+                        && st.clients == 0
+                        && confirmed(&format!(
+                            "cocpit: the engine on {} (pid {}) is cocpit {}, this is cocpit {VERSION}. \
+                             It is idle: replace it with this version? [y/N] ",
+                            data_dir.display(),
+                            st.pid,
+                            st.version
+                        )) =>
+                {
+                    replace(&s, options).await?;
+                    continue;
+                }
                 Ok(st) => {
                     return Err(format!(
                         "the engine running on {} (pid {}) is cocpit {}, this is cocpit {VERSION}: \
@@ -288,6 +303,41 @@ pub async fn attach(
         data_dir.display(),
         data_dir.join(LOG_FILE).display()
     ))
+}
+
+/// Asks a yes/no question on the terminal; `false` at once when no one is at one.
+fn confirmed(question: &str) -> bool {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return false;
+    }
+    eprint!("{question}");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer).is_ok()
+        && matches!(answer.trim(), "y" | "Y" | "yes" | "Yes")
+}
+
+/// Stops an idle engine of another version (without force: one that got work meanwhile
+/// refuses) and waits for its process to be gone.
+async fn replace(s: &State, options: cocpit::client::Options) -> Result<(), String> {
+    let old = remote(s, options, String::new())?;
+    old.engine_stop(StopEngine { force: false })
+        .await
+        .map_err(|e| format!("the old engine (pid {}) did not stop: {e}", s.pid))?;
+    let deadline = std::time::Instant::now() + STOP_WAIT;
+    while alive(s.pid) {
+        if std::time::Instant::now() > deadline {
+            return Err(format!(
+                "the old engine (pid {}) is still stopping after {} s; run this again later",
+                s.pid,
+                STOP_WAIT.as_secs()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!("cocpit: the old engine stopped; starting cocpit {VERSION}'s");
+    Ok(())
 }
 
 /// Starts the engine process and waits for its first line.

@@ -443,3 +443,73 @@ fn two_consoles_see_the_same_live_order() {
         t.wait_for("cocpit-exited-0");
     }
 }
+
+/// At a terminal, an idle engine of another version is offered for replacement: yes stops it
+/// (without force) and starts this version's, and the command goes on. (The old engine is a
+/// stand-in that answers as an older cocpit would, and whose process exits when told to stop.)
+#[test]
+fn an_idle_engine_of_another_version_is_replaced_when_the_user_says_yes() {
+    use std::io::{Read, Write};
+    let p = Place::new(60);
+    std::fs::create_dir_all(p.data()).unwrap();
+    let mut old = Command::new("sleep").arg("300").spawn().unwrap();
+    let old_pid = old.id();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let status = serde_json::json!({"data": {"version": "0.0.1", "pid": old_pid,
+        "started_ms": 0, "data_dir": "x", "clients": 0, "work": {}}})
+    .to_string();
+    let stopped = serde_json::json!({"data": {"paused": []}}).to_string();
+    let seen = std::thread::spawn(move || {
+        let mut lines = vec![];
+        for stream in listener.incoming() {
+            let mut s = stream.unwrap();
+            let mut buf = [0u8; 8192];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let head = String::from_utf8_lossy(&buf[..n]).to_string();
+            let first = head.lines().next().unwrap_or("").to_string();
+            let stop = first.starts_with("POST /v1/cocpit/engine/stop");
+            let body = if stop { &stopped } else { &status };
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = s.write_all(answer.as_bytes());
+            lines.push(first);
+            if stop {
+                // The old engine exits, as a real one does once stopped.
+                let _ = old.kill();
+                let _ = old.wait();
+                return lines;
+            }
+        }
+        lines
+    });
+    let state = serde_json::json!({"pid": old_pid, "url": url, "version": "0.0.1",
+        "ak": "a", "sk": "s", "tc_id": "t", "tc_key": "k"});
+    std::fs::write(p.data().join("engine.json"), state.to_string()).unwrap();
+
+    let t = Tmux::attached(p.d());
+    t.line(&format!(
+        "{BIN} --config {} --data {} script list; echo cli-exited-$?",
+        p.d().join("config.toml").display(),
+        p.data().display()
+    ));
+    t.wait_for("[y/N]");
+    t.line("y");
+    let screen = t.wait_for("cli-exited-0");
+    assert!(screen.contains("the old engine stopped"), "{screen}");
+    let lines = seen.join().unwrap();
+    assert_eq!(
+        lines.last().unwrap(),
+        "POST /v1/cocpit/engine/stop HTTP/1.1",
+        "{lines:?}"
+    );
+    // This version's engine now serves the data dir.
+    let new = p.pid().expect("a new engine runs");
+    assert_ne!(new, old_pid as i32);
+    assert!(
+        String::from_utf8_lossy(&p.run(&["engine", "status"]).stdout)
+            .contains(&format!("cocpit {}", env!("CARGO_PKG_VERSION")))
+    );
+}
