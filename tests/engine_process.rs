@@ -477,12 +477,12 @@ fn an_idle_engine_of_another_version_is_replaced_when_the_user_says_yes() {
             let _ = s.write_all(answer.as_bytes());
             lines.push(first);
             if stop {
-                // The old engine exits, as a real one does once stopped.
-                let _ = old.kill();
-                let _ = old.wait();
-                return lines;
+                break;
             }
         }
+        // The old engine exits, as a real one does once stopped.
+        let _ = old.kill();
+        let _ = old.wait();
         lines
     });
     let state = serde_json::json!({"pid": old_pid, "url": url, "version": "0.0.1",
