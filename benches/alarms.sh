@@ -2,7 +2,7 @@
 # Alarm ingest, side by side (issue "Incidents and the alarm stream"): Prometheus Alertmanager
 # (Debian's prometheus-alertmanager, in memory) and `cocpit serve` (every alarm on disk, fsync'd,
 # before its 200), each loaded the same way: keep-alive, 16 connections, 1 alert per request,
-# 10 s, every alert distinct. Prints requests/s, p50/p99 latency and the ratio; then checks that
+# 10 s, every alert distinct; then 100 alerts a request. Prints requests/s, p50/p99 latency and the ratio; then checks that
 # cocpit stored every alarm it acknowledged, and opens the console on what was stored (RSS).
 # Usage: benches/alarms.sh   (SECONDS=N CONC=N to change the load)
 set -euo pipefail
@@ -58,6 +58,25 @@ cat >"$tmp/cocpit.json" <<'JSON'
   "generatorURL": "http://prometheus/graph", "fingerprint": "fp-{n}"}]}
 JSON
 co=$("$gen" "$base/v1/event/prometheus/bench" "$tmp/cocpit.json" "$CONC" "$SECS")
+
+# The same, 100 alerts a request (Prometheus batches them): Alertmanager's API and cocpit's
+# webhook path, each alert distinct ({n} is the request, the suffix the alert in it).
+python3 - "$tmp" <<'PY'
+import json, sys
+tmp = sys.argv[1]
+am = [{"labels": {"alertname": "LoadTest", "instance": "host-{n}-%d" % k, "severity": "warning"},
+       "annotations": {"summary": "load alert"}, "generatorURL": "http://prometheus/graph"} for k in range(100)]
+json.dump(am, open(tmp + "/am100.json", "w"))
+co = {"version": "4", "status": "firing", "receiver": "cocpit", "groupLabels": {}, "commonLabels": {},
+      "commonAnnotations": {}, "externalURL": "http://alertmanager",
+      "alerts": [{"status": "firing", "labels": {"alertname": "LoadTest", "instance": "host-{n}-%d" % k,
+                  "severity": "warning"}, "annotations": {"summary": "load alert"},
+                  "startsAt": "2024-03-15T08:09:10Z", "generatorURL": "http://prometheus/graph",
+                  "fingerprint": "fp-{n}-%d" % k} for k in range(100)]}
+json.dump(co, open(tmp + "/co100.json", "w"))
+PY
+am100=$("$gen" "http://127.0.0.1:$am_port/api/v2/alerts" "$tmp/am100.json" "$CONC" "$SECS")
+co100=$("$gen" "$base/v1/event/prometheus/bench" "$tmp/co100.json" "$CONC" "$SECS")
 kill "$srv"; wait "$srv" 2>/dev/null || true
 
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
@@ -66,6 +85,11 @@ printf '%-34s %10s %9s %9s\n' "Alertmanager 0.25 (in memory)" "$(field "$am" rps
 printf '%-34s %10s %9s %9s\n' "cocpit serve (fsync before 200)" "$(field "$co" rps)" "$(field "$co" p50_ms)" "$(field "$co" p99_ms)"
 awk -v a="$(field "$am" rps)" -v c="$(field "$co" rps)" 'BEGIN { printf "cocpit / Alertmanager: %.2fx\n", c / a }'
 echo "errors: Alertmanager $(field "$am" errors), cocpit $(field "$co" errors)"
+printf '%-34s %10s %9s %9s\n' "ingest ($CONC conn, 100 alerts/request)" "alerts/s" "p50 ms" "p99 ms"
+printf '%-34s %10.0f %9s %9s\n' "Alertmanager 0.25 (in memory)" "$(awk -v r="$(field "$am100" rps)" 'BEGIN{print r*100}')" "$(field "$am100" p50_ms)" "$(field "$am100" p99_ms)"
+printf '%-34s %10.0f %9s %9s\n' "cocpit serve (fsync before 200)" "$(awk -v r="$(field "$co100" rps)" 'BEGIN{print r*100}')" "$(field "$co100" p50_ms)" "$(field "$co100" p99_ms)"
+awk -v a="$(field "$am100" rps)" -v c="$(field "$co100" rps)" 'BEGIN { printf "cocpit / Alertmanager: %.2fx\n", c / a }'
+echo "errors: Alertmanager $(field "$am100" errors), cocpit $(field "$co100" errors)"
 
 # Every acknowledged alarm is stored (distinct alerts: one row each).
 stored=$(python3 - "$tmp/data/alarms.db" <<'PY'
@@ -73,7 +97,7 @@ import sqlite3, sys
 print(sqlite3.connect(sys.argv[1]).execute("SELECT COUNT(*) FROM alarms").fetchone()[0])
 PY
 )
-echo "cocpit acknowledged $(field "$co" ok), stored $stored"
+echo "cocpit acknowledged $(( $(field "$co" ok) + 100 * $(field "$co100" ok) )) alerts, stored $stored"
 
 # The console on what was stored: the alarms pane loaded, then its resident memory.
 tmux -S "$tmp/tmux.sock" -f /dev/null new-session -d -x 160 -y 48 -s main

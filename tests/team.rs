@@ -330,13 +330,14 @@ async fn the_official_sdk_drives_script_review_end_to_end() {
         .ok("GET", &format!("/v1/cocpit/scripts/{uuid}/reviews"), None)
         .await;
     let reviews = reviews.as_array().unwrap();
-    assert_eq!(reviews.len(), 2, "{reviews:?}");
+    assert_eq!(reviews.len(), 3, "{reviews:?}");
     assert_eq!(reviews[0]["status"], "APPROVED");
     assert_eq!(reviews[0]["reviewer_id"], "u-rita");
     assert_eq!(reviews[0]["content"], "echo v1\n");
     assert_eq!(reviews[0]["comments"], "ran it in staging");
-    assert_eq!(reviews[1]["status"], "REJECTED");
-    assert_eq!(reviews[1]["content"], "echo v2\n");
+    assert_eq!(reviews[1]["comments"], "same as before");
+    assert_eq!(reviews[2]["status"], "REJECTED");
+    assert_eq!(reviews[2]["content"], "echo v2\n");
 }
 
 /// A signed write is accepted once; a refused one changed nothing and may be sent again (the

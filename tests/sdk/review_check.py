@@ -104,6 +104,10 @@ d = alice.get_script(coc.GetScriptRequest(script_uuid=uuid)).data
 check("reviewer.changes_risk", d.properties.risk_level == "HIGH" and d.status == "APPROVED",
       "%s %s" % (d.properties.risk_level, d.status))
 
+# Any modify by its author, even one that changes nothing it runs, is reviewed again.
+modify(alice, uuid, "echo v1\n", risk="HIGH")
+check("modify.pending_again", status(uuid) == "PENDING_APPROVE", status(uuid))
+check("approve.again", decide(rita, uuid, "APPROVED", "same as before") is True)
 modify(alice, uuid, "echo v2\n", risk="HIGH")
 check("content_change.pending_again", status(uuid) == "PENDING_APPROVE", status(uuid))
 refused("drop_reviewers", lambda: modify(alice, uuid, "echo v3\n", reviewers=False), 400,

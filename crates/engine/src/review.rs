@@ -1,7 +1,7 @@
-//! Script review (COC's change risk control): a script with reviewers waits, PENDING_APPROVE,
-//! for one of them to approve it before it may run. A change to what it runs (content,
-//! parameters, reviewers) sends it back for review; a reviewer may change only its risk level;
-//! the author cannot approve their own script. Every decision is kept.
+//! Script review (COC's change risk control): a script created or modified with reviewers waits,
+//! PENDING_APPROVE, for one of them to approve it before it may run; a reviewer may change only
+//! its risk level (which needs no new review); the author cannot approve their own script.
+//! Every decision is kept.
 
 use super::*;
 use cocpit_api::model::script::{ReviewerInfo, ScriptPropertiesModel, ScriptStatus};
@@ -88,13 +88,8 @@ pub(crate) fn after_change(old: &ScriptRow, new: &ScriptRow, who: &Caller) -> Re
         )
         .into());
     }
-    let changed =
-        new.content != old.content || new.script_params != old.script_params || had != has;
-    Ok(if changed {
-        status_for(&new.properties)
-    } else {
-        old.status
-    })
+    // Modified by anyone but a reviewer: reviewed again, whatever changed.
+    Ok(status_for(&new.properties))
 }
 
 impl Engine {
