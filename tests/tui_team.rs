@@ -331,3 +331,37 @@ fn the_audit_pane_lists_every_write_newest_first() {
     press(&mut s, KeyCode::Enter);
     assert_eq!(s.audit.visible_items().count(), 1);
 }
+
+#[test]
+fn a_decision_on_the_shown_script_reads_it_again() {
+    let mut s = as_user("rita", Role::Operator);
+    update::act(&mut s, Action::Reviews);
+    press(&mut s, KeyCode::Enter);
+    assert_eq!(s.pane, Pane::Script);
+    let uuid = "SC20231114221320000000001".to_string();
+    let out = update::update(
+        &mut s,
+        Msg::Engine(cocpit::event::Change::ScriptChanged {
+            script_uuid: uuid.clone(),
+            deleted: false,
+        }),
+    );
+    assert!(
+        out.effects.contains(&Effect::LoadScript(uuid)),
+        "{:?}",
+        out.effects
+    );
+    // Another script's change reads only the list.
+    let out = update::update(
+        &mut s,
+        Msg::Engine(cocpit::event::Change::ScriptChanged {
+            script_uuid: "SC-other".into(),
+            deleted: false,
+        }),
+    );
+    assert!(
+        !out.effects
+            .iter()
+            .any(|e| matches!(e, Effect::LoadScript(_)))
+    );
+}

@@ -61,6 +61,7 @@ pub async fn script(b: &dyn Backend, cmd: ScriptCmd, out: Output) -> CliResult {
                         "NAME",
                         "TYPE",
                         "RISK",
+                        "STATUS",
                         "VERSION",
                         "UPDATED",
                     ]);
@@ -71,6 +72,7 @@ pub async fn script(b: &dyn Backend, cmd: ScriptCmd, out: Output) -> CliResult {
                             s.name.clone(),
                             s.script_type.to_string(),
                             s.properties.risk_level.to_string(),
+                            s.status.to_string(),
                             s.properties.version.clone(),
                             time(s.gmt_modified),
                         ]);

@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use crate::state::{List, Load, Row, State};
 use crate::widgets::rows::{self, Width};
 use cocpit_api::format::{duration, short_time};
+use cocpit_api::model::script::ScriptStatus;
 use cocpit_api::sanitize::for_display;
 
 /// Columns shown at a width: each (title, width constraint, minimum terminal width to show it).
@@ -208,6 +209,7 @@ pub fn scripts(s: &State, f: &mut Frame, area: Rect) {
         ("NAME", Width::Fill(16), 0),
         ("TYPE", Width::Fixed(6), 0),
         ("RISK", Width::Fixed(6), 0),
+        ("REVIEW", Width::Fixed(10), 100),
         ("VERSION", Width::Fixed(8), 70),
         ("UPDATED", Width::Fixed(11), 60),
         ("SCRIPT_UUID", Width::Fixed(26), 110),
@@ -227,6 +229,11 @@ pub fn scripts(s: &State, f: &mut Frame, area: Rect) {
                 plain(for_display(&x.name)),
                 plain(x.script_type.to_string()),
                 plain(x.properties.risk_level.to_string()),
+                match x.status {
+                    ScriptStatus::Approved => plain("approved"),
+                    ScriptStatus::PendingApprove => ("⚑ pending".into(), s.theme.warn()),
+                    ScriptStatus::Rejected => ("✘ rejected".into(), s.theme.error()),
+                },
                 plain(for_display(&x.properties.version)),
                 plain(short_time(x.gmt_modified, s.utc_offset)),
                 plain(x.script_uuid.clone()),

@@ -485,9 +485,20 @@ fn engine_event(s: &mut State, e: Change) -> Outcome {
                 out = out.with(Effect::LoadResources);
             }
         }
-        Change::ScriptChanged { .. } => {
+        Change::ScriptChanged {
+            script_uuid,
+            deleted,
+        } => {
             if s.scripts.load != Load::Loading {
                 out = out.with(Effect::LoadScripts(s.scripts.want));
+            }
+            // The script shown changed (a review decision, a modify elsewhere): read it again.
+            if !deleted
+                && s.script
+                    .as_ref()
+                    .is_some_and(|v| &v.script_uuid == script_uuid)
+            {
+                out = out.with(Effect::LoadScript(script_uuid.clone()));
             }
         }
         Change::Output { .. } | Change::InstanceChanged { .. } | Change::OrderChanged { .. } => {
