@@ -219,7 +219,7 @@ async fn run(args: Cli, mut config: Config) -> u8 {
     let logging = match &args.command {
         Some(Command::Serve { .. }) => cocpit::logging::to_stderr(&config.serve.log),
         // The console's screen is its own: its log goes to a file.
-        _ if console => std::fs::create_dir_all(&data_dir)
+        _ if console => cocpit::engine::private_dir(&data_dir)
             .map_err(|e| e.to_string())
             .and_then(|()| cocpit::logging::to_file(&data_dir.join("cocpit.log"), "info")),
         _ => cocpit::logging::to_stderr("warn"),
@@ -262,7 +262,7 @@ async fn run(args: Cli, mut config: Config) -> u8 {
     }
     if !args.in_process && args.listen.is_none() {
         if !data_dir.exists()
-            && let Err(e) = std::fs::create_dir_all(&data_dir)
+            && let Err(e) = cocpit::engine::private_dir(&data_dir)
         {
             eprintln!("cocpit: cannot create {}: {e}", data_dir.display());
             return 1;

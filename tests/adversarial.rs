@@ -845,3 +845,38 @@ async fn a_child_that_clears_its_environment_and_leaves_its_session_still_ends_w
         "a child without the run's token and out of its session outlived it"
     );
 }
+
+/// The data dir holds scripts, their output and the key of sensitive values: it and its
+/// databases (with their -wal and -shm) are the owner's only, whatever the umask; files made
+/// before that was so are tightened on open.
+#[test]
+fn the_data_dir_and_its_databases_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("new").join("data");
+    let setup = cocpit::config::Config::default().engine_setup();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    // What the process's own mask gives a new file, before and after the engine opens.
+    let before = tmp.path().join("before");
+    std::fs::write(&before, "x").unwrap();
+    let engine = cocpit::engine::Engine::open(&data, &setup).unwrap();
+    assert_eq!(mode(&data), 0o700, "the data dir");
+    for f in ["cocpit.db", "cocpit.db-wal", "alarms.db", "alarms.db-wal"] {
+        let p = data.join(f);
+        assert!(p.exists(), "{f}");
+        assert_eq!(mode(&p) & 0o077, 0, "{f} is {:o}", mode(&p));
+    }
+    // Files made later (a script's own) keep the user's mask: the engine's was given back.
+    let after = tmp.path().join("after");
+    std::fs::write(&after, "x").unwrap();
+    assert_eq!(mode(&after), mode(&before));
+    drop(engine);
+    // A database left readable by an older cocpit is tightened.
+    std::fs::set_permissions(
+        data.join("cocpit.db"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let _engine = cocpit::engine::Engine::open(&data, &setup).unwrap();
+    assert_eq!(mode(&data.join("cocpit.db")), 0o600);
+}

@@ -169,7 +169,7 @@ impl Engine {
         config: &Setup,
         clock: Arc<dyn clock::Clock>,
     ) -> Result<Engine> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
+        private_dir(data_dir).map_err(|e| {
             EngineError::Internal(format!(
                 "cannot create data dir {}: {e}",
                 data_dir.display()
@@ -185,8 +185,19 @@ impl Engine {
                 data_dir.display()
             ))
         })?;
-        let store = Store::open(&data_dir.join("cocpit.db"), vault)?;
-        let alarms = alarms::store::AlarmStore::open(&data_dir.join("alarms.db"))?;
+        // The databases (and the -wal and -shm SQLite makes beside them) are the owner's only.
+        let (store, alarms) = {
+            let _private = PrivateFiles::begin();
+            (
+                Store::open(&data_dir.join("cocpit.db"), vault)?,
+                alarms::store::AlarmStore::open(&data_dir.join("alarms.db"))?,
+            )
+        };
+        for name in ["cocpit.db", "alarms.db"] {
+            for suffix in ["", "-wal", "-shm"] {
+                owner_only(&data_dir.join(format!("{name}{suffix}")));
+            }
+        }
         let work = data_dir.join("work");
         // Working directories of a previous run belong to instances that have ended.
         let _ = std::fs::remove_dir_all(&work);
@@ -392,5 +403,48 @@ fn intact(path: &Path) -> Result<()> {
             rows.into_iter().take(3).collect::<Vec<_>>().join("; ")
         ))),
         Err(e) => Err(damaged(format!("PRAGMA quick_check failed: {e}"))),
+    }
+}
+
+/// Creates `dir` (and missing parents) readable by its owner only: the data dir holds scripts,
+/// their output and the key of sensitive values. An existing directory is left as it is.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+/// While held, files this process creates are its owner's only (umask 077); the old mask
+/// comes back when it is dropped. Held only around opening the stores: scripts the engine
+/// runs later keep the user's own mask.
+struct PrivateFiles(nix::sys::stat::Mode);
+
+impl PrivateFiles {
+    fn begin() -> PrivateFiles {
+        PrivateFiles(nix::sys::stat::umask(
+            nix::sys::stat::Mode::from_bits_truncate(0o077),
+        ))
+    }
+}
+
+impl Drop for PrivateFiles {
+    fn drop(&mut self) {
+        nix::sys::stat::umask(self.0);
+    }
+}
+
+/// Takes group and other access away from a file made before files were private (best
+/// effort: a file that is not there is fine).
+fn owner_only(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(m) = std::fs::metadata(path)
+        && m.permissions().mode() & 0o077 != 0
+    {
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
     }
 }
