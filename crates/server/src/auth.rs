@@ -496,15 +496,12 @@ fn caller_key(parts: &axum::http::request::Parts) -> String {
 /// Whether `caller`'s role allows the routed request: a viewer only reads; admin-only routes
 /// need an admin. The refusal names the role and what it would take.
 fn permitted(parts: &axum::http::request::Parts, caller: &Caller) -> Result<(), String> {
-    use cocpit_api::endpoint::{ADMIN_ONLY, ALL, writes};
+    use cocpit_api::endpoint::{ADMIN_ONLY, writes};
     let Some(matched) = parts.extensions.get::<axum::extract::MatchedPath>() else {
         return Ok(());
     };
     let method = parts.method.as_str();
-    let Some(route) = ALL
-        .iter()
-        .find(|r| r.method.as_str() == method && r.path == matched.as_str())
-    else {
+    let Some(route) = crate::observe::route_of(method, matched.as_str()) else {
         return Ok(());
     };
     if writes(route) && !caller.role.may_write() {

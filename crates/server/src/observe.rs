@@ -55,20 +55,26 @@ fn describe() {
     describe_gauge!(STREAM_CLIENTS, "Clients following the event stream.");
 }
 
+/// The declaration a routed request matched (its method and path template), by one lookup.
+pub fn route_of(method: &str, matched: &str) -> Option<&'static cocpit_api::endpoint::Route> {
+    use cocpit_api::endpoint::{ALL, Route};
+    use std::collections::HashMap;
+    type Table = HashMap<(&'static str, &'static str), &'static Route>;
+    static ROUTES: OnceLock<Table> = OnceLock::new();
+    let routes = ROUTES.get_or_init(|| {
+        ALL.iter()
+            .map(|r| ((r.method.as_str(), r.path), r))
+            .collect()
+    });
+    routes.get(&(method, matched)).copied()
+}
+
 /// The declared name of a routed request's endpoint (`unrouted` for none): a fixed set, so
 /// a label of bounded cardinality with no key of a path in it.
 pub fn route_name(method: &str, matched: Option<&str>) -> &'static str {
-    use std::collections::HashMap;
-    static NAMES: OnceLock<HashMap<(&'static str, &'static str), &'static str>> = OnceLock::new();
-    let names = NAMES.get_or_init(|| {
-        cocpit_api::endpoint::ALL
-            .iter()
-            .map(|r| ((r.method.as_str(), r.path), r.name))
-            .collect()
-    });
     matched
-        .and_then(|p| names.get(&(method, p)).copied())
-        .unwrap_or("unrouted")
+        .and_then(|p| route_of(method, p))
+        .map_or("unrouted", |r| r.name)
 }
 
 /// The route a request was routed to, carried on its answer for the request log.

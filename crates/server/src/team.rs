@@ -15,7 +15,7 @@ use super::App;
 use super::auth::Caller;
 use super::error::ApiResult;
 use super::extract::Query;
-use cocpit_api::endpoint::{ALL, PUSH_CUSTOM, PUSH_PROMETHEUS, Route, writes};
+use cocpit_api::endpoint::{PUSH_CUSTOM, PUSH_PROMETHEUS, Route, writes};
 use cocpit_api::model::Data;
 use cocpit_api::model::team::{AuditEntry, AuditQuery};
 
@@ -47,9 +47,7 @@ const SECRET_PARAMS: &[&str] = &["integration_key"];
 /// dispatcher, which knows the action.
 fn audited(parts: &Parts) -> Option<&'static Route> {
     let matched = parts.extensions.get::<MatchedPath>()?;
-    let method = parts.method.as_str();
-    ALL.iter()
-        .find(|r| r.method.as_str() == method && r.path == matched.as_str())
+    super::observe::route_of(parts.method.as_str(), matched.as_str())
         .filter(|r| writes(r) && ![PUSH_CUSTOM.route(), PUSH_PROMETHEUS.route()].contains(r))
 }
 
