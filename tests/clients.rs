@@ -143,6 +143,33 @@ fn tat_cli(bin: &PathBuf, base: &str, action: &str, args: &[&str]) -> (bool, Val
     )
 }
 
+/// `tccli tat CreateInvoker` of `cmd` on demo-01 with these schedule settings (JSON).
+fn tccli_invoker(
+    bin: &PathBuf,
+    base: &str,
+    name: &str,
+    cmd: &str,
+    schedule: &str,
+) -> (bool, Value, String) {
+    tat_cli(
+        bin,
+        base,
+        "CreateInvoker",
+        &[
+            "--Name",
+            name,
+            "--Type",
+            "SCHEDULE",
+            "--CommandId",
+            cmd,
+            "--InstanceIds",
+            r#"["demo-01"]"#,
+            "--ScheduleSettings",
+            schedule,
+        ],
+    )
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn tccli_creates_commands_and_invokers_that_really_fire() {
     let bin = match tccli() {
@@ -173,43 +200,17 @@ async fn tccli_creates_commands_and_invokers_that_really_fire() {
         .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
     let once = format!(r#"{{"Policy":"ONCE","InvokeTime":"{at}"}}"#);
-    let (ok, inv, said) = tat_cli(
-        &bin,
-        &base,
-        "CreateInvoker",
-        &[
-            "--Name",
-            "once",
-            "--Type",
-            "SCHEDULE",
-            "--CommandId",
-            &cmd,
-            "--InstanceIds",
-            r#"["demo-01"]"#,
-            "--ScheduleSettings",
-            &once,
-        ],
-    );
+    let (ok, inv, said) = tccli_invoker(&bin, &base, "once", &cmd, &once);
     assert!(ok, "{said}");
     let once_id = inv["InvokerId"].as_str().unwrap().to_string();
 
     // RECURRENCE: its next fire is 03:00 in UTC+8.
-    let (ok, inv, said) = tat_cli(
+    let (ok, inv, said) = tccli_invoker(
         &bin,
         &base,
-        "CreateInvoker",
-        &[
-            "--Name",
-            "nightly",
-            "--Type",
-            "SCHEDULE",
-            "--CommandId",
-            &cmd,
-            "--InstanceIds",
-            r#"["demo-01"]"#,
-            "--ScheduleSettings",
-            r#"{"Policy":"RECURRENCE","Recurrence":"0 3 * * *"}"#,
-        ],
+        "nightly",
+        &cmd,
+        r#"{"Policy":"RECURRENCE","Recurrence":"0 3 * * *"}"#,
     );
     assert!(ok, "{said}");
     let nightly = inv["InvokerId"].as_str().unwrap().to_string();
@@ -227,22 +228,12 @@ async fn tccli_creates_commands_and_invokers_that_really_fire() {
     assert!(next.ends_with("T19:00:00Z"), "{described}");
 
     // A bad cron: tccli exits non-zero with the seed's code.
-    let (ok, _, said) = tat_cli(
+    let (ok, _, said) = tccli_invoker(
         &bin,
         &base,
-        "CreateInvoker",
-        &[
-            "--Name",
-            "bad",
-            "--Type",
-            "SCHEDULE",
-            "--CommandId",
-            &cmd,
-            "--InstanceIds",
-            r#"["demo-01"]"#,
-            "--ScheduleSettings",
-            r#"{"Policy":"RECURRENCE","Recurrence":"0 25 * * *"}"#,
-        ],
+        "bad",
+        &cmd,
+        r#"{"Policy":"RECURRENCE","Recurrence":"0 25 * * *"}"#,
     );
     assert!(!ok);
     assert!(said.contains("InvalidCronExpression"), "{said}");

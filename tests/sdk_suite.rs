@@ -5,10 +5,9 @@ mod common;
 
 use common::server::{AK, PROJECT, SK, Server};
 
-#[test]
-fn the_official_sdk_drives_the_job_incident_and_alarm_apis() {
-    let Ok(python) = std::env::var("COCPIT_SDK_PYTHON") else {
-        eprintln!("SKIPPED: COCPIT_SDK_PYTHON is not set (bash .ci/test sets it to the SDK venv)");
+#[tokio::test(flavor = "multi_thread")]
+async fn the_official_sdk_drives_the_job_incident_and_alarm_apis() {
+    let Some(python) = common::sdk::python() else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -20,17 +19,5 @@ fn the_official_sdk_drives_the_job_incident_and_alarm_apis() {
     )
     .unwrap();
     let server = Server::start(&data);
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sdk/sdk_check.py");
-    let out = std::process::Command::new(python)
-        .args([script, &server.base, AK, SK, PROJECT])
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let last = stdout.lines().last().unwrap_or_default();
-    assert!(
-        out.status.success() && last.ends_with(" passed, 0 failed"),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::sdk::check(&python, "sdk_check.py", &[&server.base, AK, SK, PROJECT]).await;
 }

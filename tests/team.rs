@@ -167,31 +167,29 @@ async fn tat_writes_need_a_writer_and_are_audited() {
         let (ak, sk, ..) = TEAM.iter().find(|t| t.2 == user).unwrap();
         (format!("TC{ak}"), format!("tc-{sk}"))
     };
-    let (id, key) = tat_as("vera");
-    let r = api
-        .tat_as(
-            &id,
-            &key,
-            "CreateCommand",
-            json!({"CommandName": "x", "Content": "ZWNobw=="}),
-        )
-        .await;
+    let create_command = |user: &str| {
+        let (id, key) = tat_as(user);
+        let api = &api;
+        async move {
+            api.tat_as(
+                &id,
+                &key,
+                "CreateCommand",
+                json!({"CommandName": "x", "Content": "ZWNobw=="}),
+            )
+            .await
+        }
+    };
+    let r = create_command("vera").await;
     assert_eq!(r["Error"]["Code"], "UnauthorizedOperation", "{r}");
     assert!(
         r["Error"]["Message"].as_str().unwrap().contains("viewer"),
         "{r}"
     );
+    let (id, key) = tat_as("vera");
     let r = api.tat_as(&id, &key, "DescribeCommands", json!({})).await;
     assert!(r["Error"].is_null(), "{r}");
-    let (id, key) = tat_as("oscar");
-    let r = api
-        .tat_as(
-            &id,
-            &key,
-            "CreateCommand",
-            json!({"CommandName": "x", "Content": "ZWNobw=="}),
-        )
-        .await;
+    let r = create_command("oscar").await;
     assert!(r["CommandId"].is_string(), "{r}");
 
     let trail = as_user(&server, "adam")
@@ -288,8 +286,7 @@ async fn changes_carry_the_callers_identity_and_every_write_is_in_the_trail() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_official_sdk_drives_script_review_end_to_end() {
-    let Ok(python) = std::env::var("COCPIT_SDK_PYTHON") else {
-        eprintln!("SKIPPED: COCPIT_SDK_PYTHON is not set (bash .ci/test sets it to the SDK venv)");
+    let Some(python) = common::sdk::python() else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -301,22 +298,9 @@ async fn the_official_sdk_drives_script_review_end_to_end() {
             format!("{ak}:{sk}")
         })
         .collect();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sdk/review_check.py");
-    let out = tokio::process::Command::new(python)
-        .arg(script)
-        .args([&server.base, PROJECT])
-        .args(&pairs)
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let last = stdout.lines().last().unwrap_or_default();
-    assert!(
-        out.status.success() && last.ends_with(" passed, 0 failed"),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let mut args = vec![server.base.as_str(), PROJECT];
+    args.extend(pairs.iter().map(String::as_str));
+    common::sdk::check(&python, "review_check.py", &args).await;
     // Every decision is kept, with the content it applied to.
     let api = as_user(&server, "oscar");
     let scripts = api

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod faults;
+pub mod sdk;
 pub mod server;
 pub mod sshd;
 pub mod tmux;
