@@ -212,6 +212,9 @@ fn a_changed_script_shows_what_changed_since_its_approval() {
     let screen = format!("{:?}", draw(&s, 160, 48));
     assert!(screen.contains("- cp /srv/new/* /srv/web"), "{screen}");
     assert!(screen.contains("+ cp -r /srv/new /srv/web"), "{screen}");
+    // Opened from the Reviews pane, esc goes back there.
+    press(&mut s, KeyCode::Esc);
+    assert_eq!(s.pane, Pane::Reviews);
 }
 
 #[test]

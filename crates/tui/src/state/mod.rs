@@ -333,6 +333,8 @@ pub struct ScriptView {
     pub highlight: Highlight,
     /// The content its reviewers last approved, when it has reviewers (for the diff).
     pub approved: Option<String>,
+    /// The list it was opened from (where `esc` goes back to).
+    pub from: Pane,
 }
 
 impl ScriptView {
@@ -344,6 +346,7 @@ impl ScriptView {
             scroll: 0,
             highlight: Highlight::new(cocpit_api::model::script::ScriptType::Shell),
             approved: None,
+            from: Pane::Scripts,
         }
     }
 }

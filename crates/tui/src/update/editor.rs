@@ -17,6 +17,15 @@ pub fn open_script(s: &mut State, uuid: String) -> Outcome {
     if s.script.as_ref().is_none_or(|v| v.script_uuid != uuid) {
         s.script = Some(ScriptView::new(uuid.clone()));
     }
+    // `esc` goes back to the list it was opened from.
+    let from = if s.pane == Pane::Reviews {
+        Pane::Reviews
+    } else {
+        Pane::Scripts
+    };
+    if let Some(v) = s.script.as_mut() {
+        v.from = from;
+    }
     go(s, Pane::Script).with(Effect::LoadScript(uuid))
 }
 

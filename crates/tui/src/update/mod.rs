@@ -567,7 +567,7 @@ pub fn back(s: &mut State) {
 pub fn parent(s: &State) -> Option<Pane> {
     match s.pane {
         Pane::Order => Some(Pane::Orders),
-        Pane::Script => Some(Pane::Scripts),
+        Pane::Script => Some(s.script.as_ref().map_or(Pane::Scripts, |v| v.from)),
         Pane::Editor => {
             let edited = s.editor.as_ref().and_then(|e| e.script_uuid.clone());
             let shown = s.script.as_ref().map(|v| v.script_uuid.clone());
