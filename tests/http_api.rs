@@ -609,3 +609,56 @@ async fn health_readiness_and_metrics_answer_without_a_signature() {
     // A key of a path never becomes a label.
     assert!(!text.contains("SC404"), "{text}");
 }
+
+/// The order gauges follow the store: a state that has emptied reads 0, not its last count.
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_count_orders_by_status_as_they_change() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("d"));
+    let api = server.client();
+    let scrape = || async {
+        reqwest::get(format!("{}/metrics", server.base))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let uuid = api
+        .ok(
+            "POST",
+            "/v1/job/scripts",
+            Some(script_body("gauge", "sleep 1")),
+        )
+        .await;
+    let eid = api
+        .ok("POST", &format!("/v1/job/scripts/{}", uuid.as_str().unwrap()), Some(json!({
+            "execute_param": {"resourceful": true, "timeout": 60, "success_rate": 100, "execute_user": "root"},
+            "execute_batches": [{"batch_index": 1, "rotation_strategy": "CONTINUE",
+                                 "target_instances": [{"resource_id": "demo-01"}]}]
+        })))
+        .await;
+    let eid = eid.as_str().unwrap().to_string();
+    api.wait(&eid, "running", |o, _| o["status"] == "PROCESSING")
+        .await;
+    let running = scrape().await;
+    assert!(
+        running.contains(r#"cocpit_orders{status="PROCESSING"} 1"#),
+        "{running}"
+    );
+    api.wait(&eid, "finished", |o, _| o["status"] == "FINISHED")
+        .await;
+    let done = scrape().await;
+    assert!(
+        done.contains(r#"cocpit_orders{status="PROCESSING"} 0"#),
+        "{done}"
+    );
+    assert!(
+        done.contains(r#"cocpit_orders{status="FINISHED"} 1"#),
+        "{done}"
+    );
+    assert!(
+        done.contains(r#"cocpit_instances{status="FINISHED"} 1"#),
+        "{done}"
+    );
+}

@@ -13,9 +13,20 @@ impl Engine {
     /// Sets the gauges read when metrics are scraped: orders and instances by status, ssh
     /// masters up.
     pub fn measure(&self) -> Result<()> {
+        use cocpit_api::model::order::{InstanceStatus, OrderStatus};
         let [orders, instances] = self.inner.store.totals_by_status()?;
-        for (name, counts) in [(metric::ORDERS, orders), (metric::INSTANCES, instances)] {
-            for (status, n) in counts {
+        let order_states = OrderStatus::ALL.iter().map(|s| s.as_str());
+        let instance_states = InstanceStatus::ALL.iter().map(|s| s.as_str());
+        for (name, counts, known) in [
+            (metric::ORDERS, orders, order_states.collect::<Vec<_>>()),
+            (metric::INSTANCES, instances, instance_states.collect()),
+        ] {
+            // Every state is set, so one that has emptied reads 0, not its last count.
+            for status in known {
+                let n = counts
+                    .iter()
+                    .find(|(s, _)| s == status)
+                    .map_or(0, |(_, n)| *n);
                 metrics::gauge!(name, "status" => status).set(n as f64);
             }
         }
