@@ -368,3 +368,48 @@ fn a_decision_on_the_shown_script_reads_it_again() {
             .any(|e| matches!(e, Effect::LoadScript(_)))
     );
 }
+
+/// What a server sends is untrusted: an audit row or an error carrying escape sequences reaches
+/// the screen neutralised.
+#[test]
+fn hostile_audit_rows_and_messages_are_terminal_safe() {
+    use cocpit::model::team::AuditEntry;
+    let mut s = as_user("adam", Role::Admin);
+    update::act(&mut s, Action::Audit);
+    // An OSC 52 clipboard write, a screen clear, and a right-to-left override.
+    let hostile = "\u{1b}]52;c;cm0gLXJmIH4=\u{7}\u{1b}[2Jtxt.\u{202e}exe";
+    update::update(
+        &mut s,
+        Msg::Audit(Ok(vec![AuditEntry {
+            id: 1,
+            at: T0,
+            user: "mallory".into(),
+            user_id: String::new(),
+            role: hostile.into(),
+            address: hostile.into(),
+            method: "POST".into(),
+            operation: hostile.into(),
+            target: String::new(),
+            status: 200,
+            outcome: "ok".into(),
+        }])),
+    );
+    update::update(&mut s, Msg::Done(Err(format!("refused: {hostile}"))));
+    let b = draw(&s, 160, 48);
+    let buf = b.buffer();
+    let screen: String = buf.content().iter().map(|c| c.symbol()).collect();
+    // The sequences are removed whole (not just their ESC), the override made visible.
+    assert!(
+        !screen.contains("52;c;"),
+        "an escape sequence's body reached the screen"
+    );
+    assert!(
+        !screen.contains("[2J"),
+        "an escape sequence's body reached the screen"
+    );
+    assert!(
+        !screen.contains('\u{202e}'),
+        "a bidi override reached the screen"
+    );
+    assert!(screen.contains("refused: txt.\u{fffd}exe"), "{screen}");
+}

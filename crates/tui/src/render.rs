@@ -253,8 +253,15 @@ fn render_message(s: &State, f: &mut Frame, area: Rect) {
             Span::styled("▏", s.theme.accent()),
             Span::styled("  (enter keeps, esc clears, ! inverts)", s.theme.dim()),
         ]),
-        (_, Some((Level::Error, m))) => Line::from(Span::styled(format!("✘ {m}"), s.theme.error())),
-        (_, Some((Level::Info, m))) => Line::from(Span::raw(format!("• {m}"))),
+        // A message may quote a server or a script: terminal-safe, whatever made it.
+        (_, Some((Level::Error, m))) => Line::from(Span::styled(
+            format!("✘ {}", cocpit_api::sanitize::for_display(m)),
+            s.theme.error(),
+        )),
+        (_, Some((Level::Info, m))) => Line::from(Span::raw(format!(
+            "• {}",
+            cocpit_api::sanitize::for_display(m)
+        ))),
         _ => Line::default(),
     };
     one_line(f, area, &line, Style::default());

@@ -306,12 +306,12 @@ pub fn audit(s: &State, f: &mut Frame, area: Rect) {
             vec![
                 plain(short_time(x.at, s.utc_offset)),
                 plain(for_display(&x.user)),
-                plain(x.operation.clone()),
+                plain(for_display(&x.operation)),
                 status,
                 plain(for_display(&x.outcome)),
                 plain(for_display(&x.target)),
-                plain(x.role.clone()),
-                plain(x.address.clone()),
+                plain(for_display(&x.role)),
+                plain(for_display(&x.address)),
             ]
         },
     );
