@@ -413,3 +413,27 @@ fn hostile_audit_rows_and_messages_are_terminal_safe() {
     );
     assert!(screen.contains("refused: txt.\u{fffd}exe"), "{screen}");
 }
+
+/// A draft restored into the editor under --read-only cannot be saved either: the gate is on
+/// every key that writes, the editor's ctrl-s included.
+#[test]
+fn read_only_holds_in_the_editor_too() {
+    use cocpit::tui::editor::Editor;
+    use ratatui::crossterm::event::{KeyEvent, KeyModifiers};
+    let mut s = as_user("adam", Role::Admin);
+    s.read_only = true;
+    let mut e = Editor::new_script(0);
+    e.name = "from_a_draft".into();
+    s.editor = Some(Box::new(e));
+    s.pane = Pane::Editor;
+    let out = update::update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL)),
+    );
+    assert!(out.effects.is_empty(), "{:?}", out.effects);
+    assert!(
+        s.message.as_ref().unwrap().1.contains("--read-only"),
+        "{:?}",
+        s.message
+    );
+}

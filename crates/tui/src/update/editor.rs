@@ -202,6 +202,12 @@ pub fn editor_key(s: &mut State, k: KeyEvent) -> Outcome {
     } else {
         None
     };
+    if let Some(refused) = bound.and_then(|a| super::keys::write_refused(s, a)) {
+        return refused;
+    }
+    let Some(e) = s.editor.as_mut() else {
+        return Outcome::default();
+    };
     let in_content = e.focus == crate::editor::Field::Content;
     match bound {
         Some(Action::Save) => return save(s),

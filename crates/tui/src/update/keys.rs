@@ -147,15 +147,19 @@ pub(super) fn is_move(a: Action) -> bool {
     )
 }
 
+/// Every key that writes passes here, wherever it is pressed (a list, a detail, the editor):
+/// under a read-only role it stays listed and says why it does nothing.
+pub(super) fn write_refused(s: &mut State, a: Action) -> Option<Outcome> {
+    let why = s.write_block().filter(|_| a.writes())?;
+    s.message = Some((Level::Error, format!("{}: disabled, {why}", a.describe())));
+    Some(Outcome::redraw())
+}
+
 pub fn act(s: &mut State, a: Action) -> Outcome {
     s.message = None;
     let page = s.page;
-    // Keys that write stay listed, and say why they do nothing.
-    if a.writes()
-        && let Some(why) = s.write_block()
-    {
-        s.message = Some((Level::Error, format!("{}: disabled, {why}", a.describe())));
-        return Outcome::redraw();
+    if let Some(refused) = write_refused(s, a) {
+        return refused;
     }
     match a {
         Action::Quit => {
