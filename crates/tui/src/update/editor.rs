@@ -188,9 +188,9 @@ pub fn ask_delete(s: &mut State, uuid: String) -> Outcome {
 /// Keys while the editor is open. Bound actions that mean something here come first; the
 /// rest is typing.
 pub fn editor_key(s: &mut State, k: KeyEvent) -> Outcome {
-    let Some(e) = s.editor.as_mut() else {
+    if s.editor.is_none() {
         return Outcome::default();
-    };
+    }
     let bound = if k
         .modifiers
         .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
