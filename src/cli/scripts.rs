@@ -195,18 +195,8 @@ pub async fn script(b: &dyn Backend, cmd: ScriptCmd, out: Output) -> CliResult {
                     properties: ScriptPropertiesModel {
                         risk_level: a.risk_level,
                         version: a.version,
-                        reviewers: (!a.reviewers.is_empty()).then(|| {
-                            a.reviewers
-                                .iter()
-                                .map(|r| {
-                                    let (name, id) = r.split_once(':').unwrap_or((r, ""));
-                                    ReviewerInfo {
-                                        reviewer_name: name.into(),
-                                        reviewer_id: id.into(),
-                                    }
-                                })
-                                .collect()
-                        }),
+                        reviewers: (!a.reviewers.is_empty())
+                            .then(|| crate::model::team::parse_reviewers(&a.reviewers.join(","))),
                         protocol: None,
                     },
                     script_params: Some(params),

@@ -22,20 +22,14 @@ fn reviewers(p: &ScriptPropertiesModel) -> &[ReviewerInfo] {
     p.reviewers.as_deref().unwrap_or(&[])
 }
 
-/// Whether `who` is among `p`'s reviewers: by user id when both have one, else by name.
+/// Whether `who` is among `p`'s reviewers.
 pub(crate) fn is_reviewer(p: &ScriptPropertiesModel, who: &Caller) -> bool {
-    reviewers(p).iter().any(|r| {
-        if !r.reviewer_id.is_empty() && !who.user_id.is_empty() {
-            r.reviewer_id == who.user_id
-        } else {
-            r.reviewer_name == who.user
-        }
-    })
+    who.reviews(reviewers(p))
 }
 
 /// Whether `who` wrote the script.
 pub(crate) fn is_author(row: &ScriptRow, who: &Caller) -> bool {
-    row.creator_id == who.id() || row.creator == who.user
+    who.wrote(&row.creator, &row.creator_id)
 }
 
 fn names(p: &ScriptPropertiesModel) -> String {

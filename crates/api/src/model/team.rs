@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::script::ScriptStatus;
+use super::script::{ReviewerInfo, ScriptStatus};
 use super::wire_enum;
 
 wire_enum!(
@@ -59,6 +59,51 @@ impl Caller {
             &self.user_id
         }
     }
+
+    /// Whether this caller is among `reviewers`: by user id when both have one, else by name.
+    pub fn reviews(&self, reviewers: &[ReviewerInfo]) -> bool {
+        reviewers.iter().any(|r| {
+            if !r.reviewer_id.is_empty() && !self.user_id.is_empty() {
+                r.reviewer_id == self.user_id
+            } else {
+                r.reviewer_name == self.user
+            }
+        })
+    }
+
+    /// Whether this caller wrote what `creator` / `creator_id` name.
+    pub fn wrote(&self, creator: &str, creator_id: &str) -> bool {
+        creator_id == self.id() || creator == self.user
+    }
+}
+
+/// Reviewers as people type them: `name[:user_id]`, separated by commas; blanks ignored.
+pub fn parse_reviewers(text: &str) -> Vec<ReviewerInfo> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            let (name, id) = t.split_once(':').unwrap_or((t, ""));
+            ReviewerInfo {
+                reviewer_name: name.trim().to_string(),
+                reviewer_id: id.trim().to_string(),
+            }
+        })
+        .collect()
+}
+
+/// Reviewers as [`parse_reviewers`] reads them back: `name:user_id, name`.
+pub fn reviewers_text(rs: &[ReviewerInfo]) -> String {
+    rs.iter()
+        .map(|r| {
+            if r.reviewer_id.is_empty() {
+                r.reviewer_name.clone()
+            } else {
+                format!("{}:{}", r.reviewer_name, r.reviewer_id)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A name as an operator (tests and tools that act as one).
@@ -133,4 +178,31 @@ pub struct AuditQuery {
     pub limit: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marker: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reviewers_are_matched_by_user_id_else_by_name() {
+        let rs = parse_reviewers(" rita:u-rita , oscar,, ");
+        assert_eq!(reviewers_text(&rs), "rita:u-rita, oscar");
+        let rita = Caller {
+            user: "rita".into(),
+            user_id: "u-rita".into(),
+            role: Role::Operator,
+        };
+        assert!(rita.reviews(&rs));
+        // Both have an id: the id decides, not a shared name.
+        let other_rita = Caller {
+            user_id: "u-other".into(),
+            ..rita.clone()
+        };
+        assert!(!other_rita.reviews(&rs));
+        // No id on the caller: the name decides.
+        assert!(Caller::new("oscar", Role::Operator).reviews(&rs));
+        assert!(!Caller::new("vera", Role::Viewer).reviews(&rs));
+        assert!(rita.wrote("someone", "u-rita") && rita.wrote("rita", "") && !rita.wrote("x", "y"));
+    }
 }

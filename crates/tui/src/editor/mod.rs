@@ -133,7 +133,9 @@ impl Editor {
             script_type: d.script_type,
             risk: d.properties.risk_level,
             version: d.properties.version.clone(),
-            reviewers: reviewers_text(d.properties.reviewers.as_deref().unwrap_or(&[])),
+            reviewers: cocpit_api::model::team::reviewers_text(
+                d.properties.reviewers.as_deref().unwrap_or(&[]),
+            ),
             params: d.script_params.clone(),
             content: text_area(&d.content),
             focus: Field::Content,
@@ -220,7 +222,7 @@ impl Editor {
     }
 
     fn properties(&self) -> ScriptPropertiesModel {
-        let reviewers = parse_reviewers(&self.reviewers);
+        let reviewers = cocpit_api::model::team::parse_reviewers(&self.reviewers);
         ScriptPropertiesModel {
             risk_level: self.risk,
             version: self.version.clone(),
@@ -502,35 +504,6 @@ pub fn char_width(c: char) -> usize {
     } else {
         c.width().unwrap_or(1).max(1)
     }
-}
-
-/// Reviewers as the editor shows them: `name:user_id, name`.
-pub fn reviewers_text(rs: &[ReviewerInfo]) -> String {
-    rs.iter()
-        .map(|r| {
-            if r.reviewer_id.is_empty() {
-                r.reviewer_name.clone()
-            } else {
-                format!("{}:{}", r.reviewer_name, r.reviewer_id)
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Reviewers as typed: `name[:user_id]`, separated by commas; blanks ignored.
-pub fn parse_reviewers(text: &str) -> Vec<ReviewerInfo> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(|t| {
-            let (name, id) = t.split_once(':').unwrap_or((t, ""));
-            ReviewerInfo {
-                reviewer_name: name.trim().to_string(),
-                reviewer_id: id.trim().to_string(),
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -501,17 +501,11 @@ impl State {
     }
 }
 
-/// Whether script `s` waits for `me`'s review: PENDING_APPROVE, `me` among its reviewers (by
-/// user id when both have one, else by name), and not its author.
+/// Whether script `s` waits for `me`'s review: PENDING_APPROVE, `me` among its reviewers, and
+/// not its author.
 pub fn waits_for(s: &ScriptListModel, me: &cocpit_api::model::team::Caller) -> bool {
     use cocpit_api::model::script::ScriptStatus;
-    let reviewer = s.properties.reviewers.iter().flatten().any(|r| {
-        if !r.reviewer_id.is_empty() && !me.user_id.is_empty() {
-            r.reviewer_id == me.user_id
-        } else {
-            r.reviewer_name == me.user
-        }
-    });
-    let author = s.creator_id == me.id() || s.creator == me.user;
-    s.status == ScriptStatus::PendingApprove && reviewer && !author
+    s.status == ScriptStatus::PendingApprove
+        && me.reviews(s.properties.reviewers.as_deref().unwrap_or(&[]))
+        && !me.wrote(&s.creator, &s.creator_id)
 }
