@@ -116,8 +116,12 @@ fn read_only_disables_writes_for_anyone() {
     let out = update::act(&mut s, Action::DeleteScript);
     assert!(out.effects.is_empty());
     assert!(s.message.as_ref().unwrap().1.contains("--read-only"));
-    let screen = format!("{:?}", draw(&s, 160, 48));
-    assert!(screen.contains("read-only"), "{screen}");
+    // The header says so (not only the message line the key just wrote).
+    let b = draw(&s, 160, 48);
+    let header: String = (0..160)
+        .map(|x| b.buffer()[(x, 0)].symbol().to_string())
+        .collect();
+    assert!(header.contains("│ read-only │"), "{header}");
 }
 
 #[test]

@@ -91,7 +91,7 @@ pub fn stamp(field: &str, given: &str, caller: &Option<Extension<Caller>>) -> St
     if !given.is_empty() && given != who {
         tracing::info!(
             field,
-            given = %cocpit_api::sanitize::for_display(given),
+            given = %cocpit_api::sanitize::for_display(&given.chars().take(64).collect::<String>()),
             caller = %who,
             "a name in the body was replaced by the caller's"
         );

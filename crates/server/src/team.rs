@@ -39,6 +39,9 @@ pub async fn audit(
     Ok(Json(Data::new(app.engine.audit(&q)?)))
 }
 
+/// The most characters of a write's key fields the trail keeps.
+const MAX_TARGET: usize = 256;
+
 /// Path parameters that are secrets, never written to the trail.
 const SECRET_PARAMS: &[&str] = &["integration_key"];
 
@@ -122,4 +125,8 @@ fn target(route: &Route, path: &str) -> String {
         .map(|(n, v)| format!("{n}={}", cocpit_api::sanitize::for_display(&v)))
         .collect::<Vec<_>>()
         .join(" ")
+        // A path's ids are short; a hostile one is kept to a bound.
+        .chars()
+        .take(MAX_TARGET)
+        .collect()
 }

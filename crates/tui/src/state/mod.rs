@@ -429,17 +429,10 @@ impl State {
         }
     }
 
-    /// Scripts waiting for a decision from us: PENDING_APPROVE, we are a reviewer, not the
-    /// author.
+    /// Scripts waiting for a decision from us (the Reviews list, kept by `update`: the header
+    /// reads it on every frame without going through the scripts).
     pub fn reviews_waiting(&self) -> usize {
-        let Some(me) = &self.identity else {
-            return 0;
-        };
-        self.scripts
-            .items
-            .iter()
-            .filter(|s| waits_for(s, me))
-            .count()
+        self.reviews.items.len()
     }
 
     pub fn new(backend: String, theme: Theme, keymap: Keymap) -> State {
