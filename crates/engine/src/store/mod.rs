@@ -197,6 +197,7 @@ CREATE INDEX audit_at ON audit(at);
 pub mod docs;
 mod incidents;
 mod orders;
+mod paging;
 mod scripts;
 mod team;
 

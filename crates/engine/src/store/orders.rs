@@ -91,49 +91,22 @@ impl Store {
         marker: Option<i64>,
         limit: i64,
     ) -> Result<(u64, Vec<OrderRow>)> {
-        let mut cond = vec!["1 = 1".to_string()];
-        let mut args: Vec<rusqlite::types::Value> = vec![];
-        let mut push = |sql: &str, v: rusqlite::types::Value| {
-            args.push(v);
-            cond.push(sql.replace('?', &format!("?{}", args.len())));
-        };
+        let mut cond = super::paging::Conditions::default();
         if let Some(s) = f.status {
-            push("status = ?", s.as_str().to_string().into());
+            cond.push("status = ?", s.as_str().to_string());
         }
         if let Some(c) = &f.creator {
-            push("creator = ?", c.clone().into());
+            cond.push("creator = ?", c.clone());
         }
         if let Some(t) = f.created_from {
-            push("gmt_created >= ?", t.into());
+            cond.push("gmt_created >= ?", t);
         }
         if let Some(t) = f.created_to {
-            push("gmt_created <= ?", t.into());
+            cond.push("gmt_created <= ?", t);
         }
-        let c = self.conn();
-        let where_ = cond.join(" AND ");
-        let total: i64 = c.query_row(
-            &format!("SELECT COUNT(*) FROM orders WHERE {where_}"),
-            rusqlite::params_from_iter(args.iter()),
-            |r| r.get(0),
-        )?;
-        let mut page_args = args.clone();
-        let mut page_where = where_;
-        if let Some(m) = marker {
-            page_args.push(m.into());
-            page_where.push_str(&format!(" AND id < ?{}", page_args.len()));
-        }
-        page_args.push(limit.into());
-        let sql = format!(
-            "SELECT {ORDER_COLS} FROM orders WHERE {page_where} ORDER BY id DESC LIMIT ?{}",
-            page_args.len()
-        );
-        let mut stmt = c.prepare(&sql)?;
-        let rows = stmt
-            .query_map(rusqlite::params_from_iter(page_args.iter()), |r| {
-                self.order_opened(r)
-            })?
-            .collect::<Result<Vec<_>>>()?;
-        Ok((total as u64, rows))
+        self.page("orders", ORDER_COLS, cond, marker, limit, |r| {
+            self.order_opened(r)
+        })
     }
 
     /// Orders that still have work or a decision pending.

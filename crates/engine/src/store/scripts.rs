@@ -93,56 +93,26 @@ impl Store {
         marker: Option<i64>,
         limit: i64,
     ) -> Result<(u64, Vec<ScriptRow>)> {
-        let mut cond = vec!["1 = 1".to_string()];
-        let mut args: Vec<rusqlite::types::Value> = vec![];
-        let mut push = |sql: &str, v: rusqlite::types::Value| {
-            args.push(v);
-            cond.push(sql.replace('?', &format!("?{}", args.len())));
-        };
+        let mut cond = super::paging::Conditions::default();
         if let Some(n) = &f.name_like {
             let escaped = n
                 .replace('\\', "\\\\")
                 .replace('%', "\\%")
                 .replace('_', "\\_");
-            push("name LIKE ? ESCAPE '\\'", format!("%{escaped}%").into());
+            cond.push("name LIKE ? ESCAPE '\\'", format!("%{escaped}%"));
         }
         if let Some(c) = &f.creator {
-            push("creator = ?", c.clone().into());
+            cond.push("creator = ?", c.clone());
         }
         if let Some(r) = &f.risk_level {
-            push(
-                "json_extract(properties, '$.risk_level') = ?",
-                r.clone().into(),
-            );
+            cond.push("json_extract(properties, '$.risk_level') = ?", r.clone());
         }
         if let Some(t) = &f.script_type {
-            push("type = ?", t.clone().into());
+            cond.push("type = ?", t.clone());
         }
-        let c = self.conn();
-        let where_ = cond.join(" AND ");
-        let total: i64 = c.query_row(
-            &format!("SELECT COUNT(*) FROM scripts WHERE {where_}"),
-            rusqlite::params_from_iter(args.iter()),
-            |r| r.get(0),
-        )?;
-        let mut page_args = args.clone();
-        let mut page_where = where_;
-        if let Some(m) = marker {
-            page_args.push(m.into());
-            page_where.push_str(&format!(" AND id < ?{}", page_args.len()));
-        }
-        page_args.push(limit.into());
-        let sql = format!(
-            "SELECT {SCRIPT_COLS} FROM scripts WHERE {page_where} ORDER BY id DESC LIMIT ?{}",
-            page_args.len()
-        );
-        let mut stmt = c.prepare(&sql)?;
-        let rows = stmt
-            .query_map(rusqlite::params_from_iter(page_args.iter()), |r| {
-                self.script_opened(r)
-            })?
-            .collect::<Result<Vec<_>>>()?;
-        Ok((total as u64, rows))
+        self.page("scripts", SCRIPT_COLS, cond, marker, limit, |r| {
+            self.script_opened(r)
+        })
     }
 
     // ---------------------------------------------------------------- orders
