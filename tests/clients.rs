@@ -42,7 +42,9 @@ fn node(script: &str, args: &[&str]) -> Option<Value> {
             return None;
         }
     };
-    let out = Command::new("node")
+    // Bounded: a hung client fails the test instead of holding CI.
+    let out = Command::new("timeout")
+        .args(["--kill-after=5", "120", "node"])
         .arg(root().join("tests/clients").join(script))
         .args(args)
         .env("NODE_PATH", modules)
@@ -119,7 +121,9 @@ fn tccli() -> Result<PathBuf, String> {
 
 /// Runs `tccli tat ACTION --region … --endpoint BASE ARGS…`: its exit status, stdout, stderr.
 fn tat_cli(bin: &PathBuf, base: &str, action: &str, args: &[&str]) -> (bool, Value, String) {
-    let out = Command::new(bin)
+    let out = Command::new("timeout")
+        .args(["--kill-after=5", "60"])
+        .arg(bin)
         .args([
             "tat",
             action,

@@ -17,7 +17,9 @@ pub fn python() -> Option<String> {
 /// Runs `tests/sdk/SCRIPT ARGS…` and asserts every check passed.
 pub async fn check(python: &str, script: &str, args: &[&str]) {
     let path = format!("{}/tests/sdk/{script}", env!("CARGO_MANIFEST_DIR"));
-    let out = tokio::process::Command::new(python)
+    // Bounded: a hung SDK call fails the test instead of holding CI.
+    let out = tokio::process::Command::new("timeout")
+        .args(["--kill-after=5", "300", python])
         .arg(path)
         .args(args)
         .env("NO_PROXY", "127.0.0.1,localhost")
