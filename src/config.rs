@@ -26,6 +26,8 @@ pub struct Config {
     pub serve: Serve,
     #[serde(default)]
     pub engine: EngineSettings,
+    #[serde(default)]
+    pub ssh: cocpit_engine::settings::SshSection,
     /// Limits every run (script instance, agent task, TAT fire) starts under.
     #[serde(default)]
     pub runner: RunLimits,
@@ -95,6 +97,7 @@ impl Config {
         cocpit_engine::settings::Setup {
             inventory: self.inventory.clone(),
             engine: self.engine.clone(),
+            ssh: self.ssh,
             runner: self.runner,
             alarms: self.alarms.clone(),
             agents: self.agents.clone(),
@@ -200,6 +203,8 @@ impl Config {
             ),
             ("serve.header_timeout", self.serve.header_timeout, (1, 3600)),
             ("serve.body_timeout", self.serve.body_timeout, (1, 3600)),
+            // ssh reads ControlPersist=0 as "for ever": a master always has an end.
+            ("ssh.keep", self.ssh.keep, (1, 86_400)),
         ] {
             if !(lo..=hi).contains(&v) {
                 return Err(ConfigError::Invalid(format!(

@@ -290,3 +290,94 @@ async fn batches_and_retries_reuse_each_hosts_master_connection() {
     // Four sessions, three hosts: each host authenticated once, over its master.
     assert_eq!(sshd.authentications(), 3, "one connection per host");
 }
+
+/// The pid of the master behind `socket`, if one answers (`ssh -O check` says it).
+fn master_pid(socket: &std::path::Path) -> Option<i32> {
+    let out = std::process::Command::new("ssh")
+        .arg("-o")
+        .arg(format!("ControlPath={}", socket.display()))
+        .args(["-O", "check", "x"])
+        .output()
+        .ok()?;
+    let said = String::from_utf8_lossy(&out.stderr);
+    said.split("pid=").nth(1)?.split(')').next()?.parse().ok()
+}
+
+fn sockets(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut all: Vec<_> = std::fs::read_dir(dir)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    all.sort();
+    all
+}
+
+/// Masters outlive their order (a run again authenticates nothing), one that died behind the
+/// engine's back is noticed and replaced before a run uses it, and all close with the engine.
+#[tokio::test(flavor = "multi_thread")]
+async fn masters_are_kept_across_orders_checked_before_use_and_closed_at_exit() {
+    let sshd = Sshd::start();
+    let data = tempfile::tempdir().unwrap();
+    let mut cfg = cocpit::config::Config::default();
+    cfg.inventory.hosts = vec![sshd.host("web-01"), sshd.host("web-02")];
+    let e = cocpit::engine::Engine::open(data.path(), &cfg.engine_setup()).unwrap();
+    let s = create(&e, "hello", "echo hi\n", vec![]);
+    let run = |e: &cocpit::engine::Engine| {
+        e.execute_script(
+            &s,
+            plan(&[(&["web-01", "web-02"], Continue)], &[], 60, 1.0),
+            "t",
+        )
+        .unwrap()
+    };
+    let first = run(&e);
+    wait_status(&e, &first, O::Finished).await;
+    assert_eq!(sshd.authentications(), 2);
+    let control = data.path().join("work").join("ssh");
+    let kept = sockets(&control);
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    let pids: Vec<i32> = kept.iter().map(|s| master_pid(s).unwrap()).collect();
+
+    let again = run(&e);
+    let done = wait_status(&e, &again, O::Finished).await;
+    assert!(done.instances.iter().all(|i| i.status == I::Finished));
+    assert_eq!(sshd.authentications(), 2, "a run again pays no handshake");
+
+    // One master dies; its socket stays behind.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pids[0]),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let third = run(&e);
+    let done = wait_status(&e, &third, O::Finished).await;
+    assert!(done.instances.iter().all(|i| i.status == I::Finished));
+    assert_eq!(
+        sshd.authentications(),
+        3,
+        "only the dead master is opened again"
+    );
+    let replaced = master_pid(&kept[0]).expect("a new master behind the socket");
+    assert_ne!(replaced, pids[0]);
+    assert_eq!(master_pid(&kept[1]), Some(pids[1]));
+
+    let disconnects = || {
+        std::fs::read_to_string(sshd.dir.path().join("sshd.log"))
+            .unwrap_or_default()
+            .matches("Received disconnect from")
+            .count()
+    };
+    assert_eq!(disconnects(), 0);
+    e.wind_down("test over").await.unwrap();
+    assert!(sockets(&control).is_empty(), "{:?}", sockets(&control));
+    // Both live masters said goodbye to the server (the killed one could not).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while disconnects() < 2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        disconnects(),
+        2,
+        "{}",
+        std::fs::read_to_string(sshd.dir.path().join("sshd.log")).unwrap()
+    );
+}

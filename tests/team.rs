@@ -282,6 +282,17 @@ async fn changes_carry_the_callers_identity_and_every_write_is_in_the_trail() {
     assert!(none.as_array().unwrap().is_empty());
     let (status, v) = alice.call("GET", "/v1/cocpit/audit?limit=0", None).await;
     assert_eq!(status, 400, "{v}");
+    // A write that failed is there with why.
+    let (status, _) = alice.call("DELETE", "/v1/cocpit/silences/nope", None).await;
+    assert_eq!(status, 404);
+    let newest = alice.ok("GET", "/v1/cocpit/audit?limit=1", None).await;
+    assert_eq!(newest[0]["operation"], "EXPIRE_SILENCE");
+    assert_eq!(newest[0]["status"], 404);
+    let outcome = newest[0]["outcome"].as_str().unwrap();
+    assert!(
+        outcome.starts_with("failed (404): ") && outcome.contains("nope"),
+        "{outcome}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -395,39 +406,4 @@ fn a_reviewer_approves_a_script_from_the_keyboard_and_runs_it() {
     ));
     assert_eq!(reviews[0]["reviewer"], "rita");
     assert_eq!(reviews[0]["comments"], "looks safe");
-}
-
-/// An entry is written before its write runs: one the process never finished (a crash
-/// mid-write) says so after a restart instead of vanishing.
-#[tokio::test(flavor = "multi_thread")]
-async fn an_audit_entry_begun_before_a_crash_says_it_never_finished() {
-    use cocpit::engine::Engine;
-    use cocpit::model::team::{AuditEntry, AuditQuery};
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("d");
-    let setup = cocpit::config::Config::default().engine_setup();
-    let engine = Engine::open(&data, &setup).unwrap();
-    let entry = |status: u16, outcome: &str| AuditEntry {
-        id: 0,
-        at: chrono::Utc::now().timestamp_millis(),
-        user: "alice".into(),
-        user_id: "u-alice".into(),
-        role: "operator".into(),
-        address: "127.0.0.1:1".into(),
-        method: "POST".into(),
-        operation: "EXECUTE_SCRIPT".into(),
-        target: "script_uuid=SC1".into(),
-        status,
-        outcome: outcome.into(),
-    };
-    let done = engine.record_audit(&entry(0, "in progress"), None).unwrap();
-    engine.finish_audit(done, 200, "ok").unwrap();
-    engine.record_audit(&entry(0, "in progress"), None).unwrap();
-    drop(engine);
-    let engine = Engine::open(&data, &setup).unwrap();
-    let trail = engine.audit(&AuditQuery::default()).unwrap();
-    assert_eq!(trail.len(), 2);
-    assert_eq!(trail[0].outcome, cocpit::engine::audit::UNFINISHED);
-    assert_eq!(trail[1].outcome, "ok");
-    assert_eq!(trail[1].status, 200);
 }

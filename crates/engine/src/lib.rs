@@ -81,6 +81,8 @@ pub(crate) enum StopReason {
 
 pub(crate) struct Inner {
     pub(crate) store: Store,
+    /// The audit trail's ids and retention.
+    pub(crate) trail: audit::Trail,
     pub(crate) hosts: BTreeMap<String, Host>,
     pub(crate) settings: EngineSettings,
     /// `[runner]` limits every run starts under.
@@ -199,7 +201,9 @@ impl Engine {
             }
         }
         let work = data_dir.join("work");
-        // Working directories of a previous run belong to instances that have ended.
+        // Working directories of a previous run belong to instances that have ended, and the
+        // ssh masters a crashed engine left have no one to use them.
+        masters::close_masters(&transport::control_dir(&work));
         let _ = std::fs::remove_dir_all(&work);
         Self::start(
             store,
@@ -257,12 +261,13 @@ impl Engine {
             }
         }
         store.recover_after_restart(RESTART_REASON, now_ms())?;
-        store.audit_unfinished(audit::UNFINISHED)?;
         let (events, _) = broadcast::channel(4096);
         let ssh = transport::SshSettings {
             connect_timeout: config.engine.ssh_connect_timeout,
-            control_dir: work_dir.join("ssh"),
+            keep: config.ssh.keep,
+            control_dir: transport::control_dir(&work_dir),
         };
+        let trail = audit::Trail::open(&store, &alarm_store)?;
         let alarm_store = Arc::new(alarm_store);
         let alarm_writer = alarms::Writer::start(alarm_store.clone(), events.clone());
         let inner = Arc::new(Inner {
@@ -270,6 +275,7 @@ impl Engine {
             alarm_writer,
             group_by: config.alarms.group_by.clone(),
             store,
+            trail,
             hosts,
             settings: config.engine.clone(),
             limits: config.runner,

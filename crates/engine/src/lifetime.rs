@@ -71,7 +71,8 @@ impl Engine {
 
     /// Before the engine stops: pauses its orders with `reason` and waits until what already
     /// runs has ended (instances, TAT fires, agent tasks, desktop jobs, each bounded by its own
-    /// timeout), pausing again any order started meanwhile. Returns the orders paused.
+    /// timeout), pausing again any order started meanwhile, then closes the kept ssh masters.
+    /// Returns the orders paused.
     pub async fn wind_down(&self, reason: &str) -> Result<Vec<String>> {
         let mut events = self.subscribe();
         let mut paused = vec![];
@@ -80,6 +81,9 @@ impl Engine {
             let w = self.work()?;
             let running = w.instances + w.agent_tasks + w.desktop_jobs;
             if running == 0 && self.inner.store.tat_open_records()?.is_empty() {
+                // Nothing runs over them any more: the kept ssh masters close with the engine.
+                let masters = self.inner.masters.clone();
+                let _ = tokio::task::spawn_blocking(move || masters.close_all()).await;
                 return Ok(paused);
             }
             // Whatever ends says so: then it is counted again.

@@ -6,6 +6,13 @@
 //! order, and each instance waits for its host's master before it starts its script over it.
 //! So the handshakes form one sliding window across batches instead of a burst per batch.
 //! A host whose master cannot be opened still runs: its own connection reports the error.
+//!
+//! Masters outlive their order for `[ssh] keep` seconds after their last use, so a run again
+//! pays no handshake. A kept master is checked (`ssh -O check`, a local exchange) before the
+//! first run of each batch that wants it, and before any use once [`VERIFY_AFTER`] has passed
+//! without one, and reopened if it died; every master is closed
+//! (`ssh -O exit`) when the engine exits, and those a crashed engine left behind when the next
+//! one starts.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -13,11 +20,17 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Semaphore, mpsc, watch};
 
-use super::transport::{SshSettings, prewarm};
+use super::transport::{SshSettings, master_control, prewarm};
 use crate::settings::{Host, TransportKind};
 
 /// Masters being opened at once, engine-wide.
 pub const IN_FLIGHT: usize = 10;
+
+/// A master used or checked this recently is trusted without another check.
+pub const VERIFY_AFTER: Duration = Duration::from_secs(30);
+
+/// How long closing the masters may take in all.
+const CLOSE_WITHIN: Duration = Duration::from_secs(5);
 
 type Request = (Host, watch::Sender<bool>);
 
@@ -34,6 +47,8 @@ pub struct Masters {
     pending: Mutex<HashMap<String, watch::Receiver<bool>>>,
     /// How the last opening of each host's master ended: reachability, as far as we know.
     outcomes: Mutex<HashMap<String, Outcome>>,
+    /// When each host's master was last known to work.
+    verified: Mutex<HashMap<String, Instant>>,
 }
 
 impl Masters {
@@ -44,6 +59,7 @@ impl Masters {
             queue: OnceLock::new(),
             pending: Mutex::new(HashMap::new()),
             outcomes: Mutex::new(HashMap::new()),
+            verified: Mutex::new(HashMap::new()),
         })
     }
 
@@ -62,6 +78,9 @@ impl Masters {
                     tokio::spawn(async move {
                         let outcome = prewarm(&host, &settings).await;
                         drop(permit);
+                        if let (Ok(()), Some(m)) = (&outcome, me.upgrade()) {
+                            m.verified_now(&host.id);
+                        }
                         let label = if outcome.is_ok() { "ok" } else { "failed" };
                         metrics::counter!(crate::metric::SSH_MASTERS, "outcome" => label)
                             .increment(1);
@@ -104,9 +123,17 @@ impl Masters {
         self.settings.control_path(host).exists()
     }
 
-    /// Queues the opening of `host`'s master unless it is up or already queued.
+    /// Queues the opening of `host`'s master unless it is up or already queued. One that is
+    /// up was opened for an earlier order, or batch: it is checked before its next use.
     pub fn request(&self, host: &Host) {
-        if host.transport != TransportKind::Ssh || self.settings.control_path(host).exists() {
+        if host.transport != TransportKind::Ssh {
+            return;
+        }
+        if self.settings.control_path(host).exists() {
+            self.verified
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&host.id);
             return;
         }
         let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
@@ -118,10 +145,43 @@ impl Masters {
         let _ = self.queue().send((host.clone(), tx));
     }
 
+    fn verified_now(&self, id: &str) {
+        self.verified
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.to_string(), Instant::now());
+    }
+
+    /// Whether `host`'s master (its socket is there) still works: trusted when it was seen
+    /// working within [`VERIFY_AFTER`], else asked. A dead one's socket is removed.
+    async fn alive(&self, host: &Host) -> bool {
+        let recent = self
+            .verified
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&host.id)
+            .is_some_and(|at| at.elapsed() < VERIFY_AFTER);
+        if recent {
+            return true;
+        }
+        let socket = self.settings.control_path(host);
+        if master_control(&socket, "check").await {
+            self.verified_now(&host.id);
+            return true;
+        }
+        tracing::info!(host = %host.id, "ssh master gone; opening a new one");
+        let _ = std::fs::remove_file(&socket);
+        false
+    }
+
     /// Waits until `host`'s master is up or its opening has ended (bounded by the connect
-    /// timeout and a margin): after this, a run multiplexes over it when it exists.
+    /// timeout and a margin): after this, a run multiplexes over it when it exists. A kept
+    /// master is checked first ([`Masters::alive`]) and replaced if it died.
     pub async fn ready(&self, host: &Host) {
         if host.transport != TransportKind::Ssh {
+            return;
+        }
+        if self.settings.control_path(host).exists() && self.alive(host).await {
             return;
         }
         self.request(host);
@@ -136,4 +196,76 @@ impl Masters {
             let _ = tokio::time::timeout(limit, rx.wait_for(|done| *done)).await;
         }
     }
+}
+
+impl Masters {
+    /// Closes every master (`ssh -O exit` on each socket, all at once, bounded by
+    /// [`CLOSE_WITHIN`]) and removes their sockets; the number that answered.
+    pub fn close_all(&self) -> usize {
+        self.verified
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        close_masters(&self.settings.control_dir)
+    }
+}
+
+impl Drop for Masters {
+    fn drop(&mut self) {
+        close_masters(&self.settings.control_dir);
+    }
+}
+
+/// Closes the masters whose sockets are in `dir` (left by this engine, or by one that
+/// crashed): each gets `ssh -O exit`, in parallel, within [`CLOSE_WITHIN`]; then the sockets
+/// go. Blocking: for exit paths and start-up.
+pub fn close_masters(dir: &std::path::Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let sockets: Vec<std::path::PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_none())
+        .collect();
+    let mut children: Vec<std::process::Child> = sockets
+        .iter()
+        .filter_map(|socket| {
+            std::process::Command::new("ssh")
+                .arg("-o")
+                .arg(format!("ControlPath={}", socket.display()))
+                .args(["-O", "exit", "cocpit-master"])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .ok()
+        })
+        .collect();
+    let deadline = Instant::now() + CLOSE_WITHIN;
+    let mut answered = 0;
+    for child in &mut children {
+        loop {
+            match child.try_wait() {
+                Ok(Some(st)) => {
+                    answered += usize::from(st.success());
+                    break;
+                }
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(5))
+                }
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break;
+                }
+            }
+        }
+    }
+    for socket in &sockets {
+        let _ = std::fs::remove_file(socket);
+    }
+    if answered > 0 {
+        tracing::info!(masters = answered, "ssh masters closed");
+    }
+    answered
 }

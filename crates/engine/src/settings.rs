@@ -1,5 +1,5 @@
 //! What the engine is opened with: its inventory (`[inventory]`) and settings (`[engine]`,
-//! `[runner]`, `[alarms]`, `[agents]`).
+//! `[ssh]`, `[runner]`, `[alarms]`, `[agents]`).
 
 use std::collections::BTreeMap;
 
@@ -10,6 +10,7 @@ use serde::Deserialize;
 pub struct Setup {
     pub inventory: Inventory,
     pub engine: EngineSettings,
+    pub ssh: SshSection,
     /// Limits every run (script instance, agent task, TAT fire) starts under.
     pub runner: RunLimits,
     pub alarms: AlarmSettings,
@@ -139,6 +140,28 @@ pub struct EngineSettings {
     /// console or command attached.
     #[serde(default = "default_idle_exit")]
     pub idle_exit: u64,
+}
+
+/// `[ssh]`: how the engine keeps its connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SshSection {
+    /// Seconds a host's master connection stays open after its last use, across orders (a
+    /// repeat run within it pays no handshake); all are closed when the engine exits.
+    #[serde(default = "default_keep")]
+    pub keep: u64,
+}
+
+impl Default for SshSection {
+    fn default() -> Self {
+        SshSection {
+            keep: default_keep(),
+        }
+    }
+}
+
+fn default_keep() -> u64 {
+    600
 }
 
 fn default_idle_exit() -> u64 {

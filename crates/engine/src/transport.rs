@@ -199,8 +199,15 @@ pub fn bundle(l: &Launch) -> String {
 #[derive(Debug, Clone)]
 pub struct SshSettings {
     pub connect_timeout: u64,
+    /// Seconds a master stays after its last use (`[ssh] keep`).
+    pub keep: u64,
     /// Where master connections keep their control sockets (one per inventory host).
     pub control_dir: std::path::PathBuf,
+}
+
+/// Where the engine working in `work_dir` keeps its masters' control sockets.
+pub fn control_dir(work_dir: &std::path::Path) -> std::path::PathBuf {
+    work_dir.join("ssh")
 }
 
 impl SshSettings {
@@ -228,7 +235,7 @@ fn ssh_options(host: &Host, ssh: &SshSettings, master: bool) -> Vec<String> {
         format!("ControlMaster={}", if master { "yes" } else { "no" }),
     ];
     if master {
-        a.extend(["-o".into(), "ControlPersist=60".into()]);
+        a.extend(["-o".into(), format!("ControlPersist={}", ssh.keep.max(1))]);
     }
     a.extend(host.ssh_options.iter().cloned());
     a.push(host.destination.clone().unwrap_or_default());
@@ -242,7 +249,7 @@ pub fn ssh_args(host: &Host, ssh: &SshSettings) -> Vec<String> {
 }
 
 /// Opens a master connection to `host` ahead of its batch, so the batch pays for a session
-/// rather than a handshake; it lingers 60 s after its last use. The outcome tells whether the
+/// rather than a handshake; it stays `[ssh] keep` seconds after its last use. The outcome tells whether the
 /// host is reachable (with ssh's own words when not); a failed master costs the run nothing,
 /// as the instance's own connection reports the error.
 pub async fn prewarm(host: &Host, ssh: &SshSettings) -> Result<(), String> {
@@ -279,6 +286,24 @@ pub async fn prewarm(host: &Host, ssh: &SshSettings) -> Result<(), String> {
             .unwrap_or_else(|| format!("ssh exited with {st}"))),
         Err(e) => Err(format!("cannot run ssh: {e}")),
     }
+}
+
+/// Asks the master behind `socket` to `check` (is it alive?) or `exit`: a local exchange
+/// over its control socket, bounded in time. True when the master answered yes.
+pub async fn master_control(socket: &std::path::Path, command: &str) -> bool {
+    let run = Command::new("ssh")
+        .arg("-o")
+        .arg(format!("ControlPath={}", socket.display()))
+        .args(["-O", command, "cocpit-master"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .status();
+    matches!(
+        tokio::time::timeout(std::time::Duration::from_secs(5), run).await,
+        Ok(Ok(st)) if st.success()
+    )
 }
 
 /// Kills what carries every one of `marks` on an ssh host (after a crash of the engine).

@@ -63,6 +63,11 @@ fn user_key(name: &str) -> String {
 }
 
 impl Keys {
+    /// Days the trail keeps an entry, if limited.
+    pub fn keep_days(&self) -> Option<u64> {
+        Some(self.audit_days).filter(|d| *d > 0)
+    }
+
     pub fn from_settings(serve: &Serve, no_auth: bool) -> Keys {
         Keys {
             huawei: serve
@@ -464,14 +469,17 @@ pub async fn huawei(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
         }
         return r;
     }
-    let audit = crate::team::begin(&app, &parts, &caller);
+    let audit = crate::team::entry_for(&parts, &caller);
     parts.extensions.insert(caller.clone());
-    let mut r = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
-    if let Some(id) = audit {
-        crate::team::finish(&app, id, &r);
-    }
+    let handled = next.run(Request::from_parts(parts, Body::from(bytes)));
+    let mut r = match audit {
+        Some(entry) => {
+            let (r, ticket) = app.engine.audited(entry, handled).await;
+            crate::team::settle(&app, ticket, &r);
+            r
+        }
+        None => handled.await,
+    };
     if let Some(auth) = recorded_write
         && !r.status().is_success()
     {

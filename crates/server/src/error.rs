@@ -80,6 +80,10 @@ impl From<Invalid> for ApiFailure {
     }
 }
 
+/// Why a request failed, on its response for the audit trail.
+#[derive(Debug, Clone)]
+pub struct Failed(pub String);
+
 impl IntoResponse for ApiFailure {
     fn into_response(self) -> Response {
         let mut message = self.message;
@@ -91,14 +95,17 @@ impl IntoResponse for ApiFailure {
             message.truncate(cut);
             message.push_str("...");
         }
-        (
+        let failed = Failed(message.clone());
+        let mut r = (
             self.status,
             Json(ApiError {
                 error_code: self.code.to_string(),
                 error_msg: message,
             }),
         )
-            .into_response()
+            .into_response();
+        r.extensions_mut().insert(failed);
+        r
     }
 }
 
@@ -118,7 +125,8 @@ impl<E: Into<ApiFailure>> From<E> for GomFailure {
 impl IntoResponse for GomFailure {
     fn into_response(self) -> Response {
         let f = self.0;
-        (
+        let failed = Failed(f.message.clone());
+        let mut r = (
             f.status,
             Json(cocpit_api::model::incident::Gom::<Option<()>> {
                 provider_code: cocpit_api::model::incident::PROVIDER_CODE.into(),
@@ -127,7 +135,9 @@ impl IntoResponse for GomFailure {
                 data: None,
             }),
         )
-            .into_response()
+            .into_response();
+        r.extensions_mut().insert(failed);
+        r
     }
 }
 

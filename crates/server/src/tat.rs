@@ -245,21 +245,25 @@ fn answer(
         );
         Err(refused)
     } else {
-        // A write's entry comes first, so none happens without one.
-        let begun = writes
-            .then(|| super::team::keep(app, &entry(0, "in progress".into())))
-            .flatten();
-        let outcome = act(&app.engine, action, params);
-        if let Some(id) = begun {
+        if writes {
+            // A write's entry commits with its change.
+            let (outcome, ticket) = app
+                .engine
+                .audited_now(entry(0, String::new()), || act(&app.engine, action, params));
             let (status, said) = match &outcome {
                 Ok(_) => (200, "ok".to_string()),
                 Err(e) => (400, format!("{}: {}", e.code, e.message)),
             };
-            if let Err(e) = app.engine.finish_audit(id, status, &said) {
-                tracing::error!(id, "audit trail: {e}");
+            if let Err(e) = app
+                .engine
+                .settle_audit(ticket, status, &said, app.keys.keep_days())
+            {
+                tracing::error!(status, "audit trail: {e}");
             }
+            outcome
+        } else {
+            act(&app.engine, action, params)
         }
-        outcome
     };
     match outcome {
         Ok(f) => ok(f, &rid),

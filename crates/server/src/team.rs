@@ -1,7 +1,9 @@
 //! Who the caller is (`GET /v1/cocpit/whoami`) and the audit trail: every write through the API
-//! — who, role, when, from which address, the operation and its key fields, the outcome — is
-//! appended to the store before it runs and finished with its answer (so no change happens
-//! without its entry), and read back at `GET /v1/cocpit/audit`.
+//! — who, role, when, from which address, the operation and its key fields, the outcome — runs
+//! under the engine's audit ([`Engine::audited`]: its entry commits with its change) and is
+//! settled with its answer; the trail is read back at `GET /v1/cocpit/audit`.
+//!
+//! [`Engine::audited`]: cocpit_engine::Engine::audited
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,6 +20,7 @@ use super::extract::Query;
 use cocpit_api::endpoint::{PUSH_CUSTOM, PUSH_PROMETHEUS, Route, writes};
 use cocpit_api::model::Data;
 use cocpit_api::model::team::{AuditEntry, AuditQuery};
+use cocpit_engine::audit::AuditTicket;
 
 pub async fn whoami(Extension(who): Extension<Caller>) -> Json<Data<Caller>> {
     Json(Data::new(who))
@@ -41,6 +44,8 @@ pub async fn audit(
 
 /// The most characters of a write's key fields the trail keeps.
 const MAX_TARGET: usize = 256;
+/// The most characters of why a write failed the trail keeps.
+const MAX_OUTCOME: usize = 200;
 
 /// Path parameters that are secrets, never written to the trail.
 const SECRET_PARAMS: &[&str] = &["integration_key"];
@@ -74,22 +79,39 @@ fn entry(parts: &Parts, caller: &Caller, route: &Route, status: u16, outcome: &s
     }
 }
 
-/// Before a write runs: its entry, in progress (status 0), so no change happens without one.
-/// Its id, to [`finish`] it with the answer.
-pub fn begin(app: &App, parts: &Parts, caller: &Caller) -> Option<i64> {
-    let route = audited(parts)?;
-    keep(app, &entry(parts, caller, route, 0, "in progress"))
+/// The entry of the write a request makes, if the trail keeps it.
+pub fn entry_for(parts: &Parts, caller: &Caller) -> Option<AuditEntry> {
+    audited(parts).map(|route| entry(parts, caller, route, 0, ""))
 }
 
-/// After the write: its status and outcome.
-pub fn finish(app: &App, id: i64, r: &Response) {
-    let outcome = if r.status().is_success() {
-        "ok".to_string()
-    } else {
-        format!("failed ({})", r.status().as_u16())
-    };
-    if let Err(e) = app.engine.finish_audit(id, r.status().as_u16(), &outcome) {
-        tracing::error!(id, "audit trail: {e}");
+/// After the answer: the write's entry gets its status and outcome.
+pub fn settle(app: &App, ticket: AuditTicket, r: &Response) {
+    let status = r.status().as_u16();
+    let why = r
+        .extensions()
+        .get::<super::error::Failed>()
+        .map(|f| f.0.as_str());
+    let outcome = outcome(status, why);
+    if let Err(e) = app
+        .engine
+        .settle_audit(ticket, status, &outcome, app.keys.keep_days())
+    {
+        tracing::error!(status, "audit trail: {e}");
+    }
+}
+
+/// `ok`, or `failed (STATUS)` with why when known.
+fn outcome(status: u16, why: Option<&str>) -> String {
+    match (status, why) {
+        (200..=299, _) => "ok".to_string(),
+        (_, Some(why)) => format!(
+            "failed ({status}): {}",
+            cocpit_api::sanitize::for_display(why)
+                .chars()
+                .take(MAX_OUTCOME)
+                .collect::<String>()
+        ),
+        (_, None) => format!("failed ({status})"),
     }
 }
 
@@ -100,15 +122,10 @@ pub fn refused(app: &App, parts: &Parts, caller: &Caller, why: &str) {
     }
 }
 
-/// Appends `entry` (its id); a trail that cannot be written is an error in the log.
-pub fn keep(app: &App, entry: &AuditEntry) -> Option<i64> {
-    let days = Some(app.keys.audit_days).filter(|d| *d > 0);
-    match app.engine.record_audit(entry, days) {
-        Ok(id) => Some(id),
-        Err(e) => {
-            tracing::error!(operation = %entry.operation, "audit trail: {e}");
-            None
-        }
+/// Appends an entry on its own; a trail that cannot be written is an error in the log.
+pub fn keep(app: &App, entry: &AuditEntry) {
+    if let Err(e) = app.engine.record_audit(entry, app.keys.keep_days()) {
+        tracing::error!(operation = %entry.operation, "audit trail: {e}");
     }
 }
 

@@ -11,7 +11,8 @@ use cocpit_api::model::alarm::*;
 
 pub type Result<T> = rusqlite::Result<T>;
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE alarms (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     alarm_id TEXT NOT NULL UNIQUE,
@@ -56,7 +57,10 @@ CREATE TABLE silences (
     ends_at INTEGER NOT NULL,
     created_at INTEGER NOT NULL
 );
-"#];
+"#,
+    // The entries of the writes this database takes (see `crate::audit`).
+    crate::store::team::AUDIT_TABLE,
+];
 
 pub struct AlarmStore {
     conn: Mutex<Connection>,
@@ -139,6 +143,11 @@ impl AlarmStore {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// One write, in one transaction ([`crate::store::change`]).
+    fn change<T>(&self, f: impl FnOnce(&rusqlite::Transaction) -> Result<T>) -> Result<T> {
+        crate::store::change(&mut self.conn(), f)
+    }
+
     /// Takes the write lock and lets it go: fails when the database cannot be written.
     pub fn probe_write(&self) -> Result<()> {
         self.conn().execute_batch("BEGIN IMMEDIATE; ROLLBACK;")
@@ -152,8 +161,7 @@ impl AlarmStore {
         now: i64,
         mut new_id: impl FnMut() -> String,
     ) -> Result<Vec<Stored>> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        self.change(|tx| {
         let mut out = Vec::with_capacity(alarms.len());
         {
             let mut find = tx.prepare_cached(
@@ -245,8 +253,8 @@ impl AlarmStore {
                 });
             }
         }
-        tx.commit()?;
-        Ok(out)
+                Ok(out)
+        })
     }
 
     pub fn alarm(&self, id: &str) -> Result<Option<Alarm>> {
@@ -308,8 +316,7 @@ impl AlarmStore {
     }
 
     pub fn link_incident(&self, ids: &[String], num: &str, who: &str, now: i64) -> Result<usize> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        self.change(|tx| {
         let mut n = 0;
         for id in ids {
             n += tx.execute(
@@ -321,8 +328,8 @@ impl AlarmStore {
                 params![id, now, who, num],
             )?;
         }
-        tx.commit()?;
-        Ok(n)
+                Ok(n)
+        })
     }
 
     fn touch(
@@ -334,8 +341,7 @@ impl AlarmStore {
         action: &str,
         detail: &str,
     ) -> Result<usize> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        self.change(|tx| {
         let mut n = 0;
         for id in ids {
             let changed = tx.execute(sql, params![id, who, now])?;
@@ -347,8 +353,8 @@ impl AlarmStore {
             }
             n += changed;
         }
-        tx.commit()?;
-        Ok(n)
+                Ok(n)
+        })
     }
 
     pub fn history(&self, id: &str) -> Result<Vec<HistoryRow>> {
@@ -368,7 +374,8 @@ impl AlarmStore {
     }
 
     pub fn insert_silence(&self, s: &Silence) -> Result<()> {
-        self.conn().execute(
+        self.change(|c| {
+            c.execute(
             "INSERT INTO silences (id, matchers, author, comment, starts_at, ends_at, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
@@ -381,16 +388,19 @@ impl AlarmStore {
                 s.ends_at,
                 s.created_at
             ],
-        )?;
+        )
+        })?;
         Ok(())
     }
 
     /// Ends a silence now (kept, for the record); false if there is none by that id.
     pub fn expire_silence(&self, id: &str, now: i64) -> Result<bool> {
-        Ok(self.conn().execute(
-            "UPDATE silences SET ends_at = MIN(ends_at, ?2) WHERE id = ?1",
-            params![id, now],
-        )? > 0)
+        Ok(self.change(|c| {
+            c.execute(
+                "UPDATE silences SET ends_at = MIN(ends_at, ?2) WHERE id = ?1",
+                params![id, now],
+            )
+        })? > 0)
     }
 
     /// Silences ending after `since`, newest first.
@@ -413,5 +423,11 @@ impl AlarmStore {
             })
         })?;
         rows.collect()
+    }
+}
+
+impl crate::store::AuditDb for AlarmStore {
+    fn connection(&self) -> MutexGuard<'_, Connection> {
+        self.conn()
     }
 }

@@ -96,9 +96,7 @@ impl Store {
         );
         let mut values: Vec<Value> = vec![Value::Text(id.into()), Value::Text(body)];
         values.extend(columns.iter().cloned());
-        self.conn()
-            .prepare_cached(&sql)?
-            .execute(params_from_iter(values))?;
+        self.write(|c| c.prepare_cached(&sql)?.execute(params_from_iter(values)))?;
         Ok(())
     }
 
@@ -112,9 +110,8 @@ impl Store {
     }
 
     pub fn delete(&self, t: Table, id: &str) -> Result<bool> {
-        let n = self
-            .conn()
-            .execute(&format!("DELETE FROM {} WHERE id = ?1", t.name), [id])?;
+        let n =
+            self.write(|c| c.execute(&format!("DELETE FROM {} WHERE id = ?1", t.name), [id]))?;
         Ok(n > 0)
     }
 

@@ -26,8 +26,7 @@ impl Store {
     /// Stores a new incident and its first timeline entry in one transaction; false when the
     /// number is taken.
     pub fn insert_incident(&self, row: &IncidentRow, first: &TimelineEntry) -> Result<bool> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        self.write(|tx| {
         let n = tx.execute(
             "INSERT OR IGNORE INTO incidents (incident_num, status, incident_level, create_time, info, alarm_ids)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -43,9 +42,9 @@ impl Store {
         if n == 0 {
             return Ok(false);
         }
-        insert_entry(&tx, &row.info.incident_num, first)?;
-        tx.commit()?;
-        Ok(true)
+        insert_entry(tx, &row.info.incident_num, first)?;
+                Ok(true)
+        })
     }
 
     pub fn incident(&self, num: &str) -> Result<Option<IncidentRow>> {
@@ -71,26 +70,25 @@ impl Store {
         expected: IncidentStatus,
         entry: &TimelineEntry,
     ) -> Result<bool> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let n = tx.execute(
-            "UPDATE incidents SET status = ?2, incident_level = ?3, info = ?4, alarm_ids = ?5
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE incidents SET status = ?2, incident_level = ?3, info = ?4, alarm_ids = ?5
              WHERE incident_num = ?1 AND status = ?6",
-            params![
-                row.info.incident_num,
-                row.info.status.as_str(),
-                row.info.incident_level,
-                serde_json::to_string(&row.info).map_err(json_err)?,
-                serde_json::to_string(&row.alarm_ids).map_err(json_err)?,
-                expected.as_str(),
-            ],
-        )?;
-        if n == 0 {
-            return Ok(false);
-        }
-        insert_entry(&tx, &row.info.incident_num, entry)?;
-        tx.commit()?;
-        Ok(true)
+                params![
+                    row.info.incident_num,
+                    row.info.status.as_str(),
+                    row.info.incident_level,
+                    serde_json::to_string(&row.info).map_err(json_err)?,
+                    serde_json::to_string(&row.alarm_ids).map_err(json_err)?,
+                    expected.as_str(),
+                ],
+            )?;
+            if n == 0 {
+                return Ok(false);
+            }
+            insert_entry(tx, &row.info.incident_num, entry)?;
+            Ok(true)
+        })
     }
 
     pub fn timeline(&self, num: &str) -> Result<Vec<TimelineEntry>> {

@@ -194,15 +194,18 @@ CREATE INDEX audit_at ON audit(at);
 "#,
 ];
 
+mod change;
 pub mod docs;
 mod incidents;
 mod orders;
 mod paging;
 mod scripts;
-mod team;
+pub(crate) mod team;
 
+pub use change::change;
 pub use docs::{Column, Table};
 pub use incidents::IncidentRow;
+pub(crate) use team::AuditDb;
 
 pub type Result<T> = rusqlite::Result<T>;
 
@@ -450,6 +453,11 @@ impl Store {
     fn conn(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves SQLite consistent (transactions roll back).
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// One write, in one transaction ([`change`]).
+    fn write<T>(&self, f: impl FnOnce(&rusqlite::Transaction) -> Result<T>) -> Result<T> {
+        change(&mut self.conn(), f)
     }
 
     /// Takes the write lock and lets it go: fails when the database cannot be written.

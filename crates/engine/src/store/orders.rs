@@ -20,8 +20,7 @@ impl Store {
         let mut given = o.execute_param.clone();
         self.vault.seal_given(&mut given, &o.script.script_params);
         let declared = self.sealed_params(&o.script.script_params);
-        let mut c = self.conn();
-        let tx = c.transaction()?;
+        self.write(|tx| {
         tx.execute(
             "INSERT INTO orders (execute_uuid, script_uuid, script_name, script_version, script_type, content, \
              script_params, execute_param, status, current_batch, region_ids, creator, gmt_created) \
@@ -62,8 +61,8 @@ impl Store {
                 )?;
             }
         }
-        tx.commit()?;
-        Ok(order_id)
+                Ok(order_id)
+        })
     }
 
     pub fn order(&self, execute_uuid: &str) -> Result<Option<OrderRow>> {
@@ -126,18 +125,20 @@ impl Store {
         pause_reason: Option<&str>,
         gmt_finished: Option<i64>,
     ) -> Result<()> {
-        self.conn().execute(
+        self.write(|c| c.execute(
             "UPDATE orders SET status = ?2, current_batch = ?3, pause_reason = ?4, gmt_finished = ?5 WHERE id = ?1",
             params![order_id, status.as_str(), current_batch, pause_reason, gmt_finished],
-        )?;
+        ))?;
         Ok(())
     }
 
     pub fn set_acked_failures(&self, order_id: i64, n: i64) -> Result<()> {
-        self.conn().execute(
-            "UPDATE orders SET acked_failures = ?2 WHERE id = ?1",
-            params![order_id, n],
-        )?;
+        self.write(|c| {
+            c.execute(
+                "UPDATE orders SET acked_failures = ?2 WHERE id = ?1",
+                params![order_id, n],
+            )
+        })?;
         Ok(())
     }
 
@@ -157,10 +158,12 @@ impl Store {
     }
 
     pub fn skip_batch(&self, order_id: i64, batch_index: i64) -> Result<()> {
-        self.conn().execute(
-            "UPDATE batches SET skipped = 1 WHERE order_id = ?1 AND batch_index = ?2",
-            params![order_id, batch_index],
-        )?;
+        self.write(|c| {
+            c.execute(
+                "UPDATE batches SET skipped = 1 WHERE order_id = ?1 AND batch_index = ?2",
+                params![order_id, batch_index],
+            )
+        })?;
         Ok(())
     }
 
@@ -251,15 +254,15 @@ impl Store {
 
     /// Marks an instance as started: a new attempt, with the previous attempt's output gone.
     pub fn start_instance(&self, id: i64, now: i64) -> Result<()> {
-        let mut c = self.conn();
-        let tx = c.transaction()?;
+        self.write(|tx| {
         tx.execute("DELETE FROM output WHERE instance_id = ?1", [id])?;
         tx.execute(
             "UPDATE instances SET status = 'PROCESSING', gmt_started = ?2, gmt_finished = NULL, exit_code = NULL, \
              reason = NULL, output_bytes = 0, dropped_bytes = 0, attempt = attempt + 1 WHERE id = ?1",
             params![id, now],
         )?;
-        tx.commit()
+        Ok(())
+        })
     }
 
     pub fn finish_instance(
@@ -270,10 +273,10 @@ impl Store {
         reason: Option<&str>,
         now: i64,
     ) -> Result<()> {
-        self.conn().execute(
+        self.write(|c| c.execute(
             "UPDATE instances SET status = ?2, exit_code = ?3, reason = ?4, gmt_finished = ?5 WHERE id = ?1",
             params![id, status.as_str(), exit_code, reason, now],
-        )?;
+        ))?;
         Ok(())
     }
 
@@ -285,10 +288,12 @@ impl Store {
         reason: Option<&str>,
         gmt_finished: Option<i64>,
     ) -> Result<()> {
-        self.conn().execute(
-            "UPDATE instances SET status = ?2, reason = ?3, gmt_finished = ?4 WHERE id = ?1",
-            params![id, status.as_str(), reason, gmt_finished],
-        )?;
+        self.write(|c| {
+            c.execute(
+                "UPDATE instances SET status = ?2, reason = ?3, gmt_finished = ?4 WHERE id = ?1",
+                params![id, status.as_str(), reason, gmt_finished],
+            )
+        })?;
         Ok(())
     }
 
@@ -302,8 +307,7 @@ impl Store {
         at_ms: i64,
         dropped: u64,
     ) -> Result<()> {
-        let mut c = self.conn();
-        let tx = c.transaction()?;
+        self.write(|tx| {
         if !data.is_empty() {
             tx.execute(
                 "INSERT INTO output (instance_id, data, stderr, at_ms) VALUES (?1, ?2, ?3, ?4)",
@@ -314,7 +318,8 @@ impl Store {
             "UPDATE instances SET output_bytes = output_bytes + ?2, dropped_bytes = dropped_bytes + ?3 WHERE id = ?1",
             params![id, data.len() as i64, dropped as i64],
         )?;
-        tx.commit()
+        Ok(())
+        })
     }
 
     /// The captured output of an instance's latest attempt as it arrived: pieces of whole
@@ -355,8 +360,7 @@ impl Store {
     /// After a crash: every instance that was PROCESSING becomes ABNORMAL with `reason`, and every
     /// order that was PROCESSING becomes PAUSED. Returns the number of instances marked.
     pub fn recover_after_restart(&self, reason: &str, now: i64) -> Result<usize> {
-        let mut c = self.conn();
-        let tx = c.transaction()?;
+        self.write(|tx| {
         let n = tx.execute(
             "UPDATE instances SET status = 'ABNORMAL', reason = ?1, gmt_finished = ?2 WHERE status = 'PROCESSING'",
             params![reason, now],
@@ -365,7 +369,7 @@ impl Store {
             "UPDATE orders SET status = 'PAUSED', pause_reason = ?1 WHERE status IN ('PROCESSING', 'READY')",
             params![reason],
         )?;
-        tx.commit()?;
-        Ok(n)
+                Ok(n)
+        })
     }
 }

@@ -19,7 +19,8 @@ impl Store {
     }
 
     pub fn insert_script(&self, s: &ScriptRow) -> Result<i64> {
-        let c = self.conn();
+        let sealed = self.sealed_params(&s.script_params);
+        self.write(|c| {
         c.execute(
             "INSERT INTO scripts (script_uuid, name, description, type, content, properties, script_params, \
              status, gmt_created, gmt_modified, creator, creator_id, operator, enterprise_project_id) \
@@ -31,7 +32,7 @@ impl Store {
                 s.script_type.as_str(),
                 s.content,
                 json(&s.properties),
-                self.sealed_params(&s.script_params),
+                sealed,
                 s.status.as_str(),
                 s.gmt_created,
                 s.gmt_modified,
@@ -42,6 +43,7 @@ impl Store {
             ],
         )?;
         Ok(c.last_insert_rowid())
+        })
     }
 
     pub fn script_name_taken(&self, name: &str) -> Result<bool> {
@@ -62,7 +64,7 @@ impl Store {
     }
 
     pub fn update_script(&self, s: &ScriptRow) -> Result<bool> {
-        let n = self.conn().execute(
+        let n = self.write(|c| c.execute(
             "UPDATE scripts SET description = ?2, content = ?3, properties = ?4, script_params = ?5, \
              gmt_modified = ?6, operator = ?7, status = ?8 WHERE script_uuid = ?1",
             params![
@@ -75,15 +77,12 @@ impl Store {
                 s.operator,
                 s.status.as_str()
             ],
-        )?;
+        ))?;
         Ok(n == 1)
     }
 
     pub fn delete_script(&self, uuid: &str) -> Result<bool> {
-        Ok(self
-            .conn()
-            .execute("DELETE FROM scripts WHERE script_uuid = ?1", [uuid])?
-            == 1)
+        Ok(self.write(|c| c.execute("DELETE FROM scripts WHERE script_uuid = ?1", [uuid]))? == 1)
     }
 
     /// Scripts newest first; `marker` is the `id` of the last row of the previous page.

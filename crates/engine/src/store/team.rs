@@ -8,16 +8,15 @@ impl Store {
     /// Records a decision and sets the script's status, in one transaction: no status without
     /// its decision. False when the script is gone.
     pub fn decide(&self, r: &ScriptReview) -> Result<bool> {
-        let mut c = self.conn();
-        let tx = c.transaction()?;
-        let n = tx.execute(
-            "UPDATE scripts SET status = ?2 WHERE script_uuid = ?1",
-            params![r.script_uuid, r.status.as_str()],
-        )?;
-        if n != 1 {
-            return Ok(false);
-        }
-        tx.execute(
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE scripts SET status = ?2 WHERE script_uuid = ?1",
+                params![r.script_uuid, r.status.as_str()],
+            )?;
+            if n != 1 {
+                return Ok(false);
+            }
+            tx.execute(
             "INSERT INTO script_reviews (script_uuid, reviewer, reviewer_id, status, comments, at, \
              content_sha256, content) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
@@ -31,8 +30,8 @@ impl Store {
                 r.content
             ],
         )?;
-        tx.commit()?;
-        Ok(true)
+            Ok(true)
+        })
     }
 
     /// A script's decisions, oldest first.
@@ -57,51 +56,43 @@ impl Store {
         })?
         .collect()
     }
+}
 
-    /// Sets the outcome of an entry begun before its write ([`Store::audit`] with status 0).
-    pub fn audit_finish(&self, id: i64, status: u16, outcome: &str) -> Result<()> {
-        self.conn()
+/// A database that keeps audit entries (the main store, and the alarm store for the writes it
+/// takes): the trail's statements, declared once.
+pub(crate) trait AuditDb {
+    fn connection(&self) -> MutexGuard<'_, Connection>;
+
+    /// The newest entry's id (0 when there is none).
+    fn audit_last_id(&self) -> Result<i64> {
+        self.connection()
+            .query_row("SELECT COALESCE(MAX(id), 0) FROM audit", [], |r| r.get(0))
+    }
+
+    /// Appends an entry on its own.
+    fn audit_append(&self, e: &AuditEntry) -> Result<()> {
+        audit_insert(&self.connection(), e)
+    }
+
+    /// Sets a kept entry's status and outcome (no-op when this database does not hold it).
+    fn audit_amend(&self, id: i64, status: u16, outcome: &str) -> Result<()> {
+        self.connection()
             .prepare_cached("UPDATE audit SET status = ?2, outcome = ?3 WHERE id = ?1")?
             .execute(params![id, status, outcome])?;
         Ok(())
     }
 
-    /// After a crash: entries begun but never finished say so.
-    pub fn audit_unfinished(&self, outcome: &str) -> Result<usize> {
-        self.conn()
-            .execute("UPDATE audit SET outcome = ?1 WHERE status = 0", [outcome])
+    /// Drops the entries from before `before` (ms).
+    fn audit_prune(&self, before: i64) -> Result<()> {
+        self.connection()
+            .prepare_cached("DELETE FROM audit WHERE at < ?1")?
+            .execute([before])?;
+        Ok(())
     }
 
-    /// Appends one write to the audit trail (its id); entries older than `keep_before` go.
-    pub fn audit(&self, e: &AuditEntry, keep_before: Option<i64>) -> Result<i64> {
-        let c = self.conn();
-        c.prepare_cached(
-            "INSERT INTO audit (at, user, user_id, role, address, method, operation, target, \
-             status, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )?
-        .execute(params![
-            e.at,
-            e.user,
-            e.user_id,
-            e.role,
-            e.address,
-            e.method,
-            e.operation,
-            e.target,
-            e.status,
-            e.outcome
-        ])?;
-        let id = c.last_insert_rowid();
-        if let Some(before) = keep_before {
-            c.prepare_cached("DELETE FROM audit WHERE at < ?1")?
-                .execute([before])?;
-        }
-        Ok(id)
-    }
-
-    /// The audit trail, newest first, filtered.
-    pub fn audit_entries(&self, q: &AuditQuery, limit: i64) -> Result<Vec<AuditEntry>> {
-        let c = self.conn();
+    /// The entries, newest first, filtered.
+    fn audit_entries(&self, q: &AuditQuery, limit: i64) -> Result<Vec<AuditEntry>> {
+        let c = self.connection();
         let mut stmt = c.prepare_cached(
             "SELECT id, at, user, user_id, role, address, method, operation, target, status, \
              outcome FROM audit WHERE (?1 IS NULL OR user = ?1) \
@@ -137,3 +128,49 @@ impl Store {
         .collect()
     }
 }
+
+impl AuditDb for Store {
+    fn connection(&self) -> MutexGuard<'_, Connection> {
+        self.conn()
+    }
+}
+
+/// Appends `e` (with its id) in `conn`'s transaction, if one is open.
+pub(crate) fn audit_insert(conn: &Connection, e: &AuditEntry) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO audit (id, at, user, user_id, role, address, method, operation, target, \
+         status, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        e.id,
+        e.at,
+        e.user,
+        e.user_id,
+        e.role,
+        e.address,
+        e.method,
+        e.operation,
+        e.target,
+        e.status,
+        e.outcome
+    ])?;
+    Ok(())
+}
+
+/// The audit table, for each database that keeps entries.
+pub(crate) const AUDIT_TABLE: &str = "
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    user TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    role TEXT NOT NULL,
+    address TEXT NOT NULL,
+    method TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    target TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    outcome TEXT NOT NULL
+);
+CREATE INDEX audit_at ON audit(at);
+";
