@@ -337,6 +337,17 @@ fn the_audit_pane_lists_every_write_newest_first() {
     typed(&mut s, "viewer");
     press(&mut s, KeyCode::Enter);
     assert_eq!(s.audit.visible_items().count(), 1);
+    // `esc` clears the filter; `s` sorts, as the footer says.
+    press(&mut s, KeyCode::Esc);
+    assert_eq!(s.audit.visible_items().count(), 3);
+    update::act(&mut s, Action::Sort);
+    let users: Vec<&str> = s.audit.visible_items().map(|e| e.user.as_str()).collect();
+    assert_eq!(users, ["alice", "vera", "rita"], "oldest first by WHEN");
+    assert!(
+        s.message
+            .as_ref()
+            .is_some_and(|(_, m)| m.starts_with("sorted by WHEN"))
+    );
 }
 
 #[test]

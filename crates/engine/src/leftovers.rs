@@ -70,11 +70,24 @@ pub fn remote_kill_marked(marks: &[String]) -> String {
     if marks.is_empty() || !marks.iter().all(plain) {
         return "true".into();
     }
+    // One grep per mark over every process's environment (NUL-separated variables, matched
+    // whole): each narrows the list of the last, so what is left carries every mark. A few
+    // processes in all, where a loop over /proc would fork twice per process on the host.
+    // Without a grep that reads NUL-separated input, the loop it is.
+    let mut narrow = String::from("f=$(ls -d /proc/[0-9]*/environ)");
+    for m in marks {
+        narrow.push_str(&format!(
+            "; [ -n \"$f\" ] && f=$(grep -lzx -e '{m}' $f 2>/dev/null)"
+        ));
+    }
     let patterns: String = marks.iter().map(|m| format!(" -e '{m}'")).collect();
     format!(
-        "for p in /proc/[0-9]*; do n=${{p#/proc/}}; [ \"$n\" = \"$$\" ] && continue; \
+        "if printf 'a\\000' | grep -qzx a 2>/dev/null; then {narrow}; \
+         for p in $f; do n=${{p#/proc/}}; n=${{n%/environ}}; \
+         [ \"$n\" = \"$$\" ] || kill -9 \"$n\" 2>/dev/null; done; \
+         else for p in /proc/[0-9]*; do n=${{p#/proc/}}; [ \"$n\" = \"$$\" ] && continue; \
          c=$(tr '\\000' '\\n' < \"$p/environ\" 2>/dev/null | grep -cx{patterns}); \
-         [ \"$c\" = \"{}\" ] && kill -9 \"$n\" 2>/dev/null; done; true",
+         [ \"$c\" = \"{}\" ] && kill -9 \"$n\" 2>/dev/null; done; fi; true",
         marks.len()
     )
 }
@@ -101,7 +114,41 @@ mod tests {
         let bad = remote_kill_marked(&["COCPIT_RUN=x'; reboot; '".to_string()]);
         assert_eq!(bad, "true");
         let good = remote_kill_marked(&["COCPIT_RUN=00ff".to_string()]);
-        assert!(good.contains("-e 'COCPIT_RUN=00ff'") && good.contains("= \"1\""));
+        assert!(good.contains("grep -lzx -e 'COCPIT_RUN=00ff'") && good.contains("= \"1\""));
+    }
+
+    /// The snippet a host runs kills what carries every mark, and spares what carries only
+    /// some of them.
+    #[test]
+    fn the_remote_snippet_kills_only_what_carries_every_mark() {
+        let marks = instance_marks(&format!("SCT{}", new_token()), 7);
+        let spawn = |vars: &[String]| {
+            let mut c = std::process::Command::new("setsid");
+            c.args(["sleep", "30"]);
+            for v in vars {
+                let (k, val) = v.split_once('=').unwrap();
+                c.env(k, val);
+            }
+            c.spawn().unwrap()
+        };
+        let mut both = spawn(&marks);
+        let mut one = spawn(&marks[..1]);
+        let pid = both.id() as i32;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !marked(&marks, std::process::id()).contains(&pid) {
+            assert!(std::time::Instant::now() < deadline, "never seen");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let ran = std::process::Command::new("sh")
+            .args(["-c", &remote_kill_marked(&marks)])
+            .status()
+            .unwrap();
+        assert!(ran.success());
+        let status = both.wait().unwrap();
+        assert!(!status.success(), "the marked process was killed");
+        assert!(one.try_wait().unwrap().is_none(), "a half-marked one lives");
+        one.kill().unwrap();
+        one.wait().unwrap();
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod editor;
 mod effects;
 pub mod keymap;
 mod panes;
+pub mod registry;
 pub mod render;
 pub mod settings;
 pub mod state;

@@ -40,23 +40,7 @@ pub fn render(s: &State, f: &mut Frame) {
     .areas(area);
     render_header(s, f, header);
     render_tabs(s, f, tabs);
-    match s.pane {
-        Pane::Scripts => panes::lists::scripts(s, f, body),
-        Pane::Orders => panes::lists::orders(s, f, body),
-        Pane::Resources => panes::lists::resources(s, f, body),
-        Pane::Incidents => panes::triage::incidents(s, f, body),
-        Pane::Alarms => panes::triage::alarms(s, f, body),
-        Pane::Incident => panes::triage::incident(s, f, body),
-        Pane::Order => panes::order::render(s, f, body),
-        Pane::Script => panes::editor::render_detail(s, f, body),
-        Pane::Editor => panes::editor::render(s, f, body),
-        Pane::Agents => panes::ops::agents(s, f, body),
-        Pane::Desktops => panes::ops::desktops(s, f, body),
-        Pane::Invokers => panes::ops::invokers(s, f, body),
-        Pane::Invoker => panes::ops::invoker(s, f, body),
-        Pane::Reviews => panes::lists::reviews(s, f, body),
-        Pane::Audit => panes::lists::audit(s, f, body),
-    }
+    (s.pane.spec().render)(s, f, body);
     render_message(s, f, message);
     render_footer(s, f, footer);
     match &s.overlay {
@@ -71,23 +55,15 @@ pub fn render(s: &State, f: &mut Frame) {
 
 /// The panes a digit opens, the current one (or the list a detail belongs to) marked.
 fn render_tabs(s: &State, f: &mut Frame, area: Rect) {
-    // Each pane's name, and a shorter one for narrow terminals.
-    const TABS: [(Pane, &str, &str); 9] = [
-        (Pane::Scripts, "scripts", "scripts"),
-        (Pane::Orders, "orders", "orders"),
-        (Pane::Resources, "resources", "res"),
-        (Pane::Incidents, "incidents", "inc"),
-        (Pane::Alarms, "alarms", "alarm"),
-        (Pane::Agents, "agents", "agent"),
-        (Pane::Desktops, "desktops", "desk"),
-        (Pane::Invokers, "invokers", "invok"),
-        (Pane::Reviews, "reviews", "rev"),
-    ];
+    let tabs: Vec<(Pane, &str, &str)> = crate::registry::PANES
+        .iter()
+        .filter_map(|p| p.tab.map(|(name, short)| (p.pane, name, short)))
+        .collect();
     let here = super::update::parent(s).unwrap_or(s.pane);
-    let full: usize = TABS.iter().map(|(_, n, _)| n.len() + 4).sum();
+    let full: usize = tabs.iter().map(|(_, n, _)| n.len() + 4).sum();
     let narrow = full > area.width as usize;
     let mut spans = vec![];
-    for (i, (pane, name, short)) in TABS.iter().enumerate() {
+    for (i, (pane, name, short)) in tabs.iter().enumerate() {
         let name = if narrow { short } else { name };
         let text = format!(" {} {name} ", i + 1);
         spans.push(if *pane == here {
@@ -269,111 +245,7 @@ fn render_message(s: &State, f: &mut Frame, area: Rect) {
 
 /// The actions the footer advertises in each pane.
 fn footer_actions(s: &State) -> &'static [Action] {
-    let log_focused = s.order.as_ref().is_some_and(|v| v.focus == Focus::Log);
-    match s.pane {
-        Pane::Order if log_focused => &[
-            Action::Filter,
-            Action::SearchNext,
-            Action::CopyLine,
-            Action::SaveLog,
-            Action::ToggleTimes,
-            Action::ToggleFollow,
-            Action::SwitchFocus,
-        ],
-        Pane::Scripts => &[
-            Action::Open,
-            Action::RunScript,
-            Action::NewScript,
-            Action::EditScript,
-            Action::Filter,
-            Action::Orders,
-        ],
-        // A script waiting for review: the decision first.
-        Pane::Script
-            if s.script
-                .as_ref()
-                .and_then(|v| v.detail.as_ref())
-                .is_some_and(|d| {
-                    d.status == cocpit_api::model::script::ScriptStatus::PendingApprove
-                }) =>
-        {
-            &[
-                Action::ApproveScript,
-                Action::RejectScript,
-                Action::EditScript,
-                Action::ExternalEditor,
-            ]
-        }
-        Pane::Script => &[
-            Action::EditScript,
-            Action::ExternalEditor,
-            Action::RunScript,
-            Action::DeleteScript,
-        ],
-        Pane::Editor => &[
-            Action::Save,
-            Action::SwitchFocus,
-            Action::AddParam,
-            Action::ExternalEditor,
-        ],
-        Pane::Orders => &[Action::Open, Action::Filter, Action::Scripts],
-        Pane::Resources => &[Action::ToggleMark, Action::RunScript, Action::Filter],
-        Pane::Order => &[
-            Action::ContinueOrder,
-            Action::PauseOrder,
-            Action::CancelOrder,
-            Action::RetryFailed,
-            Action::NextBatch,
-            Action::SwitchFocus,
-            Action::ToggleFollow,
-        ],
-        Pane::Alarms => &[
-            Action::AckAlarm,
-            Action::SilenceAlarm,
-            Action::AlarmToIncident,
-            Action::ToggleGroups,
-            Action::Filter,
-        ],
-        Pane::Incidents => &[
-            Action::Open,
-            Action::NewIncident,
-            Action::AcceptIncident,
-            Action::Filter,
-        ],
-        Pane::Incident => &[
-            Action::AcceptIncident,
-            Action::ResolveIncident,
-            Action::VerifyIncident,
-            Action::RejectIncident,
-        ],
-        Pane::Agents => &[
-            Action::ToggleMark,
-            Action::InstallAgent,
-            Action::UpdateAgent,
-            Action::RollbackAgent,
-            Action::RetryAgent,
-        ],
-        Pane::Desktops => &[Action::ToggleMark, Action::InstallAgent, Action::Filter],
-        Pane::Invokers => &[
-            Action::Open,
-            Action::NewInvoker,
-            Action::ToggleInvoker,
-            Action::DeleteInvoker,
-            Action::Filter,
-        ],
-        Pane::Invoker => &[
-            Action::NewInvoker,
-            Action::ToggleInvoker,
-            Action::DeleteInvoker,
-        ],
-        Pane::Reviews => &[
-            Action::Open,
-            Action::ApproveScript,
-            Action::RejectScript,
-            Action::Filter,
-        ],
-        Pane::Audit => &[Action::Filter, Action::Sort, Action::Refresh],
-    }
+    (s.pane.spec().footer)(s)
 }
 
 fn short(p: Pane, a: Action) -> &'static str {

@@ -158,3 +158,29 @@ impl<T: Row> List<T> {
         }
     }
 }
+
+/// What `/`, `esc` and `s` do to a pane's list, whatever its rows (see the pane registry).
+pub trait Listing {
+    /// What `esc` says it cleared: a list's filter, a log's search.
+    fn noun(&self) -> &'static str {
+        "filter"
+    }
+    fn filter_text(&self) -> &str;
+    fn apply_filter(&mut self, text: &str);
+    /// Sorts by the next column, or flips the direction: what it is sorted by now.
+    fn sort(&mut self, flip: bool) -> String;
+}
+
+impl<T: Row> Listing for List<T> {
+    fn filter_text(&self) -> &str {
+        &self.filter
+    }
+
+    fn apply_filter(&mut self, text: &str) {
+        self.set_filter(text);
+    }
+
+    fn sort(&mut self, flip: bool) -> String {
+        self.sort_by(flip)
+    }
+}

@@ -121,7 +121,7 @@ impl Form {
     }
 }
 
-/// The panes.
+/// The panes; each is declared in the pane registry (`crate::registry`), in this order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
     Scripts,
@@ -149,55 +149,13 @@ pub enum Pane {
 impl Pane {
     /// The contexts whose bindings apply in this pane (global first).
     pub fn contexts(self) -> Vec<super::action::Context> {
-        use super::action::Context;
-        let mut c = vec![Context::Global];
-        match self {
-            Pane::Scripts => c.extend([Context::List, Context::Scripts]),
-            Pane::Orders => c.push(Context::List),
-            Pane::Resources => c.extend([
-                Context::List,
-                Context::Marks,
-                Context::Resources,
-                Context::Scripts,
-            ]),
-            Pane::Order => c.extend([Context::List, Context::OrderView]),
-            Pane::Script => c.push(Context::Scripts),
-            // Script keys such as ctrl-e ($EDITOR) work in the editor too.
-            Pane::Editor => c.extend([Context::Editor, Context::Scripts]),
-            Pane::Alarms => c.extend([Context::List, Context::Marks, Context::Alarms]),
-            Pane::Incidents => c.extend([Context::List, Context::Incidents]),
-            Pane::Incident => c.push(Context::Incidents),
-            Pane::Agents | Pane::Desktops => c.extend([
-                Context::List,
-                Context::Marks,
-                Context::Resources,
-                Context::Agents,
-            ]),
-            Pane::Invokers | Pane::Invoker => c.extend([Context::List, Context::Invokers]),
-            Pane::Reviews => c.extend([Context::List, Context::Scripts]),
-            Pane::Audit => c.push(Context::List),
-        }
-        c
+        std::iter::once(super::action::Context::Global)
+            .chain(self.spec().contexts.iter().copied())
+            .collect()
     }
 
     pub fn title(self) -> &'static str {
-        match self {
-            Pane::Scripts => "Scripts",
-            Pane::Orders => "Orders",
-            Pane::Resources => "Resources",
-            Pane::Incidents => "Incidents",
-            Pane::Alarms => "Alarms",
-            Pane::Order => "Order",
-            Pane::Script => "Script",
-            Pane::Editor => "Editor",
-            Pane::Incident => "Incident",
-            Pane::Agents => "Agents",
-            Pane::Desktops => "Desktops",
-            Pane::Invokers => "Invokers",
-            Pane::Invoker => "Invoker",
-            Pane::Reviews => "Reviews",
-            Pane::Audit => "Audit",
-        }
+        self.spec().title
     }
 }
 

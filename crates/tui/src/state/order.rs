@@ -198,3 +198,22 @@ impl OrderView {
 }
 
 pub use cocpit_api::model::order::BatchInstance;
+
+/// An order's log: its search is the filter.
+impl super::Listing for OrderView {
+    fn noun(&self) -> &'static str {
+        "search"
+    }
+
+    fn filter_text(&self) -> &str {
+        &self.search
+    }
+
+    fn apply_filter(&mut self, text: &str) {
+        self.search = text.to_string();
+    }
+
+    fn sort(&mut self, _flip: bool) -> String {
+        "this view has no sortable columns".into()
+    }
+}

@@ -83,28 +83,15 @@ pub(super) fn confirmed(s: &mut State, p: Pending) -> Outcome {
 
 /// `esc`: clears the pane's applied filter first, then goes up one level.
 pub(super) fn escape(s: &mut State) -> Outcome {
-    let was = if s.pane == Pane::Order {
-        "search"
-    } else {
-        "filter"
-    };
-    let cleared = match s.pane {
-        Pane::Scripts => clear(&mut s.scripts),
-        Pane::Orders => clear(&mut s.orders),
-        Pane::Resources => clear(&mut s.resources),
-        Pane::Alarms => clear(&mut s.alarms) | clear(&mut s.alarm_groups),
-        Pane::Incidents => clear(&mut s.incidents),
-        Pane::Agents => clear(&mut s.agents),
-        Pane::Desktops => clear(&mut s.desktops),
-        Pane::Invokers => clear(&mut s.invokers),
-        Pane::Reviews => clear(&mut s.reviews),
-        Pane::Audit => clear(&mut s.audit),
-        Pane::Order => s
-            .order
-            .as_mut()
-            .is_some_and(|v| !std::mem::take(&mut v.search).is_empty()),
-        _ => false,
-    };
+    let mut lists = (s.pane.spec().lists)(s);
+    let was = lists.first().map_or("filter", |l| l.noun());
+    let mut cleared = false;
+    for l in &mut lists {
+        if !l.filter_text().is_empty() {
+            l.apply_filter("");
+            cleared = true;
+        }
+    }
     if cleared {
         s.message = Some((Level::Info, format!("{was} cleared")));
         return Outcome::redraw();
@@ -113,14 +100,6 @@ pub(super) fn escape(s: &mut State) -> Outcome {
         Some(up) => go(s, up),
         None => Outcome::default(),
     }
-}
-
-pub(super) fn clear<T: Row>(l: &mut List<T>) -> bool {
-    if l.filter.is_empty() {
-        return false;
-    }
-    l.set_filter("");
-    true
 }
 
 pub(super) fn list_move<T: Row>(list: &mut List<T>, a: Action, page: usize) {
@@ -195,16 +174,6 @@ pub fn act(s: &mut State, a: Action) -> Outcome {
         Action::NewScript if matches!(s.pane, Pane::Scripts | Pane::Script) => {
             return editor::new_script(s);
         }
-        Action::Scripts => return go(s, Pane::Scripts),
-        Action::Orders => return go(s, Pane::Orders),
-        Action::Resources => return go(s, Pane::Resources),
-        Action::Incidents => return go(s, Pane::Incidents),
-        Action::Alarms => return go(s, Pane::Alarms),
-        Action::Agents => return go(s, Pane::Agents),
-        Action::Desktops => return go(s, Pane::Desktops),
-        Action::Invokers => return go(s, Pane::Invokers),
-        Action::Reviews => return go(s, Pane::Reviews),
-        Action::Audit => return go(s, Pane::Audit),
         Action::ApproveScript if matches!(s.pane, Pane::Scripts | Pane::Script) => {
             return review::decide(s, cocpit_api::model::script::ScriptStatus::Approved);
         }
@@ -213,15 +182,16 @@ pub fn act(s: &mut State, a: Action) -> Outcome {
         }
         Action::Sort | Action::SortReverse => {
             let flip = a == Action::SortReverse;
-            let said = match s.pane {
-                Pane::Scripts => s.scripts.sort_by(flip),
-                Pane::Orders => s.orders.sort_by(flip),
-                Pane::Resources => s.resources.sort_by(flip),
-                Pane::Alarms if !s.grouped => s.alarms.sort_by(flip),
-                Pane::Incidents => s.incidents.sort_by(flip),
-                _ => "this view has no sortable columns".into(),
+            let said = match (s.pane.spec().lists)(s).into_iter().next() {
+                Some(l) => l.sort(flip),
+                None => "this view has no sortable columns".into(),
             };
             s.message = Some((Level::Info, said));
+            return Outcome::redraw();
+        }
+        Action::Filter if !(s.pane.spec().lists)(s).is_empty() => {
+            let input = (s.pane.spec().lists)(s)[0].filter_text().to_string();
+            s.overlay = Overlay::Filter { input };
             return Outcome::redraw();
         }
         Action::Refresh => {
@@ -232,101 +202,11 @@ pub fn act(s: &mut State, a: Action) -> Outcome {
         }
         _ => {}
     }
-    match s.pane {
-        Pane::Scripts => match a {
-            _ if is_move(a) => {
-                list_move(&mut s.scripts, a, page);
-                if wants_more(&mut s.scripts) {
-                    return Outcome::redraw().with(Effect::LoadScripts(s.scripts.want));
-                }
-            }
-            Action::Filter => {
-                s.overlay = Overlay::Filter {
-                    input: s.scripts.filter.clone(),
-                }
-            }
-            Action::RunScript => return start_run(s),
-            Action::Open | Action::EditScript | Action::ExternalEditor | Action::DeleteScript => {
-                let Some(uuid) = s.scripts.selected_item().map(|x| x.script_uuid.clone()) else {
-                    s.message = Some((Level::Error, "no script selected".into()));
-                    return Outcome::redraw();
-                };
-                return match a {
-                    Action::Open => editor::open_script(s, uuid),
-                    Action::DeleteScript => editor::ask_delete(s, uuid),
-                    _ => editor::edit_script(s, uuid, a == Action::ExternalEditor),
-                };
-            }
-            _ => return Outcome::default(),
-        },
-        Pane::Script => return editor::script_action(s, a),
-        Pane::Reviews => return review::act(s, a, page),
-        Pane::Audit => match a {
-            _ if is_move(a) => list_move(&mut s.audit, a, page),
-            Action::Filter => {
-                s.overlay = Overlay::Filter {
-                    input: s.audit.filter.clone(),
-                }
-            }
-            _ => return Outcome::default(),
-        },
-        Pane::Agents | Pane::Desktops | Pane::Invokers | Pane::Invoker => {
-            return ops::act(s, a, page);
-        }
-        Pane::Editor => {
-            // Reached only without an editor (it takes its keys first).
-            return Outcome::default();
-        }
-        Pane::Orders => match a {
-            _ if is_move(a) => {
-                list_move(&mut s.orders, a, page);
-                if wants_more(&mut s.orders) {
-                    return Outcome::redraw().with(Effect::LoadOrders(s.orders.want));
-                }
-            }
-            Action::Filter => {
-                s.overlay = Overlay::Filter {
-                    input: s.orders.filter.clone(),
-                }
-            }
-            Action::Open => {
-                if let Some(o) = s.orders.selected_item() {
-                    let eid = o.execute_uuid.clone();
-                    return open_order(s, eid);
-                }
-            }
-            _ => return Outcome::default(),
-        },
-        Pane::Resources => match a {
-            _ if is_move(a) => list_move(&mut s.resources, a, page),
-            Action::Filter => {
-                s.overlay = Overlay::Filter {
-                    input: s.resources.filter.clone(),
-                }
-            }
-            Action::ToggleMark => {
-                s.resources.toggle_mark();
-                s.resources.move_by(1);
-            }
-            Action::RunScript => {
-                if s.resources.marked.is_empty() {
-                    s.message = Some((Level::Error, "mark hosts with space first".into()));
-                } else {
-                    s.message = Some((
-                        Level::Info,
-                        format!(
-                            "{} hosts marked: pick a script and press r",
-                            s.resources.marked.len()
-                        ),
-                    ));
-                    return go(s, Pane::Scripts);
-                }
-            }
-            _ => return Outcome::default(),
-        },
-        Pane::Alarms => return triage::alarms_action(s, a),
-        Pane::Incidents | Pane::Incident => return triage::incidents_action(s, a),
-        Pane::Order => return order_action(s, a),
+    if let Some(spec) = crate::registry::PANES
+        .iter()
+        .find(|p| p.opened_by.is_some_and(|(by, _, _)| by == a))
+    {
+        return go(s, spec.pane);
     }
-    Outcome::redraw()
+    (s.pane.spec().act)(s, a, page)
 }

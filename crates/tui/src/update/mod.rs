@@ -16,23 +16,26 @@ use super::editor::draft::Draft;
 mod editor;
 mod form;
 mod keys;
-mod ops;
+pub(crate) mod lists;
+pub(crate) mod ops;
 mod order;
 mod palette;
-mod review;
+pub(crate) mod review;
 mod run;
-mod triage;
+pub(crate) mod triage;
 
 pub use ops::{AGENT_TASKS_SHOWN, OpsEffect, OpsMsg};
 pub use triage::{MAX_LOADED_ALARMS, TriageEffect, TriageMsg};
 
 pub use editor::follow as follow_editor;
+pub(crate) use editor::script_action;
 pub use keys::act;
 use keys::*;
 pub use order::MAX_COPY;
+pub(crate) use order::order_action;
 use order::*;
 use palette::*;
-pub use palette::{COMMANDS, command, completions};
+pub use palette::{command, commands, completions};
 use run::*;
 pub use run::{run_plan, start_run_for};
 
@@ -404,29 +407,7 @@ pub fn poll_interval(s: &State) -> Option<std::time::Duration> {
     if !s.polling {
         return None;
     }
-    let busy = match s.pane {
-        Pane::Order => s
-            .order
-            .as_ref()
-            .and_then(|v| v.info.as_ref())
-            .is_some_and(|i| i.status == OrderStatus::Processing),
-        Pane::Orders => s.running_orders() > 0,
-        Pane::Agents => s
-            .agents
-            .items
-            .iter()
-            .any(|a| a.agent_state.as_deref() == Some("INSTALLING")),
-        Pane::Desktops => s
-            .desktops
-            .items
-            .iter()
-            .any(|d| matches!(d.task_status.as_deref(), Some("WAITING" | "RUNNING"))),
-        Pane::Invoker => s
-            .invoker
-            .as_ref()
-            .is_some_and(|v| v.records.items.iter().any(|r| r.result == "RUNNING")),
-        _ => false,
-    };
+    let busy = (s.pane.spec().busy)(s);
     Some(Duration::from_secs(if busy {
         POLL_BUSY_S
     } else {
@@ -511,49 +492,9 @@ fn engine_event(s: &mut State, e: Change) -> Outcome {
 /// Switches to a pane and loads what it shows.
 pub fn go(s: &mut State, pane: Pane) -> Outcome {
     s.pane = pane;
-    let out = Outcome::redraw();
-    match pane {
-        Pane::Scripts => out.with(Effect::LoadScripts(s.scripts.want)),
-        Pane::Orders => out.with(Effect::LoadOrders(s.orders.want)),
-        Pane::Resources => out.with(Effect::LoadResources),
-        Pane::Order => match &s.order {
-            Some(v) => out.with(Effect::LoadOrder(v.execute_uuid.clone())),
-            None => out,
-        },
-        Pane::Script => match &s.script {
-            Some(v) => out.with(Effect::LoadScript(v.script_uuid.clone())),
-            None => out,
-        },
-        Pane::Incidents | Pane::Alarms => {
-            let mut out = out;
-            for e in triage::load(pane) {
-                out = out.with(e);
-            }
-            out
-        }
-        Pane::Incident => match &s.incident {
-            Some(v) => out.with(Effect::Triage(TriageEffect::LoadIncident(
-                v.incident_num.clone(),
-            ))),
-            None => out,
-        },
-        Pane::Editor => out,
-        Pane::Audit => out.with(Effect::LoadAudit),
-        // Reviews are the scripts waiting for us: read the scripts (and who we are) again.
-        Pane::Reviews => out
-            .with(Effect::LoadScripts(s.scripts.want))
-            .with(Effect::LoadIdentity),
-        Pane::Agents | Pane::Desktops | Pane::Invokers => match ops::load(pane) {
-            Some(e) => out.with(e),
-            None => out,
-        },
-        Pane::Invoker => match &s.invoker {
-            Some(v) => out
-                .with(Effect::Ops(OpsEffect::LoadRecords(v.invoker_id.clone())))
-                .with(Effect::Ops(OpsEffect::LoadInvokers)),
-            None => out,
-        },
-    }
+    (pane.spec().load)(s)
+        .into_iter()
+        .fold(Outcome::redraw(), Outcome::with)
 }
 
 /// Goes up one level: from a detail to its list (never sideways to another pane).
@@ -565,20 +506,5 @@ pub fn back(s: &mut State) {
 
 /// The pane one level up from the current one; top-level panes have none.
 pub fn parent(s: &State) -> Option<Pane> {
-    match s.pane {
-        Pane::Order => Some(Pane::Orders),
-        Pane::Script => Some(s.script.as_ref().map_or(Pane::Scripts, |v| v.from)),
-        Pane::Editor => {
-            let edited = s.editor.as_ref().and_then(|e| e.script_uuid.clone());
-            let shown = s.script.as_ref().map(|v| v.script_uuid.clone());
-            Some(if edited.is_some() && edited == shown {
-                Pane::Script
-            } else {
-                Pane::Scripts
-            })
-        }
-        Pane::Incident => Some(Pane::Incidents),
-        Pane::Invoker => Some(Pane::Invokers),
-        _ => None,
-    }
+    (s.pane.spec().parent)(s)
 }

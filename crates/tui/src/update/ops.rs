@@ -237,7 +237,6 @@ pub fn act(s: &mut State, a: Action, page: usize) -> Outcome {
                 return out;
             }
             match a {
-                Action::Filter => filter(s),
                 Action::InstallAgent | Action::UpdateAgent => {
                     let ids = chosen(&s.agents);
                     if ids.is_empty() {
@@ -296,7 +295,6 @@ pub fn act(s: &mut State, a: Action, page: usize) -> Outcome {
                 return out;
             }
             match a {
-                Action::Filter => filter(s),
                 Action::InstallAgent => {
                     let ids = chosen(&s.desktops);
                     if ids.is_empty() {
@@ -317,7 +315,6 @@ pub fn act(s: &mut State, a: Action, page: usize) -> Outcome {
                 return out;
             }
             match a {
-                Action::Filter => filter(s),
                 Action::NewInvoker => new_invoker(s),
                 _ => match s.invokers.selected_item().cloned() {
                     Some(inv) if a == Action::Open => open_invoker(s, inv.invoker_id),
@@ -513,16 +510,6 @@ pub fn invoker_notes(f: &Form, now: DateTime<Utc>, zone: FixedOffset) -> Vec<Str
                 .map(|t| format!("  {}", tat::both_zones(t, zone))),
         )
         .collect()
-}
-
-fn filter(s: &mut State) -> Outcome {
-    let input = match s.pane {
-        Pane::Agents => s.agents.filter.clone(),
-        Pane::Desktops => s.desktops.filter.clone(),
-        _ => s.invokers.filter.clone(),
-    };
-    s.overlay = Overlay::Filter { input };
-    Outcome::redraw()
 }
 
 pub fn confirmed(s: &mut State, p: Pending) -> Outcome {

@@ -236,7 +236,7 @@ pub(super) fn operate(
     })
 }
 
-pub(super) fn order_action(s: &mut State, a: Action) -> Outcome {
+pub(crate) fn order_action(s: &mut State, a: Action) -> Outcome {
     let page = s.page;
     let Some(v) = s.order.as_mut() else {
         return Outcome::default();
@@ -308,11 +308,6 @@ pub(super) fn order_action(s: &mut State, a: Action) -> Outcome {
             }
         }
         Action::ToggleWrap => v.wrap = !v.wrap,
-        Action::Filter => {
-            s.overlay = Overlay::Filter {
-                input: v.search.clone(),
-            }
-        }
         Action::SearchNext | Action::SearchPrev => {
             let msg = jump_to_match(v, a == Action::SearchNext);
             s.message = Some(msg);

@@ -42,45 +42,15 @@ pub(super) fn filter_key(s: &mut State, k: KeyEvent, mut input: String) -> Outco
         }
         _ => return Outcome::default(),
     }
-    match s.pane {
-        Pane::Scripts => s.scripts.set_filter(&input),
-        Pane::Orders => s.orders.set_filter(&input),
-        Pane::Resources => s.resources.set_filter(&input),
-        Pane::Alarms => {
-            s.alarms.set_filter(&input);
-            s.alarm_groups.set_filter(&input);
-        }
-        Pane::Incidents => s.incidents.set_filter(&input),
-        Pane::Agents => s.agents.set_filter(&input),
-        Pane::Desktops => s.desktops.set_filter(&input),
-        Pane::Invokers => s.invokers.set_filter(&input),
-        Pane::Reviews => s.reviews.set_filter(&input),
-        Pane::Audit => s.audit.set_filter(&input),
-        Pane::Order => {
-            if let Some(v) = s.order.as_mut() {
-                v.search = input;
-            }
-        }
-        _ => {}
+    for l in (s.pane.spec().lists)(s) {
+        l.apply_filter(&input);
     }
     Outcome::redraw()
 }
 
-/// Palette commands: `(name, what it does)`.
-pub const COMMANDS: &[(&str, &str)] = &[
-    ("scripts", "list scripts"),
-    ("orders", "list orders"),
-    ("resources", "list resources"),
-    ("incidents", "incidents"),
-    ("alarms", "alarms"),
-    ("agents", "Cloud Eye agents and their tasks"),
-    ("desktops", "Workspace desktops and their agent"),
-    ("invokers", "TAT scheduled invokers"),
-    ("reviews", "scripts waiting for your review"),
-    (
-        "audit",
-        "the audit trail: every write, who, when, the outcome",
-    ),
+/// Palette commands besides those that open a pane (the pane registry declares those):
+/// `(name, what it does)`.
+const OTHER_COMMANDS: &[(&str, &str)] = &[
     ("theme dark", "dark theme"),
     ("theme light", "light theme"),
     ("theme high-contrast", "high-contrast theme"),
@@ -91,15 +61,19 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("q", "quit"),
 ];
 
+/// Every palette command: the panes' first, then the others.
+pub fn commands() -> impl Iterator<Item = (&'static str, &'static str)> {
+    crate::registry::PANES
+        .iter()
+        .filter_map(|p| p.opened_by.map(|(_, c, what)| (c, what)))
+        .chain(OTHER_COMMANDS.iter().copied())
+}
+
 /// Commands matching what was typed (prefix first, then substring).
-pub fn completions(input: &str) -> Vec<&'static (&'static str, &'static str)> {
+pub fn completions(input: &str) -> Vec<(&'static str, &'static str)> {
     let t = input.trim();
-    let mut v: Vec<_> = COMMANDS.iter().filter(|(c, _)| c.starts_with(t)).collect();
-    v.extend(
-        COMMANDS
-            .iter()
-            .filter(|(c, _)| !c.starts_with(t) && c.contains(t)),
-    );
+    let mut v: Vec<_> = commands().filter(|(c, _)| c.starts_with(t)).collect();
+    v.extend(commands().filter(|(c, _)| !c.starts_with(t) && c.contains(t)));
     v
 }
 
@@ -128,8 +102,7 @@ pub(super) fn palette_key(s: &mut State, k: KeyEvent) -> Outcome {
         KeyCode::Enter => {
             let typed = input.trim().to_string();
             let matches = completions(&typed);
-            let chosen = if COMMANDS.iter().any(|(c, _)| *c == typed) || typed.starts_with("theme ")
-            {
+            let chosen = if commands().any(|(c, _)| c == typed) || typed.starts_with("theme ") {
                 typed
             } else {
                 match matches.get(*selected) {
@@ -166,17 +139,14 @@ pub fn command(s: &mut State, cmd: &str) -> Outcome {
         return triage::open_incident(s, id.to_string());
     }
     let mut words = cmd.split_whitespace();
-    match (words.next().unwrap_or(""), words.next()) {
-        ("scripts", _) => go(s, Pane::Scripts),
-        ("orders", _) => go(s, Pane::Orders),
-        ("resources", _) => go(s, Pane::Resources),
-        ("incidents", _) => go(s, Pane::Incidents),
-        ("alarms", _) => go(s, Pane::Alarms),
-        ("agents", _) => go(s, Pane::Agents),
-        ("desktops", _) => go(s, Pane::Desktops),
-        ("invokers", _) => go(s, Pane::Invokers),
-        ("reviews", _) => go(s, Pane::Reviews),
-        ("audit", _) => go(s, Pane::Audit),
+    let first = words.next().unwrap_or("");
+    if let Some(spec) = crate::registry::PANES
+        .iter()
+        .find(|p| p.opened_by.is_some_and(|(_, c, _)| c == first))
+    {
+        return go(s, spec.pane);
+    }
+    match (first, words.next()) {
         ("help", _) => act(s, Action::Help),
         ("new", _) => editor::new_script(s),
         ("discard", _) => editor::discard(s),

@@ -102,12 +102,6 @@ pub fn act(s: &mut State, a: Action, page: usize) -> Outcome {
             keys::list_move(&mut s.reviews, a, page);
             Outcome::redraw()
         }
-        Action::Filter => {
-            s.overlay = Overlay::Filter {
-                input: s.reviews.filter.clone(),
-            };
-            Outcome::redraw()
-        }
         Action::Open => match s.reviews.selected_item().map(|x| x.script_uuid.clone()) {
             Some(uuid) => editor::open_script(s, uuid),
             None => Outcome::default(),

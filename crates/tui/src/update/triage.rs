@@ -200,11 +200,6 @@ pub fn alarms_action(s: &mut State, a: Action) -> Outcome {
         return Outcome::redraw();
     }
     match a {
-        Action::Filter => {
-            s.overlay = Overlay::Filter {
-                input: s.alarms.filter.clone(),
-            }
-        }
         Action::ToggleMark if !s.grouped => {
             s.alarms.toggle_mark();
             s.alarms.move_by(1);
@@ -332,12 +327,6 @@ pub fn incidents_action(s: &mut State, a: Action) -> Outcome {
         return Outcome::redraw();
     }
     match a {
-        Action::Filter if s.pane == Pane::Incidents => {
-            s.overlay = Overlay::Filter {
-                input: s.incidents.filter.clone(),
-            };
-            return Outcome::redraw();
-        }
         Action::Open if s.pane == Pane::Incidents => {
             if let Some(num) = s.incidents.selected_item().map(|i| i.incident_num.clone()) {
                 return open_incident(s, num);
