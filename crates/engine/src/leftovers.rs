@@ -74,8 +74,11 @@ pub fn remote_kill_marked(marks: &[String]) -> String {
     // whole): each narrows the list of the last, so what is left carries every mark. A few
     // processes in all, where a loop over /proc would fork twice per process on the host.
     // Without a grep that reads NUL-separated input, the loop it is.
-    let mut narrow = String::from("f=$(ls -d /proc/[0-9]*/environ)");
-    for m in marks {
+    let mut narrow = format!(
+        "f=$(grep -lzx -e '{}' /proc/[0-9]*/environ 2>/dev/null)",
+        marks[0]
+    );
+    for m in &marks[1..] {
         narrow.push_str(&format!(
             "; [ -n \"$f\" ] && f=$(grep -lzx -e '{m}' $f 2>/dev/null)"
         ));
@@ -114,7 +117,7 @@ mod tests {
         let bad = remote_kill_marked(&["COCPIT_RUN=x'; reboot; '".to_string()]);
         assert_eq!(bad, "true");
         let good = remote_kill_marked(&["COCPIT_RUN=00ff".to_string()]);
-        assert!(good.contains("grep -lzx -e 'COCPIT_RUN=00ff'") && good.contains("= \"1\""));
+        assert!(good.contains("grep -lzx -e 'COCPIT_RUN=00ff' /proc") && good.contains("= \"1\""));
     }
 
     /// The snippet a host runs kills what carries every mark, and spares what carries only

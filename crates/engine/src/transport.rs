@@ -169,7 +169,11 @@ pub fn bundle(l: &Launch) -> String {
     let go = sh_quote(&launcher(l));
     let run = match l.script_type {
         ScriptType::Shell => {
-            format!("if command -v bash >/dev/null 2>&1; then bash -c {go}; else sh -c {go}; fi")
+            // --norc: bash started under sshd (SSH_CLIENT set, a low SHLVL) would read the
+            // user's ~/.bashrc, an interactive file, into the script.
+            format!(
+                "if command -v bash >/dev/null 2>&1; then bash --norc -c {go}; else sh -c {go}; fi"
+            )
         }
         ScriptType::Python => format!(
             "if command -v python3 >/dev/null 2>&1; then python3 -c {go}; else python -c {go}; fi"
@@ -482,6 +486,45 @@ mod tests {
         assert!(b.contains("export COCPIT_ARGC='2'\n"));
         assert!(b.contains("export COCPIT_ARG_1='a b'\n"));
         assert!(b.contains(r"export COCPIT_ARG_2='c'\''d'"));
-        assert!(b.contains(r#"bash -c 'set -- "$COCPIT_ARG_1" "$COCPIT_ARG_2"; . ./script'"#));
+        assert!(
+            b.contains(r#"bash --norc -c 'set -- "$COCPIT_ARG_1" "$COCPIT_ARG_2"; . ./script'"#)
+        );
+    }
+
+    /// A script run over ssh starts clean: bash, which sshd's variables would make read the
+    /// user's ~/.bashrc, does not.
+    #[test]
+    fn the_wrapper_runs_a_script_without_the_users_bashrc() {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::write(home.path().join(".bashrc"), "echo FROM-BASHRC\n").unwrap();
+        let launch = Launch {
+            script_type: ScriptType::Shell,
+            content: "echo script ran".into(),
+            args: vec![],
+            env: vec![],
+            limits: Default::default(),
+        };
+        let mut sh = std::process::Command::new("sh")
+            .args(["-c", WRAPPER])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home.path())
+            .env("SSH_CLIENT", "127.0.0.1 40000 22")
+            .env("SHLVL", "0")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        sh.stdin
+            .take()
+            .unwrap()
+            .write_all(bundle(&launch).as_bytes())
+            .unwrap();
+        let out = sh.wait_with_output().unwrap();
+        let out = String::from_utf8_lossy(&out.stdout);
+        assert!(out.contains("script ran"), "{out}");
+        assert!(!out.contains("FROM-BASHRC"), "{out}");
     }
 }
