@@ -112,7 +112,17 @@ EOF
 /usr/sbin/sshd -D -e -f "$tmp/ssh/sshd_config" 2>/dev/null &
 sshd_pid=$!
 until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do sleep 0.05; done
+# Every tool logs in as the same user. As root, that is a throwaway user with the system's stock
+# shell profile, as on a typical host (this user's own ~/.bashrc may run anything per login, and
+# every ssh session pays it); otherwise the current user.
 user=${USER:-root}
+if [ "$(id -u)" = 0 ] && command -v useradd >/dev/null 2>&1; then
+  id cocpit-bench >/dev/null 2>&1 || useradd -m -s /bin/bash -p '*' cocpit-bench
+  user=cocpit-bench
+  chmod 755 "$tmp" "$tmp/ssh"
+  chmod 644 "$tmp/ssh/authorized_keys"
+fi
+echo "(logging in as $user)"
 {
   for i in $(seq -f '%02g' 1 50); do
     printf 'Host h%s\n  HostName 127.0.0.1\n  Port %s\n  User %s\n' "$i" "$port" "$user"

@@ -1,5 +1,6 @@
-//! The runner on real local processes: parameters, output capture, masking, the success-rate
-//! threshold, rotation, timeouts and cancels that kill whole process groups, the output cap.
+//! The runner on real local processes: output capture and masking, the success-rate threshold,
+//! timeouts and cancels that kill whole process groups, the output cap. (Parameters, pauses,
+//! rotation, retry and skip run on both transports in `runner_scenarios.rs`.)
 
 mod common;
 
@@ -7,43 +8,6 @@ use cocpit::model::order::{
     InstanceStatus as I, OperationType as Op, OrderStatus as O, RotationStrategy::*,
 };
 use common::*;
-
-#[tokio::test(flavor = "multi_thread")]
-async fn parameters_arrive_as_env_and_args_and_secrets_are_masked() {
-    let e = demo_engine(2);
-    let s = create(
-        &e,
-        "params",
-        "echo \"args: $1 $2\"\necho \"env: $who $token\"\necho \"where: $COCPIT_RESOURCE_ID\"\necho oops >&2\n",
-        vec![
-            param("who", "world", 1, false),
-            param("token", "hunter22", 2, true),
-        ],
-    );
-    let eid = e
-        .execute_script(
-            &s,
-            plan(
-                &[(&["demo-01", "demo-02"], Continue)],
-                &[("who", "ops")],
-                30,
-                100.0,
-            ),
-            "t",
-        )
-        .unwrap();
-    let snap = wait_status(&e, &eid, O::Finished).await;
-    let m = &snap.on("demo-02").message;
-    assert!(m.contains("args: ops ******"), "{m}");
-    assert!(m.contains("env: ops ******"), "{m}");
-    assert!(m.contains("where: demo-02"), "{m}");
-    assert!(m.contains("oops"), "stderr is captured: {m}");
-    assert!(!m.contains("hunter22"), "the secret leaked: {m}");
-    assert_eq!(snap.on("demo-01").exit_code, Some(0));
-    // The sensitive default is masked in the order's parameters too.
-    let shown = serde_json::to_string(&snap.order).unwrap();
-    assert!(!shown.contains("hunter22"), "{shown}");
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stdout_and_stderr_keep_their_lines_and_order_with_a_secret_masked() {
@@ -195,90 +159,6 @@ async fn a_batch_ending_exactly_at_the_threshold_finishes() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_all_failed_first_batch_pauses_before_the_second_with_the_current_numbers() {
-    let e = demo_engine(3);
-    let s = create(&e, "broken", "echo no; exit 3\n", vec![]);
-    let eid = e
-        .execute_script(
-            &s,
-            plan(
-                &[
-                    (&["demo-01", "demo-02"], Continue),
-                    (&["demo-03"], Continue),
-                ],
-                &[],
-                30,
-                100.0,
-            ),
-            "t",
-        )
-        .unwrap();
-    let paused = wait_status(&e, &eid, O::Paused).await;
-    assert_eq!(paused.on("demo-03").status, I::Ready);
-    assert_eq!(
-        paused.order.properties.pause_reason.as_deref(),
-        Some("success 0 % below threshold 100 % (2 of 2 failed)")
-    );
-    // Continued past the pause, the last batch fails too and pauses again on its new failure;
-    // continued past that, the order is FINISHED.
-    e.operate(&eid, op(Op::ContinueOrder, None, None))
-        .await
-        .unwrap();
-    let again = wait_for(&e, &eid, "the last batch fails", |s| {
-        s.on("demo-03").status == I::Abnormal && s.order.status == O::Paused
-    })
-    .await;
-    assert_eq!(
-        again.order.properties.pause_reason.as_deref(),
-        Some("success 0 % below threshold 100 % (3 of 3 failed)")
-    );
-    e.operate(&eid, op(Op::ContinueOrder, None, None))
-        .await
-        .unwrap();
-    let done = wait_status(&e, &eid, O::Finished).await;
-    assert_eq!(done.on("demo-03").status, I::Abnormal);
-    let tally = cocpit::model::order::Tally::of(done.instances.iter().map(|i| i.status));
-    let (text, ok) = cocpit::model::order::outcome(done.order.status, 100.0, &tally);
-    assert!(!ok);
-    assert_eq!(text, "finished · 3 of 3 failed · success 0 % < 100 %");
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn rotation_pause_holds_the_next_batch() {
-    let e = demo_engine(2);
-    let s = create(&e, "rot", "echo hi\n", vec![]);
-    let eid = e
-        .execute_script(
-            &s,
-            plan(
-                &[(&["demo-01"], Pause), (&["demo-02"], Pause)],
-                &[],
-                30,
-                100.0,
-            ),
-            "t",
-        )
-        .unwrap();
-    let p = wait_status(&e, &eid, O::Paused).await;
-    assert!(
-        p.order
-            .properties
-            .pause_reason
-            .as_deref()
-            .unwrap()
-            .contains("after batch 1 of 2")
-    );
-    assert_eq!(p.on("demo-02").status, I::Ready);
-    e.operate(&eid, op(Op::ContinueOrder, None, None))
-        .await
-        .unwrap();
-    // The last batch's PAUSE has nothing to hold: the order finishes.
-    let f = wait_status(&e, &eid, O::Finished).await;
-    assert_eq!(f.order.properties.current_execute_batch_index, 2);
-    assert!(f.order.gmt_finished.is_some());
-}
-
-#[tokio::test(flavor = "multi_thread")]
 async fn timeout_kills_the_whole_process_group() {
     let pids = tempfile::tempdir().unwrap();
     let dir = pids.path().display().to_string();
@@ -374,68 +254,6 @@ async fn cancel_instance_and_cancel_order_stop_processes() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("CANCELED"), "{err}");
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn retry_runs_a_failed_instance_again_and_skip_batch_never_runs_it() {
-    let flags = tempfile::tempdir().unwrap();
-    let dir = flags.path().display().to_string();
-    let e = demo_engine(3);
-    // Fails until the flag exists.
-    let s = create(
-        &e,
-        "retry",
-        "echo attempt\n[ -e \"$1/ok\" ] || exit 1\n",
-        vec![param("dir", "", 1, false)],
-    );
-    let eid = e
-        .execute_script(
-            &s,
-            plan(
-                &[
-                    (&["demo-01"], Continue),
-                    (&["demo-02"], Continue),
-                    (&["demo-03"], Continue),
-                ],
-                &[("dir", &dir)],
-                30,
-                100.0,
-            ),
-            "t",
-        )
-        .unwrap();
-    let p = wait_status(&e, &eid, O::Paused).await;
-    let failed = p.on("demo-01").id;
-    e.operate(&eid, op(Op::SkipBatch, Some(2), None))
-        .await
-        .unwrap();
-    std::fs::write(flags.path().join("ok"), "").unwrap();
-    e.operate(&eid, op(Op::RetryInstance, Some(1), Some(failed)))
-        .await
-        .unwrap();
-    let retried = wait_for(&e, &eid, "the retry", |s| {
-        s.on("demo-01").status == I::Finished
-    })
-    .await;
-    assert_eq!(
-        retried.on("demo-01").message.matches("attempt").count(),
-        1,
-        "output is the latest attempt's"
-    );
-    assert_eq!(retried.order.status, O::Paused);
-    e.operate(&eid, op(Op::ContinueOrder, None, None))
-        .await
-        .unwrap();
-    let done = wait_status(&e, &eid, O::Finished).await;
-    assert_eq!(done.on("demo-02").status, I::Canceled);
-    assert!(done.on("demo-02").message.contains("skipped"));
-    assert_eq!(done.on("demo-03").status, I::Finished);
-    // Skipping a batch that already ran is refused.
-    let err = e
-        .operate(&eid, op(Op::SkipBatch, Some(3), None))
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("SKIP_BATCH"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -7,6 +7,7 @@ pub mod sdk;
 pub mod server;
 pub mod sshd;
 pub mod tmux;
+pub mod transports;
 pub mod tui;
 
 use std::time::Duration;
