@@ -43,50 +43,64 @@ pub fn run(program: &str, args: &[String]) -> u8 {
     if nix::unistd::getppid() != parent {
         return 143;
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(_) => return 125,
-    };
-    let code = runtime.block_on(async {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut child = match tokio::process::Command::new(program).args(args).spawn() {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("cocpit: cannot start {program}: {e}");
-                return 126;
-            }
-        };
-        let (Ok(mut term), Ok(mut hup), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::hangup()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            return 125;
-        };
-        tokio::select! {
-            status = child.wait() => match status {
-                Ok(s) => {
-                    use std::os::unix::process::ExitStatusExt;
-                    s.code()
-                        .map(|c| c as u8)
-                        .unwrap_or_else(|| 128 + s.signal().unwrap_or(9) as u8)
-                }
-                Err(_) => 125,
-            },
-            _ = term.recv() => 143,
-            _ = hup.recv() => 129,
-            _ = int.recv() => 130,
+    // No async runtime: the helper only waits for the program or a signal, so the signals it
+    // answers are blocked and taken with sigwait (the program starts with an empty mask).
+    use nix::sys::signal::SigSet;
+    let mut awaited = SigSet::empty();
+    for sig in [
+        Signal::SIGCHLD,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGINT,
+    ] {
+        awaited.add(sig);
+    }
+    if awaited.thread_block().is_err() {
+        return 125;
+    }
+    let mut child = match std::process::Command::new(program).args(args).spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("cocpit: cannot start {program}: {e}");
+            return 126;
         }
-    });
+    };
+    let code = loop {
+        // The program may have ended before the wait began: look first.
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                use std::os::unix::process::ExitStatusExt;
+                break status
+                    .code()
+                    .map(|c| c as u8)
+                    .unwrap_or_else(|| 128 + status.signal().unwrap_or(9) as u8);
+            }
+            Ok(None) => {}
+            Err(_) => break 125,
+        }
+        match awaited.wait() {
+            Ok(Signal::SIGTERM) => break 143,
+            Ok(Signal::SIGHUP) => break 129,
+            Ok(Signal::SIGINT) => break 130,
+            // SIGCHLD (the program, or an orphan that ended): look again.
+            _ => {}
+        }
+    };
     kill_descendants();
     code
 }
 
 /// Kills every process that descends from this one, in rounds (one may fork meanwhile).
 pub fn kill_descendants() {
+    // A living descendant is a child of ours: the orphans of a subreaper are reparented to
+    // it, and the rest hang from one of them. With no child at all (the usual end of a run),
+    // there is nothing to look for in /proc.
+    if matches!(
+        nix::sys::wait::waitpid(None, Some(nix::sys::wait::WaitPidFlag::WNOHANG)),
+        Err(nix::errno::Errno::ECHILD)
+    ) {
+        return;
+    }
     let me = std::process::id() as i32;
     for _ in 0..10 {
         let found = descendants(me);
