@@ -157,7 +157,8 @@ pub(crate) fn audit_insert(conn: &Connection, e: &AuditEntry) -> Result<()> {
     Ok(())
 }
 
-/// The audit table, for each database that keeps entries.
+/// The audit table, for the alarm database's migration. The main store's is the same table,
+/// written out in its own (released, so never edited) migration.
 pub(crate) const AUDIT_TABLE: &str = "
 CREATE TABLE audit (
     id INTEGER PRIMARY KEY,
