@@ -293,6 +293,8 @@ fn short(p: Pane, a: Action) -> &'static str {
         Action::RejectIncident => "reject",
         Action::ApproveScript => "approve",
         Action::RejectScript => "reject",
+        Action::Sort => "sort",
+        Action::Refresh => "reload",
         _ => "",
     }
 }
