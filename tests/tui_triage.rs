@@ -412,3 +412,52 @@ fn the_new_incident_form_checks_the_seed_rules() {
     assert_eq!(c.incident_title, "x");
     assert_eq!(c.incident_source, "incident_source_manual");
 }
+
+/// An incident event carries the row: the list is patched (a new one on top, a handled one in
+/// place) without reading it again; the detail shown of it is read again for its timeline.
+#[test]
+fn incident_events_patch_the_list_and_reload_only_the_detail() {
+    use cocpit::engine::Change;
+    let mut s = state();
+    update::go(&mut s, Pane::Incidents);
+    let list = vec![
+        summary(1, IncidentStatus::Triggered),
+        summary(2, IncidentStatus::Acknowledged),
+    ];
+    update::update(&mut s, Msg::Triage(TriageMsg::Incidents(Ok(list))));
+    let event = |row: IncidentSummary| {
+        Msg::Engine(Change::IncidentChanged {
+            incident_num: row.incident_num.clone(),
+            status: row.status,
+            summary: Some(Box::new(row)),
+        })
+    };
+    let fresh = summary(3, IncidentStatus::Triggered);
+    let out = update::update(&mut s, event(fresh.clone()));
+    assert!(triage(&out.effects).is_empty(), "{:?}", out.effects);
+    assert_eq!(s.incidents.items[0], fresh);
+    assert_eq!(s.incidents.items.len(), 3);
+
+    let handled = summary(2, IncidentStatus::Resolved);
+    let out = update::update(&mut s, event(handled.clone()));
+    assert!(triage(&out.effects).is_empty(), "{:?}", out.effects);
+    let shown = s
+        .incidents
+        .items
+        .iter()
+        .find(|i| i.incident_num == handled.incident_num)
+        .unwrap();
+    assert_eq!(shown.status, IncidentStatus::Resolved);
+
+    // With its detail open, the timeline is read again (one call).
+    s.incident = Some(IncidentView {
+        incident_num: handled.incident_num.clone(),
+        detail: None,
+        load: Load::Ready,
+    });
+    let out = update::update(&mut s, event(handled.clone()));
+    assert_eq!(
+        triage(&out.effects),
+        [&TriageEffect::LoadIncident(handled.incident_num.clone())]
+    );
+}

@@ -44,9 +44,13 @@ pub enum Change {
         #[serde(default)]
         tally: Option<Tally>,
     },
+    /// An incident was created or handled: its list row after the change (a front end patches
+    /// its list; a detail it shows, with the timeline, is read again).
     IncidentChanged {
         incident_num: String,
         status: crate::model::incident::IncidentStatus,
+        #[serde(default)]
+        summary: Option<Box<crate::model::incident::IncidentSummary>>,
     },
     /// Alarms arrived or changed (one event per stored batch).
     AlarmsChanged {

@@ -154,6 +154,7 @@ impl Engine {
                 self.inner.emit(Change::IncidentChanged {
                     incident_num: info.incident_num.clone(),
                     status: IncidentStatus::Triggered,
+                    summary: Some(Box::new(summary(&info, &alarm_ids))),
                 });
                 return Ok(info.incident_num);
             }
@@ -261,6 +262,7 @@ impl Engine {
         self.inner.emit(Change::IncidentChanged {
             incident_num: row.info.incident_num.clone(),
             status: to,
+            summary: Some(Box::new(summary(&row.info, &row.alarm_ids))),
         });
         Ok(to)
     }

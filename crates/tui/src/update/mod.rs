@@ -441,8 +441,12 @@ fn loaded<T: Row>(list: &mut List<T>, r: Result<Vec<T>, String>) -> Outcome {
 fn engine_event(s: &mut State, e: Change) -> Outcome {
     let mut out = Outcome::default();
     match &e {
-        Change::IncidentChanged { incident_num, .. } => {
-            out = triage::incident_changed(s, incident_num);
+        Change::IncidentChanged {
+            incident_num,
+            summary,
+            ..
+        } => {
+            out = triage::incident_changed(s, incident_num, summary.as_deref());
         }
         Change::AlarmsChanged { alarm_ids } => out = triage::alarms_changed(s, alarm_ids),
         Change::Resync => {}

@@ -135,10 +135,29 @@ pub fn message(s: &mut State, m: TriageMsg) -> Outcome {
 }
 
 /// Reloads what an engine event touched.
-pub fn incident_changed(s: &State, num: &str) -> Outcome {
-    let mut out = Outcome::default();
-    if s.incidents.load != Load::Loading {
-        out = out.with(fx(TriageEffect::LoadIncidents));
+/// An incident changed: its row (carried by the event) is patched into the list, which is read
+/// again only without one; a detail shown of it is read again (its timeline grew).
+pub fn incident_changed(
+    s: &mut State,
+    num: &str,
+    row: Option<&cocpit_api::model::incident::IncidentSummary>,
+) -> Outcome {
+    let mut out = Outcome::redraw();
+    match row {
+        Some(row) if s.incidents.load == Load::Ready => s.incidents.modify(|items| {
+            match items
+                .iter_mut()
+                .find(|i| i.incident_num == row.incident_num)
+            {
+                Some(shown) => *shown = row.clone(),
+                // The list is newest first.
+                None => items.insert(0, row.clone()),
+            }
+        }),
+        _ if s.incidents.load != Load::Loading => {
+            out = out.with(fx(TriageEffect::LoadIncidents));
+        }
+        _ => {}
     }
     if s.incident.as_ref().is_some_and(|v| v.incident_num == num) {
         out = out.with(fx(TriageEffect::LoadIncident(num.to_string())));
