@@ -38,6 +38,13 @@ async fn agents_desktops_and_invokers_work_remotely() {
         &[("COCPIT_AGENT_HOME", home.to_str().unwrap())],
     );
     let b = cocpit::client::connect(&server.base, creds(SK)).unwrap();
+    let mut events = b.subscribe().unwrap();
+    // The stream is up (the server answered it) before anything happens.
+    let mut link = b.connection().unwrap();
+    tokio::time::timeout(common::PATIENCE, link.wait_for(|l| l == "connected"))
+        .await
+        .unwrap()
+        .unwrap();
     let answers = b
         .create_agent_invocations(BatchCreateInvocationRequestBody {
             instance_ids: Some(vec!["demo-02".into()]),
@@ -47,17 +54,25 @@ async fn agents_desktops_and_invokers_work_remotely() {
         .await
         .unwrap();
     assert_eq!(answers[0].ret_status, "successful");
-    let deadline = tokio::time::Instant::now() + common::PATIENCE;
-    loop {
-        let agents = b.agents().await.unwrap();
-        let a = agents.iter().find(|a| a.instance_id == "demo-02").unwrap();
-        if a.version.as_deref() == Some("3.2.0") {
-            assert_eq!(a.agent_state.as_deref(), Some("ONLINE"));
-            break;
+    // The events carry the agent's row as it changes: running, then installed.
+    let installed = tokio::time::timeout(common::PATIENCE, async {
+        loop {
+            if let Ok(Change::AgentsChanged { agents, .. }) = events.recv().await
+                && let Some(a) = agents.into_iter().find(|a| a.instance_id == "demo-02")
+                && a.version.as_deref() == Some("3.2.0")
+            {
+                return a;
+            }
         }
-        assert!(tokio::time::Instant::now() < deadline, "{a:?}");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    })
+    .await
+    .expect("an event with the installed agent");
+    assert_eq!(installed.agent_state.as_deref(), Some("ONLINE"));
+    let task = installed.last_invocation.expect("its task");
+    assert_eq!(task.invocation_status, InvocationStatus::Succeeded);
+    let listed = b.agents().await.unwrap();
+    let a = listed.iter().find(|a| a.instance_id == "demo-02").unwrap();
+    assert_eq!(a.version.as_deref(), Some("3.2.0"));
     let job = b
         .install_desktop_agents(vec!["desktop-0001".into()])
         .await

@@ -605,3 +605,58 @@ fn an_invoker_opens_on_its_fires_and_each_fire_shows_its_tasks_output() {
     press(&mut s, KeyCode::Esc);
     assert_eq!(s.pane, Pane::Invokers);
 }
+
+/// An agent event carries the servers' rows: the list is patched in place, not read again; an
+/// event without rows (an older server) still reads it again.
+#[test]
+fn agent_events_patch_the_list_without_reading_it_again() {
+    use cocpit::engine::Change;
+    let mut s = state();
+    press(&mut s, KeyCode::Char('6'));
+    let earlier = task(
+        "inv-1",
+        "demo-01",
+        InvocationType::Install,
+        InvocationStatus::Succeeded,
+    );
+    update::update(
+        &mut s,
+        Msg::Ops(OpsMsg::Agents(Ok((agents(), vec![earlier])))),
+    );
+    let mut changed = agents()[0].clone();
+    changed.agent_state = Some("INSTALLING".into());
+    let running = task(
+        "inv-9",
+        &changed.instance_id,
+        InvocationType::Update,
+        InvocationStatus::Running,
+    );
+    changed.last_invocation = Some(running.clone());
+    let out = update::update(
+        &mut s,
+        Msg::Engine(Change::AgentsChanged {
+            instance_ids: vec![changed.instance_id.clone()],
+            agents: vec![changed.clone()],
+        }),
+    );
+    assert!(ops(&out.effects).is_empty(), "{:?}", out.effects);
+    let shown = s
+        .agents
+        .items
+        .iter()
+        .find(|a| a.instance_id == changed.instance_id)
+        .unwrap();
+    assert_eq!(shown.agent_state.as_deref(), Some("INSTALLING"));
+    assert_eq!(s.agents.items.len(), agents().len());
+    // Its task heads the task list.
+    assert_eq!(s.agent_tasks[0], running);
+    assert_eq!(s.agent_tasks.len(), 2);
+    let out = update::update(
+        &mut s,
+        Msg::Engine(Change::AgentsChanged {
+            instance_ids: vec![changed.instance_id.clone()],
+            agents: vec![],
+        }),
+    );
+    assert!(ops(&out.effects).contains(&&OpsEffect::LoadAgents));
+}

@@ -66,6 +66,10 @@ pub enum Change {
     /// An agent task or an instance's agent changed.
     AgentsChanged {
         instance_ids: Vec<String>,
+        /// The servers' agent rows after the change, as the agents list shows them (a front end
+        /// patches its list; none for an id that is not a server).
+        #[serde(default)]
+        agents: Vec<crate::model::agent::AgentSummary>,
     },
     /// A Workspace desktop job (or one of its desktops) changed.
     DesktopJobChanged {

@@ -59,6 +59,23 @@ pub(crate) fn agent(inner: &Inner, instance_id: &str) -> Result<AgentRecord> {
     Ok(inner.store.get(AGENTS, instance_id)?.unwrap_or_default())
 }
 
+/// Tells the front ends that these instances' agents changed, with their rows as they are now.
+fn emit_agents(inner: &Arc<Inner>, instance_ids: Vec<String>) {
+    let engine = Engine {
+        inner: inner.clone(),
+    };
+    let agents = instance_ids
+        .iter()
+        .filter_map(|id| inner.hosts.get(id))
+        .filter(|h| h.kind == HostKind::Server)
+        .filter_map(|h| engine.agent_summary(h).ok())
+        .collect();
+    inner.emit(Change::AgentsChanged {
+        instance_ids,
+        agents,
+    });
+}
+
 fn put_agent(inner: &Inner, instance_id: &str, a: &AgentRecord) -> Result<()> {
     Ok(inner.store.put(AGENTS, instance_id, &[], a)?)
 }
@@ -277,9 +294,7 @@ impl Engine {
             touched.push(t.info.instance_id.clone());
         }
         if !touched.is_empty() {
-            inner.emit(Change::AgentsChanged {
-                instance_ids: touched,
-            });
+            emit_agents(inner, touched);
         }
         for t in tasks {
             spawn(inner.clone(), t);

@@ -129,33 +129,34 @@ impl Engine {
 
     /// Every server's agent, for the console.
     pub fn agents(&self) -> Result<Vec<AgentSummary>> {
-        let mut out = Vec::new();
-        for h in self
-            .inner
+        self.inner
             .hosts
             .values()
             .filter(|h| h.kind == HostKind::Server)
-        {
-            let a = agent(&self.inner, &h.id)?;
-            let (_, last): (u64, Vec<InvocationInfo>) = self.inner.store.select(
-                AGENT_INVOCATIONS,
-                &Select {
-                    equal: vec![("instance_id", h.id.clone().into())],
-                    limit: 1,
-                    ..Default::default()
-                },
-            )?;
-            out.push(AgentSummary {
-                instance_id: h.id.clone(),
-                agent_state: a
-                    .state(self.reachable(h).unwrap_or(true))
-                    .map(str::to_string),
-                version: a.version.clone(),
-                installer: a.installer,
-                last_invocation: last.into_iter().next(),
-            });
-        }
-        Ok(out)
+            .map(|h| self.agent_summary(h))
+            .collect()
+    }
+
+    /// One server's agent and its last task, as the agents list shows it.
+    pub(super) fn agent_summary(&self, h: &Host) -> Result<AgentSummary> {
+        let a = agent(&self.inner, &h.id)?;
+        let (_, last): (u64, Vec<InvocationInfo>) = self.inner.store.select(
+            AGENT_INVOCATIONS,
+            &Select {
+                equal: vec![("instance_id", h.id.clone().into())],
+                limit: 1,
+                ..Default::default()
+            },
+        )?;
+        Ok(AgentSummary {
+            instance_id: h.id.clone(),
+            agent_state: a
+                .state(self.reachable(h).unwrap_or(true))
+                .map(str::to_string),
+            version: a.version.clone(),
+            installer: a.installer,
+            last_invocation: last.into_iter().next(),
+        })
     }
 
     pub(super) fn reachable(&self, h: &Host) -> Option<bool> {

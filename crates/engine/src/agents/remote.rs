@@ -158,9 +158,7 @@ impl Engine {
         info.invocation_status = InvocationStatus::Succeeded;
         info.result_msg = Some(format!("{id} is the remote installer"));
         put_invocation(inner, &info)?;
-        inner.emit(Change::AgentsChanged {
-            instance_ids: vec![id.to_string()],
-        });
+        emit_agents(inner, vec![id.to_string()]);
         Ok(BatchCreateInvocationInfo::ok(id, &info.invocation_id))
     }
 

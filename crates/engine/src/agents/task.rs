@@ -32,9 +32,7 @@ pub(super) fn spawn(inner: Arc<Inner>, t: Task) {
         info.invocation_status = InvocationStatus::Running;
         info.update_time = now_ms();
         let _ = put_invocation(&inner, &info);
-        inner.emit(Change::AgentsChanged {
-            instance_ids: vec![info.instance_id.clone()],
-        });
+        emit_agents(&inner, vec![info.instance_id.clone()]);
         let (verdict, output) = run_command(
             &inner,
             &t.host,
@@ -59,9 +57,7 @@ pub(super) fn spawn(inner: Arc<Inner>, t: Task) {
         if let Err(e) = finish(&inner, &info, t.records_agent, t.rolls_back.as_deref()) {
             tracing::error!("agent task {}: {e}", info.invocation_id);
         }
-        inner.emit(Change::AgentsChanged {
-            instance_ids: vec![info.instance_id.clone()],
-        });
+        emit_agents(&inner, vec![info.instance_id.clone()]);
     });
 }
 

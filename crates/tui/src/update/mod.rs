@@ -450,6 +450,13 @@ fn engine_event(s: &mut State, e: Change) -> Outcome {
         }
         Change::AlarmsChanged { alarm_ids } => out = triage::alarms_changed(s, alarm_ids),
         Change::Resync => {}
+        Change::AgentsChanged {
+            instance_ids,
+            agents,
+        } if s.agents.load == Load::Ready && agents.len() == instance_ids.len() => {
+            ops::agents_changed(s, agents);
+            out = Outcome::redraw();
+        }
         Change::AgentsChanged { .. } | Change::DesktopJobChanged { .. } => {
             for (loaded, pane) in [
                 (s.agents.load != Load::Loading, Pane::Agents),

@@ -72,6 +72,32 @@ pub fn load(pane: Pane) -> Option<Effect> {
     }
 }
 
+/// Servers' agents changed: their rows (carried by the event) are patched into the list, which
+/// is not read again.
+pub fn agents_changed(s: &mut State, rows: &[cocpit_api::model::agent::AgentSummary]) {
+    s.agents.modify(|items| {
+        for row in rows {
+            match items.iter_mut().find(|a| a.instance_id == row.instance_id) {
+                Some(shown) => *shown = row.clone(),
+                None => items.push(row.clone()),
+            }
+        }
+    });
+    // Each row's last task is its instance's newest: it replaces its older self in the task
+    // list, or heads it.
+    for task in rows.iter().filter_map(|r| r.last_invocation.as_ref()) {
+        match s
+            .agent_tasks
+            .iter_mut()
+            .find(|t| t.invocation_id == task.invocation_id)
+        {
+            Some(shown) => *shown = task.clone(),
+            None => s.agent_tasks.insert(0, task.clone()),
+        }
+    }
+    s.agent_tasks.truncate(AGENT_TASKS_SHOWN as usize);
+}
+
 /// Opens one invoker's fires.
 pub fn open_invoker(s: &mut State, id: String) -> Outcome {
     if s.invoker.as_ref().is_none_or(|v| v.invoker_id != id) {
