@@ -78,6 +78,22 @@ async fn agents_desktops_and_invokers_work_remotely() {
         .await
         .unwrap();
     assert!(b.desktop_jobs().await.unwrap().iter().any(|j| j.id == job));
+    // Its events carry the desktop's row, with the job's progress.
+    let row = tokio::time::timeout(common::PATIENCE, async {
+        loop {
+            if let Ok(Change::DesktopJobChanged { job_id, desktops }) = events.recv().await
+                && job_id == job
+                && let Some(d) = desktops
+                    .into_iter()
+                    .find(|d| d.desktop_id == "desktop-0001")
+            {
+                return d;
+            }
+        }
+    })
+    .await
+    .expect("an event with the job's desktop");
+    assert!(row.task_status.is_some(), "{row:?}");
     let err = b
         .install_desktop_agents(vec![])
         .await

@@ -214,6 +214,25 @@ fn the_desktops_pane_shows_progress_and_installs_on_the_selection() {
         ops(&out.effects),
         vec![&OpsEffect::InstallDesktops(vec!["desktop-0003".into()])]
     );
+    // The job's events carry its desktops' rows: patched in place, nothing read again.
+    let out = update::update(
+        &mut s,
+        Msg::Engine(cocpit::engine::Change::DesktopJobChanged {
+            job_id: "job-1".into(),
+            desktops: vec![d("desktop-0003", Some("RUNNING"), Some(40), None)],
+        }),
+    );
+    assert!(ops(&out.effects).is_empty(), "{:?}", out.effects);
+    let shown = s
+        .desktops
+        .items
+        .iter()
+        .find(|x| x.desktop_id == "desktop-0003")
+        .unwrap();
+    assert_eq!(
+        (shown.task_status.as_deref(), shown.process),
+        (Some("RUNNING"), Some(40))
+    );
 }
 
 fn inv(id: &str, enable: bool, policy: &str, rec: Option<&str>, next: Option<&str>) -> Invoker {

@@ -74,6 +74,10 @@ pub enum Change {
     /// A Workspace desktop job (or one of its desktops) changed.
     DesktopJobChanged {
         job_id: String,
+        /// The job's desktops as the desktops list shows them after the change (a front end
+        /// patches its list).
+        #[serde(default)]
+        desktops: Vec<crate::model::desktop::AgentsCondition>,
     },
     /// A TAT invoker changed or fired (its records and tasks included).
     InvokerChanged {

@@ -171,9 +171,7 @@ impl Engine {
             a.busy = true;
             inner.store.put(AGENTS, id, &[], &a)?;
         }
-        inner.emit(Change::DesktopJobChanged {
-            job_id: job_id.clone(),
-        });
+        emit_job(inner, &job);
         let jobs = Arc::new(tokio::sync::Mutex::new(()));
         for id in ids {
             tokio::spawn(install(
@@ -270,7 +268,7 @@ impl Engine {
 
 /// Updates one sub-job of a job (read-modify-write under the job lock).
 async fn update(
-    inner: &Inner,
+    inner: &Arc<Inner>,
     lock: &tokio::sync::Mutex<()>,
     job_id: &str,
     desktop_id: &str,
@@ -291,8 +289,30 @@ async fn update(
     if let Err(e) = put_job(inner, &job) {
         tracing::error!("desktop job {job_id}: {e}");
     }
+    emit_job(inner, &job);
+}
+
+/// Tells the front ends that a job changed, with its desktops' rows as they are now.
+fn emit_job(inner: &Arc<Inner>, job: &ShowJobResponse) {
+    let engine = Engine {
+        inner: inner.clone(),
+    };
+    let desktops = job
+        .sub_jobs
+        .iter()
+        .filter_map(|s| {
+            engine
+                .desktop_agents(&ListAgentsInstallConditionQuery {
+                    desktop_id: Some(s.entities.desktop_id.clone()),
+                    ..Default::default()
+                })
+                .ok()
+        })
+        .flat_map(|r| r.agents_condition)
+        .collect();
     inner.emit(Change::DesktopJobChanged {
-        job_id: job_id.to_string(),
+        job_id: job.id.clone(),
+        desktops,
     });
 }
 

@@ -457,6 +457,12 @@ fn engine_event(s: &mut State, e: Change) -> Outcome {
             ops::agents_changed(s, agents);
             out = Outcome::redraw();
         }
+        Change::DesktopJobChanged { desktops, .. }
+            if s.desktops.load == Load::Ready && !desktops.is_empty() =>
+        {
+            ops::desktops_changed(s, desktops);
+            out = Outcome::redraw();
+        }
         Change::AgentsChanged { .. } | Change::DesktopJobChanged { .. } => {
             for (loaded, pane) in [
                 (s.agents.load != Load::Loading, Pane::Agents),

@@ -98,6 +98,18 @@ pub fn agents_changed(s: &mut State, rows: &[cocpit_api::model::agent::AgentSumm
     s.agent_tasks.truncate(AGENT_TASKS_SHOWN as usize);
 }
 
+/// A desktop job changed: its desktops' rows (carried by the event) are patched into the list.
+pub fn desktops_changed(s: &mut State, rows: &[cocpit_api::model::desktop::AgentsCondition]) {
+    s.desktops.modify(|items| {
+        for row in rows {
+            match items.iter_mut().find(|d| d.desktop_id == row.desktop_id) {
+                Some(shown) => *shown = row.clone(),
+                None => items.push(row.clone()),
+            }
+        }
+    });
+}
+
 /// Opens one invoker's fires.
 pub fn open_invoker(s: &mut State, id: String) -> Outcome {
     if s.invoker.as_ref().is_none_or(|v| v.invoker_id != id) {
