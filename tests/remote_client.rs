@@ -125,6 +125,21 @@ async fn agents_desktops_and_invokers_work_remotely() {
         .await
         .unwrap();
     b.set_invoker_enabled(&ivk, false).await.unwrap();
+    // The events carry the invoker's row as it is now: disabled.
+    tokio::time::timeout(common::PATIENCE, async {
+        loop {
+            if let Ok(Change::InvokerChanged {
+                invoker: Some(row), ..
+            }) = events.recv().await
+                && row.invoker_id == ivk
+                && !row.enable
+            {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("an event with the disabled invoker");
     let d = b
         .describe_invokers(DescribeRequest::default())
         .await

@@ -604,14 +604,46 @@ fn an_invoker_opens_on_its_fires_and_each_fire_shows_its_tasks_output() {
     );
     assert!(!draw(&s, 160, 48).to_string().contains("12 files"));
 
-    // A fire of this invoker reloads its records.
-    let out = update::update(
-        &mut s,
+    // An event that carries nothing (an older server) reads the records back.
+    let row = s
+        .invokers
+        .items
+        .iter()
+        .find(|i| i.invoker_id == "ivk-nightly1")
+        .cloned()
+        .unwrap();
+    let changed = |record: Option<InvokerRecord>| {
         Msg::Engine(cocpit::engine::Change::InvokerChanged {
             invoker_id: "ivk-nightly1".into(),
-        }),
-    );
+            // A server that carries the record carries the row too.
+            invoker: record.as_ref().map(|_| Box::new(row.clone())),
+            deleted: false,
+            record: record.map(Box::new),
+        })
+    };
+    let out = update::update(&mut s, changed(None));
     assert!(ops(&out.effects).contains(&&OpsEffect::LoadRecords("ivk-nightly1".into())));
+    // A new fire's record heads the list; the fire shown stays selected, nothing is read.
+    let fired = record(
+        "inv-third01",
+        "2026-11-25T11:00:00Z",
+        "RUNNING",
+        "scheduled",
+    );
+    let out = update::update(&mut s, changed(Some(fired)));
+    assert!(ops(&out.effects).is_empty(), "{:?}", out.effects);
+    let view = s.invoker.as_ref().unwrap();
+    assert_eq!(view.records.items[0].invocation_id, "inv-third01");
+    assert_eq!(view.selected_invocation().as_deref(), Some("inv-first01"));
+    // The shown fire's record changes: patched, and its tasks read again.
+    let ended = record("inv-first01", "2026-11-23T19:00:00Z", "SUCCESS", "rerun");
+    let out = update::update(&mut s, changed(Some(ended)));
+    assert_eq!(
+        ops(&out.effects),
+        vec![&OpsEffect::LoadTasks("inv-first01".into())]
+    );
+    let view = s.invoker.as_ref().unwrap();
+    assert_eq!(view.records.items.len(), 3);
     // e disables the invoker shown; esc goes back to the list.
     let out = press(&mut s, KeyCode::Char('e'));
     assert_eq!(

@@ -82,6 +82,16 @@ pub enum Change {
     /// A TAT invoker changed or fired (its records and tasks included).
     InvokerChanged {
         invoker_id: String,
+        /// The invoker's row after the change, with its next fire (none when it was deleted, or
+        /// from a server that does not say).
+        #[serde(default)]
+        invoker: Option<Box<crate::model::tat::Invoker>>,
+        /// It was deleted.
+        #[serde(default)]
+        deleted: bool,
+        /// The record of a fire that started or ended.
+        #[serde(default)]
+        record: Option<Box<crate::model::tat::InvokerRecord>>,
     },
     /// Whole lines appended to an instance's output, from one stream, as they arrived (already
     /// masked; control sequences still raw).

@@ -247,9 +247,7 @@ impl Engine {
             .unwrap_or_else(|p| p.into_inner())
             .set(id, next);
         self.inner.schedule_changed.notify_one();
-        self.inner.emit(Change::InvokerChanged {
-            invoker_id: id.to_string(),
-        });
+        emit_invoker(&self.inner, id, None);
     }
 
     pub(super) fn invoker(&self, id: Option<&str>) -> Tat<Invoker> {

@@ -37,9 +37,7 @@ pub(super) fn fire(inner: &Arc<Inner>, id: &str, fire_at: i64, now: DateTime<Utc
     };
     put_record(inner, &record)?;
     metrics::counter!(crate::metric::SCHEDULER_FIRES, "kind" => "fired").increment(1);
-    inner.emit(Change::InvokerChanged {
-        invoker_id: inv.invoker_id.clone(),
-    });
+    emit_invoker(inner, &inv.invoker_id, Some(&record));
     let inner = inner.clone();
     tokio::spawn(async move {
         let result = run_invocation(&inner, &inv, &record.invocation_id, "INVOKER").await;
@@ -48,9 +46,7 @@ pub(super) fn fire(inner: &Arc<Inner>, id: &str, fire_at: i64, now: DateTime<Utc
         if let Err(e) = put_record(&inner, &record) {
             tracing::error!("invoker record {}: {e}", record.invocation_id);
         }
-        inner.emit(Change::InvokerChanged {
-            invoker_id: inv.invoker_id.clone(),
-        });
+        emit_invoker(&inner, &inv.invoker_id, Some(&record));
     });
     Ok(())
 }

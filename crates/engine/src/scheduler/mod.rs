@@ -131,6 +131,24 @@ fn put_invoker(inner: &Inner, inv: &Invoker, next: Option<i64>) -> Tat<()> {
         .map_err(internal)
 }
 
+/// Tells the front ends that an invoker changed: its row as it is now (with its next fire), or
+/// that it is gone, and the record of the fire that started or ended, if one did.
+fn emit_invoker(inner: &Inner, invoker_id: &str, record: Option<&InvokerRecord>) {
+    let stored: Option<Invoker> = inner.store.get(TAT_INVOKERS, invoker_id).ok().flatten();
+    let deleted = stored.is_none();
+    let invoker = stored.map(|mut i| {
+        let plan = inner.plan.lock().unwrap_or_else(|p| p.into_inner());
+        i.schedule_settings.invoke_time = plan.next.get(invoker_id).map(|t| format_ms(*t));
+        Box::new(i)
+    });
+    inner.emit(Change::InvokerChanged {
+        invoker_id: invoker_id.to_string(),
+        invoker,
+        deleted,
+        record: record.cloned().map(Box::new),
+    });
+}
+
 fn put_record(inner: &Inner, r: &InvokerRecord) -> Tat<()> {
     inner
         .store

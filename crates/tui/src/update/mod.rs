@@ -473,8 +473,19 @@ fn engine_event(s: &mut State, e: Change) -> Outcome {
                 }
             }
         }
-        Change::InvokerChanged { invoker_id } => {
-            for e in ops::invoker_changed(s, invoker_id) {
+        Change::InvokerChanged {
+            invoker_id,
+            invoker,
+            deleted,
+            record,
+        } => {
+            out = Outcome::redraw();
+            let carried = ops::Carried {
+                invoker: invoker.as_deref(),
+                deleted: *deleted,
+                record: record.as_deref(),
+            };
+            for e in ops::invoker_changed(s, invoker_id, carried) {
                 out = out.with(e);
             }
         }

@@ -119,15 +119,57 @@ pub fn open_invoker(s: &mut State, id: String) -> Outcome {
 }
 
 /// An invoker changed or fired: reload what shows it.
-pub fn invoker_changed(s: &State, id: &str) -> Vec<Effect> {
+/// What an invoker event carries (see [`cocpit_api::event::Change::InvokerChanged`]).
+pub struct Carried<'a> {
+    pub invoker: Option<&'a Invoker>,
+    pub deleted: bool,
+    pub record: Option<&'a InvokerRecord>,
+}
+
+/// An invoker changed: its row and the record of a fire (carried by the event) are patched into
+/// what is shown; the fire's tasks are read again when that fire is the one shown. An event
+/// that carries nothing (an older server) reads the list and the records back.
+pub fn invoker_changed(s: &mut State, id: &str, c: Carried) -> Vec<Effect> {
     let mut v = vec![];
-    if s.invokers.load != Load::Loading {
-        v.push(fx(OpsEffect::LoadInvokers));
+    let carries_row = c.invoker.is_some() || c.deleted;
+    match c.invoker {
+        _ if !carries_row || s.invokers.load != Load::Ready => {
+            if s.invokers.load != Load::Loading {
+                v.push(fx(OpsEffect::LoadInvokers));
+            }
+        }
+        Some(row) => s.invokers.modify(|items| {
+            match items.iter_mut().find(|i| i.invoker_id == row.invoker_id) {
+                Some(shown) => *shown = row.clone(),
+                None => items.insert(0, row.clone()),
+            }
+        }),
+        None => s
+            .invokers
+            .modify(|items| items.retain(|i| i.invoker_id != id)),
     }
-    if let Some(view) = &s.invoker
-        && view.invoker_id == id
-    {
-        v.push(fx(OpsEffect::LoadRecords(id.to_string())));
+    let Some(view) = s.invoker.as_mut().filter(|view| view.invoker_id == id) else {
+        return v;
+    };
+    match c.record {
+        Some(record) if view.records.load == Load::Ready => {
+            view.records.modify(|items| {
+                match items
+                    .iter_mut()
+                    .find(|r| r.invocation_id == record.invocation_id)
+                {
+                    Some(shown) => *shown = record.clone(),
+                    // Newest first.
+                    None => items.insert(0, record.clone()),
+                }
+            });
+            if view.selected_invocation().as_deref() == Some(record.invocation_id.as_str()) {
+                v.push(fx(OpsEffect::LoadTasks(record.invocation_id.clone())));
+            }
+        }
+        // A change of the invoker alone (enabled, disabled) leaves its fires as they are.
+        None if carries_row => {}
+        _ => v.push(fx(OpsEffect::LoadRecords(id.to_string()))),
     }
     v
 }
