@@ -90,6 +90,27 @@ impl OutputSink for Captured {
     }
 }
 
+/// A run that only its timeout stops, its output kept up to `cap` bytes: an agent task, a TAT
+/// fire's task. `work` names its working directory under the engine's.
+pub async fn run_captured(
+    inner: &Inner,
+    host: &Host,
+    launch: &Launch,
+    work: &str,
+    timeout: Duration,
+    secrets: &[String],
+    cap: usize,
+) -> (Verdict, Captured) {
+    let (_never_stopped, stop_rx) = watch::channel(None);
+    let mut out = Captured::with_cap(cap);
+    let workdir = inner.work_dir.join(work);
+    let verdict = run(
+        inner, host, launch, &workdir, timeout, secrets, stop_rx, &mut out,
+    )
+    .await;
+    (verdict, out)
+}
+
 /// Runs `launch` on `host` in `workdir` (removed afterwards) until it ends, times out or is
 /// stopped through `stop_rx`.
 #[allow(clippy::too_many_arguments)]

@@ -12,9 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::watch;
 
-use super::exec::{self, Captured, Verdict};
+use super::exec::{self, Verdict};
 use super::store::docs::{AGENT_INVOCATIONS, AGENTS, Select};
 use super::transport::Launch;
 use super::{Change, Engine, Inner, Result, now_ms, uuid4, views};
@@ -339,18 +338,14 @@ pub(crate) async fn run_command(
         env,
         limits: Default::default(),
     };
-    let workdir = inner.work_dir.join(format!("agent-{tag}"));
-    let (_tx, rx) = watch::channel(None);
-    let mut out = Captured::with_cap(64 * 1024);
-    let verdict = exec::run(
+    let (verdict, out) = exec::run_captured(
         inner,
         host,
         &launch,
-        &workdir,
+        &format!("agent-{tag}"),
         Duration::from_secs(inner.agent_settings.timeout.max(1)),
         secrets,
-        rx,
-        &mut out,
+        64 * 1024,
     )
     .await;
     let text = cocpit_api::sanitize::for_display(&out.text());

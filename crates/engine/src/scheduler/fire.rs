@@ -165,18 +165,14 @@ pub(super) async fn run_invocation(
                                 ],
                                 limits: Default::default(),
                             };
-                            let (_tx, rx) = watch::channel(None);
-                            let mut out = Captured::with_cap(OUTPUT_CAP);
-                            let workdir = inner.work_dir.join(&task.invocation_task_id);
-                            let verdict = exec::run(
+                            let (verdict, out) = exec::run_captured(
                                 &inner,
                                 &host,
                                 &launch,
-                                &workdir,
+                                &task.invocation_task_id,
                                 Duration::from_secs(cmd.timeout.clamp(1, 86400) as u64),
                                 &secrets,
-                                rx,
-                                &mut out,
+                                OUTPUT_CAP,
                             )
                             .await;
                             task.task_status = match &verdict {

@@ -18,9 +18,8 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use tokio::sync::watch;
 
-use super::exec::{self, Captured, Verdict};
+use super::exec::{self, Verdict};
 use super::store::docs::{Select, TAT_COMMANDS, TAT_INVOKERS, TAT_RECORDS, TAT_TASKS};
 use super::transport::Launch;
 use super::{Change, Engine, Inner};
