@@ -2,7 +2,7 @@
 //! request changes nothing stored (table-driven, plus a property test over random inputs).
 
 use cocpit::config::Config;
-use cocpit::engine::{Engine, EngineError};
+use cocpit::engine::{Engine, EngineError, Fault};
 use cocpit::model::order::*;
 use cocpit::model::script::*;
 use proptest::prelude::*;
@@ -70,7 +70,7 @@ fn execution() -> ScriptExecuteModel {
 
 fn expect_invalid<T: std::fmt::Debug>(r: Result<T, EngineError>, field: &str, case: &str) {
     match r {
-        Err(EngineError::Invalid(i)) => {
+        Err(EngineError(Fault::Invalid(i))) => {
             assert!(
                 i.field.starts_with(field),
                 "{case}: field {:?}, expected {field:?} ({})",
@@ -390,14 +390,14 @@ async fn operation_constraints_and_illegal_states() {
         .operate(&eid, op(OperationType::ContinueOrder, None, None))
         .await
     {
-        Err(EngineError::Conflict(m)) => assert!(m.contains("PAUSED"), "{m}"),
+        Err(EngineError(Fault::Conflict(m))) => assert!(m.contains("PAUSED"), "{m}"),
         other => panic!("continue of a running order: {other:?}"),
     }
     match e
         .operate("SCT-none", op(OperationType::PauseOrder, None, None))
         .await
     {
-        Err(EngineError::NotFound(_)) => {}
+        Err(EngineError(Fault::NotFound(_))) => {}
         other => panic!("unknown order: {other:?}"),
     }
 }
@@ -427,7 +427,7 @@ proptest! {
                 prop_assert_eq!(d.script_params.len(), nparams);
                 prop_assert_eq!(e.list_scripts(&ListScriptsQuery::default()).unwrap().total, 2);
             }
-            Err(EngineError::Invalid(i)) => {
+            Err(EngineError(Fault::Invalid(i))) => {
                 prop_assert!(!i.field.is_empty() && !i.rule.is_empty());
                 let all = e.list_scripts(&ListScriptsQuery::default()).unwrap();
                 prop_assert_eq!(all.total, 1);

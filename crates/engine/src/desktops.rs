@@ -2,6 +2,7 @@
 //! sub-job runs the agent's install command on its desktop (hosts of kind `desktop`), through
 //! the same executor as scripts, and records the agent like a Cloud Eye INSTALL does.
 
+use crate::Fault;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -125,9 +126,9 @@ impl Engine {
                 .into());
             }
             if agent(inner, id)?.busy {
-                return Err(EngineError::Conflict(format!(
+                return Err(EngineError(Fault::Conflict(format!(
                     "desktop_ids[{i}]: a task is already running on {id}"
-                )));
+                ))));
             }
         }
         let job_id = uuid4();
@@ -189,7 +190,7 @@ impl Engine {
         self.inner
             .store
             .get(DESKTOP_JOBS, job_id)?
-            .ok_or_else(|| EngineError::NotFound(format!("no job {job_id}")))
+            .ok_or_else(|| EngineError(Fault::NotFound(format!("no job {job_id}"))))
     }
 
     /// Jobs, newest first (the console's list).

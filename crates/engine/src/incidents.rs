@@ -4,6 +4,7 @@
 //! TRIGGERED → accept → ACKNOWLEDGED → commitSolution → RESOLVED → confirm(true) → COMPLETED;
 //! confirm(false) sends it back to ACKNOWLEDGED; TRIGGERED → reject → REJECTED.
 
+use crate::Fault;
 use serde_json::{Map, Value};
 
 use super::{Change, Engine, EngineError, Result, now_ms};
@@ -159,9 +160,9 @@ impl Engine {
                 return Ok(info.incident_num);
             }
         }
-        Err(EngineError::Internal(
+        Err(EngineError(Fault::Internal(
             "could not draw a free incident number".into(),
-        ))
+        )))
     }
 
     /// One operation on an incident, legal only in its state (§4.4.1.2–4.4.1.4).
@@ -180,15 +181,15 @@ impl Engine {
         })?;
         let store = &self.inner.store;
         let Some(mut row) = store.incident(&h.incident_num)? else {
-            return Err(EngineError::NotFound(format!(
+            return Err(EngineError(Fault::NotFound(format!(
                 "incident_num: no incident {}",
                 h.incident_num
-            )));
+            ))));
         };
         let from = row.info.status;
         if !from.operations().contains(&key) {
             let allowed: Vec<&str> = from.operations().iter().map(|k| k.as_str()).collect();
-            return Err(EngineError::Conflict(format!(
+            return Err(EngineError(Fault::Conflict(format!(
                 "operate_key: {key} is not allowed while incident {} is {from}; allowed: {}",
                 h.incident_num,
                 if allowed.is_empty() {
@@ -196,7 +197,7 @@ impl Engine {
                 } else {
                     allowed.join(", ")
                 }
-            )));
+            ))));
         }
         let p = h.parameter.clone().unwrap_or_default();
         let now = now_ms();
@@ -254,10 +255,10 @@ impl Engine {
             parameter: p,
         };
         if !store.update_incident(&row, from, &entry)? {
-            return Err(EngineError::Conflict(format!(
+            return Err(EngineError(Fault::Conflict(format!(
                 "incident {} changed meanwhile; read it again",
                 h.incident_num
-            )));
+            ))));
         }
         self.inner.emit(Change::IncidentChanged {
             incident_num: row.info.incident_num.clone(),
@@ -271,7 +272,7 @@ impl Engine {
         self.inner
             .store
             .incident(num)?
-            .ok_or_else(|| EngineError::NotFound(format!("incident_num: no incident {num}")))
+            .ok_or_else(|| EngineError(Fault::NotFound(format!("incident_num: no incident {num}"))))
     }
 
     /// The detail API's view, with `enum_data_list`.

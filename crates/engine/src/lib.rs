@@ -48,26 +48,30 @@ use cocpit_api::model::{Page, order::OrderStatus};
 pub use local::Local;
 use store::{NewOrder, OrderFilter, ScriptFilter, ScriptRow, Store};
 
-/// What went wrong, in terms the API maps to status codes and `error_code`s.
+pub use cocpit_api::backend::Fault;
+
+/// What went wrong: one of the API's failure kinds ([`Fault`], declared once, which the server
+/// maps to status codes and `error_code`s), carried with the engine's own conversions (a store
+/// error is an internal fault; a validation failure, an invalid request).
 #[derive(Debug, thiserror::Error)]
-pub enum EngineError {
-    #[error("{0}")]
-    Invalid(#[from] Invalid),
-    #[error("{0}")]
-    NotFound(String),
-    /// The operation is not legal in the current state.
-    #[error("{0}")]
-    Conflict(String),
-    /// The caller may not do this (not a reviewer, the author approving their own script).
-    #[error("{0}")]
-    Forbidden(String),
-    #[error("internal error: {0}")]
-    Internal(String),
+#[error(transparent)]
+pub struct EngineError(pub Fault);
+
+impl From<Fault> for EngineError {
+    fn from(f: Fault) -> Self {
+        EngineError(f)
+    }
+}
+
+impl From<Invalid> for EngineError {
+    fn from(i: Invalid) -> Self {
+        EngineError(Fault::Invalid(i))
+    }
 }
 
 impl From<rusqlite::Error> for EngineError {
     fn from(e: rusqlite::Error) -> Self {
-        EngineError::Internal(format!("store: {e}"))
+        EngineError(Fault::Internal(format!("store: {e}")))
     }
 }
 
@@ -172,20 +176,20 @@ impl Engine {
         clock: Arc<dyn clock::Clock>,
     ) -> Result<Engine> {
         private_dir(data_dir).map_err(|e| {
-            EngineError::Internal(format!(
+            EngineError(Fault::Internal(format!(
                 "cannot create data dir {}: {e}",
                 data_dir.display()
-            ))
+            )))
         })?;
         let lock = lock_data_dir(data_dir)?;
         for db in ["cocpit.db", "alarms.db"] {
             intact(&data_dir.join(db))?;
         }
         let vault = vault::Vault::of_dir(data_dir).map_err(|e| {
-            EngineError::Internal(format!(
+            EngineError(Fault::Internal(format!(
                 "the key of sensitive values in {}: {e}",
                 data_dir.display()
-            ))
+            )))
         })?;
         // The databases (and the -wal and -shm SQLite makes beside them) are the owner's only.
         let (store, alarms) = {
@@ -338,7 +342,12 @@ fn lock_data_dir(dir: &Path) -> Result<Flock<std::fs::File>> {
         .truncate(false)
         .write(true)
         .open(&path)
-        .map_err(|e| EngineError::Internal(format!("cannot open {}: {e}", path.display())))?;
+        .map_err(|e| {
+            EngineError(Fault::Internal(format!(
+                "cannot open {}: {e}",
+                path.display()
+            )))
+        })?;
     // An engine that has just been closed may still be letting go (a background task that
     // held it for a moment): the lock is tried again for a short while before giving up.
     let mut file = file;
@@ -357,12 +366,12 @@ fn lock_data_dir(dir: &Path) -> Result<Flock<std::fs::File>> {
         }
     }
     drop(file);
-    Err(EngineError::Conflict(format!(
+    Err(EngineError(Fault::Conflict(format!(
         "the local engine at {} is in use by another cocpit process (the data dir's engine \
          process, `cocpit serve`, or a command with --in-process): leave out --in-process to \
          attach to the engine process, stop the other one, or use another --data directory",
         dir.display()
-    )))
+    ))))
 }
 
 /// Refuses to start on a damaged database, rather than starting empty or failing later: one
@@ -370,12 +379,12 @@ fn lock_data_dir(dir: &Path) -> Result<Flock<std::fs::File>> {
 /// file is a new store.
 fn intact(path: &Path) -> Result<()> {
     let damaged = |what: String| {
-        EngineError::Internal(format!(
+        EngineError(Fault::Internal(format!(
             "{} is damaged: {what}. Nothing was changed. Restore it from a backup, or move it \
              aside (mv {0} {0}.damaged) to start with an empty store; `sqlite3 {0} .recover` \
              may save what is left",
             path.display()
-        ))
+        )))
     };
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use tokio::sync::broadcast;
 
-use cocpit_api::backend::{Error, Fault, Result, prelude::*};
+use cocpit_api::backend::{Error, Result, prelude::*};
 use cocpit_api::event::Change;
 
 use crate::{Engine, EngineError};
@@ -313,12 +313,6 @@ impl TatApi for Local {
 
 impl From<EngineError> for Error {
     fn from(e: EngineError) -> Self {
-        Error::Fault(match e {
-            EngineError::Invalid(i) => Fault::Invalid(i),
-            EngineError::NotFound(m) => Fault::NotFound(m),
-            EngineError::Conflict(m) => Fault::Conflict(m),
-            EngineError::Forbidden(m) => Fault::Forbidden(m),
-            EngineError::Internal(m) => Fault::Internal(m),
-        })
+        Error::Fault(e.0)
     }
 }

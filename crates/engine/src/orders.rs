@@ -73,10 +73,11 @@ impl Engine {
     }
 
     pub(crate) fn order_row(&self, execute_uuid: &str) -> Result<store::OrderRow> {
-        self.inner
-            .store
-            .order(execute_uuid)?
-            .ok_or_else(|| EngineError::NotFound(format!("order {execute_uuid:?} does not exist")))
+        self.inner.store.order(execute_uuid)?.ok_or_else(|| {
+            EngineError(Fault::NotFound(format!(
+                "order {execute_uuid:?} does not exist"
+            )))
+        })
     }
 
     pub fn get_order(&self, execute_uuid: &str) -> Result<JobScriptOrderInfoModel> {
@@ -200,9 +201,9 @@ impl Engine {
             .iter()
             .any(|b| b.batch_index == batch_index)
         {
-            return Err(EngineError::NotFound(format!(
+            return Err(EngineError(Fault::NotFound(format!(
                 "order {execute_uuid} has no batch {batch_index}"
-            )));
+            ))));
         }
         let insts: Vec<_> = self
             .inner
@@ -236,7 +237,9 @@ impl Engine {
     /// One instance with its output, by id (for logs).
     pub fn instance(&self, instance_id: i64) -> Result<ExecutionInstanceModel> {
         let i = self.inner.store.instance(instance_id)?.ok_or_else(|| {
-            EngineError::NotFound(format!("instance {instance_id} does not exist"))
+            EngineError(Fault::NotFound(format!(
+                "instance {instance_id} does not exist"
+            )))
         })?;
         let out = self.inner.store.output(i.id)?;
         Ok(views::execution_instance(
@@ -255,9 +258,9 @@ impl Engine {
             .instance(instance_id)?
             .filter(|i| i.order_id == o.id)
             .ok_or_else(|| {
-                EngineError::NotFound(format!(
+                EngineError(Fault::NotFound(format!(
                     "order {execute_uuid} has no instance {instance_id}"
-                ))
+                )))
             })?;
         Ok(self
             .inner

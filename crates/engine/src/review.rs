@@ -44,15 +44,15 @@ fn names(p: &ScriptPropertiesModel) -> String {
 pub(crate) fn may_run(row: &ScriptRow) -> Result<()> {
     match row.status {
         ScriptStatus::Approved => Ok(()),
-        ScriptStatus::PendingApprove => Err(EngineError::Conflict(format!(
+        ScriptStatus::PendingApprove => Err(EngineError(Fault::Conflict(format!(
             "script {:?} is PENDING_APPROVE: one of its reviewers ({}) must approve it before it runs",
             row.name,
             names(&row.properties)
-        ))),
-        ScriptStatus::Rejected => Err(EngineError::Conflict(format!(
+        )))),
+        ScriptStatus::Rejected => Err(EngineError(Fault::Conflict(format!(
             "script {:?} is REJECTED: change it (it is then reviewed again) before it runs",
             row.name
-        ))),
+        )))),
     }
 }
 
@@ -68,10 +68,10 @@ pub(crate) fn after_change(old: &ScriptRow, new: &ScriptRow, who: &Caller) -> Re
             && only_risk.script_params == old.script_params
             && only_risk.properties == old.properties;
         if !same {
-            return Err(EngineError::Forbidden(format!(
+            return Err(EngineError(Fault::Forbidden(format!(
                 "{} reviews script {:?}: a reviewer may change only its risk level",
                 who.user, old.name
-            )));
+            ))));
         }
         return Ok(old.status);
     }
@@ -106,30 +106,30 @@ impl Engine {
         }
         let row = self.script_row(uuid)?;
         if reviewers(&row.properties).is_empty() {
-            return Err(EngineError::Conflict(format!(
+            return Err(EngineError(Fault::Conflict(format!(
                 "script {:?} has no reviewers: it needs no approval",
                 row.name
-            )));
+            ))));
         }
         if is_author(&row, who) {
-            return Err(EngineError::Forbidden(format!(
+            return Err(EngineError(Fault::Forbidden(format!(
                 "{} wrote script {:?}: the author cannot approve or reject their own script",
                 who.user, row.name
-            )));
+            ))));
         }
         if !is_reviewer(&row.properties, who) {
-            return Err(EngineError::Forbidden(format!(
+            return Err(EngineError(Fault::Forbidden(format!(
                 "only the reviewers of script {:?} ({}) may approve or reject it; {} is not one",
                 row.name,
                 names(&row.properties),
                 who.user
-            )));
+            ))));
         }
         if row.status != ScriptStatus::PendingApprove {
-            return Err(EngineError::Conflict(format!(
+            return Err(EngineError(Fault::Conflict(format!(
                 "script {:?} is {} already: it is reviewed again when what it runs changes",
                 row.name, row.status
-            )));
+            ))));
         }
         let review = ScriptReview {
             script_uuid: row.script_uuid.clone(),
@@ -142,9 +142,9 @@ impl Engine {
             content: row.content.clone(),
         };
         if !self.inner.store.decide(&review)? {
-            return Err(EngineError::NotFound(format!(
+            return Err(EngineError(Fault::NotFound(format!(
                 "script {uuid:?} does not exist"
-            )));
+            ))));
         }
         self.inner.emit(Change::ScriptChanged {
             script_uuid: row.script_uuid,

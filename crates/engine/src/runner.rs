@@ -6,6 +6,7 @@
 //! step, so a restart resumes exactly where the store says. Transitions happen under
 //! `Inner::lock`, which operations take too.
 
+use crate::Fault;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -312,21 +313,26 @@ pub(super) async fn operate(
     let last = batches.last().map(|b| b.batch_index).unwrap_or(0);
     let kind = op.operation_type;
     let illegal = |what: &str| {
-        Err(EngineError::Conflict(format!(
+        Err(EngineError(Fault::Conflict(format!(
             "{kind} is not allowed: {what} (order {} is {})",
             o.execute_uuid, o.status
-        )))
+        ))))
     };
     let find_instance = |id: i64| -> Result<&InstanceRow> {
         let i = insts.iter().find(|i| i.id == id).ok_or_else(|| {
-            EngineError::NotFound(format!("order {} has no instance {id}", o.execute_uuid))
+            EngineError(Fault::NotFound(format!(
+                "order {} has no instance {id}",
+                o.execute_uuid
+            )))
         })?;
         if let Some(b) = op.batch_index
             && b != i.batch_index
         {
-            return Err(EngineError::Invalid(cocpit_api::model::validate::invalid(
-                "batch_index",
-                format!("instance {id} is in batch {}, not {b}", i.batch_index),
+            return Err(EngineError(Fault::Invalid(
+                cocpit_api::model::validate::invalid(
+                    "batch_index",
+                    format!("instance {id} is in batch {}, not {b}", i.batch_index),
+                ),
             )));
         }
         Ok(i)
@@ -387,10 +393,10 @@ pub(super) async fn operate(
                 return illegal("the order has already ended");
             }
             if !batches.iter().any(|x| x.batch_index == b) {
-                return Err(EngineError::NotFound(format!(
+                return Err(EngineError(Fault::NotFound(format!(
                     "order {} has no batch {b}",
                     o.execute_uuid
-                )));
+                ))));
             }
             if insts
                 .iter()

@@ -49,7 +49,7 @@ impl Engine {
         self.inner
             .store
             .script(uuid)?
-            .ok_or_else(|| EngineError::NotFound(format!("script {uuid:?} does not exist")))
+            .ok_or_else(|| EngineError(Fault::NotFound(format!("script {uuid:?} does not exist"))))
     }
 
     pub fn get_script(&self, uuid: &str) -> Result<ScriptDetailModel> {
@@ -148,9 +148,9 @@ impl Engine {
 
     pub fn delete_script(&self, uuid: &str) -> Result<String> {
         if !self.inner.store.delete_script(uuid)? {
-            return Err(EngineError::NotFound(format!(
+            return Err(EngineError(Fault::NotFound(format!(
                 "script {uuid:?} does not exist"
-            )));
+            ))));
         }
         self.inner.emit(Change::ScriptChanged {
             script_uuid: uuid.to_string(),

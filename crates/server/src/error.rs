@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 
 use cocpit_api::model::ApiError;
 use cocpit_api::model::validate::Invalid;
-use cocpit_engine::EngineError;
+use cocpit_engine::{EngineError, Fault};
 
 /// Invalid parameter (the seed's code for a bad script parameter or a duplicate name).
 pub const INVALID: &str = "COC.00040601";
@@ -53,18 +53,25 @@ impl ApiFailure {
 
     /// Not legal in the current state (answered as the engine answers a conflict).
     pub fn conflict(message: impl Into<String>) -> Self {
-        ApiFailure::from(EngineError::Conflict(message.into()))
+        ApiFailure::from(Fault::Conflict(message.into()))
     }
 }
 
 impl From<EngineError> for ApiFailure {
     fn from(e: EngineError) -> Self {
+        ApiFailure::from(e.0)
+    }
+}
+
+/// Each failure kind's status and error code.
+impl From<Fault> for ApiFailure {
+    fn from(e: Fault) -> Self {
         let (status, code) = match &e {
-            EngineError::Invalid(_) => (StatusCode::BAD_REQUEST, INVALID),
-            EngineError::NotFound(_) => (StatusCode::NOT_FOUND, NOT_FOUND),
-            EngineError::Conflict(_) => (StatusCode::BAD_REQUEST, CONFLICT),
-            EngineError::Forbidden(_) => (StatusCode::FORBIDDEN, FORBIDDEN),
-            EngineError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, INTERNAL),
+            Fault::Invalid(_) => (StatusCode::BAD_REQUEST, INVALID),
+            Fault::NotFound(_) => (StatusCode::NOT_FOUND, NOT_FOUND),
+            Fault::Conflict(_) => (StatusCode::BAD_REQUEST, CONFLICT),
+            Fault::Forbidden(_) => (StatusCode::FORBIDDEN, FORBIDDEN),
+            Fault::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, INTERNAL),
         };
         ApiFailure {
             status,

@@ -9,6 +9,7 @@ mod silences;
 pub mod store;
 mod writer;
 
+use crate::Fault;
 use std::collections::BTreeMap;
 
 use super::{Change, Engine, EngineError, Result, now_ms};
@@ -55,7 +56,7 @@ impl Engine {
             .alarm_writer
             .write(alarms)
             .await
-            .map_err(EngineError::Internal)?;
+            .map_err(|e| EngineError(Fault::Internal(e)))?;
         Ok(stored.into_iter().map(|s| s.alarm_id).collect())
     }
 
@@ -64,7 +65,7 @@ impl Engine {
             .inner
             .alarms
             .alarm(id)?
-            .ok_or_else(|| EngineError::NotFound(format!("alarm_id: no alarm {id}")))?;
+            .ok_or_else(|| EngineError(Fault::NotFound(format!("alarm_id: no alarm {id}"))))?;
         let now = now_ms();
         a.silenced_by = self
             .active_silences(now)?
@@ -203,7 +204,9 @@ impl Engine {
         }
         for id in ids {
             if self.inner.alarms.alarm(id)?.is_none() {
-                return Err(EngineError::NotFound(format!("alarm_ids: no alarm {id}")));
+                return Err(EngineError(Fault::NotFound(format!(
+                    "alarm_ids: no alarm {id}"
+                ))));
             }
         }
         Ok(())
@@ -235,11 +238,11 @@ impl Engine {
         self.existing(&ids)?;
         let alarms: Vec<Alarm> = ids.iter().map(|id| self.alarm(id)).collect::<Result<_>>()?;
         if let Some(a) = alarms.iter().find(|a| a.incident_num.is_some()) {
-            return Err(EngineError::Conflict(format!(
+            return Err(EngineError(Fault::Conflict(format!(
                 "alarm_ids: alarm {} already belongs to incident {}",
                 a.alarm_id,
                 a.incident_num.clone().unwrap_or_default()
-            )));
+            ))));
         }
         let worst = alarms
             .iter()

@@ -1,6 +1,7 @@
 //! Silences: made, listed, expired, and the ones in force now.
 
 use super::*;
+use crate::Fault;
 
 impl Engine {
     /// The silences in force now, each compiled once.
@@ -60,7 +61,9 @@ impl Engine {
 
     pub fn expire_silence(&self, id: &str) -> Result<()> {
         if !self.inner.alarms.expire_silence(id, now_ms())? {
-            return Err(EngineError::NotFound(format!("silence: no silence {id}")));
+            return Err(EngineError(Fault::NotFound(format!(
+                "silence: no silence {id}"
+            ))));
         }
         self.changed(vec![]);
         Ok(())

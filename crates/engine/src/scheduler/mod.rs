@@ -9,6 +9,7 @@
 mod api;
 mod fire;
 
+use crate::Fault;
 use fire::*;
 
 use std::cmp::Reverse;
@@ -222,14 +223,15 @@ pub(crate) fn start(inner: &Arc<Inner>) -> super::Result<()> {
                     result: "CANCELLED".into(),
                 };
                 put_record(inner, &record)
-                    .map_err(|e| super::EngineError::Internal(e.to_string()))?;
+                    .map_err(|e| super::EngineError(Fault::Internal(e.to_string())))?;
                 metrics::counter!(crate::metric::SCHEDULER_FIRES, "kind" => "missed")
                     .increment(count as u64);
                 s.next_after(now).map(ms)
             }
             Err(_) => None,
         };
-        put_invoker(inner, &inv, later).map_err(|e| super::EngineError::Internal(e.to_string()))?;
+        put_invoker(inner, &inv, later)
+            .map_err(|e| super::EngineError(Fault::Internal(e.to_string())))?;
         plan.set(&inv.invoker_id, later);
     }
     fail_interrupted(inner)?;
@@ -246,7 +248,7 @@ fn fail_interrupted(inner: &Inner) -> super::Result<()> {
     for mut r in inner.store.tat_open_records()? {
         r.result = "FAILED".into();
         r.reason = format!("{} ({})", r.reason, super::RESTART_REASON);
-        put_record(inner, &r).map_err(|e| super::EngineError::Internal(e.to_string()))?;
+        put_record(inner, &r).map_err(|e| super::EngineError(Fault::Internal(e.to_string())))?;
     }
     Ok(())
 }
