@@ -67,6 +67,24 @@ impl<T: Row> List<T> {
         }
     }
 
+    /// Puts rows an event carries in place: each replaces the row with its key, or is added
+    /// (first when the list is newest first, else last).
+    pub fn upsert<'a>(&mut self, rows: impl IntoIterator<Item = &'a T>, newest_first: bool)
+    where
+        T: Clone + 'a,
+    {
+        self.modify(|items| {
+            for row in rows {
+                let key = row.key();
+                match items.iter_mut().find(|shown| shown.key() == key) {
+                    Some(shown) => *shown = row.clone(),
+                    None if newest_first => items.insert(0, row.clone()),
+                    None => items.push(row.clone()),
+                }
+            }
+        });
+    }
+
     /// `text` filters by substring (case-insensitive); a leading `!` inverts.
     pub fn set_filter(&mut self, text: &str) {
         self.filter = text.to_string();

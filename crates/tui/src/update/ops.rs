@@ -75,14 +75,7 @@ pub fn load(pane: Pane) -> Option<Effect> {
 /// Servers' agents changed: their rows (carried by the event) are patched into the list, which
 /// is not read again.
 pub fn agents_changed(s: &mut State, rows: &[cocpit_api::model::agent::AgentSummary]) {
-    s.agents.modify(|items| {
-        for row in rows {
-            match items.iter_mut().find(|a| a.instance_id == row.instance_id) {
-                Some(shown) => *shown = row.clone(),
-                None => items.push(row.clone()),
-            }
-        }
-    });
+    s.agents.upsert(rows, false);
     // Each row's last task is its instance's newest: it replaces its older self in the task
     // list, or heads it.
     for task in rows.iter().filter_map(|r| r.last_invocation.as_ref()) {
@@ -100,14 +93,7 @@ pub fn agents_changed(s: &mut State, rows: &[cocpit_api::model::agent::AgentSumm
 
 /// A desktop job changed: its desktops' rows (carried by the event) are patched into the list.
 pub fn desktops_changed(s: &mut State, rows: &[cocpit_api::model::desktop::AgentsCondition]) {
-    s.desktops.modify(|items| {
-        for row in rows {
-            match items.iter_mut().find(|d| d.desktop_id == row.desktop_id) {
-                Some(shown) => *shown = row.clone(),
-                None => items.push(row.clone()),
-            }
-        }
-    });
+    s.desktops.upsert(rows, false);
 }
 
 /// Opens one invoker's fires.
@@ -138,12 +124,7 @@ pub fn invoker_changed(s: &mut State, id: &str, c: Carried) -> Vec<Effect> {
                 v.push(fx(OpsEffect::LoadInvokers));
             }
         }
-        Some(row) => s.invokers.modify(|items| {
-            match items.iter_mut().find(|i| i.invoker_id == row.invoker_id) {
-                Some(shown) => *shown = row.clone(),
-                None => items.insert(0, row.clone()),
-            }
-        }),
+        Some(row) => s.invokers.upsert([row], true),
         None => s
             .invokers
             .modify(|items| items.retain(|i| i.invoker_id != id)),
@@ -153,16 +134,8 @@ pub fn invoker_changed(s: &mut State, id: &str, c: Carried) -> Vec<Effect> {
     };
     match c.record {
         Some(record) if view.records.load == Load::Ready => {
-            view.records.modify(|items| {
-                match items
-                    .iter_mut()
-                    .find(|r| r.invocation_id == record.invocation_id)
-                {
-                    Some(shown) => *shown = record.clone(),
-                    // Newest first.
-                    None => items.insert(0, record.clone()),
-                }
-            });
+            // Newest first.
+            view.records.upsert([record], true);
             if view.selected_invocation().as_deref() == Some(record.invocation_id.as_str()) {
                 v.push(fx(OpsEffect::LoadTasks(record.invocation_id.clone())));
             }

@@ -144,16 +144,8 @@ pub fn incident_changed(
 ) -> Outcome {
     let mut out = Outcome::redraw();
     match row {
-        Some(row) if s.incidents.load == Load::Ready => s.incidents.modify(|items| {
-            match items
-                .iter_mut()
-                .find(|i| i.incident_num == row.incident_num)
-            {
-                Some(shown) => *shown = row.clone(),
-                // The list is newest first.
-                None => items.insert(0, row.clone()),
-            }
-        }),
+        // The list is newest first.
+        Some(row) if s.incidents.load == Load::Ready => s.incidents.upsert([row], true),
         _ if s.incidents.load != Load::Loading => {
             out = out.with(fx(TriageEffect::LoadIncidents));
         }
