@@ -73,7 +73,8 @@ pub fn remote_kill_marked(marks: &[String]) -> String {
     // One grep per mark over every process's environment (NUL-separated variables, matched
     // whole): each narrows the list of the last, so what is left carries every mark. A few
     // processes in all, where a loop over /proc would fork twice per process on the host.
-    // Without a grep that reads NUL-separated input, the loop it is.
+    // Without a grep that reads NUL-separated input, the loop it is. The probe is one process:
+    // grep's own command line holds the NUL-terminated line `a` only if it splits on NULs.
     let mut narrow = format!(
         "f=$(grep -lzx -e '{}' /proc/[0-9]*/environ 2>/dev/null)",
         marks[0]
@@ -85,7 +86,7 @@ pub fn remote_kill_marked(marks: &[String]) -> String {
     }
     let patterns: String = marks.iter().map(|m| format!(" -e '{m}'")).collect();
     format!(
-        "if printf 'a\\000' | grep -qzx a 2>/dev/null; then {narrow}; \
+        "if grep -qzx a /proc/self/cmdline 2>/dev/null; then {narrow}; \
          for p in $f; do n=${{p#/proc/}}; n=${{n%/environ}}; \
          [ \"$n\" = \"$$\" ] || kill -9 \"$n\" 2>/dev/null; done; \
          else for p in /proc/[0-9]*; do n=${{p#/proc/}}; [ \"$n\" = \"$$\" ] && continue; \

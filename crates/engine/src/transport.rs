@@ -157,7 +157,8 @@ pub fn bundle(l: &Launch) -> String {
         b.push('\n');
     }
     b.push_str(&delimiter);
-    b.push_str("\nchmod 700 ./script\n");
+    // No mode to set: the directory is mktemp's (0700), and the interpreter reads the file.
+    b.push('\n');
     // The run's token goes to the script only, not to this shell: the scan after it ends
     // must not find itself.
     for (k, v) in l.env.iter().cloned().chain(argv_env(l)) {
