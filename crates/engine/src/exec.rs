@@ -10,11 +10,22 @@ use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::sync::{mpsc, watch};
 
+use super::StopReason;
 use super::leftovers;
+use super::masters::Masters;
 use super::output::Lines;
-use super::transport::{Launch, PGID_MARKER, Process};
-use super::{Inner, StopReason};
-use crate::settings::{Host, TransportKind};
+use super::transport::{Launch, PGID_MARKER, Process, SshSettings};
+use crate::settings::{Host, RunLimits, TransportKind};
+
+/// What running on a host needs, and all it gets: the ssh settings and masters, the limits every
+/// run starts under, and where runs get their working directories. Every kind of run (script
+/// instances, agent tasks, desktop installs, TAT fires) holds this, not the engine.
+pub(crate) struct Hosts {
+    pub(crate) ssh: SshSettings,
+    pub(crate) masters: std::sync::Arc<Masters>,
+    pub(crate) limits: RunLimits,
+    pub(crate) work_dir: std::path::PathBuf,
+}
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,8 +103,8 @@ impl OutputSink for Captured {
 
 /// A run that only its timeout stops, its output kept up to `cap` bytes: an agent task, a TAT
 /// fire's task. `work` names its working directory under the engine's.
-pub async fn run_captured(
-    inner: &Inner,
+pub(crate) async fn run_captured(
+    hosts: &Hosts,
     host: &Host,
     launch: &Launch,
     work: &str,
@@ -103,9 +114,9 @@ pub async fn run_captured(
 ) -> (Verdict, Captured) {
     let (_never_stopped, stop_rx) = watch::channel(None);
     let mut out = Captured::with_cap(cap);
-    let workdir = inner.work_dir.join(work);
+    let workdir = hosts.work_dir.join(work);
     let verdict = run(
-        inner, host, launch, &workdir, timeout, secrets, stop_rx, &mut out,
+        hosts, host, launch, &workdir, timeout, secrets, stop_rx, &mut out,
     )
     .await;
     (verdict, out)
@@ -114,8 +125,8 @@ pub async fn run_captured(
 /// Runs `launch` on `host` in `workdir` (removed afterwards) until it ends, times out or is
 /// stopped through `stop_rx`.
 #[allow(clippy::too_many_arguments)]
-pub async fn run(
-    inner: &Inner,
+pub(crate) async fn run(
+    hosts: &Hosts,
     host: &Host,
     launch: &Launch,
     workdir: &Path,
@@ -124,13 +135,13 @@ pub async fn run(
     stop_rx: watch::Receiver<Option<StopReason>>,
     sink: &mut (dyn OutputSink + Send),
 ) -> Verdict {
-    inner.masters.ready(host).await;
+    hosts.masters.ready(host).await;
     // Every process of the run carries its token; whatever still does when it ends is killed.
     let token = leftovers::new_token();
     let mut launch = launch.clone();
     launch.env.push((leftovers::RUN_VAR.into(), token.clone()));
-    launch.limits = inner.limits;
-    let verdict = match Process::start(host, &launch, workdir, &inner.ssh) {
+    launch.limits = hosts.limits;
+    let verdict = match Process::start(host, &launch, workdir, &hosts.ssh) {
         Ok((proc, stdout, stderr)) => {
             supervise(host, proc, stdout, stderr, timeout, secrets, stop_rx, sink).await
         }

@@ -30,7 +30,7 @@ impl Engine {
                 metrics::gauge!(name, "status" => status).set(n as f64);
             }
         }
-        metrics::gauge!(metric::SSH_MASTERS_OPEN).set(self.inner.masters.open_count() as f64);
+        metrics::gauge!(metric::SSH_MASTERS_OPEN).set(self.inner.exec.masters.open_count() as f64);
         Ok(())
     }
 }

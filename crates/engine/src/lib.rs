@@ -89,18 +89,14 @@ pub(crate) struct Inner {
     pub(crate) trail: audit::Trail,
     pub(crate) hosts: BTreeMap<String, Host>,
     pub(crate) settings: EngineSettings,
-    /// `[runner]` limits every run starts under.
-    pub(crate) limits: crate::settings::RunLimits,
+    /// Running on hosts: all a run needs (ssh, masters, limits, working directories).
+    pub(crate) exec: exec::Hosts,
     pub(crate) events: broadcast::Sender<Change>,
     /// Serialises order state transitions (driver decisions and operator operations).
     pub(crate) lock: tokio::sync::Mutex<()>,
     pub(crate) drivers: std::sync::Mutex<HashMap<i64, Arc<Notify>>>,
     pub(crate) running: std::sync::Mutex<HashMap<i64, watch::Sender<Option<StopReason>>>>,
     pub(crate) location: String,
-    /// Where local instances get their working directories.
-    pub(crate) work_dir: PathBuf,
-    pub(crate) ssh: transport::SshSettings,
-    pub(crate) masters: Arc<masters::Masters>,
     /// The alarm database and its group-commit writer.
     pub(crate) alarms: Arc<alarms::store::AlarmStore>,
     pub(crate) alarm_writer: alarms::Writer,
@@ -282,20 +278,22 @@ impl Engine {
             trail,
             hosts,
             settings: config.engine.clone(),
-            limits: config.runner,
+            exec: exec::Hosts {
+                masters: masters::Masters::new(ssh.clone()),
+                ssh,
+                limits: config.runner,
+                work_dir,
+            },
             events,
             lock: tokio::sync::Mutex::new(()),
             drivers: Default::default(),
             running: Default::default(),
             location,
-            masters: masters::Masters::new(ssh.clone()),
             probed: std::sync::Mutex::new(HashMap::new()),
             agent_settings: config.agents.clone(),
             clock,
             schedule_changed: Arc::new(Notify::new()),
             plan: Default::default(),
-            ssh,
-            work_dir,
             _lock_file: lock,
         });
         for (eid, id, resource_id) in interrupted {
@@ -305,7 +303,7 @@ impl Engine {
                 .filter(|h| h.transport == crate::settings::TransportKind::Ssh)
                 .cloned()
             {
-                let ssh = inner.ssh.clone();
+                let ssh = inner.exec.ssh.clone();
                 tokio::spawn(async move {
                     let marks = leftovers::instance_marks(&eid, id);
                     transport::kill_remote_marked(&host, &ssh, &marks).await;

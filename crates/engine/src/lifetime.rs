@@ -82,7 +82,7 @@ impl Engine {
             let running = w.instances + w.agent_tasks + w.desktop_jobs;
             if running == 0 && self.inner.store.tat_open_records()?.is_empty() {
                 // Nothing runs over them any more: the kept ssh masters close with the engine.
-                let masters = self.inner.masters.clone();
+                let masters = self.inner.exec.masters.clone();
                 let _ = tokio::task::spawn_blocking(move || masters.close_all()).await;
                 return Ok(paused);
             }

@@ -54,7 +54,7 @@ impl Engine {
         if h.transport == crate::settings::TransportKind::Local {
             return Some(Ok(()));
         }
-        let m = &self.inner.masters;
+        let m = &self.inner.exec.masters;
         if m.is_up(h) {
             return Some(Ok(()));
         }
@@ -71,7 +71,7 @@ impl Engine {
                 probed.insert(h.id.clone(), std::time::Instant::now());
                 let (inner, host) = (self.inner.clone(), h.clone());
                 tokio::spawn(async move {
-                    inner.masters.ready(&host).await;
+                    inner.exec.masters.ready(&host).await;
                     inner.emit(Change::ResourceChanged {
                         resource_id: host.id.clone(),
                     });

@@ -281,7 +281,7 @@ fn request_masters(inner: &Arc<Inner>, order_id: i64, b: i64) -> Result<()> {
         .instances_in(order_id, b, InstanceStatus::Ready)?
     {
         if let Some(host) = inner.hosts.get(&i.resource_id) {
-            inner.masters.request(host);
+            inner.exec.masters.request(host);
         }
     }
     Ok(())
@@ -624,6 +624,7 @@ async fn run_instance(
         );
     };
     let workdir = inner
+        .exec
         .work_dir
         .join(format!("{}-{}", inst.id, inst.attempt + 1));
     let mut sink = StoreSink {
@@ -638,7 +639,7 @@ async fn run_instance(
         },
     };
     let verdict = exec::run(
-        inner,
+        &inner.exec,
         host,
         &job.launch,
         &workdir,

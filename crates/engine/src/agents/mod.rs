@@ -339,7 +339,7 @@ pub(crate) async fn run_command(
         limits: Default::default(),
     };
     let (verdict, out) = exec::run_captured(
-        inner,
+        &inner.exec,
         host,
         &launch,
         &format!("agent-{tag}"),

@@ -166,7 +166,7 @@ pub(super) async fn run_invocation(
                                 limits: Default::default(),
                             };
                             let (verdict, out) = exec::run_captured(
-                                &inner,
+                                &inner.exec,
                                 &host,
                                 &launch,
                                 &task.invocation_task_id,
