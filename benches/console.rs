@@ -36,20 +36,7 @@ fn state() -> State {
 }
 
 fn script_body(name: &str, content: String) -> AddScriptModel {
-    AddScriptModel {
-        name: name.into(),
-        description: "bench".into(),
-        script_type: ScriptType::Shell,
-        content,
-        properties: ScriptPropertiesModel {
-            risk_level: RiskLevel::Low,
-            version: "1".into(),
-            reviewers: None,
-            protocol: None,
-        },
-        script_params: None,
-        enterprise_project_id: None,
-    }
+    AddScriptModel::shell(name, "bench", &content)
 }
 
 fn typing(c: &mut Criterion) {

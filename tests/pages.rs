@@ -13,20 +13,7 @@ use common::server::{AK, PROJECT, SK, Server};
 use futures_util::TryStreamExt;
 
 fn new_script(i: usize) -> AddScriptModel {
-    AddScriptModel {
-        name: format!("paged_{i:03}"),
-        description: "paged".into(),
-        script_type: ScriptType::Shell,
-        content: "echo\n".into(),
-        properties: ScriptPropertiesModel {
-            risk_level: RiskLevel::Low,
-            version: "1".into(),
-            reviewers: None,
-            protocol: None,
-        },
-        script_params: None,
-        enterprise_project_id: None,
-    }
+    AddScriptModel::shell(&format!("paged_{i:03}"), "paged", "echo\n")
 }
 
 async fn pages_of_250(b: &dyn Backend) {

@@ -65,20 +65,7 @@ pub fn create_typed(
 
 /// A LOW-risk shell script without parameters, as the API takes it.
 pub fn script_model(name: &str, content: &str) -> AddScriptModel {
-    AddScriptModel {
-        name: name.into(),
-        description: "test".into(),
-        script_type: ScriptType::Shell,
-        content: content.into(),
-        properties: ScriptPropertiesModel {
-            risk_level: RiskLevel::Low,
-            version: "1".into(),
-            reviewers: None,
-            protocol: None,
-        },
-        script_params: None,
-        enterprise_project_id: None,
-    }
+    AddScriptModel::shell(name, "test", content)
 }
 
 /// Batches of host ids, each with a rotation strategy.

@@ -201,7 +201,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cocpit_api::model::script::{AddScriptModel, RiskLevel, ScriptPropertiesModel, ScriptType};
+    use cocpit_api::model::script::AddScriptModel;
     use cocpit_api::model::team::{Caller, Role};
 
     fn alice() -> Caller {
@@ -229,20 +229,7 @@ mod tests {
     }
 
     fn script(name: &str) -> AddScriptModel {
-        AddScriptModel {
-            name: name.into(),
-            description: "audited".into(),
-            script_type: ScriptType::Shell,
-            content: "echo\n".into(),
-            properties: ScriptPropertiesModel {
-                risk_level: RiskLevel::Low,
-                version: "1".into(),
-                reviewers: None,
-                protocol: None,
-            },
-            script_params: None,
-            enterprise_project_id: None,
-        }
+        AddScriptModel::shell(name, "audited", "echo\n")
     }
 
     fn named(e: &Engine, name: &str) -> bool {

@@ -87,6 +87,27 @@ pub struct AddScriptModel {
     pub enterprise_project_id: Option<String>,
 }
 
+impl AddScriptModel {
+    /// A LOW-risk shell script at version 1, without parameters or reviewers (demos, tests,
+    /// benchmarks); the description says what it is for.
+    pub fn shell(name: &str, description: &str, content: &str) -> AddScriptModel {
+        AddScriptModel {
+            name: name.into(),
+            description: description.into(),
+            script_type: ScriptType::Shell,
+            content: content.into(),
+            properties: ScriptPropertiesModel {
+                risk_level: RiskLevel::Low,
+                version: "1".into(),
+                reviewers: None,
+                protocol: None,
+            },
+            script_params: None,
+            enterprise_project_id: None,
+        }
+    }
+}
+
 /// `EditScriptModel`: the body of `PUT /v1/job/scripts/{script_uuid}`. The seed's example also
 /// sends `name` and `type`; they are accepted and ignored, as the name and type of a script
 /// never change.
