@@ -141,7 +141,10 @@ impl Engine {
         if kept {
             if status != entry.status || outcome != entry.outcome {
                 self.inner.store.audit_amend(entry.id, status, outcome)?;
-                self.inner.alarms.audit_amend(entry.id, status, outcome)?;
+                self.inner
+                    .alarms
+                    .store
+                    .audit_amend(entry.id, status, outcome)?;
             }
         } else {
             entry.status = status;
@@ -177,7 +180,7 @@ impl Engine {
         }
         let before = now - (days as i64) * 86_400_000;
         self.inner.store.audit_prune(before)?;
-        self.inner.alarms.audit_prune(before)?;
+        self.inner.alarms.store.audit_prune(before)?;
         Ok(())
     }
 
@@ -191,7 +194,7 @@ impl Engine {
             validate::length("kind", k, 1, 64)?;
         }
         let mut all = self.inner.store.audit_entries(q, limit)?;
-        all.extend(self.inner.alarms.audit_entries(q, limit)?);
+        all.extend(self.inner.alarms.store.audit_entries(q, limit)?);
         all.sort_by_key(|e| std::cmp::Reverse(e.id));
         all.truncate(limit as usize);
         Ok(all)

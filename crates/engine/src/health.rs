@@ -6,7 +6,7 @@ impl Engine {
     /// Both stores take writes now (what `/readyz` answers).
     pub fn ready(&self) -> Result<()> {
         self.inner.store.probe_write()?;
-        self.inner.alarms.probe_write()?;
+        self.inner.alarms.store.probe_write()?;
         Ok(())
     }
 

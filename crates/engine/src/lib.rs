@@ -35,7 +35,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use nix::fcntl::{Flock, FlockArg};
-use tokio::sync::{Notify, broadcast, watch};
+use tokio::sync::broadcast;
 
 use crate::settings::{EngineSettings, Host, Setup};
 pub use cocpit_api::event::Change;
@@ -83,6 +83,10 @@ pub(crate) enum StopReason {
     Canceled(String),
 }
 
+/// The engine's insides: the services every domain shares (the store and its audit trail, the
+/// inventory, settings, events, the clock) and each domain's own part, which holds that
+/// domain's state and is all the domain's workers reach for (`exec` for every run on a host,
+/// `runs` for the order driver, `alarms`, `schedule` for TAT).
 pub(crate) struct Inner {
     pub(crate) store: Store,
     /// The audit trail's ids and retention.
@@ -92,22 +96,15 @@ pub(crate) struct Inner {
     /// Running on hosts: all a run needs (ssh, masters, limits, working directories).
     pub(crate) exec: exec::Hosts,
     pub(crate) events: broadcast::Sender<Change>,
-    /// Serialises order state transitions (driver decisions and operator operations).
-    pub(crate) lock: tokio::sync::Mutex<()>,
-    pub(crate) drivers: std::sync::Mutex<HashMap<i64, Arc<Notify>>>,
-    pub(crate) running: std::sync::Mutex<HashMap<i64, watch::Sender<Option<StopReason>>>>,
+    /// The orders being driven and the instances running.
+    pub(crate) runs: runner::Runs,
     pub(crate) location: String,
-    /// The alarm database and its group-commit writer.
-    pub(crate) alarms: Arc<alarms::store::AlarmStore>,
-    pub(crate) alarm_writer: alarms::Writer,
-    /// What puts alarms in one group.
-    pub(crate) group_by: Vec<String>,
+    /// The alarm database, its group-commit writer and grouping.
+    pub(crate) alarms: alarms::Alarms,
     pub(crate) agent_settings: crate::settings::AgentSettings,
     pub(crate) clock: Arc<dyn clock::Clock>,
-    /// Wakes the invoker scheduler when invokers change.
-    pub(crate) schedule_changed: Arc<Notify>,
-    /// The TAT invokers' next fire times.
-    pub(crate) plan: std::sync::Mutex<scheduler::Plan>,
+    /// The TAT invokers' next fire times, and what wakes the scheduler.
+    pub(crate) schedule: scheduler::Timetable,
     /// When each ssh host's reachability was last checked.
     pub(crate) probed: std::sync::Mutex<HashMap<String, std::time::Instant>>,
     _lock_file: Option<Flock<std::fs::File>>,
@@ -271,9 +268,11 @@ impl Engine {
         let alarm_store = Arc::new(alarm_store);
         let alarm_writer = alarms::Writer::start(alarm_store.clone(), events.clone());
         let inner = Arc::new(Inner {
-            alarms: alarm_store,
-            alarm_writer,
-            group_by: config.alarms.group_by.clone(),
+            alarms: alarms::Alarms {
+                store: alarm_store,
+                writer: alarm_writer,
+                group_by: config.alarms.group_by.clone(),
+            },
             store,
             trail,
             hosts,
@@ -285,15 +284,12 @@ impl Engine {
                 work_dir,
             },
             events,
-            lock: tokio::sync::Mutex::new(()),
-            drivers: Default::default(),
-            running: Default::default(),
+            runs: Default::default(),
             location,
             probed: std::sync::Mutex::new(HashMap::new()),
             agent_settings: config.agents.clone(),
             clock,
-            schedule_changed: Arc::new(Notify::new()),
-            plan: Default::default(),
+            schedule: Default::default(),
             _lock_file: lock,
         });
         for (eid, id, resource_id) in interrupted {

@@ -17,6 +17,16 @@ use super::output::Cap;
 use super::store::{InstanceRow, OrderRow};
 use super::transport::Launch;
 use super::{Change, EngineError, Inner, Result, StopReason, now_ms};
+
+/// The runner's own state: which orders are being driven and which instances run.
+#[derive(Default)]
+pub(crate) struct Runs {
+    /// Serialises order state transitions (driver decisions and operator operations).
+    pub(crate) lock: tokio::sync::Mutex<()>,
+    pub(crate) drivers: std::sync::Mutex<std::collections::HashMap<i64, Arc<Notify>>>,
+    pub(crate) running:
+        std::sync::Mutex<std::collections::HashMap<i64, watch::Sender<Option<StopReason>>>>,
+}
 use cocpit_api::model::order::{
     BELOW_THRESHOLD, InstanceStatus, JobScriptOrderOperationBody, OperationType, OrderStatus,
     RotationStrategy, Tally,
@@ -24,7 +34,7 @@ use cocpit_api::model::order::{
 
 /// Starts the order's driver, or wakes it if it is already running.
 pub(super) fn ensure_driver(inner: &Arc<Inner>, order_id: i64) {
-    let mut drivers = inner.drivers.lock().unwrap_or_else(|p| p.into_inner());
+    let mut drivers = inner.runs.drivers.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(n) = drivers.get(&order_id) {
         n.notify_one();
         return;
@@ -36,7 +46,7 @@ pub(super) fn ensure_driver(inner: &Arc<Inner>, order_id: i64) {
 }
 
 fn poke(inner: &Inner, order_id: i64) {
-    let drivers = inner.drivers.lock().unwrap_or_else(|p| p.into_inner());
+    let drivers = inner.runs.drivers.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(n) = drivers.get(&order_id) {
         n.notify_one();
     }
@@ -45,13 +55,14 @@ fn poke(inner: &Inner, order_id: i64) {
 async fn drive(inner: Arc<Inner>, order_id: i64, notify: Arc<Notify>) {
     loop {
         {
-            let _g = inner.lock.lock().await;
+            let _g = inner.runs.lock.lock().await;
             let keep = step(&inner, order_id).unwrap_or_else(|e| {
                 tracing::error!("order {order_id}: {e}");
                 false
             });
             if !keep {
                 inner
+                    .runs
                     .drivers
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
@@ -290,7 +301,7 @@ fn request_masters(inner: &Arc<Inner>, order_id: i64, b: i64) -> Result<()> {
 /// Pauses a PROCESSING order with `reason` (the engine is stopping); `false` when it was not
 /// processing by the time the lock was held.
 pub(super) async fn pause(inner: &Arc<Inner>, order_id: i64, reason: &str) -> Result<bool> {
-    let _g = inner.lock.lock().await;
+    let _g = inner.runs.lock.lock().await;
     let mut o = inner.store.order_by_id(order_id)?;
     if o.status != OrderStatus::Processing {
         return Ok(false);
@@ -306,7 +317,7 @@ pub(super) async fn operate(
     order_id: i64,
     op: &JobScriptOrderOperationBody,
 ) -> Result<()> {
-    let _g = inner.lock.lock().await;
+    let _g = inner.runs.lock.lock().await;
     let mut o = inner.store.order_by_id(order_id)?;
     let insts = inner.store.instances(order_id)?;
     let batches = inner.store.batches(order_id)?;
@@ -468,7 +479,7 @@ pub(super) async fn operate(
 }
 
 fn stop(inner: &Inner, instance_id: i64, why: &str) {
-    let running = inner.running.lock().unwrap_or_else(|p| p.into_inner());
+    let running = inner.runs.running.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(tx) = running.get(&instance_id) {
         let _ = tx.send(Some(StopReason::Canceled(why.to_string())));
     }
@@ -541,6 +552,7 @@ fn start_instance(inner: &Arc<Inner>, o: &OrderRow, i: &InstanceRow) -> Result<(
     emit_instance(inner, &o.execute_uuid, o.id, i.id);
     let (tx, rx) = watch::channel(None);
     inner
+        .runs
         .running
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -550,8 +562,9 @@ fn start_instance(inner: &Arc<Inner>, o: &OrderRow, i: &InstanceRow) -> Result<(
     let inst = i.clone();
     tokio::spawn(async move {
         let (status, exit_code, reason) = run_instance(&inner, &job, &inst, rx).await;
-        let _g = inner.lock.lock().await;
+        let _g = inner.runs.lock.lock().await;
         inner
+            .runs
             .running
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -20,6 +20,14 @@ pub use intake::{from_alertmanager, from_custom};
 use silence_rules::*;
 pub use writer::Writer;
 
+/// The alarm domain's own state: its database, the group-commit writer, and what puts alarms
+/// in one group.
+pub(crate) struct Alarms {
+    pub(crate) store: std::sync::Arc<store::AlarmStore>,
+    pub(crate) writer: Writer,
+    pub(crate) group_by: Vec<String>,
+}
+
 /// The largest compiled matcher (Alertmanager's RE2 semantics: linear time, bounded size).
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
@@ -53,7 +61,8 @@ impl Engine {
     pub async fn ingest(&self, alarms: Vec<AlarmIn>) -> Result<Vec<String>> {
         let stored = self
             .inner
-            .alarm_writer
+            .alarms
+            .writer
             .write(alarms)
             .await
             .map_err(|e| EngineError(Fault::Internal(e)))?;
@@ -64,6 +73,7 @@ impl Engine {
         let mut a = self
             .inner
             .alarms
+            .store
             .alarm(id)?
             .ok_or_else(|| EngineError(Fault::NotFound(format!("alarm_id: no alarm {id}"))))?;
         let now = now_ms();
@@ -102,7 +112,7 @@ impl Engine {
             }
             let mut out = vec![];
             for id in ids {
-                if let Some(mut a) = self.inner.alarms.alarm(id)? {
+                if let Some(mut a) = self.inner.alarms.store.alarm(id)? {
                     a.silenced_by = silences
                         .iter()
                         .find(|s| s.matches(&a))
@@ -118,10 +128,12 @@ impl Engine {
         let mut cursor = marker;
         // Silenced alarms are skipped, so a page may need more than one read.
         loop {
-            let rows =
-                self.inner
-                    .alarms
-                    .list(q.state.as_deref(), q.level.as_deref(), cursor, limit)?;
+            let rows = self.inner.alarms.store.list(
+                q.state.as_deref(),
+                q.level.as_deref(),
+                cursor,
+                limit,
+            )?;
             let n = rows.len() as i64;
             for (mut a, seq) in rows {
                 cursor = Some(seq);
@@ -159,6 +171,7 @@ impl Engine {
             for a in page {
                 let key: Vec<&str> = self
                     .inner
+                    .alarms
                     .group_by
                     .iter()
                     .map(|f| a.field(f).unwrap_or(""))
@@ -203,7 +216,7 @@ impl Engine {
             return Err(invalid("alarm_ids", "at least one alarm id").into());
         }
         for id in ids {
-            if self.inner.alarms.alarm(id)?.is_none() {
+            if self.inner.alarms.store.alarm(id)?.is_none() {
                 return Err(EngineError(Fault::NotFound(format!(
                     "alarm_ids: no alarm {id}"
                 ))));
@@ -215,7 +228,7 @@ impl Engine {
     /// Acknowledges alarms (recorded in their history).
     pub fn ack_alarms(&self, ids: &[String], who: &str) -> Result<usize> {
         self.existing(ids)?;
-        let n = self.inner.alarms.ack(ids, who, now_ms())?;
+        let n = self.inner.alarms.store.ack(ids, who, now_ms())?;
         self.changed(ids.to_vec());
         Ok(n)
     }
@@ -226,7 +239,10 @@ impl Engine {
         self.existing(&ids)?;
         let remarks = c.remarks.clone().unwrap_or_default();
         length("remarks", &remarks, 0, 1000)?;
-        self.inner.alarms.clear(&ids, who, now_ms(), &remarks)?;
+        self.inner
+            .alarms
+            .store
+            .clear(&ids, who, now_ms(), &remarks)?;
         self.changed(ids.clone());
         Ok(ids)
     }
@@ -313,7 +329,10 @@ impl Engine {
             start_time: alarms.iter().map(|a| a.first_seen).min(),
         };
         let num = self.create_incident(create, ids.clone())?;
-        self.inner.alarms.link_incident(&ids, &num, who, now_ms())?;
+        self.inner
+            .alarms
+            .store
+            .link_incident(&ids, &num, who, now_ms())?;
         self.changed(ids);
         Ok(num)
     }
@@ -347,7 +366,7 @@ impl Engine {
         limit: i64,
     ) -> Result<(i64, Vec<AlarmHandleHistory>)> {
         let a = self.alarm(id)?;
-        let all = self.inner.alarms.history(id)?;
+        let all = self.inner.alarms.store.history(id)?;
         let count = all.len() as i64;
         let page = all
             .into_iter()
@@ -370,6 +389,6 @@ impl Engine {
 
     /// How many alarms are stored.
     pub fn alarm_count(&self) -> Result<i64> {
-        Ok(self.inner.alarms.count()?)
+        Ok(self.inner.alarms.store.count()?)
     }
 }

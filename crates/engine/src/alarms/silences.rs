@@ -9,6 +9,7 @@ impl Engine {
         Ok(self
             .inner
             .alarms
+            .store
             .silences(now)?
             .into_iter()
             .filter(|s| s.starts_at <= now)
@@ -17,7 +18,7 @@ impl Engine {
     }
 
     pub fn silences(&self) -> Result<Vec<Silence>> {
-        Ok(self.inner.alarms.silences(now_ms())?)
+        Ok(self.inner.alarms.store.silences(now_ms())?)
     }
 
     /// A silence of at most [`MAX_SILENCE_S`]: no overflow, none that ends before it starts.
@@ -54,13 +55,13 @@ impl Engine {
             ends_at,
             created_at: now,
         };
-        self.inner.alarms.insert_silence(&s)?;
+        self.inner.alarms.store.insert_silence(&s)?;
         self.changed(vec![]);
         Ok(s)
     }
 
     pub fn expire_silence(&self, id: &str) -> Result<()> {
-        if !self.inner.alarms.expire_silence(id, now_ms())? {
+        if !self.inner.alarms.store.expire_silence(id, now_ms())? {
             return Err(EngineError(Fault::NotFound(format!(
                 "silence: no silence {id}"
             ))));

@@ -242,11 +242,12 @@ impl Engine {
 
     pub(super) fn replan(&self, id: &str, next: Option<i64>) {
         self.inner
+            .schedule
             .plan
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .set(id, next);
-        self.inner.schedule_changed.notify_one();
+        self.inner.schedule.changed.notify_one();
         emit_invoker(&self.inner, id, None);
     }
 
@@ -323,7 +324,12 @@ impl Engine {
             .filter(|i| types.is_none_or(|t| t.contains(&i.invoker_type)))
             .collect();
         let total_count = matching.len() as u64;
-        let plan = self.inner.plan.lock().unwrap_or_else(|p| p.into_inner());
+        let plan = self
+            .inner
+            .schedule
+            .plan
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         let set = matching
             .into_iter()
             .skip(offset as usize)
@@ -401,6 +407,7 @@ impl Engine {
     /// How many invokers are scheduled (benchmarks, the console).
     pub fn scheduled_invokers(&self) -> usize {
         self.inner
+            .schedule
             .plan
             .lock()
             .unwrap_or_else(|p| p.into_inner())

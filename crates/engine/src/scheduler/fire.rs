@@ -18,6 +18,7 @@ pub(super) fn fire(inner: &Arc<Inner>, id: &str, fire_at: i64, now: DateTime<Utc
         .map(ms);
     put_invoker(inner, &inv, next)?;
     inner
+        .schedule
         .plan
         .lock()
         .unwrap_or_else(|p| p.into_inner())

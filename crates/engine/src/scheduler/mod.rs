@@ -54,6 +54,13 @@ fn short_id(prefix: &str) -> String {
     format!("{prefix}-{tail}")
 }
 
+/// The scheduler's own state: the invokers' next fire times, and what wakes it when they change.
+#[derive(Default)]
+pub(crate) struct Timetable {
+    pub(crate) plan: std::sync::Mutex<Plan>,
+    pub(crate) changed: Arc<tokio::sync::Notify>,
+}
+
 /// The invokers' next fire times, earliest first. Stale heap entries (an invoker changed or
 /// removed since) are skipped lazily.
 #[derive(Debug, Default)]
@@ -137,7 +144,11 @@ fn emit_invoker(inner: &Inner, invoker_id: &str, record: Option<&InvokerRecord>)
     let stored: Option<Invoker> = inner.store.get(TAT_INVOKERS, invoker_id).ok().flatten();
     let deleted = stored.is_none();
     let invoker = stored.map(|mut i| {
-        let plan = inner.plan.lock().unwrap_or_else(|p| p.into_inner());
+        let plan = inner
+            .schedule
+            .plan
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         i.schedule_settings.invoke_time = plan.next.get(invoker_id).map(|t| format_ms(*t));
         Box::new(i)
     });
@@ -235,7 +246,11 @@ pub(crate) fn start(inner: &Arc<Inner>) -> super::Result<()> {
         plan.set(&inv.invoker_id, later);
     }
     fail_interrupted(inner)?;
-    *inner.plan.lock().unwrap_or_else(|p| p.into_inner()) = plan;
+    *inner
+        .schedule
+        .plan
+        .lock()
+        .unwrap_or_else(|p| p.into_inner()) = plan;
     // Without a runtime (an in-memory engine in a synchronous test) nothing fires.
     if let Ok(rt) = tokio::runtime::Handle::try_current() {
         rt.spawn(run(Arc::downgrade(inner)));
@@ -261,8 +276,13 @@ async fn run(weak: Weak<Inner>) {
             return;
         };
         let clock = inner.clock.clone();
-        let changed = inner.schedule_changed.clone();
-        let next = inner.plan.lock().unwrap_or_else(|p| p.into_inner()).peek();
+        let changed = inner.schedule.changed.clone();
+        let next = inner
+            .schedule
+            .plan
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .peek();
         drop(inner);
         let woken = changed.notified();
         tokio::pin!(woken);
@@ -284,6 +304,7 @@ async fn run(weak: Weak<Inner>) {
         };
         let now = inner.clock.now();
         let due = inner
+            .schedule
             .plan
             .lock()
             .unwrap_or_else(|p| p.into_inner())
