@@ -121,6 +121,24 @@ fn create_run_and_read_back_with_exit_codes() {
     );
 }
 
+/// The containment helper waits for signals with them blocked: what the script starts must not
+/// inherit that mask, or a timeout's or a cancel's TERM would never reach it (only the KILL
+/// after the grace period would).
+#[test]
+fn a_local_script_starts_with_no_signal_blocked() {
+    let cli = Cli::new();
+    let f = cli.file("mask.sh", "grep '^SigBlk' /proc/self/status\n");
+    let uuid = cli.json(&["script", "create", "--name", "mask", "--file", &f]);
+    let uuid = uuid["data"].as_str().unwrap().to_string();
+    let out = cli.run(&["script", "run", &uuid, "--hosts", "demo-01"]);
+    assert_eq!(out.status.code(), Some(0));
+    let orders = cli.json(&["order", "list"]);
+    let eid = orders["data"]["data"][0]["execute_uuid"].as_str().unwrap();
+    let raw = cli.json(&["order", "logs", eid, "--batch", "1"]);
+    let message = raw["data"][0]["message"].as_str().unwrap();
+    assert!(message.contains("SigBlk:\t0000000000000000"), "{message}");
+}
+
 #[test]
 fn a_failing_order_exits_1_and_usage_errors_exit_2() {
     let cli = Cli::new();

@@ -44,7 +44,17 @@ pub fn run(program: &str, args: &[String]) -> u8 {
         return 143;
     }
     // No async runtime: the helper only waits for the program or a signal, so the signals it
-    // answers are blocked and taken with sigwait (the program starts with an empty mask).
+    // answers are blocked and taken with sigwait. They are blocked after the program starts:
+    // a child inherits the mask, and the script must get its signals. A program that ends in
+    // between is seen by the loop below, which looks before it waits; a TERM in between ends
+    // the helper at once, and the engine's kill of the process group still reaches the script.
+    let mut child = match std::process::Command::new(program).args(args).spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("cocpit: cannot start {program}: {e}");
+            return 126;
+        }
+    };
     use nix::sys::signal::SigSet;
     let mut awaited = SigSet::empty();
     for sig in [
@@ -56,15 +66,9 @@ pub fn run(program: &str, args: &[String]) -> u8 {
         awaited.add(sig);
     }
     if awaited.thread_block().is_err() {
+        kill_descendants();
         return 125;
     }
-    let mut child = match std::process::Command::new(program).args(args).spawn() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("cocpit: cannot start {program}: {e}");
-            return 126;
-        }
-    };
     let code = loop {
         // The program may have ended before the wait began: look first.
         match child.try_wait() {
