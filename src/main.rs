@@ -443,7 +443,16 @@ async fn serve(
     };
     // What runs finishes, and its orders wait, paused with the reason, for an operator; nothing
     // comes back ABNORMAL.
-    eprintln!("cocpit: {reason}: letting running instances finish");
+    let running = app
+        .engine
+        .work()
+        .map(|w| w.instances + w.agent_tasks + w.desktop_jobs)
+        .unwrap_or(0);
+    if running > 0 {
+        eprintln!("cocpit: {reason}: letting {running} running task(s) finish");
+    } else {
+        eprintln!("cocpit: {reason}");
+    }
     match app.engine.wind_down(&reason).await {
         Ok(paused) => {
             tracing::info!(paused = paused.len(), "{reason}: what ran has finished");

@@ -215,13 +215,39 @@ impl Engine {
             return Err(invalid("limit", format!("must be 1 to 1000 (got {limit})")).into());
         }
         let offset = q.offset.unwrap_or(0).max(0) as usize;
+        let all = self.desktop_conditions(|id| q.desktop_id.as_deref().is_none_or(|d| d == id))?;
+        let matching: Vec<AgentsCondition> = all
+            .into_iter()
+            .filter(|c| {
+                q.desktop_name
+                    .as_deref()
+                    .is_none_or(|n| c.desktop_name.contains(n))
+            })
+            .filter(|c| {
+                q.is_installed
+                    .is_none_or(|i| c.agent_info.iter().any(|a| a.is_installed == i))
+            })
+            .collect();
+        Ok(ListAgentsInstallConditionResponse {
+            total_count: matching.len() as u64,
+            agents_condition: matching
+                .into_iter()
+                .skip(offset)
+                .take(limit as usize)
+                .collect(),
+        })
+    }
+
+    /// The desktops `wanted` keeps, each with its agent and its newest install task: the jobs
+    /// are read once.
+    fn desktop_conditions(&self, wanted: impl Fn(&str) -> bool) -> Result<Vec<AgentsCondition>> {
         let jobs = self.desktop_jobs(200)?;
         let mut all = Vec::new();
         for h in self
             .inner
             .hosts
             .values()
-            .filter(|h| h.kind == HostKind::Desktop)
+            .filter(|h| h.kind == HostKind::Desktop && wanted(&h.id))
         {
             let a: AgentRecord = agent(&self.inner, &h.id)?;
             let task = jobs
@@ -243,27 +269,7 @@ impl Engine {
                 }],
             });
         }
-        let matching: Vec<AgentsCondition> = all
-            .into_iter()
-            .filter(|c| q.desktop_id.as_deref().is_none_or(|d| c.desktop_id == d))
-            .filter(|c| {
-                q.desktop_name
-                    .as_deref()
-                    .is_none_or(|n| c.desktop_name.contains(n))
-            })
-            .filter(|c| {
-                q.is_installed
-                    .is_none_or(|i| c.agent_info.iter().any(|a| a.is_installed == i))
-            })
-            .collect();
-        Ok(ListAgentsInstallConditionResponse {
-            total_count: matching.len() as u64,
-            agents_condition: matching
-                .into_iter()
-                .skip(offset)
-                .take(limit as usize)
-                .collect(),
-        })
+        Ok(all)
     }
 }
 
@@ -298,19 +304,9 @@ fn emit_job(inner: &Arc<Inner>, job: &ShowJobResponse) {
     let engine = Engine {
         inner: inner.clone(),
     };
-    let desktops = job
-        .sub_jobs
-        .iter()
-        .filter_map(|s| {
-            engine
-                .desktop_agents(&ListAgentsInstallConditionQuery {
-                    desktop_id: Some(s.entities.desktop_id.clone()),
-                    ..Default::default()
-                })
-                .ok()
-        })
-        .flat_map(|r| r.agents_condition)
-        .collect();
+    let desktops = engine
+        .desktop_conditions(|id| job.sub_jobs.iter().any(|s| s.entities.desktop_id == id))
+        .unwrap_or_default();
     inner.emit(Change::DesktopJobChanged {
         job_id: job.id.clone(),
         desktops,

@@ -189,10 +189,15 @@ pub fn act(s: &mut State, a: Action) -> Outcome {
             s.message = Some((Level::Info, said));
             return Outcome::redraw();
         }
-        Action::Filter if !(s.pane.spec().lists)(s).is_empty() => {
-            let input = (s.pane.spec().lists)(s)[0].filter_text().to_string();
-            s.overlay = Overlay::Filter { input };
-            return Outcome::redraw();
+        Action::Filter => {
+            // A pane without a list (a detail) may give `/` a meaning of its own.
+            let shown = (s.pane.spec().lists)(s)
+                .first()
+                .map(|l| l.filter_text().to_string());
+            if let Some(input) = shown {
+                s.overlay = Overlay::Filter { input };
+                return Outcome::redraw();
+            }
         }
         Action::Refresh => {
             let pane = s.pane;
