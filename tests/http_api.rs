@@ -662,3 +662,78 @@ async fn metrics_count_orders_by_status_as_they_change() {
         "{done}"
     );
 }
+
+/// A batch's runs are made ready on their hosts while the batch before runs, unless a rotation
+/// pause stops the order between them: the metrics count how each run started.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_next_batch_is_made_ready_while_a_batch_runs_but_not_across_a_pause() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("d"));
+    let api = server.client();
+    let uuid = api
+        .ok(
+            "POST",
+            "/v1/job/scripts",
+            Some(script_body("ahead", "echo ran on $COCPIT_RESOURCE_ID")),
+        )
+        .await;
+    let path = format!("/v1/job/scripts/{}", uuid.as_str().unwrap());
+    let order = |rotations: [&str; 3]| {
+        json!({
+            "execute_param": {"resourceful": true, "timeout": 60, "success_rate": 100, "execute_user": "root"},
+            "execute_batches": (0..3).map(|b| json!({
+                "batch_index": b + 1, "rotation_strategy": rotations[b],
+                "target_instances": [{"resource_id": format!("demo-0{}", b + 1)}]
+            })).collect::<Vec<_>>()
+        })
+    };
+    let started = || async {
+        let text = reqwest::get(format!("{}/metrics", server.base))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let count = |start: &str| {
+            let key = format!(r#"cocpit_runs_started_total{{start="{start}"}} "#);
+            text.lines()
+                .find_map(|l| l.strip_prefix(&key))
+                .map_or(0, |v| v.trim().parse::<u64>().unwrap())
+        };
+        (count("ready"), count("cold"))
+    };
+
+    // Three batches that flow on: the first starts cold, the other two were made ready.
+    let eid = api
+        .ok(
+            "POST",
+            &path,
+            Some(order(["CONTINUE", "CONTINUE", "CONTINUE"])),
+        )
+        .await;
+    let eid = eid.as_str().unwrap().to_string();
+    api.wait(&eid, "finished", |o, _| o["status"] == "FINISHED")
+        .await;
+    assert_eq!(started().await, (2, 1), "ready, cold");
+
+    // A rotation pause after batch 2: batch 3 is not made ready while the order waits.
+    let eid = api
+        .ok(
+            "POST",
+            &path,
+            Some(order(["CONTINUE", "PAUSE", "CONTINUE"])),
+        )
+        .await;
+    let eid = eid.as_str().unwrap().to_string();
+    api.wait(&eid, "paused", |o, _| o["status"] == "PAUSED")
+        .await;
+    api.ok(
+        "PUT",
+        &format!("/v1/job/script/orders/{eid}/operation"),
+        Some(json!({"batch_index": 2, "operation_type": "CONTINUE_ORDER"})),
+    )
+    .await;
+    api.wait(&eid, "finished", |o, _| o["status"] == "FINISHED")
+        .await;
+    assert_eq!(started().await, (3, 3), "ready, cold");
+}

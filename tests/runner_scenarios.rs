@@ -178,3 +178,98 @@ on_both!(
     retry_runs_a_failed_instance_again_and_skip_batch_never_runs_it,
     3
 );
+
+/// The processes on this machine whose environment says they belong to `eid` on `host`.
+fn processes_of(eid: &str, host: &str) -> Vec<i32> {
+    let (order, on_host) = (
+        format!("COCPIT_EXECUTE_UUID={eid}"),
+        format!("COCPIT_RESOURCE_ID={host}"),
+    );
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+            let vars: Vec<&[u8]> = env.split(|b| *b == 0).collect();
+            vars.contains(&order.as_bytes()) && vars.contains(&on_host.as_bytes())
+        })
+        .filter(|pid| common::alive(*pid))
+        .collect()
+}
+
+/// Polls `cond` (bounded) until it holds.
+async fn until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + common::PATIENCE;
+    while !cond() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Marks that it ran, says what its standard input held, then waits for `$1/go`.
+const RAN_THEN_WAIT: &str = "touch \"$1/$COCPIT_RESOURCE_ID.ran\"\n\
+    if read -r line; then echo \"stdin had: $line\"; else echo 'stdin empty'; fi\n\
+    while [ ! -e \"$1/go\" ]; do sleep 0.05; done\necho done\n";
+
+/// Starts RAN_THEN_WAIT on demo-01 then demo-02; returns the order once demo-02's run waits,
+/// made ready, while demo-01's script runs.
+async fn with_the_next_batch_waiting(r: &Rig, marks: &std::path::Path) -> String {
+    let dir = marks.display().to_string();
+    let s = r
+        .script("ahead", RAN_THEN_WAIT, vec![param("dir", "", 1, false)])
+        .await;
+    let eid = r
+        .run(
+            &s,
+            plan(
+                &[(&["demo-01"], Continue), (&["demo-02"], Continue)],
+                &[("dir", &dir)],
+                60,
+                100.0,
+            ),
+        )
+        .await;
+    until("batch 1 runs", || marks.join("demo-01.ran").exists()).await;
+    until("demo-02's run waits", || {
+        !processes_of(&eid, "demo-02").is_empty()
+    })
+    .await;
+    assert!(
+        !marks.join("demo-02.ran").exists(),
+        "it ran before its batch"
+    );
+    eid
+}
+
+/// While a batch runs, the next batch's interpreter is up, waiting for its go: its batch
+/// starts it, and its script sees an empty standard input, as any run's does.
+async fn the_next_batch_waits_ready_then_runs_as_any_other(r: Rig) {
+    let marks = tempfile::tempdir().unwrap();
+    let eid = with_the_next_batch_waiting(&r, marks.path()).await;
+    std::fs::write(marks.path().join("go"), "").unwrap();
+    let done = r.wait_status(&eid, O::Finished).await;
+    for h in ["demo-01", "demo-02"] {
+        let m = &on(&done, h).message;
+        assert!(m.contains("stdin empty") && m.contains("done"), "{h}: {m}");
+    }
+}
+on_both!(the_next_batch_waits_ready_then_runs_as_any_other, 2);
+
+/// A run made ready that never starts (its order canceled) runs nothing, and no process of it
+/// is left.
+async fn a_run_made_ready_and_called_off_runs_nothing_and_leaves_nothing(r: Rig) {
+    let marks = tempfile::tempdir().unwrap();
+    let eid = with_the_next_batch_waiting(&r, marks.path()).await;
+    r.operate(&eid, op(Op::CancelOrder, None, None)).await;
+    let done = r.wait_status(&eid, O::Canceled).await;
+    assert_eq!(on(&done, "demo-02").status, I::Canceled);
+    until("demo-02's processes gone", || {
+        processes_of(&eid, "demo-02").is_empty()
+    })
+    .await;
+    assert!(!marks.path().join("demo-02.ran").exists());
+}
+on_both!(
+    a_run_made_ready_and_called_off_runs_nothing_and_leaves_nothing,
+    2
+);

@@ -381,3 +381,112 @@ async fn masters_are_kept_across_orders_checked_before_use_and_closed_at_exit() 
         std::fs::read_to_string(sshd.dir.path().join("sshd.log")).unwrap()
     );
 }
+
+/// `host` with its own temporary directory on the host side (the wrapper's `TMPDIR`), so a test
+/// sees the directories its runs make there.
+fn with_tmpdir(mut host: Host, dir: &std::path::Path) -> Host {
+    host.ssh_options
+        .extend(["-o".into(), format!("SetEnv=TMPDIR={}", dir.display())]);
+    host
+}
+
+/// The entries of `dir` (the wrapper directories of a host's runs).
+fn entries(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| Some(e.ok()?.file_name().to_string_lossy().into_owned()))
+        .collect()
+}
+
+/// Polls `cond` (bounded: 20 s) until it holds.
+async fn until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !cond() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// A script that marks that it ran on its host, then waits for `$1/go`.
+const RAN_THEN_WAIT: &str = "touch \"$1/$COCPIT_RESOURCE_ID.ran\"\n\
+    while [ ! -e \"$1/go\" ]; do sleep 0.05; done\necho done on $COCPIT_RESOURCE_ID\n";
+
+/// While a batch runs, the next batch's session is open on its host, waiting for its bundle:
+/// the batch starts it with nothing left to set up, and it runs as any other.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_next_batch_waits_on_its_host_while_a_batch_runs() {
+    let sshd = Sshd::start();
+    let marks = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let e = engine_on(vec![
+        sshd.host("web-01"),
+        with_tmpdir(sshd.host("web-02"), tmp.path()),
+    ]);
+    let dir = marks.path().display().to_string();
+    let s = create(&e, "ahead", RAN_THEN_WAIT, vec![param("dir", "", 1, false)]);
+    let eid = e
+        .execute_script(
+            &s,
+            plan(
+                &[(&["web-01"], Continue), (&["web-02"], Continue)],
+                &[("dir", &dir)],
+                60,
+                100.0,
+            ),
+            "t",
+        )
+        .unwrap();
+    let mark = |h: &str| marks.path().join(format!("{h}.ran"));
+    until("batch 1 runs", || mark("web-01").exists()).await;
+    // web-02's wrapper has made its directory and waits for its bundle; its script has not run.
+    until("web-02 waits", || entries(tmp.path()).len() == 1).await;
+    assert!(!mark("web-02").exists());
+    assert_eq!(snapshot(&e, &eid).on("web-02").status, I::Ready);
+    std::fs::write(marks.path().join("go"), "").unwrap();
+    let done = wait_status(&e, &eid, O::Finished).await;
+    assert!(done.on("web-02").message.contains("done on web-02"));
+    // Its directory went with it.
+    until("web-02's directory removed", || {
+        entries(tmp.path()).is_empty()
+    })
+    .await;
+}
+
+/// A run made ready that never starts (the order canceled while the batch before ran) runs
+/// nothing on its host and leaves nothing there.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_made_ready_and_called_off_runs_nothing_and_leaves_nothing() {
+    let sshd = Sshd::start();
+    let marks = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let e = engine_on(vec![
+        sshd.host("web-01"),
+        with_tmpdir(sshd.host("web-02"), tmp.path()),
+    ]);
+    let dir = marks.path().display().to_string();
+    let s = create(&e, "ahead", RAN_THEN_WAIT, vec![param("dir", "", 1, false)]);
+    let eid = e
+        .execute_script(
+            &s,
+            plan(
+                &[(&["web-01"], Continue), (&["web-02"], Continue)],
+                &[("dir", &dir)],
+                60,
+                100.0,
+            ),
+            "t",
+        )
+        .unwrap();
+    until("batch 1 runs", || marks.path().join("web-01.ran").exists()).await;
+    until("web-02 waits", || entries(tmp.path()).len() == 1).await;
+    e.operate(&eid, op(Op::CancelOrder, None, None))
+        .await
+        .unwrap();
+    let done = wait_status(&e, &eid, O::Canceled).await;
+    assert_eq!(done.on("web-02").status, I::Canceled);
+    until("web-02's directory removed", || {
+        entries(tmp.path()).is_empty()
+    })
+    .await;
+    assert!(!marks.path().join("web-02.ran").exists());
+}

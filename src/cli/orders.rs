@@ -2,28 +2,61 @@
 
 use super::*;
 
-/// Waits for a status change of the order, then takes every event already queued, so a burst
-/// of changes costs one re-read instead of one per event.
-async fn wait_for_change(
+/// Waits for a change of the order and applies it, with every event already queued, to what
+/// is shown (`o`, `t`): events carry the order's state and tally, so following an order reads
+/// nothing back. Returns true when they could not say it all (events were lost, or came
+/// without a tally), and the order must be read again.
+async fn apply_changes(
     rx: &mut tokio::sync::broadcast::Receiver<crate::engine::Change>,
     eid: &str,
-) -> Result<(), Failure> {
+    o: &mut JobScriptOrderInfoModel,
+    t: &mut Tally,
+) -> Result<bool, Failure> {
     use crate::engine::Change;
     use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+    let mut apply = |e: Change| -> bool {
+        match e {
+            Change::OrderChanged {
+                execute_uuid,
+                status,
+                current_batch,
+                pause_reason,
+                ..
+            } if execute_uuid == eid => {
+                o.status = status;
+                o.properties.current_execute_batch_index = current_batch;
+                o.properties.pause_reason = pause_reason;
+                false
+            }
+            Change::InstanceChanged {
+                execute_uuid,
+                tally,
+                ..
+            } if execute_uuid == eid => match tally {
+                Some(now) => {
+                    *t = now;
+                    false
+                }
+                None => true,
+            },
+            _ => false,
+        }
+    };
     let relevant =
         |e: &Change| e.execute_uuid() == Some(eid) && !matches!(e, Change::Output { .. });
-    loop {
+    let mut resync = loop {
         match rx.recv().await {
-            Ok(e) if relevant(&e) => break,
+            Ok(e) if relevant(&e) => break apply(e),
             Ok(_) => continue,
-            Err(RecvError::Lagged(_)) => break,
+            Err(RecvError::Lagged(_)) => break true,
             Err(RecvError::Closed) => return Err(fail("the engine stopped")),
         }
-    }
+    };
     loop {
         match rx.try_recv() {
-            Ok(_) | Err(TryRecvError::Lagged(_)) => continue,
-            Err(TryRecvError::Empty) => return Ok(()),
+            Ok(e) => resync |= apply(e),
+            Err(TryRecvError::Lagged(_)) => resync = true,
+            Err(TryRecvError::Empty) => return Ok(resync),
             Err(TryRecvError::Closed) => return Err(fail("the engine stopped")),
         }
     }
@@ -46,13 +79,22 @@ pub(super) fn print_settled(o: &JobScriptOrderInfoModel, out: Output) {
     }
 }
 
+/// The order and its tally as stored.
+async fn read_order(
+    b: &dyn Backend,
+    eid: &str,
+) -> Result<(JobScriptOrderInfoModel, Tally), Failure> {
+    let o = b.get_order(eid).await?;
+    let t = Tally::from_statistics(&b.statistics(eid).await?);
+    Ok((o, t))
+}
+
 /// Waits until the order settles; returns it and whether its outcome is a success.
 async fn settle(b: &dyn Backend, eid: &str) -> Result<(JobScriptOrderInfoModel, bool), Failure> {
     let mut events = b.subscribe();
     let mut last = String::new();
+    let (mut o, mut t) = read_order(b, eid).await?;
     loop {
-        let o = b.get_order(eid).await?;
-        let t = Tally::from_statistics(&b.statistics(eid).await?);
         let line = format!(
             "{} batch {} | {} finished, {} failed, {} running, {} waiting, {} canceled of {}",
             o.status,
@@ -69,17 +111,29 @@ async fn settle(b: &dyn Backend, eid: &str) -> Result<(JobScriptOrderInfoModel, 
             last = line;
         }
         if o.status != OrderStatus::Processing && t.running == 0 {
-            if let Some(why) = &o.properties.pause_reason {
-                eprintln!("paused: {}", for_display(why));
-                eprintln!("continue with: cocpit order op {eid} CONTINUE_ORDER");
+            // Settled as the events tell it: the outcome comes from the store.
+            let (stored, st) = read_order(b, eid).await?;
+            if stored.status != OrderStatus::Processing && st.running == 0 {
+                if let Some(why) = &stored.properties.pause_reason {
+                    eprintln!("paused: {}", for_display(why));
+                    eprintln!("continue with: cocpit order op {eid} CONTINUE_ORDER");
+                }
+                let rate = stored.properties.execute_param.success_rate;
+                let (text, ok) = outcome(stored.status, rate, &st);
+                eprintln!("{} {text}", if ok { "✔" } else { "✘" });
+                return Ok((stored, ok));
             }
-            let (text, ok) = outcome(o.status, o.properties.execute_param.success_rate, &t);
-            eprintln!("{} {text}", if ok { "✔" } else { "✘" });
-            return Ok((o, ok));
+            (o, t) = (stored, st);
         }
-        match events.as_mut() {
-            Some(rx) => wait_for_change(rx, eid).await?,
-            None => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
+        let resync = match events.as_mut() {
+            Some(rx) => apply_changes(rx, eid, &mut o, &mut t).await?,
+            None => {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                true
+            }
+        };
+        if resync {
+            (o, t) = read_order(b, eid).await?;
         }
     }
 }

@@ -54,7 +54,8 @@ impl Sshd {
         let config = format!(
             "Port {port}\nListenAddress 127.0.0.1\nHostKey {hk}\nAuthorizedKeysFile {ak}\nPidFile {pid}\n\
              StrictModes no\nUsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
-             PubkeyAuthentication yes\nPermitRootLogin yes\nLogLevel VERBOSE\nMaxStartups 100\nMaxSessions 100\n",
+             PubkeyAuthentication yes\nPermitRootLogin yes\nLogLevel VERBOSE\nMaxStartups 100\nMaxSessions 100\n\
+             AcceptEnv TMPDIR\n",
             hk = d.join("host_key").display(),
             ak = d.join("authorized_keys").display(),
             pid = d.join("sshd.pid").display(),

@@ -48,6 +48,7 @@ pub fn run(program: &str, args: &[String]) -> u8 {
     // a child inherits the mask, and the script must get its signals. A program that ends in
     // between is seen by the loop below, which looks before it waits; a TERM in between ends
     // the helper at once, and the engine's kill of the process group still reaches the script.
+    // The program inherits standard input: it reads its go there (see `transport::launcher`).
     let mut child = match std::process::Command::new(program).args(args).spawn() {
         Ok(c) => c,
         Err(e) => {

@@ -16,6 +16,7 @@ use super::masters::Masters;
 use super::output::Lines;
 use super::transport::{Launch, PGID_MARKER, Process, SshSettings};
 use crate::settings::{Host, RunLimits, TransportKind};
+use tokio::process::{ChildStderr, ChildStdout};
 
 /// What running on a host needs, and all it gets: the ssh settings and masters, the limits every
 /// run starts under, and where runs get their working directories. Every kind of run (script
@@ -135,30 +136,101 @@ pub(crate) async fn run(
     stop_rx: watch::Receiver<Option<StopReason>>,
     sink: &mut (dyn OutputSink + Send),
 ) -> Verdict {
+    prepare(hosts, host, launch, workdir)
+        .await
+        .run(timeout, secrets, stop_rx, sink)
+        .await
+}
+
+/// A run made ready on its host ahead of its start: its process is up and waiting (over ssh,
+/// the session open and the wrapper reading its bundle; locally, the interpreter reading its
+/// go), so starting it costs a write to a pipe. Dropped unstarted, it is killed before anything
+/// of the script ran, and its working directory goes with it.
+pub(crate) struct Prepared {
+    host: Host,
+    token: String,
+    process: std::io::Result<(Process, ChildStdout, ChildStderr)>,
+    workdir: WorkDir,
+}
+
+/// A run's local working directory, removed when the run is done with it.
+struct WorkDir(std::path::PathBuf);
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Makes a run of `launch` on `host` ready (see [`Prepared`]): waits for the host's ssh
+/// master, then starts the process that waits.
+pub(crate) async fn prepare(
+    hosts: &Hosts,
+    host: &Host,
+    launch: &Launch,
+    workdir: &Path,
+) -> Prepared {
     hosts.masters.ready(host).await;
     // Every process of the run carries its token; whatever still does when it ends is killed.
     let token = leftovers::new_token();
     let mut launch = launch.clone();
     launch.env.push((leftovers::RUN_VAR.into(), token.clone()));
     launch.limits = hosts.limits;
-    let verdict = match Process::start(host, &launch, workdir, &hosts.ssh) {
-        Ok((proc, stdout, stderr)) => {
-            supervise(host, proc, stdout, stderr, timeout, secrets, stop_rx, sink).await
-        }
-        Err(e) => Verdict::Failed {
-            exit_code: None,
-            reason: format!("cannot start the script: {e}"),
-        },
-    };
-    // Under the containment helper a local run's leftovers are already gone; without it (an
-    // engine embedded in another program) they are found by the token. /proc is read off the
-    // async workers.
-    if host.transport == TransportKind::Local && super::contain::helper().is_none() {
-        let mark = format!("{}={token}", leftovers::RUN_VAR);
-        let _ = tokio::task::spawn_blocking(move || leftovers::kill_marked(&[mark])).await;
+    Prepared {
+        host: host.clone(),
+        token,
+        process: Process::start(host, &launch, workdir, &hosts.ssh),
+        workdir: WorkDir(workdir.to_path_buf()),
     }
-    let _ = std::fs::remove_dir_all(workdir);
-    verdict
+}
+
+impl Prepared {
+    /// Whether it still waits to be started: false when its process has already ended (a
+    /// session that died with its connection), which a fresh [`prepare`] should replace.
+    pub(crate) fn is_waiting(&mut self) -> bool {
+        match &mut self.process {
+            Ok((p, ..)) => matches!(p.child.try_wait(), Ok(None)),
+            Err(_) => false,
+        }
+    }
+
+    /// Starts the run and follows it to its end (see [`run`]).
+    pub(crate) async fn run(
+        self,
+        timeout: Duration,
+        secrets: &[String],
+        stop_rx: watch::Receiver<Option<StopReason>>,
+        sink: &mut (dyn OutputSink + Send),
+    ) -> Verdict {
+        let Prepared {
+            host,
+            token,
+            process,
+            workdir,
+        } = self;
+        let started = process.map(|(mut p, out, err)| {
+            p.release();
+            (p, out, err)
+        });
+        let verdict = match started {
+            Ok((proc, stdout, stderr)) => {
+                supervise(&host, proc, stdout, stderr, timeout, secrets, stop_rx, sink).await
+            }
+            Err(e) => Verdict::Failed {
+                exit_code: None,
+                reason: format!("cannot start the script: {e}"),
+            },
+        };
+        // Under the containment helper a local run's leftovers are already gone; without it
+        // (an engine embedded in another program) they are found by the token. /proc is read
+        // off the async workers.
+        if host.transport == TransportKind::Local && super::contain::helper().is_none() {
+            let mark = format!("{}={token}", leftovers::RUN_VAR);
+            let _ = tokio::task::spawn_blocking(move || leftovers::kill_marked(&[mark])).await;
+        }
+        drop(workdir);
+        verdict
+    }
 }
 
 enum Ended {

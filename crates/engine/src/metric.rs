@@ -13,6 +13,9 @@ pub const ALARM_COMMIT_SIZE: &str = "cocpit_alarm_commit_size";
 pub const SSH_MASTERS: &str = "cocpit_ssh_masters_opened_total";
 /// ssh master connections up now, as far as the engine knows.
 pub const SSH_MASTERS_OPEN: &str = "cocpit_ssh_masters_open";
+/// Script instance runs started, by `start`: `ready` (made ready on its host while the batch
+/// before ran) or `cold` (started from nothing).
+pub const RUNS_STARTED: &str = "cocpit_runs_started_total";
 /// TAT invoker fires, by `kind` (`fired`, `missed`).
 pub const SCHEDULER_FIRES: &str = "cocpit_scheduler_fires_total";
 /// Orders stored, by `status` (set when scraped).
@@ -36,6 +39,10 @@ pub fn describe() {
     describe_histogram!(ALARM_COMMIT_SIZE, "Alarms written per commit.");
     describe_counter!(SSH_MASTERS, "ssh master connections opened, by outcome.");
     describe_gauge!(SSH_MASTERS_OPEN, "ssh master connections believed up.");
+    describe_counter!(
+        RUNS_STARTED,
+        "Script instance runs started, by whether they were made ready ahead."
+    );
     describe_counter!(SCHEDULER_FIRES, "TAT invoker fires, by kind.");
     describe_gauge!(ORDERS, "Script orders stored, by status.");
     describe_gauge!(INSTANCES, "Script order instances stored, by status.");

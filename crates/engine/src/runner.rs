@@ -26,6 +26,27 @@ pub(crate) struct Runs {
     pub(crate) drivers: std::sync::Mutex<std::collections::HashMap<i64, Arc<Notify>>>,
     pub(crate) running:
         std::sync::Mutex<std::collections::HashMap<i64, watch::Sender<Option<StopReason>>>>,
+    /// Runs made ready on their hosts ahead of their batch (see [`arm`]), by instance.
+    armed: std::sync::Mutex<std::collections::HashMap<i64, Armed>>,
+}
+
+/// An instance's run being made ready, for one order and attempt.
+struct Armed {
+    order_id: i64,
+    attempt: i64,
+    /// Set when its preparation began (it waits [`ARM_AFTER`] first).
+    begun: Arc<std::sync::atomic::AtomicBool>,
+    ready: tokio::sync::oneshot::Receiver<exec::Prepared>,
+}
+
+/// How long after a batch starts the next batch's runs are made ready: starting processes
+/// takes CPU, and the batch's own scripts, starting now, come first.
+const ARM_AFTER: Duration = Duration::from_millis(30);
+
+impl Runs {
+    fn armed(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<i64, Armed>> {
+        self.armed.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 use cocpit_api::model::order::{
     BELOW_THRESHOLD, InstanceStatus, JobScriptOrderOperationBody, OperationType, OrderStatus,
@@ -92,16 +113,20 @@ fn emit_order(inner: &Inner, o: &OrderRow) {
 /// output, so a front end's copy of the message is the API's.
 fn emit_instance(inner: &Inner, execute_uuid: &str, order_id: i64, instance_id: i64) {
     let emitted = (|| -> Result<()> {
-        let insts = inner.store.instances(order_id)?;
-        let Some(i) = insts.iter().find(|i| i.id == instance_id) else {
+        // The row and the order's counts: never every instance of the order, once per change.
+        let Some(i) = inner.store.instance(instance_id)? else {
             return Ok(());
         };
+        let counts = Counts::of(inner, order_id)?;
         let batch_status = inner
             .store
             .batches(order_id)?
             .iter()
             .find(|b| b.batch_index == i.batch_index)
-            .map(|b| crate::views::batch_status(b, &insts).to_string());
+            .map(|b| {
+                crate::views::batch_status_counted(b, |s| counts.count(Some(b.batch_index), s))
+                    .to_string()
+            });
         inner.emit(Change::InstanceChanged {
             execute_uuid: execute_uuid.to_string(),
             instance_id,
@@ -112,11 +137,11 @@ fn emit_instance(inner: &Inner, execute_uuid: &str, order_id: i64, instance_id: 
             gmt_finished: i.gmt_finished,
             execute_costs: crate::views::costs(i.gmt_started, i.gmt_finished),
             batch_status,
-            tally: Some(Tally::of(insts.iter().map(|i| i.status))),
+            tally: Some(counts.tally()),
         });
         if i.status.is_done() && (i.reason.is_some() || i.dropped_bytes > 0) {
             let out = inner.store.output(i.id)?;
-            let text = crate::views::message_tail(i, &out, inner.settings.output_cap);
+            let text = crate::views::message_tail(&i, &out, inner.settings.output_cap);
             if !text.is_empty() {
                 inner.emit(Change::Output {
                     execute_uuid: execute_uuid.to_string(),
@@ -147,6 +172,9 @@ fn set_order(
     o.current_batch = batch;
     o.pause_reason = reason;
     o.gmt_finished = status.is_terminal().then(now_ms);
+    if status != OrderStatus::Processing {
+        disarm_order(inner, o.id);
+    }
     inner.store.set_order_state(
         o.id,
         status,
@@ -173,6 +201,7 @@ fn set_instance(
     reason: Option<&str>,
 ) -> Result<()> {
     let finished = status.is_done().then(now_ms);
+    inner.runs.armed().remove(&i.id);
     inner
         .store
         .set_instance_status(i.id, status, reason, finished)?;
@@ -253,6 +282,12 @@ fn step(inner: &Arc<Inner>, order_id: i64) -> Result<bool> {
                     start_instance(inner, &o, &i)?;
                 }
             }
+            // The order flows on into the next batch unless a rotation pause stops it: make
+            // that batch's runs ready on their hosts now, so starting it costs no process
+            // start-up and no ssh session.
+            if !batch.skipped && batch.rotation_strategy != RotationStrategy::Pause && b < last {
+                arm(inner, &o, b + 1)?;
+            }
             continue;
         }
         if counts.count(Some(b), InstanceStatus::Processing) > 0 {
@@ -296,6 +331,64 @@ fn request_masters(inner: &Arc<Inner>, order_id: i64, b: i64) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Makes the runs of batch `b`'s waiting instances ready on their hosts (see
+/// [`exec::Prepared`]); [`start_instance`] takes them. A run made ready that does not start
+/// (the order paused or ended, the instance canceled, the batch skipped) is dropped, which
+/// kills it before anything of the script ran.
+fn arm(inner: &Arc<Inner>, o: &OrderRow, b: i64) -> Result<()> {
+    let batch = inner.store.batches(o.id)?;
+    if batch.iter().any(|x| x.batch_index == b && x.skipped) {
+        return Ok(());
+    }
+    for i in inner.store.instances_in(o.id, b, InstanceStatus::Ready)? {
+        let Some(host) = inner.hosts.get(&i.resource_id).cloned() else {
+            continue;
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let begun = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        inner.runs.armed().insert(
+            i.id,
+            Armed {
+                order_id: o.id,
+                attempt: i.attempt,
+                begun: begun.clone(),
+                ready: rx,
+            },
+        );
+        let job = job(o, &i);
+        let workdir = run_dir(inner, &i);
+        let inner = inner.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(ARM_AFTER).await;
+            // Called off, or its batch already started it cold.
+            if tx.is_closed() {
+                return;
+            }
+            begun.store(true, std::sync::atomic::Ordering::SeqCst);
+            let prepared = exec::prepare(&inner.exec, &host, &job.launch, &workdir).await;
+            // Refused when it was called off meanwhile: the run is dropped, and killed.
+            let _ = tx.send(prepared);
+        });
+    }
+    Ok(())
+}
+
+/// Drops the runs made ready for `order_id`'s instances.
+fn disarm_order(inner: &Inner, order_id: i64) {
+    inner.runs.armed().retain(|_, a| a.order_id != order_id);
+}
+
+/// A local working directory for a run of an instance: its attempt's, and this preparation's
+/// own (a run made ready and called off removes its directory whenever its drop comes).
+fn run_dir(inner: &Inner, i: &InstanceRow) -> std::path::PathBuf {
+    static PREPARED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = PREPARED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    inner
+        .exec
+        .work_dir
+        .join(format!("{}-{}-{n}", i.id, i.attempt + 1))
 }
 
 /// Pauses a PROCESSING order with `reason` (the engine is stopping); `false` when it was not
@@ -557,11 +650,18 @@ fn start_instance(inner: &Arc<Inner>, o: &OrderRow, i: &InstanceRow) -> Result<(
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .insert(i.id, tx);
+    // A run still waiting to be made ready is dropped: starting it cold is quicker.
+    let armed = inner
+        .runs
+        .armed()
+        .remove(&i.id)
+        .filter(|a| a.attempt == i.attempt && a.begun.load(std::sync::atomic::Ordering::SeqCst))
+        .map(|a| a.ready);
     let inner = inner.clone();
     let job = job(o, i);
     let inst = i.clone();
     tokio::spawn(async move {
-        let (status, exit_code, reason) = run_instance(&inner, &job, &inst, rx).await;
+        let (status, exit_code, reason) = run_instance(&inner, &job, &inst, armed, rx).await;
         let _g = inner.runs.lock.lock().await;
         inner
             .runs
@@ -624,6 +724,7 @@ async fn run_instance(
     inner: &Inner,
     job: &Job,
     inst: &InstanceRow,
+    armed: Option<tokio::sync::oneshot::Receiver<exec::Prepared>>,
     stop_rx: watch::Receiver<Option<StopReason>>,
 ) -> (InstanceStatus, Option<i32>, Option<String>) {
     let Some(host) = inner.hosts.get(&inst.resource_id) else {
@@ -636,10 +737,7 @@ async fn run_instance(
             )),
         );
     };
-    let workdir = inner
-        .exec
-        .work_dir
-        .join(format!("{}-{}", inst.id, inst.attempt + 1));
+    let workdir = run_dir(inner, inst);
     let mut sink = StoreSink {
         inner,
         execute_uuid: &job.execute_uuid,
@@ -651,17 +749,20 @@ async fn run_instance(
             kept: 0,
         },
     };
-    let verdict = exec::run(
-        &inner.exec,
-        host,
-        &job.launch,
-        &workdir,
-        job.timeout,
-        &job.secrets,
-        stop_rx,
-        &mut sink,
-    )
-    .await;
+    // The run made ready ahead, unless it ended while it waited (its session died).
+    let ready = match armed {
+        Some(rx) => rx.await.ok().and_then(|mut p| p.is_waiting().then_some(p)),
+        None => None,
+    };
+    let start = if ready.is_some() { "ready" } else { "cold" };
+    metrics::counter!(crate::metric::RUNS_STARTED, "start" => start).increment(1);
+    let prepared = match ready {
+        Some(p) => p,
+        None => exec::prepare(&inner.exec, host, &job.launch, &workdir).await,
+    };
+    let verdict = prepared
+        .run(job.timeout, &job.secrets, stop_rx, &mut sink)
+        .await;
     let status = match verdict {
         Verdict::Succeeded => InstanceStatus::Finished,
         Verdict::Stopped { .. } => InstanceStatus::Canceled,

@@ -23,14 +23,23 @@ use tokio::process::{Child, ChildStderr, ChildStdout, Command};
 use crate::settings::{Host, TransportKind};
 use cocpit_api::model::script::ScriptType;
 
+/// What starts a local run made ready ahead: its interpreter waits to read it (see
+/// [`launcher`]).
+pub const GO: &[u8] = b"\n";
+
 /// Prefix of the line on stderr that carries the wrapper's process-group id.
 pub const PGID_MARKER: &str = "\u{1e}cocpit-pgid ";
 
-/// The wrapper: read the bundle, report the process group, clean up on a signal, run.
+/// The wrapper: read the bundle, report the process group, run; its directory goes when it
+/// ends, however it ends. It may wait a while for its bundle (a run made ready ahead of its
+/// batch), and a bundle cut short (the engine called the run off, or died) must run nothing:
+/// the bundle is one `{ … }` group, so sh parses it whole before running any of it, and a
+/// missing end is a syntax error.
 const WRAPPER: &str = r#"d=$(mktemp -d "${TMPDIR:-/tmp}/cocpit.XXXXXX") || exit 125
+trap 'cd /; rm -rf "$d"' EXIT
+trap 'exit 143' TERM INT HUP
 cat > "$d/bundle" || exit 125
 printf '\036cocpit-pgid %s\n' "$$" >&2
-trap 'cd /; rm -rf "$d"; exit 143' TERM INT HUP
 cd "$d" && . ./bundle"#;
 
 /// What to run: the script, its arguments (from `param_order`) and environment.
@@ -72,10 +81,20 @@ fn inherited_env() -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
 /// How the interpreter starts `./script` with its arguments, though none is on a command line
 /// (where `ps` shows it to every user of the host): they travel in `COCPIT_ARG_1`… (see
 /// [`argv_env`]) and this short program, the same for every run, sets them.
-fn launcher(l: &Launch) -> String {
+///
+/// With `waits`, the interpreter is started ahead of its run (see `exec::Prepared`): it first
+/// reads the go ([`GO`]) from its standard input, which then becomes `/dev/null`; an end of
+/// input instead (the run called off, the engine gone) runs nothing.
+fn launcher(l: &Launch, waits: bool) -> String {
     let lim = l.limits;
     match l.script_type {
         ScriptType::Python => {
+            let wait = if waits {
+                "if os.read(0, 1) != b'\\n': sys.exit(125)\n\
+                 null = os.open(os.devnull, os.O_RDONLY)\nos.dup2(null, 0)\nos.close(null)\n"
+            } else {
+                ""
+            };
             let mut set = String::new();
             for (name, v) in [
                 ("RLIMIT_AS", lim.memory_mb.map(|m| m * 1024 * 1024)),
@@ -89,7 +108,7 @@ fn launcher(l: &Launch) -> String {
                 }
             }
             format!(
-                "import os, resource, runpy, sys\n{set}\
+                "import os, resource, runpy, sys\n{wait}{set}\
                  sys.argv = ['./script'] + [os.environ['COCPIT_ARG_%d' % i] \
                  for i in range(1, int(os.environ['COCPIT_ARGC']) + 1)]\n\
                  runpy.run_path('./script', run_name='__main__')"
@@ -112,7 +131,12 @@ fn launcher(l: &Launch) -> String {
             let args: String = (1..=l.args.len())
                 .map(|i| format!(" \"$COCPIT_ARG_{i}\""))
                 .collect();
-            format!("{set}set --{args}; . ./script")
+            let wait = if waits {
+                "IFS= read -r cocpit_go || exit 125; unset cocpit_go; exec </dev/null; "
+            } else {
+                ""
+            };
+            format!("{wait}{set}set --{args}; . ./script")
         }
     }
 }
@@ -151,6 +175,8 @@ fn is_env_name(s: &str) -> bool {
 pub fn bundle(l: &Launch) -> String {
     let delimiter = format!("COCPIT_EOF_{:016x}", fastrand::u64(..));
     let mut b = String::with_capacity(l.content.len() + 512);
+    // One group, closed on the last line (see WRAPPER).
+    b.push_str("{\n");
     b.push_str(&format!("cat > ./script <<'{delimiter}'\n"));
     b.push_str(&l.content);
     if !l.content.ends_with('\n') {
@@ -167,7 +193,7 @@ pub fn bundle(l: &Launch) -> String {
         }
     }
     let token = run_token(l);
-    let go = sh_quote(&launcher(l));
+    let go = sh_quote(&launcher(l, false));
     let run = match l.script_type {
         ScriptType::Shell => {
             // --norc: bash started under sshd (SSH_CLIENT set, a low SHLVL) would read the
@@ -196,7 +222,8 @@ pub fn bundle(l: &Launch) -> String {
             b.push_str(" </dev/null\nrc=$?\n");
         }
     }
-    b.push_str("cd /\nrm -rf \"$d\"\nexit $rc\n");
+    // The wrapper's EXIT trap removes the directory.
+    b.push_str("exit $rc\n}\n");
     b
 }
 
@@ -330,7 +357,7 @@ async fn quiet_ssh(args: &[String]) {
         .await;
 }
 
-/// A started script.
+/// A started script, or one waiting to start (see [`Process::release`]).
 pub struct Process {
     pub child: Child,
     kind: TransportKind,
@@ -338,12 +365,16 @@ pub struct Process {
     local_pgid: Option<i32>,
     /// The run's token (see [`super::leftovers`]), when the launch carries one.
     token: Option<String>,
+    /// What starts it: the bundle for the ssh wrapper, or the go for the local interpreter;
+    /// `None` once given.
+    go: Option<(tokio::process::ChildStdin, Vec<u8>)>,
 }
 
 impl Process {
-    /// Starts `launch` on `host` in its own process group; returns the process and its output
-    /// pipes. `workdir` is the instance's working directory for the `local` transport (created
-    /// here; the caller removes it when the instance ends).
+    /// Starts the process of `launch` on `host` in its own process group, waiting for
+    /// [`Process::release`] to run the script; returns the process and its output pipes. `workdir` is the
+    /// instance's working directory for the `local` transport (created here; the caller
+    /// removes it when the instance ends).
     pub fn start(
         host: &Host,
         launch: &Launch,
@@ -351,8 +382,8 @@ impl Process {
         ssh_settings: &SshSettings,
     ) -> std::io::Result<(Process, ChildStdout, ChildStderr)> {
         let ssh = ssh_args(host, ssh_settings);
-        let mut bundle_input = None;
-        let mut cmd = match host.transport {
+        // What the process waits for on its standard input before it runs the script.
+        let (mut cmd, go_input) = match host.transport {
             TransportKind::Local => {
                 std::fs::create_dir_all(workdir)?;
                 let script = workdir.join("script");
@@ -377,23 +408,22 @@ impl Process {
                     None => Command::new(interpreter),
                 };
                 c.arg("-c")
-                    .arg(launcher(launch))
+                    .arg(launcher(launch, true))
                     // A clean start: never the engine's own environment (its keys live there).
                     .env_clear()
                     .envs(inherited_env())
                     .envs(launch.env.iter().filter(|(k, _)| is_env_name(k)).cloned())
                     .envs(argv_env(launch))
                     .current_dir(workdir)
-                    .stdin(Stdio::null());
-                c
+                    .stdin(Stdio::piped());
+                (c, GO.to_vec())
             }
             TransportKind::Ssh => {
                 let mut c = Command::new("ssh");
                 c.args(&ssh)
                     .arg(format!("exec sh -c {}", sh_quote(WRAPPER)))
                     .stdin(Stdio::piped());
-                bundle_input = Some(bundle(launch));
-                c
+                (c, bundle(launch).into_bytes())
             }
         };
         cmd.stdout(Stdio::piped())
@@ -402,13 +432,7 @@ impl Process {
             .kill_on_drop(true);
         let mut child = cmd.spawn()?;
         let local_pgid = child.id().map(|p| p as i32);
-        if let (Some(bundle), Some(mut stdin)) = (bundle_input, child.stdin.take()) {
-            tokio::spawn(async move {
-                // A host that dies before reading the bundle shows up as the process's failure.
-                let _ = stdin.write_all(bundle.as_bytes()).await;
-                let _ = stdin.shutdown().await;
-            });
-        }
+        let go = child.stdin.take().map(|stdin| (stdin, go_input));
         let stdout = child.stdout.take().expect("stdout is piped");
         let stderr = child.stderr.take().expect("stderr is piped");
         let process = Process {
@@ -417,8 +441,20 @@ impl Process {
             ssh,
             local_pgid,
             token: run_token(launch).map(str::to_string),
+            go,
         };
         Ok((process, stdout, stderr))
+    }
+
+    /// Runs the script of a waiting process: hands the ssh wrapper its bundle, or the local
+    /// interpreter its go. A host that died meanwhile shows up as the process's failure.
+    pub fn release(&mut self) {
+        if let Some((mut stdin, input)) = self.go.take() {
+            tokio::spawn(async move {
+                let _ = stdin.write_all(&input).await;
+                let _ = stdin.shutdown().await;
+            });
+        }
     }
 
     /// Stops the script's whole process group: TERM, then KILL for what is left after a grace
@@ -463,6 +499,18 @@ impl Process {
     }
 }
 
+impl Drop for Process {
+    /// A process dropped before its release ran nothing of the script; what it started to wait
+    /// (a local interpreter under the helper) goes with it, not only its first process.
+    fn drop(&mut self) {
+        if self.go.is_some()
+            && let Some(pgid) = self.local_pgid
+        {
+            let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -490,6 +538,65 @@ mod tests {
         assert!(
             b.contains(r#"bash --norc -c 'set -- "$COCPIT_ARG_1" "$COCPIT_ARG_2"; . ./script'"#)
         );
+    }
+
+    /// Runs the wrapper locally on `input` with `TMPDIR` set to `tmp`: its stdout.
+    fn wrapper_on(input: &[u8], tmp: &std::path::Path) -> String {
+        use std::io::Write;
+        let mut sh = std::process::Command::new("sh")
+            .args(["-c", WRAPPER])
+            .env("TMPDIR", tmp)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = sh.stdin.take().unwrap();
+        stdin.write_all(input).unwrap();
+        drop(stdin);
+        String::from_utf8_lossy(&sh.wait_with_output().unwrap().stdout).into_owned()
+    }
+
+    /// A bundle cut short anywhere (the engine called the run off, or died while it waited)
+    /// runs nothing of it, and the wrapper's directory goes either way.
+    #[test]
+    fn a_bundle_cut_short_runs_nothing_and_leaves_no_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let launch = Launch {
+            script_type: ScriptType::Shell,
+            content: "echo first line\necho second line".into(),
+            args: vec![],
+            env: vec![("name".into(), "v".into())],
+            limits: Default::default(),
+        };
+        let whole = bundle(&launch);
+        let out = wrapper_on(whole.as_bytes(), tmp.path());
+        assert!(
+            out.contains("first line") && out.contains("second line"),
+            "{out}"
+        );
+        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+        // Every cut that loses more than the last newline (with it, the whole script is there).
+        for cut in [
+            0,
+            1,
+            whole.len() / 3,
+            whole.len() / 2,
+            whole.len() - 3,
+            whole.len() - 2,
+        ] {
+            let out = wrapper_on(&whole.as_bytes()[..cut], tmp.path());
+            assert!(
+                !out.contains("line"),
+                "cut at {cut} of {}: {out}",
+                whole.len()
+            );
+            assert_eq!(
+                std::fs::read_dir(tmp.path()).unwrap().count(),
+                0,
+                "cut at {cut}"
+            );
+        }
     }
 
     /// A script run over ssh starts clean: bash, which sshd's variables would make read the

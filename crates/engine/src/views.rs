@@ -193,21 +193,29 @@ pub fn order_list(o: OrderRow, tally: Tally) -> JobScriptOrderListModel {
 
 /// A batch's status, derived from its instances (the seed's free-form batch label).
 pub fn batch_status(b: &BatchRow, insts: &[InstanceRow]) -> &'static str {
-    let mine: Vec<_> = insts
-        .iter()
-        .filter(|i| i.batch_index == b.batch_index)
-        .collect();
+    batch_status_counted(b, |status| {
+        insts
+            .iter()
+            .filter(|i| i.batch_index == b.batch_index && i.status == status)
+            .count() as i64
+    })
+}
+
+/// [`batch_status`] from how many of the batch's instances are in each status.
+pub fn batch_status_counted(b: &BatchRow, count: impl Fn(InstanceStatus) -> i64) -> &'static str {
+    use InstanceStatus::*;
+    let total: i64 = InstanceStatus::ALL.iter().map(|s| count(*s)).sum();
     if b.skipped {
         "SKIPPED"
-    } else if mine.iter().any(|i| i.status == InstanceStatus::Processing) {
+    } else if count(Processing) > 0 {
         "PROCESSING"
-    } else if mine.iter().all(|i| i.status == InstanceStatus::Ready) {
+    } else if count(Ready) == total {
         "READY"
-    } else if mine.iter().any(|i| i.status == InstanceStatus::Ready) {
+    } else if count(Ready) > 0 {
         "PROCESSING"
-    } else if mine.iter().any(|i| i.status == InstanceStatus::Abnormal) {
+    } else if count(Abnormal) > 0 {
         "ABNORMAL"
-    } else if mine.iter().all(|i| i.status == InstanceStatus::Canceled) {
+    } else if count(Canceled) == total {
         "CANCELED"
     } else {
         "FINISHED"
