@@ -6,13 +6,15 @@
 #          (ideal 0.5 s), through cocpit (a first run, and a run again on its kept masters),
 #          GNU parallel + ssh, xargs -P10 ssh, and pdsh.
 # Prints each figure, the ratio to the ideal and to cocpit, and cocpit's peak RSS.
-# Usage: benches/fanout.sh   (RUNS=N repeats each fast run N times and takes the median)
+# Usage: benches/fanout.sh   (RUNS=N repeats each fast run N times and takes the median;
+#        ONLY=local or ONLY=ssh runs one half)
 set -euo pipefail
 # The engine runs inside each command here (the figures are those of one process).
 export COCPIT_IN_PROCESS=1
 cd "$(dirname "$0")/.."
 root=$(pwd)
 RUNS=${RUNS:-3}
+ONLY=${ONLY:-}
 
 need=()
 for t in parallel pdsh ansible-playbook sshd; do
@@ -42,11 +44,13 @@ best_of() { for _ in $(seq "$RUNS"); do time_of "$@"; done | median; }
 declare -a rows
 row() { rows+=("$(printf '%-34s %8s s  %6s× ideal  %s' "$1" "$2" "$(awk -v t="$2" -v i="$3" 'BEGIN{printf "%.2f", t/i}')" "${4:-}")"); }
 
+SCRIPT='echo hello; sleep 0.1'
+echo "$SCRIPT" > "$tmp/job.sh"
+
+if [ "$ONLY" != ssh ]; then
 # ---------------------------------------------------------------- local, 200 instances
 # Every tool runs the same script file with bash, as cocpit does. (GNU parallel special-cases
 # an inline 'echo hello; sleep 0.1': it takes 10 s per call here, the same script as a file 0.2 s.)
-SCRIPT='echo hello; sleep 0.1'
-echo "$SCRIPT" > "$tmp/job.sh"
 printf '[inventory]\ndemo_fleet = 200\n' > "$tmp/local.toml"
 hosts=$(seq -f 'demo-%02g' 1 200 | paste -sd, -)
 # Only the run is timed: create + list happen before the clock starts.
@@ -88,6 +92,9 @@ ansible_run() { ANSIBLE_HOST_KEY_CHECKING=False ANSIBLE_NOCOLOR=1 ansible-playbo
 ans=$(time_of ansible_run)
 row "ansible (serial 10, local)" "$ans" 2.0
 
+fi
+
+if [ "$ONLY" != local ]; then
 # ---------------------------------------------------------------- ssh, 50 instances
 echo "== ssh: 50 instances over ssh to 127.0.0.1, 10 at a time, ideal 0.5 s"
 mkdir -p "$tmp/ssh" /run/sshd
@@ -168,12 +175,18 @@ pdsh_run() { PDSH_SSH_ARGS="-F $tmp/ssh/config %h" pdsh -R ssh -f 10 -w "h[01-50
 pd=$(best_of pdsh_run)
 row "pdsh -R ssh (-f 10)" "$pd" 0.5
 
+fi
+
 echo
 printf '%s\n' "${rows[@]}"
 echo
-fastest_ssh=$(printf '%s\n%s\n%s\n' "$ps_" "$pd" "$xs" | sort -n | head -1)
-awk -v c="$cocpit_l" -v a="$ans" -v p="$par_b" 'BEGIN {
-  printf "local: cocpit is %.2f× the ideal, %.1f× faster than ansible, %.2f× the time of GNU parallel in batches\n", c / 2.0, a / c, c / p }'
-awk -v c="$cocpit_s" -v w="$cocpit_w" -v f="$fastest_ssh" -v p="$pd" 'BEGIN {
-  printf "ssh:   first run %.2f× the time of the fastest peer (%+.0f %%); run again %.1f× faster than pdsh, %.0f ms per instance\n", c / f, (c / f - 1) * 100, p / w, w * 1000 / 50 }'
-echo "orchestrator peak RSS (local run): $((rss_kb / 1024)) MB"
+if [ "$ONLY" != ssh ]; then
+  awk -v c="$cocpit_l" -v a="$ans" -v p="$par_b" -v x="$xa" 'BEGIN {
+    printf "local: cocpit is %.2f× the ideal, %.2f× the time of the xargs loop, %.1f× faster than ansible, %.2f× the time of GNU parallel in batches\n", c / 2.0, c / x, a / c, c / p }'
+  echo "orchestrator peak RSS (local run): $((rss_kb / 1024)) MB"
+fi
+if [ "$ONLY" != local ]; then
+  fastest_ssh=$(printf '%s\n%s\n%s\n' "$ps_" "$pd" "$xs" | sort -n | head -1)
+  awk -v c="$cocpit_s" -v w="$cocpit_w" -v f="$fastest_ssh" -v p="$pd" 'BEGIN {
+    printf "ssh:   first run %.2f× the time of the fastest peer (%+.0f %%), %.2f× pdsh; run again %.1f× faster than pdsh, %.0f ms per instance\n", c / f, (c / f - 1) * 100, c / p, p / w, w * 1000 / 50 }'
+fi

@@ -490,3 +490,53 @@ async fn a_run_made_ready_and_called_off_runs_nothing_and_leaves_nothing() {
     .await;
     assert!(!marks.path().join("web-02.ran").exists());
 }
+
+/// The ssh clients on this machine carrying a run's wrapper (argv[0] `ssh`, the wrapper's text
+/// in its arguments).
+fn wrapper_clients() -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let args: Vec<&[u8]> = cmd.split(|b| *b == 0).collect();
+            args.first() == Some(&&b"ssh"[..])
+                && String::from_utf8_lossy(&cmd).contains("cocpit-pgid")
+        })
+        .count()
+}
+
+/// Over a host's master, a run opens its session itself: no ssh client process runs for it,
+/// and its output, exit code and the ssh options' environment arrive as over a client.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_over_a_master_starts_no_ssh_client() {
+    let sshd = Sshd::start();
+    let marks = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let e = engine_on(vec![with_tmpdir(sshd.host("web-01"), tmp.path())]);
+    let dir = marks.path().display().to_string();
+    let s = create(
+        &e,
+        "direct",
+        "echo \"tmp=$TMPDIR\"\ntouch \"$1/started\"\nwhile [ ! -e \"$1/go\" ]; do sleep 0.05; done\nexit 3\n",
+        vec![param("dir", "", 1, false)],
+    );
+    let eid = e
+        .execute_script(
+            &s,
+            plan(&[(&["web-01"], Continue)], &[("dir", &dir)], 60, 100.0),
+            "t",
+        )
+        .unwrap();
+    until("the script runs", || marks.path().join("started").exists()).await;
+    assert_eq!(wrapper_clients(), 0, "an ssh client runs the wrapper");
+    std::fs::write(marks.path().join("go"), "").unwrap();
+    let done = wait_status(&e, &eid, O::Paused).await;
+    let i = done.on("web-01");
+    assert_eq!(i.exit_code, Some(3));
+    assert!(
+        i.message.contains(&format!("tmp={}", tmp.path().display())),
+        "{}",
+        i.message
+    );
+}

@@ -83,6 +83,11 @@ pub struct Remote {
 }
 
 impl Remote {
+    /// How this client treats the network.
+    pub fn options(&self) -> Options {
+        self.options
+    }
+
     /// The project id CES and Workspace paths carry.
     fn project(&self) -> Result<&str> {
         self.creds.project_id.as_deref().ok_or_else(|| {

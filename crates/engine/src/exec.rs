@@ -14,9 +14,8 @@ use super::StopReason;
 use super::leftovers;
 use super::masters::Masters;
 use super::output::Lines;
-use super::transport::{Launch, PGID_MARKER, Process, SshSettings};
+use super::transport::{Launch, Output, PGID_MARKER, Process, SshSettings};
 use crate::settings::{Host, RunLimits, TransportKind};
-use tokio::process::{ChildStderr, ChildStdout};
 
 /// What running on a host needs, and all it gets: the ssh settings and masters, the limits every
 /// run starts under, and where runs get their working directories. Every kind of run (script
@@ -149,7 +148,7 @@ pub(crate) async fn run(
 pub(crate) struct Prepared {
     host: Host,
     token: String,
-    process: std::io::Result<(Process, ChildStdout, ChildStderr)>,
+    process: std::io::Result<(Process, Output, Output)>,
     workdir: WorkDir,
 }
 
@@ -179,7 +178,14 @@ pub(crate) async fn prepare(
     Prepared {
         host: host.clone(),
         token,
-        process: Process::start(host, &launch, workdir, &hosts.ssh),
+        process: Process::start(
+            host,
+            &launch,
+            workdir,
+            &hosts.ssh,
+            hosts.masters.session(host),
+        )
+        .await,
         workdir: WorkDir(workdir.to_path_buf()),
     }
 }
@@ -189,7 +195,7 @@ impl Prepared {
     /// session that died with its connection), which a fresh [`prepare`] should replace.
     pub(crate) fn is_waiting(&mut self) -> bool {
         match &mut self.process {
-            Ok((p, ..)) => matches!(p.child.try_wait(), Ok(None)),
+            Ok((p, ..)) => !p.has_ended(),
             Err(_) => false,
         }
     }
@@ -244,8 +250,8 @@ enum Ended {
 async fn supervise(
     host: &Host,
     mut proc: Process,
-    stdout: tokio::process::ChildStdout,
-    stderr: tokio::process::ChildStderr,
+    stdout: Output,
+    stderr: Output,
     timeout: Duration,
     secrets: &[String],
     mut stop_rx: watch::Receiver<Option<StopReason>>,
@@ -279,7 +285,7 @@ async fn supervise(
     let ended = loop {
         tokio::select! {
             Some((stderr, data)) = rx.recv() => handle(stderr, data, &mut pgid, &mut last_stderr_line),
-            status = proc.child.wait() => break Ended::Exited(status),
+            status = proc.wait() => break Ended::Exited(status),
             _ = &mut deadline => break Ended::TimedOut,
             changed = stop_rx.changed() => {
                 if changed.is_err() { continue; }

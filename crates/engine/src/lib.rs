@@ -17,6 +17,7 @@ mod lifetime;
 mod local;
 mod masters;
 pub mod metric;
+mod mux;
 mod orders;
 pub mod output;
 mod resources;

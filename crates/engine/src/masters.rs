@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Semaphore, mpsc, watch};
 
-use super::transport::{SshSettings, master_control, prewarm};
+use super::transport::{SshSettings, prewarm, session_env};
 use crate::settings::{Host, TransportKind};
 
 /// Masters being opened at once, engine-wide.
@@ -49,6 +49,9 @@ pub struct Masters {
     outcomes: Mutex<HashMap<String, Outcome>>,
     /// When each host's master was last known to work.
     verified: Mutex<HashMap<String, Instant>>,
+    /// What a session over each host's master is given (see `transport::session_env`), read
+    /// when the master opened: runs then open sessions themselves (see `mux`).
+    envs: Mutex<HashMap<String, Arc<Vec<String>>>>,
 }
 
 impl Masters {
@@ -60,6 +63,7 @@ impl Masters {
             pending: Mutex::new(HashMap::new()),
             outcomes: Mutex::new(HashMap::new()),
             verified: Mutex::new(HashMap::new()),
+            envs: Mutex::new(HashMap::new()),
         })
     }
 
@@ -77,6 +81,15 @@ impl Masters {
                     let (settings, me) = (settings.clone(), me.clone());
                     tokio::spawn(async move {
                         let outcome = prewarm(&host, &settings).await;
+                        if outcome.is_ok()
+                            && let Some(env) = session_env(&host, &settings).await
+                            && let Some(m) = me.upgrade()
+                        {
+                            m.envs
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .insert(host.id.clone(), Arc::new(env));
+                        }
                         drop(permit);
                         if let (Ok(()), Some(m)) = (&outcome, me.upgrade()) {
                             m.verified_now(&host.id);
@@ -116,6 +129,20 @@ impl Masters {
     /// Master connections up now: the control sockets present.
     pub fn open_count(&self) -> usize {
         std::fs::read_dir(&self.settings.control_dir).map_or(0, |d| d.count())
+    }
+
+    /// Where a run on `host` opens its session itself, over the master (see `mux`), and with
+    /// what environment: `None` when no master is up, or its client configuration could not be
+    /// read (the run starts an ssh client then).
+    pub fn session(&self, host: &Host) -> Option<(std::path::PathBuf, Arc<Vec<String>>)> {
+        let socket = self.settings.control_path(host);
+        let env = self
+            .envs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&host.id)
+            .cloned()?;
+        socket.exists().then_some((socket, env))
     }
 
     /// Whether `host`'s master socket exists (a master is up).
@@ -165,7 +192,7 @@ impl Masters {
             return true;
         }
         let socket = self.settings.control_path(host);
-        if master_control(&socket, "check").await {
+        if super::mux::alive(&socket).await {
             self.verified_now(&host.id);
             return true;
         }

@@ -18,7 +18,7 @@ use std::time::Duration;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use tokio::io::AsyncWriteExt;
-use tokio::process::{Child, ChildStderr, ChildStdout, Command};
+use tokio::process::{Child, Command};
 
 use crate::settings::{Host, TransportKind};
 use cocpit_api::model::script::ScriptType;
@@ -320,22 +320,56 @@ pub async fn prewarm(host: &Host, ssh: &SshSettings) -> Result<(), String> {
     }
 }
 
-/// Asks the master behind `socket` to `check` (is it alive?) or `exit`: a local exchange
-/// over its control socket, bounded in time. True when the master answered yes.
-pub async fn master_control(socket: &std::path::Path, command: &str) -> bool {
-    let run = Command::new("ssh")
-        .arg("-o")
-        .arg(format!("ControlPath={}", socket.display()))
-        .args(["-O", command, "cocpit-master"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .status();
-    matches!(
-        tokio::time::timeout(std::time::Duration::from_secs(5), run).await,
-        Ok(Ok(st)) if st.success()
+/// The environment a session on `host` is given, as its ssh client would send it: the
+/// `SetEnv` values and the engine's variables that `SendEnv` names, from the effective client
+/// configuration (`ssh -G`: the host's options, `~/.ssh/config`, the system's). `None` when it
+/// cannot be read; runs on the host then start an ssh client, which reads it itself.
+pub async fn session_env(host: &Host, ssh: &SshSettings) -> Option<Vec<String>> {
+    let mut args = vec!["-G".to_string()];
+    args.extend(ssh_options(host, ssh, false));
+    let out = tokio::time::timeout(
+        Duration::from_secs(5),
+        Command::new("ssh")
+            .args(&args)
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .output(),
     )
+    .await
+    .ok()?
+    .ok()
+    .filter(|o| o.status.success())?;
+    let config = String::from_utf8_lossy(&out.stdout);
+    let mut env = vec![];
+    let mut send = vec![];
+    for line in config.lines() {
+        match line.split_once(' ') {
+            Some(("setenv", v)) => env.extend(v.split_whitespace().map(str::to_string)),
+            Some(("sendenv", v)) => send.extend(v.split_whitespace().map(str::to_string)),
+            _ => {}
+        }
+    }
+    for (k, v) in std::env::vars() {
+        if send.iter().any(|p| glob(p, &k)) {
+            env.push(format!("{k}={v}"));
+        }
+    }
+    Some(env)
+}
+
+/// ssh's pattern match: `*` any run of characters, `?` any one.
+fn glob(pattern: &str, name: &str) -> bool {
+    fn go(p: &[u8], s: &[u8]) -> bool {
+        match (p.first(), s.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => go(&p[1..], s) || (!s.is_empty() && go(p, &s[1..])),
+            (Some(b'?'), Some(_)) => go(&p[1..], &s[1..]),
+            (Some(a), Some(b)) if a == b => go(&p[1..], &s[1..]),
+            _ => false,
+        }
+    }
+    go(pattern.as_bytes(), name.as_bytes())
 }
 
 /// Kills what carries every one of `marks` on an ssh host (after a crash of the engine).
@@ -357,31 +391,95 @@ async fn quiet_ssh(args: &[String]) {
         .await;
 }
 
+/// A process's standard output or error, as it arrives.
+pub type Output = Box<dyn tokio::io::AsyncRead + Send + Unpin>;
+
+/// What runs a script: a child process (a local interpreter, or an ssh client), or a session
+/// the engine opened over the host's ssh master itself (see [`super::mux`]).
+enum Runner {
+    Child(Child),
+    Session(super::mux::Session),
+}
+
+/// A host's master, to open sessions over: its control socket and what a session is given.
+pub type MasterSession = (std::path::PathBuf, std::sync::Arc<Vec<String>>);
+
 /// A started script, or one waiting to start (see [`Process::release`]).
 pub struct Process {
-    pub child: Child,
+    runner: Runner,
     kind: TransportKind,
     ssh: Vec<String>,
+    /// The host's master, for a remote kill without an ssh client.
+    master: Option<MasterSession>,
     local_pgid: Option<i32>,
     /// The run's token (see [`super::leftovers`]), when the launch carries one.
     token: Option<String>,
     /// What starts it: the bundle for the ssh wrapper, or the go for the local interpreter;
     /// `None` once given.
-    go: Option<(tokio::process::ChildStdin, Vec<u8>)>,
+    go: Option<(Box<dyn tokio::io::AsyncWrite + Send + Unpin>, Vec<u8>)>,
+}
+
+/// An exit value as the wait status of a process that exited with it.
+fn exited_with(code: u32) -> std::process::ExitStatus {
+    use std::os::unix::process::ExitStatusExt;
+    std::process::ExitStatus::from_raw(((code & 0xff) << 8) as i32)
+}
+
+/// Three pipes for a session's standard input, output and error: the ends the master gets
+/// (its input's read end, the outputs' write ends), and the engine's.
+type Pipes = ([std::os::fd::OwnedFd; 3], [std::os::fd::OwnedFd; 3]);
+
+fn pipes() -> std::io::Result<Pipes> {
+    let pipe = || nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(std::io::Error::from);
+    let (in_r, in_w) = pipe()?;
+    let (out_r, out_w) = pipe()?;
+    let (err_r, err_w) = pipe()?;
+    Ok(([in_r, out_w, err_w], [in_w, out_r, err_r]))
 }
 
 impl Process {
     /// Starts the process of `launch` on `host` in its own process group, waiting for
-    /// [`Process::release`] to run the script; returns the process and its output pipes. `workdir` is the
-    /// instance's working directory for the `local` transport (created here; the caller
-    /// removes it when the instance ends).
-    pub fn start(
+    /// [`Process::release`] to run the script; returns the process and its output pipes.
+    /// `workdir` is the instance's working directory for the `local` transport (created here;
+    /// the caller removes it when the instance ends). Over ssh with `master`, the session is
+    /// opened over the host's master directly; without (or if that fails) an ssh client runs.
+    pub async fn start(
         host: &Host,
         launch: &Launch,
         workdir: &std::path::Path,
         ssh_settings: &SshSettings,
-    ) -> std::io::Result<(Process, ChildStdout, ChildStderr)> {
+        master: Option<MasterSession>,
+    ) -> std::io::Result<(Process, Output, Output)> {
         let ssh = ssh_args(host, ssh_settings);
+        let master = master.filter(|_| host.transport == TransportKind::Ssh);
+        let token = run_token(launch).map(str::to_string);
+        let wrapper = format!("exec sh -c {}", sh_quote(WRAPPER));
+        if let Some((socket, env)) = &master {
+            let (theirs, [stdin, stdout, stderr]) = pipes()?;
+            match super::mux::open(socket, &wrapper, env, theirs).await {
+                Ok(session) => {
+                    use tokio::net::unix::pipe;
+                    let process = Process {
+                        runner: Runner::Session(session),
+                        kind: host.transport,
+                        ssh,
+                        master: master.clone(),
+                        local_pgid: None,
+                        token,
+                        go: Some((
+                            Box::new(pipe::Sender::from_owned_fd(stdin)?),
+                            bundle(launch).into_bytes(),
+                        )),
+                    };
+                    let stdout: Output = Box::new(pipe::Receiver::from_owned_fd(stdout)?);
+                    let stderr: Output = Box::new(pipe::Receiver::from_owned_fd(stderr)?);
+                    return Ok((process, stdout, stderr));
+                }
+                Err(e) => {
+                    tracing::info!(host = %host.id, "ssh master session: {e}; starting an ssh client")
+                }
+            }
+        }
         // What the process waits for on its standard input before it runs the script.
         let (mut cmd, go_input) = match host.transport {
             TransportKind::Local => {
@@ -420,9 +518,7 @@ impl Process {
             }
             TransportKind::Ssh => {
                 let mut c = Command::new("ssh");
-                c.args(&ssh)
-                    .arg(format!("exec sh -c {}", sh_quote(WRAPPER)))
-                    .stdin(Stdio::piped());
+                c.args(&ssh).arg(&wrapper).stdin(Stdio::piped());
                 (c, bundle(launch).into_bytes())
             }
         };
@@ -432,15 +528,21 @@ impl Process {
             .kill_on_drop(true);
         let mut child = cmd.spawn()?;
         let local_pgid = child.id().map(|p| p as i32);
-        let go = child.stdin.take().map(|stdin| (stdin, go_input));
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let stderr = child.stderr.take().expect("stderr is piped");
+        let go = child.stdin.take().map(|stdin| {
+            (
+                Box::new(stdin) as Box<dyn tokio::io::AsyncWrite + Send + Unpin>,
+                go_input,
+            )
+        });
+        let stdout: Output = Box::new(child.stdout.take().expect("stdout is piped"));
+        let stderr: Output = Box::new(child.stderr.take().expect("stderr is piped"));
         let process = Process {
-            child,
+            runner: Runner::Child(child),
             kind: host.transport,
             ssh,
+            master: None,
             local_pgid,
-            token: run_token(launch).map(str::to_string),
+            token,
             go,
         };
         Ok((process, stdout, stderr))
@@ -457,6 +559,22 @@ impl Process {
         }
     }
 
+    /// Waits for the script's end.
+    pub async fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        match &mut self.runner {
+            Runner::Child(c) => c.wait().await,
+            Runner::Session(s) => Ok(exited_with(s.wait().await)),
+        }
+    }
+
+    /// Whether it has already ended.
+    pub fn has_ended(&mut self) -> bool {
+        match &mut self.runner {
+            Runner::Child(c) => !matches!(c.try_wait(), Ok(None)),
+            Runner::Session(s) => s.ended(),
+        }
+    }
+
     /// Stops the script's whole process group: TERM, then KILL for what is left after a grace
     /// period. `remote_pgid` is what the wrapper reported (ssh only).
     pub async fn kill(&mut self, remote_pgid: Option<i32>) {
@@ -465,12 +583,11 @@ impl Process {
                 if let Some(pgid) = self.local_pgid {
                     let pg = Pid::from_raw(pgid);
                     let _ = killpg(pg, Signal::SIGTERM);
-                    let exited =
-                        tokio::time::timeout(Duration::from_secs(2), self.child.wait()).await;
+                    let exited = tokio::time::timeout(Duration::from_secs(2), self.wait()).await;
                     // Survivors of TERM (and the group's stragglers) get KILL either way.
                     let _ = killpg(pg, Signal::SIGKILL);
                     if exited.is_err() {
-                        let _ = self.child.wait().await;
+                        let _ = self.wait().await;
                     }
                 }
             }
@@ -486,14 +603,36 @@ impl Process {
                         "kill -TERM -- -{pgid} 2>/dev/null; i=0; while kill -0 -- -{pgid} 2>/dev/null && [ $i -lt 20 ]; \
                          do sleep 0.1; i=$((i+1)); done; kill -KILL -- -{pgid} 2>/dev/null; {leftovers}; true"
                     );
-                    let mut args = self.ssh.clone();
-                    args.push(remote);
-                    quiet_ssh(&args).await;
+                    let over_master = match &self.master {
+                        Some((socket, env)) => {
+                            super::mux::run_quiet(socket, &remote, env).await.is_ok()
+                        }
+                        None => false,
+                    };
+                    if !over_master {
+                        let mut args = self.ssh.clone();
+                        args.push(remote);
+                        quiet_ssh(&args).await;
+                    }
                 }
-                if let Some(pgid) = self.local_pgid {
-                    let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+                match &mut self.runner {
+                    Runner::Child(c) => {
+                        if let Some(pgid) = self.local_pgid {
+                            let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+                        }
+                        let _ = c.wait().await;
+                    }
+                    // The remote kill ends the session; if the host does not answer, closing
+                    // the connection does.
+                    Runner::Session(s) => {
+                        if tokio::time::timeout(Duration::from_secs(5), s.wait())
+                            .await
+                            .is_err()
+                        {
+                            s.close();
+                        }
+                    }
                 }
-                let _ = self.child.wait().await;
             }
         }
     }
