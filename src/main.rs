@@ -188,6 +188,7 @@ fn main() -> ExitCode {
     .build()
     .expect("start the tokio runtime");
     let code = runtime.block_on(run(args, config));
+    cocpit::logging::flush();
     // Instances still running belong to this process; don't wait on their pipes.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     ExitCode::from(code)

@@ -24,6 +24,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiFailure> {
     if bytes.is_empty() {
         return Err(ApiFailure::invalid("body: a JSON body is required"));
     }
+    // A body that parses pays for one parse; only one that fails is parsed again, tracking
+    // the path, to name the field.
+    if let Ok(v) = serde_json::from_slice(bytes) {
+        return Ok(v);
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();

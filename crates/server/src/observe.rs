@@ -97,9 +97,24 @@ pub fn count(route: &'static str, status: StatusCode, took: Duration) {
     if RECORDER.get().is_none_or(Option::is_none) {
         return;
     }
-    metrics::counter!(REQUESTS, "route" => route, "status" => status.as_str().to_owned())
-        .increment(1);
-    metrics::histogram!(LATENCY, "route" => route).record(took.as_secs_f64());
+    // The handles of each (route, status), looked up once per thread: registering them
+    // hashes and allocates their labels.
+    type Handles = (metrics::Counter, metrics::Histogram);
+    thread_local! {
+        static HANDLES: std::cell::RefCell<
+            std::collections::HashMap<(&'static str, u16), Handles>,
+        > = Default::default();
+    }
+    HANDLES.with_borrow_mut(|h| {
+        let (requests, latency) = h.entry((route, status.as_u16())).or_insert_with(|| {
+            (
+                metrics::counter!(REQUESTS, "route" => route, "status" => status.as_str().to_owned()),
+                metrics::histogram!(LATENCY, "route" => route),
+            )
+        });
+        requests.increment(1);
+        latency.record(took.as_secs_f64());
+    });
 }
 
 pub async fn healthz() -> &'static str {
