@@ -98,6 +98,11 @@ async fn a_remote_console_follows_a_live_order_of_ten_batches_with_a_handful_of_
         )
         .await
         .unwrap();
+    // The server writes its log from a thread of its own: the execute's line is the mark.
+    common::until("the execute is logged", || {
+        logged(&log, 0).last().map(String::as_str) == Some("EXECUTE_SCRIPT")
+    })
+    .await;
     let before = std::fs::read_to_string(&log).unwrap().lines().count();
 
     // The user opens the order as it runs; events and answers drive the console until it ends.
@@ -145,7 +150,16 @@ async fn a_remote_console_follows_a_live_order_of_ten_batches_with_a_handful_of_
     assert_eq!(row.status, OrderStatus::Finished);
     assert_eq!(row.properties.tally.map(|t| t.succeeded), Some(20));
 
-    // Only the console's requests (the fresh snapshot above is the test's own, the last line).
+    // Only the console's requests (the fresh snapshot above is the test's own, the last line,
+    // once the server has written it).
+    common::until("the test's snapshot is logged", || {
+        logged(&log, before)
+            .iter()
+            .filter(|r| *r == "ORDER_SNAPSHOT")
+            .count()
+            >= 2
+    })
+    .await;
     let mut sent = logged(&log, before);
     assert_eq!(sent.pop().as_deref(), Some("ORDER_SNAPSHOT"));
     eprintln!("the console's requests: {sent:?}");

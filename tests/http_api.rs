@@ -403,6 +403,15 @@ async fn serve_logs_each_request_without_secrets() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
+    // The log is written by a thread of its own, just after the answer.
+    let requests = || {
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains(" request "))
+            .count()
+    };
+    common::until("both requests are logged", || requests() >= 2).await;
     child.kill().unwrap();
     child.wait().unwrap();
     let text = std::fs::read_to_string(&log).unwrap();
@@ -667,25 +676,31 @@ async fn metrics_count_orders_by_status_as_they_change() {
 /// pause stops the order between them: the metrics count how each run started.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_next_batch_is_made_ready_while_a_batch_runs_but_not_across_a_pause() {
+    use common::{processes_of, until};
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start(&tmp.path().join("d"));
     let api = server.client();
-    let uuid = api
-        .ok(
-            "POST",
-            "/v1/job/scripts",
-            Some(script_body("ahead", "echo ran on $COCPIT_RESOURCE_ID")),
-        )
-        .await;
+    // Each host's script waits for its own go file in the order's directory.
+    let mut body = script_body(
+        "ahead",
+        "while [ ! -e \"$1/go-$COCPIT_RESOURCE_ID\" ]; do sleep 0.02; done",
+    );
+    body["script_params"] =
+        json!([{"param_name": "dir", "param_value": "/nowhere", "param_order": 1}]);
+    let uuid = api.ok("POST", "/v1/job/scripts", Some(body)).await;
     let path = format!("/v1/job/scripts/{}", uuid.as_str().unwrap());
-    let order = |rotations: [&str; 3]| {
+    let order = |dir: &std::path::Path, rotations: [&str; 3]| {
         json!({
-            "execute_param": {"resourceful": true, "timeout": 60, "success_rate": 100, "execute_user": "root"},
+            "execute_param": {"resourceful": true, "timeout": 60, "success_rate": 100, "execute_user": "root",
+                              "script_params": [{"param_name": "dir", "param_value": dir.display().to_string()}]},
             "execute_batches": (0..3).map(|b| json!({
                 "batch_index": b + 1, "rotation_strategy": rotations[b],
                 "target_instances": [{"resource_id": format!("demo-0{}", b + 1)}]
             })).collect::<Vec<_>>()
         })
+    };
+    let go = |dir: &std::path::Path, host: &str| {
+        std::fs::write(dir.join(format!("go-{host}")), "").unwrap()
     };
     let started = || async {
         let text = reqwest::get(format!("{}/metrics", server.base))
@@ -703,30 +718,45 @@ async fn the_next_batch_is_made_ready_while_a_batch_runs_but_not_across_a_pause(
         (count("ready"), count("cold"))
     };
 
-    // Three batches that flow on: the first starts cold, the other two were made ready.
+    // Three batches that flow on: the first starts cold; each next one is made ready while
+    // the one before runs, and started so.
+    let a = tempfile::tempdir().unwrap();
     let eid = api
-        .ok(
-            "POST",
-            &path,
-            Some(order(["CONTINUE", "CONTINUE", "CONTINUE"])),
-        )
+        .ok("POST", &path, Some(order(a.path(), ["CONTINUE"; 3])))
         .await;
     let eid = eid.as_str().unwrap().to_string();
+    for (now, next) in [("demo-01", "demo-02"), ("demo-02", "demo-03")] {
+        until("the next batch is made ready", || {
+            !processes_of(&eid, next).is_empty()
+        })
+        .await;
+        go(a.path(), now);
+    }
+    go(a.path(), "demo-03");
     api.wait(&eid, "finished", |o, _| o["status"] == "FINISHED")
         .await;
     assert_eq!(started().await, (2, 1), "ready, cold");
 
     // A rotation pause after batch 2: batch 3 is not made ready while the order waits.
+    let b = tempfile::tempdir().unwrap();
     let eid = api
         .ok(
             "POST",
             &path,
-            Some(order(["CONTINUE", "PAUSE", "CONTINUE"])),
+            Some(order(b.path(), ["CONTINUE", "PAUSE", "CONTINUE"])),
         )
         .await;
     let eid = eid.as_str().unwrap().to_string();
+    until("batch 2 is made ready", || {
+        !processes_of(&eid, "demo-02").is_empty()
+    })
+    .await;
+    go(b.path(), "demo-01");
+    go(b.path(), "demo-02");
     api.wait(&eid, "paused", |o, _| o["status"] == "PAUSED")
         .await;
+    assert!(processes_of(&eid, "demo-03").is_empty());
+    go(b.path(), "demo-03");
     api.ok(
         "PUT",
         &format!("/v1/job/script/orders/{eid}/operation"),

@@ -8,7 +8,7 @@ use cocpit::model::order::{
     InstanceStatus as I, OperationType as Op, OrderStatus as O, RotationStrategy::*,
 };
 use common::transports::{Rig, Transport, on};
-use common::{op, param, plan};
+use common::{op, param, plan, processes_of, until};
 
 async fn parameters_arrive_as_env_and_args_and_secrets_are_masked(r: Rig) {
     let s = r
@@ -178,33 +178,6 @@ on_both!(
     retry_runs_a_failed_instance_again_and_skip_batch_never_runs_it,
     3
 );
-
-/// The processes on this machine whose environment says they belong to `eid` on `host`.
-fn processes_of(eid: &str, host: &str) -> Vec<i32> {
-    let (order, on_host) = (
-        format!("COCPIT_EXECUTE_UUID={eid}"),
-        format!("COCPIT_RESOURCE_ID={host}"),
-    );
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-            let vars: Vec<&[u8]> = env.split(|b| *b == 0).collect();
-            vars.contains(&order.as_bytes()) && vars.contains(&on_host.as_bytes())
-        })
-        .filter(|pid| common::alive(*pid))
-        .collect()
-}
-
-/// Polls `cond` (bounded) until it holds.
-async fn until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + common::PATIENCE;
-    while !cond() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-}
 
 /// Marks that it ran, says what its standard input held, then waits for `$1/go`.
 const RAN_THEN_WAIT: &str = "touch \"$1/$COCPIT_RESOURCE_ID.ran\"\n\

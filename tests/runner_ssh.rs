@@ -398,31 +398,22 @@ fn entries(dir: &std::path::Path) -> Vec<String> {
         .collect()
 }
 
-/// Polls `cond` (bounded: 20 s) until it holds.
-async fn until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !cond() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-}
-
 /// A script that marks that it ran on its host, then waits for `$1/go`.
 const RAN_THEN_WAIT: &str = "touch \"$1/$COCPIT_RESOURCE_ID.ran\"\n\
     while [ ! -e \"$1/go\" ]; do sleep 0.05; done\necho done on $COCPIT_RESOURCE_ID\n";
 
-/// While a batch runs, the next batch's session is open on its host, waiting for its bundle:
-/// the batch starts it with nothing left to set up, and it runs as any other.
-#[tokio::test(flavor = "multi_thread")]
-async fn the_next_batch_waits_on_its_host_while_a_batch_runs() {
-    let sshd = Sshd::start();
-    let marks = tempfile::tempdir().unwrap();
-    let tmp = tempfile::tempdir().unwrap();
+/// web-01 then web-02 (its wrapper's `TMPDIR` is `tmp`) running RAN_THEN_WAIT; returns the
+/// engine and the order once web-02's session waits, made ready, while web-01's script runs.
+async fn with_web_02_waiting(
+    sshd: &Sshd,
+    marks: &std::path::Path,
+    tmp: &std::path::Path,
+) -> (cocpit::engine::Engine, String) {
     let e = engine_on(vec![
         sshd.host("web-01"),
-        with_tmpdir(sshd.host("web-02"), tmp.path()),
+        with_tmpdir(sshd.host("web-02"), tmp),
     ]);
-    let dir = marks.path().display().to_string();
+    let dir = marks.display().to_string();
     let s = create(&e, "ahead", RAN_THEN_WAIT, vec![param("dir", "", 1, false)]);
     let eid = e
         .execute_script(
@@ -436,12 +427,21 @@ async fn the_next_batch_waits_on_its_host_while_a_batch_runs() {
             "t",
         )
         .unwrap();
-    let mark = |h: &str| marks.path().join(format!("{h}.ran"));
-    until("batch 1 runs", || mark("web-01").exists()).await;
+    until("batch 1 runs", || marks.join("web-01.ran").exists()).await;
     // web-02's wrapper has made its directory and waits for its bundle; its script has not run.
-    until("web-02 waits", || entries(tmp.path()).len() == 1).await;
-    assert!(!mark("web-02").exists());
+    until("web-02 waits", || entries(tmp).len() == 1).await;
+    assert!(!marks.join("web-02.ran").exists());
     assert_eq!(snapshot(&e, &eid).on("web-02").status, I::Ready);
+    (e, eid)
+}
+
+/// While a batch runs, the next batch's session is open on its host, waiting for its bundle:
+/// the batch starts it with nothing left to set up, and it runs as any other.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_next_batch_waits_on_its_host_while_a_batch_runs() {
+    let sshd = Sshd::start();
+    let (marks, tmp) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (e, eid) = with_web_02_waiting(&sshd, marks.path(), tmp.path()).await;
     std::fs::write(marks.path().join("go"), "").unwrap();
     let done = wait_status(&e, &eid, O::Finished).await;
     assert!(done.on("web-02").message.contains("done on web-02"));
@@ -457,28 +457,8 @@ async fn the_next_batch_waits_on_its_host_while_a_batch_runs() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_run_made_ready_and_called_off_runs_nothing_and_leaves_nothing() {
     let sshd = Sshd::start();
-    let marks = tempfile::tempdir().unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let e = engine_on(vec![
-        sshd.host("web-01"),
-        with_tmpdir(sshd.host("web-02"), tmp.path()),
-    ]);
-    let dir = marks.path().display().to_string();
-    let s = create(&e, "ahead", RAN_THEN_WAIT, vec![param("dir", "", 1, false)]);
-    let eid = e
-        .execute_script(
-            &s,
-            plan(
-                &[(&["web-01"], Continue), (&["web-02"], Continue)],
-                &[("dir", &dir)],
-                60,
-                100.0,
-            ),
-            "t",
-        )
-        .unwrap();
-    until("batch 1 runs", || marks.path().join("web-01.ran").exists()).await;
-    until("web-02 waits", || entries(tmp.path()).len() == 1).await;
+    let (marks, tmp) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (e, eid) = with_web_02_waiting(&sshd, marks.path(), tmp.path()).await;
     e.operate(&eid, op(Op::CancelOrder, None, None))
         .await
         .unwrap();

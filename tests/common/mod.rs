@@ -252,3 +252,31 @@ pub async fn all_gone(pids: &[i32]) -> bool {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Polls `cond` until it holds, for what no event says (a file a script wrote, a process on the
+/// host); bounded by [`PATIENCE`].
+pub async fn until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !cond() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The processes on this machine whose environment says they belong to `eid` on `host`.
+pub fn processes_of(eid: &str, host: &str) -> Vec<i32> {
+    let (order, on_host) = (
+        format!("COCPIT_EXECUTE_UUID={eid}"),
+        format!("COCPIT_RESOURCE_ID={host}"),
+    );
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+            let vars: Vec<&[u8]> = env.split(|b| *b == 0).collect();
+            vars.contains(&order.as_bytes()) && vars.contains(&on_host.as_bytes())
+        })
+        .filter(|pid| alive(*pid))
+        .collect()
+}
