@@ -81,6 +81,8 @@ impl Masters {
                     let (settings, me) = (settings.clone(), me.clone());
                     tokio::spawn(async move {
                         let outcome = prewarm(&host, &settings).await;
+                        // The next master's handshake need not wait for this one's settings.
+                        drop(permit);
                         if outcome.is_ok()
                             && let Some(env) = session_env(&host, &settings).await
                             && let Some(m) = me.upgrade()
@@ -90,7 +92,6 @@ impl Masters {
                                 .unwrap_or_else(|p| p.into_inner())
                                 .insert(host.id.clone(), Arc::new(env));
                         }
-                        drop(permit);
                         if let (Ok(()), Some(m)) = (&outcome, me.upgrade()) {
                             m.verified_now(&host.id);
                         }
