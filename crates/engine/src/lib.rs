@@ -89,16 +89,16 @@ pub(crate) enum StopReason {
 /// domain's state and is all the domain's workers reach for (`exec` for every run on a host,
 /// `runs` for the order driver, `alarms`, `schedule` for TAT).
 pub(crate) struct Inner {
-    pub(crate) store: Store,
+    pub(crate) store: Arc<Store>,
     /// The audit trail's ids and retention.
     pub(crate) trail: audit::Trail,
-    pub(crate) hosts: BTreeMap<String, Host>,
+    pub(crate) hosts: Arc<BTreeMap<String, Host>>,
     pub(crate) settings: EngineSettings,
     /// Running on hosts: all a run needs (ssh, masters, limits, working directories).
-    pub(crate) exec: exec::Hosts,
+    pub(crate) exec: Arc<exec::Hosts>,
     pub(crate) events: broadcast::Sender<Change>,
     /// The orders being driven and the instances running.
-    pub(crate) runs: runner::Runs,
+    pub(crate) runs: Arc<runner::Runs>,
     pub(crate) location: String,
     /// The alarm database, its group-commit writer and grouping.
     pub(crate) alarms: alarms::Alarms,
@@ -115,6 +115,18 @@ impl Inner {
     pub(crate) fn emit(&self, e: Change) {
         // No subscriber is fine: events are notifications, the store is the truth.
         let _ = self.events.send(e);
+    }
+
+    /// The order driver's handle: the shared services it uses and its own part, no more.
+    pub(crate) fn driver(&self) -> runner::Driver {
+        runner::Driver {
+            store: self.store.clone(),
+            hosts: self.hosts.clone(),
+            exec: self.exec.clone(),
+            runs: self.runs.clone(),
+            events: self.events.clone(),
+            output_cap: self.settings.output_cap,
+        }
     }
 }
 
@@ -274,16 +286,16 @@ impl Engine {
                 writer: alarm_writer,
                 group_by: config.alarms.group_by.clone(),
             },
-            store,
+            store: Arc::new(store),
             trail,
-            hosts,
+            hosts: Arc::new(hosts),
             settings: config.engine.clone(),
-            exec: exec::Hosts {
+            exec: Arc::new(exec::Hosts {
                 masters: masters::Masters::new(ssh.clone()),
                 ssh,
                 limits: config.runner,
                 work_dir,
-            },
+            }),
             events,
             runs: Default::default(),
             location,
@@ -308,7 +320,7 @@ impl Engine {
             }
         }
         for o in inner.store.open_orders()? {
-            runner::ensure_driver(&inner, o.id);
+            runner::ensure_driver(&inner.driver(), o.id);
         }
         agents::recover(&inner)?;
         desktops::recover(&inner)?;

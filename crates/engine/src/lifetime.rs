@@ -61,7 +61,7 @@ impl Engine {
         let mut paused = vec![];
         for o in self.inner.store.open_orders()? {
             if o.status == OrderStatus::Processing
-                && runner::pause(&self.inner, o.id, reason).await?
+                && runner::pause(&self.inner.driver(), o.id, reason).await?
             {
                 paused.push(o.execute_uuid);
             }

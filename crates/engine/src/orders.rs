@@ -68,7 +68,7 @@ impl Engine {
             gmt_finished: None,
         });
         tracing::info!(order = %execute_uuid, script = %uuid, by = creator, "order started");
-        runner::ensure_driver(&self.inner, order_id);
+        runner::ensure_driver(&self.inner.driver(), order_id);
         Ok(execute_uuid)
     }
 
@@ -283,7 +283,7 @@ impl Engine {
     ) -> Result<String> {
         validate::operation(&op)?;
         let o = self.order_row(execute_uuid)?;
-        runner::operate(&self.inner, o.id, &op).await?;
+        runner::operate(&self.inner.driver(), o.id, &op).await?;
         Ok(execute_uuid.to_string())
     }
 }

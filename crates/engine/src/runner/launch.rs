@@ -7,12 +7,13 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use super::Driver;
 use super::{emit_instance, poke};
 use crate::exec::{self, OutputSink, Verdict};
 use crate::output::Cap;
 use crate::store::{InstanceRow, OrderRow};
 use crate::transport::Launch;
-use crate::{Change, Inner, Result, StopReason, now_ms};
+use crate::{Change, Result, StopReason, now_ms};
 use cocpit_api::model::order::InstanceStatus;
 
 /// An instance's run being made ready, for one order and attempt.
@@ -32,18 +33,18 @@ const ARM_AFTER: Duration = Duration::from_millis(30);
 /// [`exec::Prepared`]); [`start_instance`] takes them. A run made ready that does not start
 /// (the order paused or ended, the instance canceled, the batch skipped) is dropped, which
 /// kills it before anything of the script ran.
-pub(super) fn arm(inner: &Arc<Inner>, o: &OrderRow, b: i64) -> Result<()> {
-    let batch = inner.store.batches(o.id)?;
+pub(super) fn arm(d: &Driver, o: &OrderRow, b: i64) -> Result<()> {
+    let batch = d.store.batches(o.id)?;
     if batch.iter().any(|x| x.batch_index == b && x.skipped) {
         return Ok(());
     }
-    for i in inner.store.instances_in(o.id, b, InstanceStatus::Ready)? {
-        let Some(host) = inner.hosts.get(&i.resource_id).cloned() else {
+    for i in d.store.instances_in(o.id, b, InstanceStatus::Ready)? {
+        let Some(host) = d.hosts.get(&i.resource_id).cloned() else {
             continue;
         };
         let (tx, rx) = tokio::sync::oneshot::channel();
         let begun = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        inner.runs.armed().insert(
+        d.runs.armed().insert(
             i.id,
             Armed {
                 order_id: o.id,
@@ -53,8 +54,8 @@ pub(super) fn arm(inner: &Arc<Inner>, o: &OrderRow, b: i64) -> Result<()> {
             },
         );
         let job = job(o, &i);
-        let workdir = run_dir(inner, &i);
-        let inner = inner.clone();
+        let workdir = run_dir(d, &i);
+        let d = d.clone();
         tokio::spawn(async move {
             tokio::time::sleep(ARM_AFTER).await;
             // Called off, or its batch already started it cold.
@@ -62,7 +63,7 @@ pub(super) fn arm(inner: &Arc<Inner>, o: &OrderRow, b: i64) -> Result<()> {
                 return;
             }
             begun.store(true, std::sync::atomic::Ordering::SeqCst);
-            let prepared = exec::prepare(&inner.exec, &host, &job.launch, &workdir).await;
+            let prepared = exec::prepare(&d.exec, &host, &job.launch, &workdir).await;
             // Refused when it was called off meanwhile: the run is dropped, and killed.
             let _ = tx.send(prepared);
         });
@@ -71,17 +72,16 @@ pub(super) fn arm(inner: &Arc<Inner>, o: &OrderRow, b: i64) -> Result<()> {
 }
 
 /// Drops the runs made ready for `order_id`'s instances.
-pub(super) fn disarm_order(inner: &Inner, order_id: i64) {
-    inner.runs.armed().retain(|_, a| a.order_id != order_id);
+pub(super) fn disarm_order(d: &Driver, order_id: i64) {
+    d.runs.armed().retain(|_, a| a.order_id != order_id);
 }
 
 /// A local working directory for a run of an instance: its attempt's, and this preparation's
 /// own (a run made ready and called off removes its directory whenever its drop comes).
-fn run_dir(inner: &Inner, i: &InstanceRow) -> std::path::PathBuf {
+fn run_dir(d: &Driver, i: &InstanceRow) -> std::path::PathBuf {
     static PREPARED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = PREPARED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    inner
-        .exec
+    d.exec
         .work_dir
         .join(format!("{}-{}-{n}", i.id, i.attempt + 1))
 }
@@ -148,51 +148,48 @@ fn job(o: &OrderRow, i: &InstanceRow) -> Job {
     }
 }
 
-pub(super) fn start_instance(inner: &Arc<Inner>, o: &OrderRow, i: &InstanceRow) -> Result<()> {
-    inner.store.start_instance(i.id, now_ms())?;
-    emit_instance(inner, &o.execute_uuid, o.id, i.id);
+pub(super) fn start_instance(d: &Driver, o: &OrderRow, i: &InstanceRow) -> Result<()> {
+    d.store.start_instance(i.id, now_ms())?;
+    emit_instance(d, &o.execute_uuid, o.id, i.id);
     let (tx, rx) = watch::channel(None);
-    inner
-        .runs
+    d.runs
         .running
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .insert(i.id, tx);
     // A run still waiting to be made ready is dropped: starting it cold is quicker.
-    let armed = inner
+    let armed = d
         .runs
         .armed()
         .remove(&i.id)
         .filter(|a| a.attempt == i.attempt && a.begun.load(std::sync::atomic::Ordering::SeqCst))
         .map(|a| a.ready);
-    let inner = inner.clone();
+    let d = d.clone();
     let job = job(o, i);
     let inst = i.clone();
     tokio::spawn(async move {
-        let (status, exit_code, reason) = run_instance(&inner, &job, &inst, armed, rx).await;
-        let _g = inner.runs.lock.lock().await;
-        inner
-            .runs
+        let (status, exit_code, reason) = run_instance(&d, &job, &inst, armed, rx).await;
+        let _g = d.runs.lock.lock().await;
+        d.runs
             .running
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&inst.id);
         if let Err(e) =
-            inner
-                .store
+            d.store
                 .finish_instance(inst.id, status, exit_code, reason.as_deref(), now_ms())
         {
             tracing::error!("instance {}: {e}", inst.id);
         }
-        emit_instance(&inner, &job.execute_uuid, job.order_id, inst.id);
-        poke(&inner, job.order_id);
+        emit_instance(&d, &job.execute_uuid, job.order_id, inst.id);
+        poke(&d, job.order_id);
     });
     Ok(())
 }
 
 /// An instance's output on its way to the store (capped) and the event stream.
 struct StoreSink<'a> {
-    inner: &'a Inner,
+    d: &'a Driver,
     execute_uuid: &'a str,
     instance_id: i64,
     attempt: i64,
@@ -208,14 +205,14 @@ impl OutputSink for StoreSink<'_> {
         let (kept, dropped) = self.cap.take(data);
         let offset = (self.cap.kept - kept.len()) as u64;
         if let Err(e) = self
-            .inner
+            .d
             .store
             .append_output(self.instance_id, kept, stderr, at, dropped)
         {
             tracing::error!("output of instance {}: {e}", self.instance_id);
         }
         if !kept.is_empty() {
-            self.inner.emit(Change::Output {
+            self.d.emit(Change::Output {
                 execute_uuid: self.execute_uuid.to_string(),
                 instance_id: self.instance_id,
                 text: String::from_utf8_lossy(kept).into_owned(),
@@ -229,13 +226,13 @@ impl OutputSink for StoreSink<'_> {
 }
 
 async fn run_instance(
-    inner: &Inner,
+    d: &Driver,
     job: &Job,
     inst: &InstanceRow,
     armed: Option<tokio::sync::oneshot::Receiver<exec::Prepared>>,
     stop_rx: watch::Receiver<Option<StopReason>>,
 ) -> (InstanceStatus, Option<i32>, Option<String>) {
-    let Some(host) = inner.hosts.get(&inst.resource_id) else {
+    let Some(host) = d.hosts.get(&inst.resource_id) else {
         return (
             InstanceStatus::Abnormal,
             None,
@@ -245,15 +242,15 @@ async fn run_instance(
             )),
         );
     };
-    let workdir = run_dir(inner, inst);
+    let workdir = run_dir(d, inst);
     let mut sink = StoreSink {
-        inner,
+        d,
         execute_uuid: &job.execute_uuid,
         instance_id: inst.id,
         // The run that started (the row read before it counted it).
         attempt: inst.attempt + 1,
         cap: Cap {
-            limit: inner.settings.output_cap,
+            limit: d.output_cap,
             kept: 0,
         },
     };
@@ -266,7 +263,7 @@ async fn run_instance(
     metrics::counter!(crate::metric::RUNS_STARTED, "start" => start).increment(1);
     let prepared = match ready {
         Some(p) => p,
-        None => exec::prepare(&inner.exec, host, &job.launch, &workdir).await,
+        None => exec::prepare(&d.exec, host, &job.launch, &workdir).await,
     };
     let verdict = prepared
         .run(job.timeout, &job.secrets, stop_rx, &mut sink)

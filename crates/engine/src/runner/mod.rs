@@ -4,7 +4,8 @@
 //! Each open order has one driver task. It keeps no state of its own: on every wake-up (an
 //! instance ended, an operation arrived) it reads the order from the store and takes the next
 //! step, so a restart resumes exactly where the store says. Transitions happen under
-//! `Inner::lock`, which operations take too. Starting instances (and making the next batch's
+//! `Runs::lock`, which operations take too. The runner holds a [`Driver`]: the store, the
+//! inventory, running on hosts, its own state and where changes go; nothing else of the engine. Starting instances (and making the next batch's
 //! runs ready) is `launch`; the operator's operations are `operate`.
 
 mod launch;
@@ -14,8 +15,9 @@ use std::sync::Arc;
 
 use tokio::sync::{Notify, watch};
 
+use super::store::Store;
 use super::store::{InstanceRow, OrderRow};
-use super::{Change, Inner, Result, StopReason, now_ms};
+use super::{Change, Result, StopReason, exec, now_ms};
 use cocpit_api::model::order::{
     BELOW_THRESHOLD, InstanceStatus, OrderStatus, RotationStrategy, Tally,
 };
@@ -34,6 +36,27 @@ pub(crate) struct Runs {
     armed: std::sync::Mutex<std::collections::HashMap<i64, launch::Armed>>,
 }
 
+/// What the order driver works with, and all it gets of the engine.
+#[derive(Clone)]
+pub(crate) struct Driver {
+    pub(crate) store: Arc<Store>,
+    pub(crate) hosts: Arc<std::collections::BTreeMap<String, crate::settings::Host>>,
+    /// Running on hosts.
+    pub(crate) exec: Arc<exec::Hosts>,
+    /// The runner's own state.
+    pub(crate) runs: Arc<Runs>,
+    pub(crate) events: tokio::sync::broadcast::Sender<Change>,
+    /// Bytes of output kept per instance.
+    pub(crate) output_cap: usize,
+}
+
+impl Driver {
+    fn emit(&self, e: Change) {
+        // No subscriber is fine: events are notifications, the store is the truth.
+        let _ = self.events.send(e);
+    }
+}
+
 impl Runs {
     fn armed(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<i64, launch::Armed>> {
         self.armed.lock().unwrap_or_else(|p| p.into_inner())
@@ -41,36 +64,35 @@ impl Runs {
 }
 
 /// Starts the order's driver, or wakes it if it is already running.
-pub(super) fn ensure_driver(inner: &Arc<Inner>, order_id: i64) {
-    let mut drivers = inner.runs.drivers.lock().unwrap_or_else(|p| p.into_inner());
+pub(super) fn ensure_driver(d: &Driver, order_id: i64) {
+    let mut drivers = d.runs.drivers.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(n) = drivers.get(&order_id) {
         n.notify_one();
         return;
     }
     let notify = Arc::new(Notify::new());
     drivers.insert(order_id, notify.clone());
-    let inner = inner.clone();
-    tokio::spawn(async move { drive(inner, order_id, notify).await });
+    let d = d.clone();
+    tokio::spawn(async move { drive(d, order_id, notify).await });
 }
 
-fn poke(inner: &Inner, order_id: i64) {
-    let drivers = inner.runs.drivers.lock().unwrap_or_else(|p| p.into_inner());
+fn poke(d: &Driver, order_id: i64) {
+    let drivers = d.runs.drivers.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(n) = drivers.get(&order_id) {
         n.notify_one();
     }
 }
 
-async fn drive(inner: Arc<Inner>, order_id: i64, notify: Arc<Notify>) {
+async fn drive(d: Driver, order_id: i64, notify: Arc<Notify>) {
     loop {
         {
-            let _g = inner.runs.lock.lock().await;
-            let keep = step(&inner, order_id).unwrap_or_else(|e| {
+            let _g = d.runs.lock.lock().await;
+            let keep = step(&d, order_id).unwrap_or_else(|e| {
                 tracing::error!("order {order_id}: {e}");
                 false
             });
             if !keep {
-                inner
-                    .runs
+                d.runs
                     .drivers
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
@@ -83,10 +105,10 @@ async fn drive(inner: Arc<Inner>, order_id: i64, notify: Arc<Notify>) {
 }
 
 /// Publishes an order's state as the API shows it (a pause reason in today's numbers).
-fn emit_order(inner: &Inner, o: &OrderRow) {
-    let tally = inner.store.tally(o.id).unwrap_or_default();
+fn emit_order(d: &Driver, o: &OrderRow) {
+    let tally = d.store.tally(o.id).unwrap_or_default();
     let info = crate::views::order_info(o.clone(), &tally);
-    inner.emit(Change::OrderChanged {
+    d.emit(Change::OrderChanged {
         execute_uuid: info.execute_uuid,
         status: info.status,
         current_batch: info.properties.current_execute_batch_index,
@@ -98,14 +120,14 @@ fn emit_order(inner: &Inner, o: &OrderRow) {
 /// Publishes an instance's row after a change, with its batch's status and the order's tally.
 /// When it ended with a reason (or lost output to the cap), the end of its `message` follows as
 /// output, so a front end's copy of the message is the API's.
-fn emit_instance(inner: &Inner, execute_uuid: &str, order_id: i64, instance_id: i64) {
+fn emit_instance(d: &Driver, execute_uuid: &str, order_id: i64, instance_id: i64) {
     let emitted = (|| -> Result<()> {
         // The row and the order's counts: never every instance of the order, once per change.
-        let Some(i) = inner.store.instance(instance_id)? else {
+        let Some(i) = d.store.instance(instance_id)? else {
             return Ok(());
         };
-        let counts = Counts::of(inner, order_id)?;
-        let batch_status = inner
+        let counts = Counts::of(d, order_id)?;
+        let batch_status = d
             .store
             .batches(order_id)?
             .iter()
@@ -114,7 +136,7 @@ fn emit_instance(inner: &Inner, execute_uuid: &str, order_id: i64, instance_id: 
                 crate::views::batch_status_counted(b, |s| counts.count(Some(b.batch_index), s))
                     .to_string()
             });
-        inner.emit(Change::InstanceChanged {
+        d.emit(Change::InstanceChanged {
             execute_uuid: execute_uuid.to_string(),
             instance_id,
             batch_index: i.batch_index,
@@ -127,10 +149,10 @@ fn emit_instance(inner: &Inner, execute_uuid: &str, order_id: i64, instance_id: 
             tally: Some(counts.tally()),
         });
         if i.status.is_done() && (i.reason.is_some() || i.dropped_bytes > 0) {
-            let out = inner.store.output(i.id)?;
-            let text = crate::views::message_tail(&i, &out, inner.settings.output_cap);
+            let out = d.store.output(i.id)?;
+            let text = crate::views::message_tail(&i, &out, d.output_cap);
             if !text.is_empty() {
-                inner.emit(Change::Output {
+                d.emit(Change::Output {
                     execute_uuid: execute_uuid.to_string(),
                     instance_id,
                     text,
@@ -149,7 +171,7 @@ fn emit_instance(inner: &Inner, execute_uuid: &str, order_id: i64, instance_id: 
 }
 
 fn set_order(
-    inner: &Inner,
+    d: &Driver,
     o: &mut OrderRow,
     status: OrderStatus,
     batch: i64,
@@ -160,9 +182,9 @@ fn set_order(
     o.pause_reason = reason;
     o.gmt_finished = status.is_terminal().then(now_ms);
     if status != OrderStatus::Processing {
-        disarm_order(inner, o.id);
+        disarm_order(d, o.id);
     }
-    inner.store.set_order_state(
+    d.store.set_order_state(
         o.id,
         status,
         batch,
@@ -176,23 +198,22 @@ fn set_order(
         reason = o.pause_reason.as_deref().unwrap_or(""),
         "order state"
     );
-    emit_order(inner, o);
+    emit_order(d, o);
     Ok(())
 }
 
 fn set_instance(
-    inner: &Inner,
+    d: &Driver,
     o: &OrderRow,
     i: &InstanceRow,
     status: InstanceStatus,
     reason: Option<&str>,
 ) -> Result<()> {
     let finished = status.is_done().then(now_ms);
-    inner.runs.armed().remove(&i.id);
-    inner
-        .store
+    d.runs.armed().remove(&i.id);
+    d.store
         .set_instance_status(i.id, status, reason, finished)?;
-    emit_instance(inner, &o.execute_uuid, o.id, i.id);
+    emit_instance(d, &o.execute_uuid, o.id, i.id);
     Ok(())
 }
 
@@ -200,8 +221,8 @@ fn set_instance(
 struct Counts(Vec<(i64, InstanceStatus, i64)>);
 
 impl Counts {
-    fn of(inner: &Inner, order_id: i64) -> Result<Counts> {
-        Ok(Counts(inner.store.status_counts(order_id)?))
+    fn of(d: &Driver, order_id: i64) -> Result<Counts> {
+        Ok(Counts(d.store.status_counts(order_id)?))
     }
 
     fn count(&self, batch: Option<i64>, status: InstanceStatus) -> i64 {
@@ -229,51 +250,48 @@ fn rate_below(o: &OrderRow, counts: &Counts) -> bool {
 }
 
 /// Takes every step the order can take now. Returns whether the driver should keep waiting.
-fn step(inner: &Arc<Inner>, order_id: i64) -> Result<bool> {
+fn step(d: &Driver, order_id: i64) -> Result<bool> {
     loop {
-        let mut o = inner.store.order_by_id(order_id)?;
+        let mut o = d.store.order_by_id(order_id)?;
         if o.status.is_terminal() {
             return Ok(false);
         }
         if o.status != OrderStatus::Processing {
             return Ok(true);
         }
-        let batches = inner.store.batches(order_id)?;
-        let counts = Counts::of(inner, order_id)?;
+        let batches = d.store.batches(order_id)?;
+        let counts = Counts::of(d, order_id)?;
         let last = batches.last().map(|b| b.batch_index).unwrap_or(0);
         let b = o.current_batch;
         let Some(batch) = batches.iter().find(|x| x.batch_index == b) else {
-            set_order(inner, &mut o, OrderStatus::Finished, b, None)?;
+            set_order(d, &mut o, OrderStatus::Finished, b, None)?;
             return Ok(false);
         };
         if counts.count(Some(b), InstanceStatus::Ready) > 0 {
             if !batch.skipped {
                 // This batch's masters first, then the next two batches' (see `masters`).
                 for ahead in b..=(b + 2).min(last) {
-                    request_masters(inner, order_id, ahead)?;
+                    request_masters(d, order_id, ahead)?;
                 }
             }
-            for i in inner
-                .store
-                .instances_in(order_id, b, InstanceStatus::Ready)?
-            {
+            for i in d.store.instances_in(order_id, b, InstanceStatus::Ready)? {
                 if batch.skipped {
                     set_instance(
-                        inner,
+                        d,
                         &o,
                         &i,
                         InstanceStatus::Canceled,
                         Some("batch skipped by operator"),
                     )?;
                 } else {
-                    start_instance(inner, &o, &i)?;
+                    start_instance(d, &o, &i)?;
                 }
             }
             // The order flows on into the next batch unless a rotation pause stops it: make
             // that batch's runs ready on their hosts now, so starting it costs no process
             // start-up and no ssh session.
             if !batch.skipped && batch.rotation_strategy != RotationStrategy::Pause && b < last {
-                arm(inner, &o, b + 1)?;
+                arm(d, &o, b + 1)?;
             }
             continue;
         }
@@ -283,7 +301,7 @@ fn step(inner: &Arc<Inner>, order_id: i64) -> Result<bool> {
         // The batch has settled: now, and only now, the success rate is judged.
         if rate_below(&o, &counts) {
             set_order(
-                inner,
+                d,
                 &mut o,
                 OrderStatus::Paused,
                 b,
@@ -296,25 +314,22 @@ fn step(inner: &Arc<Inner>, order_id: i64) -> Result<bool> {
                 "rotation: paused after batch {b} of {last}; continue to run batch {}",
                 b + 1
             );
-            set_order(inner, &mut o, OrderStatus::Paused, b, Some(why))?;
+            set_order(d, &mut o, OrderStatus::Paused, b, Some(why))?;
             return Ok(true);
         }
         if b >= last {
-            set_order(inner, &mut o, OrderStatus::Finished, b, None)?;
+            set_order(d, &mut o, OrderStatus::Finished, b, None)?;
             return Ok(false);
         }
-        set_order(inner, &mut o, OrderStatus::Processing, b + 1, None)?;
+        set_order(d, &mut o, OrderStatus::Processing, b + 1, None)?;
     }
 }
 
 /// Queues ssh master connections for the hosts of batch `b` that have yet to run.
-fn request_masters(inner: &Arc<Inner>, order_id: i64, b: i64) -> Result<()> {
-    for i in inner
-        .store
-        .instances_in(order_id, b, InstanceStatus::Ready)?
-    {
-        if let Some(host) = inner.hosts.get(&i.resource_id) {
-            inner.exec.masters.request(host);
+fn request_masters(d: &Driver, order_id: i64, b: i64) -> Result<()> {
+    for i in d.store.instances_in(order_id, b, InstanceStatus::Ready)? {
+        if let Some(host) = d.hosts.get(&i.resource_id) {
+            d.exec.masters.request(host);
         }
     }
     Ok(())
@@ -322,19 +337,19 @@ fn request_masters(inner: &Arc<Inner>, order_id: i64, b: i64) -> Result<()> {
 
 /// Pauses a PROCESSING order with `reason` (the engine is stopping); `false` when it was not
 /// processing by the time the lock was held.
-pub(super) async fn pause(inner: &Arc<Inner>, order_id: i64, reason: &str) -> Result<bool> {
-    let _g = inner.runs.lock.lock().await;
-    let mut o = inner.store.order_by_id(order_id)?;
+pub(super) async fn pause(d: &Driver, order_id: i64, reason: &str) -> Result<bool> {
+    let _g = d.runs.lock.lock().await;
+    let mut o = d.store.order_by_id(order_id)?;
     if o.status != OrderStatus::Processing {
         return Ok(false);
     }
     let b = o.current_batch;
-    set_order(inner, &mut o, OrderStatus::Paused, b, Some(reason.into()))?;
+    set_order(d, &mut o, OrderStatus::Paused, b, Some(reason.into()))?;
     Ok(true)
 }
 
-fn stop(inner: &Inner, instance_id: i64, why: &str) {
-    let running = inner.runs.running.lock().unwrap_or_else(|p| p.into_inner());
+fn stop(d: &Driver, instance_id: i64, why: &str) {
+    let running = d.runs.running.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(tx) = running.get(&instance_id) {
         let _ = tx.send(Some(StopReason::Canceled(why.to_string())));
     }

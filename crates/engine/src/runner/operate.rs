@@ -1,27 +1,26 @@
 //! The operator's operations on an order: pause, continue, cancel, skip a batch, cancel or
 //! retry an instance, each legal only where it makes sense, under the runner's lock.
 
-use std::sync::Arc;
-
+use super::Driver;
 use super::launch::start_instance;
 use super::{ensure_driver, poke, set_instance, set_order, stop};
 use crate::Fault;
 use crate::store::InstanceRow;
-use crate::{EngineError, Inner, Result};
+use crate::{EngineError, Result};
 use cocpit_api::model::order::{
     InstanceStatus, JobScriptOrderOperationBody, OperationType, OrderStatus, Tally,
 };
 
 /// The operator's operations, legal only where they make sense.
 pub(crate) async fn operate(
-    inner: &Arc<Inner>,
+    d: &Driver,
     order_id: i64,
     op: &JobScriptOrderOperationBody,
 ) -> Result<()> {
-    let _g = inner.runs.lock.lock().await;
-    let mut o = inner.store.order_by_id(order_id)?;
-    let insts = inner.store.instances(order_id)?;
-    let batches = inner.store.batches(order_id)?;
+    let _g = d.runs.lock.lock().await;
+    let mut o = d.store.order_by_id(order_id)?;
+    let insts = d.store.instances(order_id)?;
+    let batches = d.store.batches(order_id)?;
     let last = batches.last().map(|b| b.batch_index).unwrap_or(0);
     let kind = op.operation_type;
     let illegal = |what: &str| {
@@ -56,7 +55,7 @@ pub(crate) async fn operate(
             }
             let b = o.current_batch;
             set_order(
-                inner,
+                d,
                 &mut o,
                 OrderStatus::Paused,
                 b,
@@ -68,15 +67,15 @@ pub(crate) async fn operate(
                 return illegal("only a PAUSED order can be continued");
             }
             let failed = Tally::of(insts.iter().map(|i| i.status)).failed;
-            inner.store.set_acked_failures(o.id, failed)?;
+            d.store.set_acked_failures(o.id, failed)?;
             let b = o.current_batch;
             let batch_done = insts
                 .iter()
                 .filter(|i| i.batch_index == b)
                 .all(|i| i.status.is_done());
             let next = if batch_done && b < last { b + 1 } else { b };
-            set_order(inner, &mut o, OrderStatus::Processing, next, None)?;
-            ensure_driver(inner, o.id);
+            set_order(d, &mut o, OrderStatus::Processing, next, None)?;
+            ensure_driver(d, o.id);
         }
         OperationType::CancelOrder => {
             if o.status.is_terminal() {
@@ -85,19 +84,19 @@ pub(crate) async fn operate(
             for i in &insts {
                 match i.status {
                     InstanceStatus::Ready => set_instance(
-                        inner,
+                        d,
                         &o,
                         i,
                         InstanceStatus::Canceled,
                         Some("order canceled by operator"),
                     )?,
-                    InstanceStatus::Processing => stop(inner, i.id, "order canceled by operator"),
+                    InstanceStatus::Processing => stop(d, i.id, "order canceled by operator"),
                     _ => {}
                 }
             }
             let b = o.current_batch;
-            set_order(inner, &mut o, OrderStatus::Canceled, b, None)?;
-            poke(inner, o.id);
+            set_order(d, &mut o, OrderStatus::Canceled, b, None)?;
+            poke(d, o.id);
         }
         OperationType::SkipBatch => {
             let b = op.batch_index.unwrap_or_default();
@@ -116,32 +115,32 @@ pub(crate) async fn operate(
             {
                 return illegal(&format!("batch {b} has already started"));
             }
-            inner.store.skip_batch(o.id, b)?;
+            d.store.skip_batch(o.id, b)?;
             for i in insts.iter().filter(|i| i.batch_index == b) {
                 set_instance(
-                    inner,
+                    d,
                     &o,
                     i,
                     InstanceStatus::Canceled,
                     Some("batch skipped by operator"),
                 )?;
             }
-            poke(inner, o.id);
+            poke(d, o.id);
         }
         OperationType::CancelInstance => {
             let i = find_instance(op.instance_id.unwrap_or_default())?;
             match i.status {
                 InstanceStatus::Ready => {
                     set_instance(
-                        inner,
+                        d,
                         &o,
                         i,
                         InstanceStatus::Canceled,
                         Some("canceled by operator"),
                     )?;
-                    poke(inner, o.id);
+                    poke(d, o.id);
                 }
-                InstanceStatus::Processing => stop(inner, i.id, "canceled by operator"),
+                InstanceStatus::Processing => stop(d, i.id, "canceled by operator"),
                 s => {
                     return illegal(&format!(
                         "instance {} is {s}; only READY or PROCESSING instances can be canceled",
@@ -166,14 +165,14 @@ pub(crate) async fn operate(
             }
             if o.status.is_terminal() {
                 let b = o.current_batch;
-                set_order(inner, &mut o, OrderStatus::Processing, b, None)?;
+                set_order(d, &mut o, OrderStatus::Processing, b, None)?;
             }
             if i.batch_index <= o.current_batch {
-                start_instance(inner, &o, i)?;
+                start_instance(d, &o, i)?;
             } else {
-                set_instance(inner, &o, i, InstanceStatus::Ready, None)?;
+                set_instance(d, &o, i, InstanceStatus::Ready, None)?;
             }
-            ensure_driver(inner, o.id);
+            ensure_driver(d, o.id);
         }
     }
     Ok(())
