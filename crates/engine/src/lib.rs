@@ -105,7 +105,7 @@ pub(crate) struct Inner {
     pub(crate) agent_settings: crate::settings::AgentSettings,
     pub(crate) clock: Arc<dyn clock::Clock>,
     /// The TAT invokers' next fire times, and what wakes the scheduler.
-    pub(crate) schedule: scheduler::Timetable,
+    pub(crate) schedule: Arc<scheduler::Timetable>,
     /// When each ssh host's reachability was last checked.
     pub(crate) probed: std::sync::Mutex<HashMap<String, std::time::Instant>>,
     _lock_file: Option<Flock<std::fs::File>>,
@@ -115,6 +115,19 @@ impl Inner {
     pub(crate) fn emit(&self, e: Change) {
         // No subscriber is fine: events are notifications, the store is the truth.
         let _ = self.events.send(e);
+    }
+
+    /// The scheduler's handle for firing invokers: the shared services it uses and its own
+    /// part, no more.
+    pub(crate) fn fires(&self) -> scheduler::Fires {
+        scheduler::Fires {
+            store: self.store.clone(),
+            hosts: self.hosts.clone(),
+            exec: self.exec.clone(),
+            schedule: self.schedule.clone(),
+            events: self.events.clone(),
+            clock: self.clock.clone(),
+        }
     }
 
     /// The order driver's handle: the shared services it uses and its own part, no more.

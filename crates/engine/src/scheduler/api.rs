@@ -235,7 +235,7 @@ impl Engine {
             tags,
         };
         let next = schedule.next_after(now).map(ms);
-        put_invoker(&self.inner, &invoker, next)?;
+        put_invoker(&self.inner.fires(), &invoker, next)?;
         self.replan(&id, next);
         Ok(id)
     }
@@ -248,7 +248,7 @@ impl Engine {
             .unwrap_or_else(|p| p.into_inner())
             .set(id, next);
         self.inner.schedule.changed.notify_one();
-        emit_invoker(&self.inner, id, None);
+        emit_invoker(&self.inner.fires(), id, None);
     }
 
     pub(super) fn invoker(&self, id: Option<&str>) -> Tat<Invoker> {
@@ -281,7 +281,7 @@ impl Engine {
         } else {
             None
         };
-        put_invoker(&self.inner, &inv, next)?;
+        put_invoker(&self.inner.fires(), &inv, next)?;
         self.replan(&inv.invoker_id, next);
         Ok(())
     }

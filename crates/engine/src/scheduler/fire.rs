@@ -5,8 +5,8 @@ use super::*;
 
 /// Starts one fire: the next time is stored first (a crash never fires twice), then the
 /// record, then a task per instance.
-pub(super) fn fire(inner: &Arc<Inner>, id: &str, fire_at: i64, now: DateTime<Utc>) -> Tat<()> {
-    let Some(inv): Option<Invoker> = inner.store.get(TAT_INVOKERS, id).map_err(internal)? else {
+pub(super) fn fire(f: &Fires, id: &str, fire_at: i64, now: DateTime<Utc>) -> Tat<()> {
+    let Some(inv): Option<Invoker> = f.store.get(TAT_INVOKERS, id).map_err(internal)? else {
         return Ok(());
     };
     if !inv.enable {
@@ -16,9 +16,8 @@ pub(super) fn fire(inner: &Arc<Inner>, id: &str, fire_at: i64, now: DateTime<Utc
         .ok()
         .and_then(|s| s.next_after(now.max(at(fire_at))))
         .map(ms);
-    put_invoker(inner, &inv, next)?;
-    inner
-        .schedule
+    put_invoker(f, &inv, next)?;
+    f.schedule
         .plan
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -36,18 +35,18 @@ pub(super) fn fire(inner: &Arc<Inner>, id: &str, fire_at: i64, now: DateTime<Utc
         invocation_id: short_id("inv"),
         result: "RUNNING".into(),
     };
-    put_record(inner, &record)?;
+    put_record(f, &record)?;
     metrics::counter!(crate::metric::SCHEDULER_FIRES, "kind" => "fired").increment(1);
-    emit_invoker(inner, &inv.invoker_id, Some(&record));
-    let inner = inner.clone();
+    emit_invoker(f, &inv.invoker_id, Some(&record));
+    let f = f.clone();
     tokio::spawn(async move {
-        let result = run_invocation(&inner, &inv, &record.invocation_id, "INVOKER").await;
+        let result = run_invocation(&f, &inv, &record.invocation_id, "INVOKER").await;
         let mut record = record;
         record.result = result;
-        if let Err(e) = put_record(&inner, &record) {
+        if let Err(e) = put_record(&f, &record) {
             tracing::error!("invoker record {}: {e}", record.invocation_id);
         }
-        emit_invoker(&inner, &inv.invoker_id, Some(&record));
+        emit_invoker(&f, &inv.invoker_id, Some(&record));
     });
     Ok(())
 }
@@ -87,17 +86,13 @@ pub(super) fn render(cmd: &Command, parameters: &str) -> Tat<(String, Vec<String
 
 /// Runs the invoker's command on each of its instances at once; the record's `Result`.
 pub(super) async fn run_invocation(
-    inner: &Arc<Inner>,
+    f: &Fires,
     inv: &Invoker,
     invocation_id: &str,
     source: &str,
 ) -> String {
-    let cmd: Option<Command> = inner
-        .store
-        .get(TAT_COMMANDS, &inv.command_id)
-        .ok()
-        .flatten();
-    let now = || format_time(inner.clock.now());
+    let cmd: Option<Command> = f.store.get(TAT_COMMANDS, &inv.command_id).ok().flatten();
+    let now = || format_time(f.clock.now());
     let mut set = tokio::task::JoinSet::new();
     for instance in &inv.instance_ids {
         let mut task = InvocationTask {
@@ -124,14 +119,14 @@ pub(super) async fn run_invocation(
                 .map(|c| c.command_name.clone())
                 .unwrap_or_default(),
         };
-        let _ = put_task(inner, &task);
-        let (inner, cmd, parameters) = (inner.clone(), cmd.clone(), inv.parameters.clone());
+        let _ = put_task(f, &task);
+        let (f, cmd, parameters) = (f.clone(), cmd.clone(), inv.parameters.clone());
         set.spawn(async move {
             let start_failed = |task: &mut InvocationTask, why: String| {
                 task.task_status = "START_FAILED".into();
                 task.error_info = why;
             };
-            match (&cmd, inner.hosts.get(&task.instance_id).cloned()) {
+            match (&cmd, f.hosts.get(&task.instance_id).cloned()) {
                 (None, _) => start_failed(&mut task, "the command no longer exists".into()),
                 (_, None) => {
                     let why = format!(
@@ -149,9 +144,9 @@ pub(super) async fn run_invocation(
                         ),
                         (Ok((script, secrets)), kind) => {
                             task.task_status = "RUNNING".into();
-                            task.start_time = Some(format_time(inner.clock.now()));
+                            task.start_time = Some(format_time(f.clock.now()));
                             task.task_result.exec_start_time = task.start_time.clone();
-                            let _ = put_task(&inner, &task);
+                            let _ = put_task(&f, &task);
                             let launch = Launch {
                                 script_type: if kind == "BAT" {
                                     ScriptType::Bat
@@ -167,7 +162,7 @@ pub(super) async fn run_invocation(
                                 limits: Default::default(),
                             };
                             let (verdict, out) = exec::run_captured(
-                                &inner.exec,
+                                &f.exec,
                                 &host,
                                 &launch,
                                 &task.invocation_task_id,
@@ -192,10 +187,10 @@ pub(super) async fn run_invocation(
                     }
                 }
             }
-            task.end_time = Some(format_time(inner.clock.now()));
+            task.end_time = Some(format_time(f.clock.now()));
             task.task_result.exec_end_time = task.end_time.clone();
-            task.updated_time = format_time(inner.clock.now());
-            let _ = put_task(&inner, &task);
+            task.updated_time = format_time(f.clock.now());
+            let _ = put_task(&f, &task);
             task.task_status
         });
     }

@@ -54,6 +54,25 @@ fn short_id(prefix: &str) -> String {
     format!("{prefix}-{tail}")
 }
 
+/// What firing invokers works with, and all it gets of the engine: the store, the inventory,
+/// running on hosts, the timetable, where changes go and the clock.
+#[derive(Clone)]
+pub(crate) struct Fires {
+    pub(crate) store: Arc<super::store::Store>,
+    pub(crate) hosts: Arc<std::collections::BTreeMap<String, crate::settings::Host>>,
+    pub(crate) exec: Arc<exec::Hosts>,
+    pub(crate) schedule: Arc<Timetable>,
+    pub(crate) events: tokio::sync::broadcast::Sender<Change>,
+    pub(crate) clock: Arc<dyn super::clock::Clock>,
+}
+
+impl Fires {
+    fn emit(&self, e: Change) {
+        // No subscriber is fine: events are notifications, the store is the truth.
+        let _ = self.events.send(e);
+    }
+}
+
 /// The scheduler's own state: the invokers' next fire times, and what wakes it when they change.
 #[derive(Default)]
 pub(crate) struct Timetable {
@@ -131,28 +150,23 @@ fn schedule_of(inv: &Invoker) -> Tat<Schedule> {
     }
 }
 
-fn put_invoker(inner: &Inner, inv: &Invoker, next: Option<i64>) -> Tat<()> {
-    inner
-        .store
+fn put_invoker(f: &Fires, inv: &Invoker, next: Option<i64>) -> Tat<()> {
+    f.store
         .put(TAT_INVOKERS, &inv.invoker_id, &[next.into()], inv)
         .map_err(internal)
 }
 
 /// Tells the front ends that an invoker changed: its row as it is now (with its next fire), or
 /// that it is gone, and the record of the fire that started or ended, if one did.
-fn emit_invoker(inner: &Inner, invoker_id: &str, record: Option<&InvokerRecord>) {
-    let stored: Option<Invoker> = inner.store.get(TAT_INVOKERS, invoker_id).ok().flatten();
+fn emit_invoker(f: &Fires, invoker_id: &str, record: Option<&InvokerRecord>) {
+    let stored: Option<Invoker> = f.store.get(TAT_INVOKERS, invoker_id).ok().flatten();
     let deleted = stored.is_none();
     let invoker = stored.map(|mut i| {
-        let plan = inner
-            .schedule
-            .plan
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let plan = f.schedule.plan.lock().unwrap_or_else(|p| p.into_inner());
         i.schedule_settings.invoke_time = plan.next.get(invoker_id).map(|t| format_ms(*t));
         Box::new(i)
     });
-    inner.emit(Change::InvokerChanged {
+    f.emit(Change::InvokerChanged {
         invoker_id: invoker_id.to_string(),
         invoker,
         deleted,
@@ -160,9 +174,8 @@ fn emit_invoker(inner: &Inner, invoker_id: &str, record: Option<&InvokerRecord>)
     });
 }
 
-fn put_record(inner: &Inner, r: &InvokerRecord) -> Tat<()> {
-    inner
-        .store
+fn put_record(f: &Fires, r: &InvokerRecord) -> Tat<()> {
+    f.store
         .put(
             TAT_RECORDS,
             &r.invocation_id,
@@ -172,9 +185,8 @@ fn put_record(inner: &Inner, r: &InvokerRecord) -> Tat<()> {
         .map_err(internal)
 }
 
-fn put_task(inner: &Inner, t: &InvocationTask) -> Tat<()> {
-    inner
-        .store
+fn put_task(f: &Fires, t: &InvocationTask) -> Tat<()> {
+    f.store
         .put(
             TAT_TASKS,
             &t.invocation_task_id,
@@ -186,8 +198,9 @@ fn put_task(inner: &Inner, t: &InvocationTask) -> Tat<()> {
 
 /// Loads the schedule, records fires missed while the engine was down, and starts the loop.
 pub(crate) fn start(inner: &Arc<Inner>) -> super::Result<()> {
-    let now = inner.clock.now();
-    let rows: Vec<(rusqlite::types::Value, Invoker)> = inner.store.scan(TAT_INVOKERS)?;
+    let f = inner.fires();
+    let now = f.clock.now();
+    let rows: Vec<(rusqlite::types::Value, Invoker)> = f.store.scan(TAT_INVOKERS)?;
     let mut plan = Plan::default();
     for (next, inv) in rows {
         let rusqlite::types::Value::Integer(next) = next else {
@@ -233,7 +246,7 @@ pub(crate) fn start(inner: &Arc<Inner>) -> super::Result<()> {
                     invocation_id: short_id("inv"),
                     result: "CANCELLED".into(),
                 };
-                put_record(inner, &record)
+                put_record(&f, &record)
                     .map_err(|e| super::EngineError(Fault::Internal(e.to_string())))?;
                 metrics::counter!(crate::metric::SCHEDULER_FIRES, "kind" => "missed")
                     .increment(count as u64);
@@ -241,16 +254,12 @@ pub(crate) fn start(inner: &Arc<Inner>) -> super::Result<()> {
             }
             Err(_) => None,
         };
-        put_invoker(inner, &inv, later)
+        put_invoker(&f, &inv, later)
             .map_err(|e| super::EngineError(Fault::Internal(e.to_string())))?;
         plan.set(&inv.invoker_id, later);
     }
-    fail_interrupted(inner)?;
-    *inner
-        .schedule
-        .plan
-        .lock()
-        .unwrap_or_else(|p| p.into_inner()) = plan;
+    fail_interrupted(&f)?;
+    *f.schedule.plan.lock().unwrap_or_else(|p| p.into_inner()) = plan;
     // Without a runtime (an in-memory engine in a synchronous test) nothing fires.
     if let Ok(rt) = tokio::runtime::Handle::try_current() {
         rt.spawn(run(Arc::downgrade(inner)));
@@ -259,11 +268,11 @@ pub(crate) fn start(inner: &Arc<Inner>) -> super::Result<()> {
 }
 
 /// Fires that were running when the engine stopped have an unknown result.
-fn fail_interrupted(inner: &Inner) -> super::Result<()> {
-    for mut r in inner.store.tat_open_records()? {
+fn fail_interrupted(f: &Fires) -> super::Result<()> {
+    for mut r in f.store.tat_open_records()? {
         r.result = "FAILED".into();
         r.reason = format!("{} ({})", r.reason, super::RESTART_REASON);
-        put_record(inner, &r).map_err(|e| super::EngineError(Fault::Internal(e.to_string())))?;
+        put_record(f, &r).map_err(|e| super::EngineError(Fault::Internal(e.to_string())))?;
     }
     Ok(())
 }
@@ -309,8 +318,10 @@ async fn run(weak: Weak<Inner>) {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take_due(ms(now));
+        let f = inner.fires();
+        drop(inner);
         for (id, fire_at) in due {
-            if let Err(e) = fire(&inner, &id, fire_at, now) {
+            if let Err(e) = fire(&f, &id, fire_at, now) {
                 tracing::error!("invoker {id}: {e}");
             }
         }
