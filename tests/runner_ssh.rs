@@ -474,16 +474,13 @@ async fn a_run_made_ready_and_called_off_runs_nothing_and_leaves_nothing() {
 /// The ssh clients on this machine carrying a run's wrapper (argv[0] `ssh`, the wrapper's text
 /// in its arguments).
 fn wrapper_clients() -> usize {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            let args: Vec<&[u8]> = cmd.split(|b| *b == 0).collect();
-            args.first() == Some(&&b"ssh"[..])
-                && String::from_utf8_lossy(&cmd).contains("cocpit-pgid")
-        })
-        .count()
+    processes_where("cmdline", |args| {
+        args.first() == Some(&&b"ssh"[..])
+            && args
+                .iter()
+                .any(|a| String::from_utf8_lossy(a).contains("cocpit-pgid"))
+    })
+    .len()
 }
 
 /// Over a host's master, a run opens its session itself: no ssh client process runs for it,

@@ -263,20 +263,27 @@ pub async fn until(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// The living processes on this machine whose `/proc/PID/{file}` (`environ`, `cmdline`: fields
+/// split on NUL) satisfies `wanted`.
+pub fn processes_where(file: &str, wanted: impl Fn(&[&[u8]]) -> bool) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let raw = std::fs::read(format!("/proc/{pid}/{file}")).unwrap_or_default();
+            wanted(&raw.split(|b| *b == 0).collect::<Vec<_>>())
+        })
+        .filter(|pid| alive(*pid))
+        .collect()
+}
+
 /// The processes on this machine whose environment says they belong to `eid` on `host`.
 pub fn processes_of(eid: &str, host: &str) -> Vec<i32> {
     let (order, on_host) = (
         format!("COCPIT_EXECUTE_UUID={eid}"),
         format!("COCPIT_RESOURCE_ID={host}"),
     );
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-            let vars: Vec<&[u8]> = env.split(|b| *b == 0).collect();
-            vars.contains(&order.as_bytes()) && vars.contains(&on_host.as_bytes())
-        })
-        .filter(|pid| alive(*pid))
-        .collect()
+    processes_where("environ", |vars| {
+        vars.contains(&order.as_bytes()) && vars.contains(&on_host.as_bytes())
+    })
 }
