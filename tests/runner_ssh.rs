@@ -517,3 +517,49 @@ async fn a_run_over_a_master_starts_no_ssh_client() {
         i.message
     );
 }
+
+/// A run whose master dies under it ends ABNORMAL, saying the connection closed before its
+/// exit status came: not an exit code it never had.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_whose_master_dies_says_so() {
+    let sshd = Sshd::start();
+    let data = tempfile::tempdir().unwrap();
+    let marks = tempfile::tempdir().unwrap();
+    let mut cfg = cocpit::config::Config::default();
+    cfg.inventory.hosts = vec![sshd.host("web-01")];
+    let e = cocpit::engine::Engine::open(data.path(), &cfg.engine_setup()).unwrap();
+    let dir = marks.path().display().to_string();
+    let s = create(
+        &e,
+        "long",
+        "touch \"$1/started\"\nwhile [ ! -e \"$1/go\" ]; do sleep 0.05; done\n",
+        vec![param("dir", "", 1, false)],
+    );
+    let eid = e
+        .execute_script(
+            &s,
+            plan(&[(&["web-01"], Continue)], &[("dir", &dir)], 60, 100.0),
+            "t",
+        )
+        .unwrap();
+    until("the script runs", || marks.path().join("started").exists()).await;
+    assert_eq!(wrapper_clients(), 0, "the run is a session over the master");
+    let control = data.path().join("work").join("ssh");
+    let pid = master_pid(&sockets(&control)[0]).expect("the master answers");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let done = wait_status(&e, &eid, O::Paused).await;
+    let i = done.on("web-01");
+    assert_eq!(i.status, I::Abnormal);
+    assert_eq!(i.exit_code, None);
+    assert!(
+        i.message
+            .contains("the ssh master connection closed before the script's exit status"),
+        "{}",
+        i.message
+    );
+    std::fs::write(marks.path().join("go"), "").unwrap();
+}

@@ -36,10 +36,6 @@ const MAX_PACKET: usize = 64 * 1024;
 /// How long opening a session may take: the master answers at once or not at all.
 const OPEN_WITHIN: Duration = Duration::from_secs(10);
 
-/// Exit value of a session the master ended without one (its connection went away), as ssh
-/// reports it.
-pub const LOST: u32 = 255;
-
 fn put_u32(b: &mut Vec<u8>, v: u32) {
     b.extend_from_slice(&v.to_be_bytes());
 }
@@ -152,17 +148,18 @@ pub async fn alive(socket: &Path) -> bool {
 
 /// A session running on the master's host.
 pub struct Session {
-    exit: watch::Receiver<Option<u32>>,
+    /// `Some` once the session has ended, with its exit value if the master sent one.
+    exit: watch::Receiver<Option<Option<u32>>>,
     /// Holds the control connection: ending it (dropping the session) ends the session.
     follower: tokio::task::JoinHandle<()>,
 }
 
 impl Session {
-    /// Waits for the session's end: the command's exit value ([`LOST`] when the master went
-    /// away without one).
-    pub async fn wait(&mut self) -> u32 {
+    /// Waits for the session's end: the command's exit value, or `None` when the session
+    /// ended without one (the master or its connection went away, or it was closed here).
+    pub async fn wait(&mut self) -> Option<u32> {
         let _ = self.exit.wait_for(Option::is_some).await;
-        self.exit.borrow().unwrap_or(LOST)
+        self.exit.borrow().flatten()
     }
 
     /// Whether it has ended.
@@ -239,7 +236,7 @@ pub async fn open(
             }
         }
         // The master closes the connection after the exit message, once the output is out.
-        let _ = tx.send(Some(value.unwrap_or(LOST)));
+        let _ = tx.send(Some(value));
     });
     Ok(Session { exit, follower })
 }
@@ -263,5 +260,6 @@ pub async fn run_quiet(socket: &Path, command: &str, env: &[String]) -> io::Resu
     .await?;
     tokio::time::timeout(Duration::from_secs(30), session.wait())
         .await
-        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "the remote command did not end"))
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "the remote command did not end"))?
+        .ok_or_else(|| io::Error::other("the ssh master connection closed"))
 }

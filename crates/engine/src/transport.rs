@@ -563,7 +563,12 @@ impl Process {
     pub async fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
         match &mut self.runner {
             Runner::Child(c) => c.wait().await,
-            Runner::Session(s) => Ok(exited_with(s.wait().await)),
+            // Without an exit status the script's end is unknown: say so, not "exit 255".
+            Runner::Session(s) => s.wait().await.map(exited_with).ok_or_else(|| {
+                std::io::Error::other(
+                    "the ssh master connection closed before the script's exit status arrived",
+                )
+            }),
         }
     }
 

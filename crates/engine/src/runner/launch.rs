@@ -34,10 +34,6 @@ const ARM_AFTER: Duration = Duration::from_millis(30);
 /// (the order paused or ended, the instance canceled, the batch skipped) is dropped, which
 /// kills it before anything of the script ran.
 pub(super) fn arm(d: &Driver, o: &OrderRow, b: i64) -> Result<()> {
-    let batch = d.store.batches(o.id)?;
-    if batch.iter().any(|x| x.batch_index == b && x.skipped) {
-        return Ok(());
-    }
     for i in d.store.instances_in(o.id, b, InstanceStatus::Ready)? {
         let Some(host) = d.hosts.get(&i.resource_id).cloned() else {
             continue;

@@ -291,7 +291,10 @@ fn step(d: &Driver, order_id: i64) -> Result<bool> {
             // that batch's runs ready on their hosts now, so starting it costs no process
             // start-up and no ssh session.
             if !batch.skipped && batch.rotation_strategy != RotationStrategy::Pause && b < last {
-                arm(d, &o, b + 1)?;
+                let next_skipped = batches.iter().any(|x| x.batch_index == b + 1 && x.skipped);
+                if !next_skipped {
+                    arm(d, &o, b + 1)?;
+                }
             }
             continue;
         }
