@@ -350,12 +350,23 @@ pub async fn session_env(host: &Host, ssh: &SshSettings) -> Option<Vec<String>> 
             _ => {}
         }
     }
-    for (k, v) in std::env::vars() {
-        if send.iter().any(|p| glob(p, &k)) {
+    // A variable that is not text is not sent (and must not panic the engine).
+    for (k, v) in std::env::vars_os() {
+        if let (Some(k), Some(v)) = (k.to_str(), v.to_str())
+            && sends(&send, k)
+        {
             env.push(format!("{k}={v}"));
         }
     }
     Some(env)
+}
+
+/// Whether `SendEnv`'s `patterns` send the variable `name`: one pattern matches it, and no
+/// `-pattern` takes it back.
+fn sends(patterns: &[String], name: &str) -> bool {
+    let (minus, plus): (Vec<&String>, Vec<&String>) =
+        patterns.iter().partition(|p| p.starts_with('-'));
+    plus.iter().any(|p| glob(p, name)) && !minus.iter().any(|p| glob(&p[1..], name))
 }
 
 /// ssh's pattern match: `*` any run of characters, `?` any one.
@@ -658,6 +669,17 @@ impl Drop for Process {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn send_env_patterns_match_as_ssh_matches_them() {
+        let p: Vec<String> = ["LANG", "LC_*", "-LC_SECRET", "X?"]
+            .map(String::from)
+            .to_vec();
+        assert!(sends(&p, "LANG") && sends(&p, "LC_ALL") && sends(&p, "XY"));
+        assert!(!sends(&p, "LANGUAGE") && !sends(&p, "LC_SECRET") && !sends(&p, "XYZ"));
+        assert!(!sends(&p, "COCPIT_SERVE_SK"));
+        assert!(!sends(&[], "LANG"));
+    }
 
     #[test]
     fn quoting_survives_single_quotes() {
