@@ -97,12 +97,24 @@ impl Background {
         Background { tx, dropped }
     }
 
-    /// Waits until every line queued before the call is written, `within` at most.
+    /// Waits until every line queued before the call is written, `within` at most (also
+    /// when the queue is full behind a writer that cannot write).
     pub fn flush(&self, within: std::time::Duration) {
+        use std::sync::mpsc::TrySendError;
+        let deadline = std::time::Instant::now() + within;
         let (ack, done) = std::sync::mpsc::channel();
-        if self.tx.send(Msg::Flushed(ack)).is_ok() {
-            let _ = done.recv_timeout(within);
+        let mut msg = Msg::Flushed(ack);
+        loop {
+            match self.tx.try_send(msg) {
+                Ok(()) => break,
+                Err(TrySendError::Full(m)) if std::time::Instant::now() < deadline => {
+                    msg = m;
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                Err(_) => return,
+            }
         }
+        let _ = done.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()));
     }
 }
 
@@ -286,6 +298,29 @@ mod tests {
             text.contains("\nafter\n"),
             "a line after the drops is written"
         );
+    }
+
+    /// A writer that cannot write (a pipe nobody reads) does not hold up the exit: the flush
+    /// gives up after its bound.
+    #[test]
+    fn a_flush_behind_a_stuck_writer_gives_up_in_time() {
+        use tracing_subscriber::fmt::MakeWriter;
+        struct Never;
+        impl Write for Never {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                std::thread::park();
+                Ok(0)
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let b = Background::start(Never);
+        for i in 0..2 * QUEUE {
+            writeln!(b.make_writer(), "line {i}").unwrap();
+        }
+        // Returns (bounded) instead of blocking on the full queue for ever.
+        b.flush(std::time::Duration::from_millis(50));
     }
 
     #[test]
