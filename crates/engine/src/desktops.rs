@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::agents::{AgentRecord, agent, run_command};
+use super::agents::{AgentRecord, Work, run_command};
 use super::exec::Verdict;
 use super::store::docs::{AGENTS, DESKTOP_JOBS, Select};
-use super::{Change, Engine, EngineError, Inner, Result, uuid4, views};
+use super::{Change, Engine, EngineError, Result, uuid4, views};
 use crate::settings::{Host, HostKind};
 use cocpit_api::model::desktop::*;
 use cocpit_api::model::validate::invalid;
@@ -24,12 +24,12 @@ fn time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
-fn now(inner: &Inner) -> String {
-    time(inner.clock.now())
+fn now(w: &Work) -> String {
+    time(w.clock.now())
 }
 
-fn put_job(inner: &Inner, job: &ShowJobResponse) -> Result<()> {
-    Ok(inner.store.put(
+fn put_job(w: &Work, job: &ShowJobResponse) -> Result<()> {
+    Ok(w.store.put(
         DESKTOP_JOBS,
         &job.id,
         &[job.status.as_str().to_string().into()],
@@ -37,14 +37,14 @@ fn put_job(inner: &Inner, job: &ShowJobResponse) -> Result<()> {
     )?)
 }
 
-fn desktop<'a>(inner: &'a Inner, id: &str) -> Option<&'a Host> {
-    inner.hosts.get(id).filter(|h| h.kind == HostKind::Desktop)
+fn desktop<'a>(w: &'a Work, id: &str) -> Option<&'a Host> {
+    w.hosts.get(id).filter(|h| h.kind == HostKind::Desktop)
 }
 
 /// After a crash: jobs that were running end as failed, saying why.
-pub(crate) fn recover(inner: &Inner) -> Result<()> {
+pub(crate) fn recover(w: &Work) -> Result<()> {
     for status in [JobStatus::Waiting, JobStatus::Running] {
-        let (_, open): (u64, Vec<ShowJobResponse>) = inner.store.select(
+        let (_, open): (u64, Vec<ShowJobResponse>) = w.store.select(
             DESKTOP_JOBS,
             &Select {
                 equal: vec![("status", status.as_str().to_string().into())],
@@ -56,13 +56,13 @@ pub(crate) fn recover(inner: &Inner) -> Result<()> {
             for s in job.sub_jobs.iter_mut().filter(|s| s.status.is_open()) {
                 s.status = JobStatus::Fail;
                 s.fail_reason = Some(super::RESTART_REASON.into());
-                s.end_time = Some(now(inner));
-                let mut a = agent(inner, &s.entities.desktop_id)?;
+                s.end_time = Some(now(w));
+                let mut a = w.agent(&s.entities.desktop_id)?;
                 a.busy = false;
-                inner.store.put(AGENTS, &s.entities.desktop_id, &[], &a)?;
+                w.store.put(AGENTS, &s.entities.desktop_id, &[], &a)?;
             }
-            settle(&mut job, &now(inner));
-            put_job(inner, &job)?;
+            settle(&mut job, &now(w));
+            put_job(w, &job)?;
         }
     }
     Ok(())
@@ -99,7 +99,7 @@ impl Engine {
     /// `POST /v2/{project_id}/desktops/agents`: checks every id first (nothing starts unless all
     /// are desktops), then installs on each desktop.
     pub fn install_desktop_agents(&self, req: &BatchInstallAgentReq) -> Result<String> {
-        let inner = &self.inner;
+        let w = &self.inner.agent_work();
         let ids = &req.desktop_ids;
         if ids.is_empty() {
             return Err(invalid("desktop_ids", "must hold at least one desktop id").into());
@@ -118,25 +118,25 @@ impl Engine {
                     invalid(format!("desktop_ids[{i}]"), format!("{id} is listed twice")).into(),
                 );
             }
-            if desktop(inner, id).is_none() {
+            if desktop(w, id).is_none() {
                 return Err(invalid(
                     format!("desktop_ids[{i}]"),
                     format!("no desktop {id} (see GET /v2/{{project_id}}/desktops/agents)"),
                 )
                 .into());
             }
-            if agent(inner, id)?.busy {
+            if w.agent(id)?.busy {
                 return Err(EngineError(Fault::Conflict(format!(
                     "desktop_ids[{i}]: a task is already running on {id}"
                 ))));
             }
         }
         let job_id = uuid4();
-        let begin = now(inner);
+        let begin = now(w);
         let sub_jobs = ids
             .iter()
             .map(|id| {
-                let h = desktop(inner, id).expect("checked above");
+                let h = desktop(w, id).expect("checked above");
                 JobDetailInfo {
                     id: uuid4(),
                     job_type: INSTALL_JOB.into(),
@@ -166,21 +166,16 @@ impl Engine {
             sub_jobs_total: sub_jobs.len() as u64,
             sub_jobs,
         };
-        put_job(inner, &job)?;
+        put_job(w, &job)?;
         for id in ids {
-            let mut a = agent(inner, id)?;
+            let mut a = w.agent(id)?;
             a.busy = true;
-            inner.store.put(AGENTS, id, &[], &a)?;
+            w.store.put(AGENTS, id, &[], &a)?;
         }
-        emit_job(inner, &job);
+        emit_job(w, &job);
         let jobs = Arc::new(tokio::sync::Mutex::new(()));
         for id in ids {
-            tokio::spawn(install(
-                inner.clone(),
-                job_id.clone(),
-                id.clone(),
-                jobs.clone(),
-            ));
+            tokio::spawn(install(w.clone(), job_id.clone(), id.clone(), jobs.clone()));
         }
         Ok(job_id)
     }
@@ -195,14 +190,7 @@ impl Engine {
 
     /// Jobs, newest first (the console's list).
     pub fn desktop_jobs(&self, limit: u64) -> Result<Vec<ShowJobResponse>> {
-        let (_, jobs) = self.inner.store.select(
-            DESKTOP_JOBS,
-            &Select {
-                limit,
-                ..Default::default()
-            },
-        )?;
-        Ok(jobs)
+        jobs(&self.inner.agent_work(), limit)
     }
 
     /// `GET /v2/{project_id}/desktops/agents`: each desktop and its agent.
@@ -215,7 +203,9 @@ impl Engine {
             return Err(invalid("limit", format!("must be 1 to 1000 (got {limit})")).into());
         }
         let offset = q.offset.unwrap_or(0).max(0) as usize;
-        let all = self.desktop_conditions(|id| q.desktop_id.as_deref().is_none_or(|d| d == id))?;
+        let all = conditions(&self.inner.agent_work(), |id| {
+            q.desktop_id.as_deref().is_none_or(|d| d == id)
+        })?;
         let matching: Vec<AgentsCondition> = all
             .into_iter()
             .filter(|c| {
@@ -237,52 +227,18 @@ impl Engine {
                 .collect(),
         })
     }
-
-    /// The desktops `wanted` keeps, each with its agent and its newest install task: the jobs
-    /// are read once.
-    fn desktop_conditions(&self, wanted: impl Fn(&str) -> bool) -> Result<Vec<AgentsCondition>> {
-        let jobs = self.desktop_jobs(200)?;
-        let mut all = Vec::new();
-        for h in self
-            .inner
-            .hosts
-            .values()
-            .filter(|h| h.kind == HostKind::Desktop && wanted(&h.id))
-        {
-            let a: AgentRecord = agent(&self.inner, &h.id)?;
-            let task = jobs
-                .iter()
-                .flat_map(|j| j.sub_jobs.iter())
-                .find(|s| s.entities.desktop_id == h.id);
-            let reachable = self.reachability(h).is_none_or(|r| r.is_ok());
-            all.push(AgentsCondition {
-                desktop_id: h.id.clone(),
-                desktop_name: views::host_name(h),
-                status: if reachable { "ACTIVE" } else { "UNREACHABLE" }.into(),
-                task_status: task.map(|t| t.status.as_str().to_string()),
-                ip_address: views::resource(h, None).inner_ip,
-                process: task.map(|t| t.process),
-                agent_info: vec![AgentInfo {
-                    agent_name: AGENT_NAME.into(),
-                    agent_version: a.version.clone(),
-                    is_installed: a.version.is_some(),
-                }],
-            });
-        }
-        Ok(all)
-    }
 }
 
 /// Updates one sub-job of a job (read-modify-write under the job lock).
 async fn update(
-    inner: &Arc<Inner>,
+    w: &Work,
     lock: &tokio::sync::Mutex<()>,
     job_id: &str,
     desktop_id: &str,
     f: impl FnOnce(&mut JobDetailInfo),
 ) {
     let _g = lock.lock().await;
-    let Ok(Some(mut job)) = inner.store.get::<ShowJobResponse>(DESKTOP_JOBS, job_id) else {
+    let Ok(Some(mut job)) = w.store.get::<ShowJobResponse>(DESKTOP_JOBS, job_id) else {
         return;
     };
     if let Some(s) = job
@@ -292,51 +248,44 @@ async fn update(
     {
         f(s);
     }
-    settle(&mut job, &now(inner));
-    if let Err(e) = put_job(inner, &job) {
+    settle(&mut job, &now(w));
+    if let Err(e) = put_job(w, &job) {
         tracing::error!("desktop job {job_id}: {e}");
     }
-    emit_job(inner, &job);
+    emit_job(w, &job);
 }
 
 /// Tells the front ends that a job changed, with its desktops' rows as they are now.
-fn emit_job(inner: &Arc<Inner>, job: &ShowJobResponse) {
-    let engine = Engine {
-        inner: inner.clone(),
-    };
-    let desktops = engine
-        .desktop_conditions(|id| job.sub_jobs.iter().any(|s| s.entities.desktop_id == id))
-        .unwrap_or_default();
-    inner.emit(Change::DesktopJobChanged {
+fn emit_job(w: &Work, job: &ShowJobResponse) {
+    let desktops = conditions(w, |id| {
+        job.sub_jobs.iter().any(|s| s.entities.desktop_id == id)
+    })
+    .unwrap_or_default();
+    let _ = w.events.send(Change::DesktopJobChanged {
         job_id: job.id.clone(),
         desktops,
     });
 }
 
-async fn install(
-    inner: Arc<Inner>,
-    job_id: String,
-    desktop_id: String,
-    lock: Arc<tokio::sync::Mutex<()>>,
-) {
-    let Some(host) = desktop(&inner, &desktop_id).cloned() else {
+async fn install(w: Work, job_id: String, desktop_id: String, lock: Arc<tokio::sync::Mutex<()>>) {
+    let Some(host) = desktop(&w, &desktop_id).cloned() else {
         return;
     };
-    update(&inner, &lock, &job_id, &desktop_id, |s| {
+    update(&w, &lock, &job_id, &desktop_id, |s| {
         s.status = JobStatus::Running;
         s.process = 50;
     })
     .await;
-    let version = inner.agent_settings.version.clone();
+    let version = w.settings.version.clone();
     let env = vec![
         ("COCPIT_RESOURCE_ID".into(), desktop_id.clone()),
         ("COCPIT_AGENT_VERSION".into(), version.clone()),
     ];
     let tag = format!("{job_id}-{desktop_id}");
-    let install = inner.agent_settings.install.clone();
-    let (verdict, output) = run_command(&inner, &host, &install, env, &[], &tag).await;
+    let install = w.settings.install.clone();
+    let (verdict, output) = run_command(&w, &host, &install, env, &[], &tag).await;
     let ok = verdict == Verdict::Succeeded;
-    if let Ok(mut a) = agent(&inner, &desktop_id) {
+    if let Ok(mut a) = w.agent(&desktop_id) {
         a.busy = false;
         if ok {
             a.version = Some(version);
@@ -345,10 +294,10 @@ async fn install(
         } else if a.version.is_none() {
             a.failed = true;
         }
-        let _ = inner.store.put(AGENTS, &desktop_id, &[], &a);
+        let _ = w.store.put(AGENTS, &desktop_id, &[], &a);
     }
-    let end = now(&inner);
-    update(&inner, &lock, &job_id, &desktop_id, |s| {
+    let end = now(&w);
+    update(&w, &lock, &job_id, &desktop_id, |s| {
         s.end_time = Some(end);
         s.process = 100;
         if ok {
@@ -365,4 +314,49 @@ async fn install(
         }
     })
     .await;
+}
+
+/// The desktops `wanted` keeps, each with its agent and its newest install task: the jobs
+/// are read once.
+fn conditions(w: &Work, wanted: impl Fn(&str) -> bool) -> Result<Vec<AgentsCondition>> {
+    let jobs = jobs(w, 200)?;
+    let mut all = Vec::new();
+    for h in w
+        .hosts
+        .values()
+        .filter(|h| h.kind == HostKind::Desktop && wanted(&h.id))
+    {
+        let a: AgentRecord = w.agent(&h.id)?;
+        let task = jobs
+            .iter()
+            .flat_map(|j| j.sub_jobs.iter())
+            .find(|s| s.entities.desktop_id == h.id);
+        let reachable = w.reachability(h).is_none_or(|r| r.is_ok());
+        all.push(AgentsCondition {
+            desktop_id: h.id.clone(),
+            desktop_name: views::host_name(h),
+            status: if reachable { "ACTIVE" } else { "UNREACHABLE" }.into(),
+            task_status: task.map(|t| t.status.as_str().to_string()),
+            ip_address: views::resource(h, None).inner_ip,
+            process: task.map(|t| t.process),
+            agent_info: vec![AgentInfo {
+                agent_name: AGENT_NAME.into(),
+                agent_version: a.version.clone(),
+                is_installed: a.version.is_some(),
+            }],
+        });
+    }
+    Ok(all)
+}
+
+/// Jobs, newest first.
+fn jobs(w: &Work, limit: u64) -> Result<Vec<ShowJobResponse>> {
+    let (_, jobs) = w.store.select(
+        DESKTOP_JOBS,
+        &Select {
+            limit,
+            ..Default::default()
+        },
+    )?;
+    Ok(jobs)
 }

@@ -31,7 +31,7 @@ pub mod transport;
 mod vault;
 mod views;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -102,12 +102,10 @@ pub(crate) struct Inner {
     pub(crate) location: String,
     /// The alarm database, its group-commit writer and grouping.
     pub(crate) alarms: alarms::Alarms,
-    pub(crate) agent_settings: crate::settings::AgentSettings,
+    pub(crate) agent_settings: Arc<crate::settings::AgentSettings>,
     pub(crate) clock: Arc<dyn clock::Clock>,
     /// The TAT invokers' next fire times, and what wakes the scheduler.
     pub(crate) schedule: Arc<scheduler::Timetable>,
-    /// When each ssh host's reachability was last checked.
-    pub(crate) probed: std::sync::Mutex<HashMap<String, std::time::Instant>>,
     _lock_file: Option<Flock<std::fs::File>>,
 }
 
@@ -126,6 +124,18 @@ impl Inner {
             exec: self.exec.clone(),
             schedule: self.schedule.clone(),
             events: self.events.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+
+    /// Agent tasks' and desktop installs' handle: the shared services they use, no more.
+    pub(crate) fn agent_work(&self) -> agents::Work {
+        agents::Work {
+            store: self.store.clone(),
+            hosts: self.hosts.clone(),
+            exec: self.exec.clone(),
+            events: self.events.clone(),
+            settings: self.agent_settings.clone(),
             clock: self.clock.clone(),
         }
     }
@@ -312,8 +322,7 @@ impl Engine {
             events,
             runs: Default::default(),
             location,
-            probed: std::sync::Mutex::new(HashMap::new()),
-            agent_settings: config.agents.clone(),
+            agent_settings: Arc::new(config.agents.clone()),
             clock,
             schedule: Default::default(),
             _lock_file: lock,
@@ -335,8 +344,8 @@ impl Engine {
         for o in inner.store.open_orders()? {
             runner::ensure_driver(&inner.driver(), o.id);
         }
-        agents::recover(&inner)?;
-        desktops::recover(&inner)?;
+        agents::recover(&inner.agent_work())?;
+        desktops::recover(&inner.agent_work())?;
         scheduler::start(&inner)?;
         Ok(Engine { inner })
     }

@@ -52,6 +52,8 @@ pub struct Masters {
     /// What a session over each host's master is given (see `transport::session_env`), read
     /// when the master opened: runs then open sessions themselves (see `mux`).
     envs: Mutex<HashMap<String, Arc<Vec<String>>>>,
+    /// When each host's reachability was last checked in the background.
+    probed: Mutex<HashMap<String, Instant>>,
 }
 
 impl Masters {
@@ -64,6 +66,7 @@ impl Masters {
             outcomes: Mutex::new(HashMap::new()),
             verified: Mutex::new(HashMap::new()),
             envs: Mutex::new(HashMap::new()),
+            probed: Mutex::new(HashMap::new()),
         })
     }
 
@@ -144,6 +147,42 @@ impl Masters {
             .get(&host.id)
             .cloned()?;
         socket.exists().then_some((socket, env))
+    }
+
+    /// What is known of whether `h` answers: local hosts do; an ssh host does when its master
+    /// is up or last opened; `None` until first checked. Asking of a host whose knowledge is
+    /// older than [`crate::PROBE_EVERY`] checks it again in the background (by opening its
+    /// master, which a run then reuses) and calls `checked` when the answer is in.
+    pub fn reachability(
+        &self,
+        h: &Host,
+        checked: impl FnOnce() + Send + 'static,
+    ) -> Option<Result<(), String>> {
+        if h.transport == TransportKind::Local {
+            return Some(Ok(()));
+        }
+        if self.is_up(h) {
+            return Some(Ok(()));
+        }
+        let known = self.outcome(&h.id);
+        let stale = known
+            .as_ref()
+            .is_none_or(|(_, at)| at.elapsed() > crate::PROBE_EVERY);
+        if stale && tokio::runtime::Handle::try_current().is_ok() {
+            let mut probed = self.probed.lock().unwrap_or_else(|p| p.into_inner());
+            let due = probed
+                .get(&h.id)
+                .is_none_or(|at| at.elapsed() > crate::PROBE_EVERY);
+            if due && let Some(me) = self.me.upgrade() {
+                probed.insert(h.id.clone(), Instant::now());
+                let host = h.clone();
+                tokio::spawn(async move {
+                    me.ready(&host).await;
+                    checked();
+                });
+            }
+        }
+        known.map(|(r, _)| r)
     }
 
     /// Whether `host`'s master socket exists (a master is up).

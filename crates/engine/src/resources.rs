@@ -15,6 +15,7 @@ impl Engine {
         {
             return Ok(vec![]);
         }
+        let agents = self.inner.agent_work();
         Ok(self
             .inner
             .hosts
@@ -30,7 +31,7 @@ impl Engine {
             .map(|h| {
                 let reach = self.reachability(h);
                 let mut r = views::resource(h, reach.clone());
-                if let Ok(a) = agents::agent(&self.inner, &h.id)
+                if let Ok(a) = agents.agent(&h.id)
                     && let Some(state) = a.state(reach.is_none_or(|r| r.is_ok()))
                 {
                     r.agent_state = Some(state.into());
@@ -46,40 +47,24 @@ impl Engine {
             .collect())
     }
 
-    /// What is known of whether `h` answers: local hosts do; an ssh host does when its master
-    /// is up or last opened; `None` until first checked. Listing a host whose knowledge is
-    /// older than [`PROBE_EVERY`] checks it again in the background (by opening its master,
-    /// which a run then reuses) and announces the answer as a `ResourceChanged` event.
+    /// What is known of whether `h` answers (see [`crate::masters::Masters::reachability`]);
+    /// a background check announces its answer as a `ResourceChanged` event.
     pub(crate) fn reachability(&self, h: &Host) -> Option<std::result::Result<(), String>> {
-        if h.transport == crate::settings::TransportKind::Local {
-            return Some(Ok(()));
-        }
-        let m = &self.inner.exec.masters;
-        if m.is_up(h) {
-            return Some(Ok(()));
-        }
-        let known = m.outcome(&h.id);
-        let stale = known
-            .as_ref()
-            .is_none_or(|(_, at)| at.elapsed() > PROBE_EVERY);
-        if stale && tokio::runtime::Handle::try_current().is_ok() {
-            let mut probed = self.inner.probed.lock().unwrap_or_else(|p| p.into_inner());
-            let due = probed
-                .get(&h.id)
-                .is_none_or(|at| at.elapsed() > PROBE_EVERY);
-            if due {
-                probed.insert(h.id.clone(), std::time::Instant::now());
-                let (inner, host) = (self.inner.clone(), h.clone());
-                tokio::spawn(async move {
-                    inner.exec.masters.ready(&host).await;
-                    inner.emit(Change::ResourceChanged {
-                        resource_id: host.id.clone(),
-                    });
-                });
-            }
-        }
-        known.map(|(r, _)| r)
+        reachability(&self.inner.exec, &self.inner.events, h)
     }
 
     // ---------------------------------------------------------------- scripts
+}
+
+/// [`Engine::reachability`] for the workers that hold running on hosts and the event sender, not
+/// the engine.
+pub(crate) fn reachability(
+    exec: &crate::exec::Hosts,
+    events: &tokio::sync::broadcast::Sender<Change>,
+    h: &Host,
+) -> Option<std::result::Result<(), String>> {
+    let (events, resource_id) = (events.clone(), h.id.clone());
+    exec.masters.reachability(h, move || {
+        let _ = events.send(Change::ResourceChanged { resource_id });
+    })
 }

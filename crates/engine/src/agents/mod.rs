@@ -16,7 +16,14 @@ use serde::{Deserialize, Serialize};
 use super::exec::{self, Verdict};
 use super::store::docs::{AGENT_INVOCATIONS, AGENTS, Select};
 use super::transport::Launch;
-use super::{Change, Engine, Inner, Result, now_ms, uuid4, views};
+use std::collections::BTreeMap;
+
+use tokio::sync::broadcast;
+
+use super::clock::Clock;
+use super::store::Store;
+use super::{Change, Engine, Result, now_ms, uuid4, views};
+use crate::settings::AgentSettings;
 use crate::settings::{Host, HostKind};
 use cocpit_api::model::agent::*;
 use cocpit_api::model::script::ScriptType;
@@ -54,45 +61,85 @@ impl AgentRecord {
     }
 }
 
-pub(crate) fn agent(inner: &Inner, instance_id: &str) -> Result<AgentRecord> {
-    Ok(inner.store.get(AGENTS, instance_id)?.unwrap_or_default())
+/// What agent tasks and desktop installs reach, and no more: the store, the inventory, running
+/// on hosts, where changes are published, the agent settings and the clock. `Inner::agent_work()`
+/// hands it out; a task that runs holds this, not the engine.
+#[derive(Clone)]
+pub(crate) struct Work {
+    pub(crate) store: Arc<Store>,
+    pub(crate) hosts: Arc<BTreeMap<String, Host>>,
+    pub(crate) exec: Arc<exec::Hosts>,
+    pub(crate) events: broadcast::Sender<Change>,
+    pub(crate) settings: Arc<AgentSettings>,
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
-/// Tells the front ends that these instances' agents changed, with their rows as they are now.
-fn emit_agents(inner: &Arc<Inner>, instance_ids: Vec<String>) {
-    let engine = Engine {
-        inner: inner.clone(),
-    };
-    let agents = instance_ids
-        .iter()
-        .filter_map(|id| inner.hosts.get(id))
-        .filter(|h| h.kind == HostKind::Server)
-        .filter_map(|h| engine.agent_summary(h).ok())
-        .collect();
-    inner.emit(Change::AgentsChanged {
-        instance_ids,
-        agents,
-    });
-}
+impl Work {
+    pub(crate) fn agent(&self, instance_id: &str) -> Result<AgentRecord> {
+        Ok(self.store.get(AGENTS, instance_id)?.unwrap_or_default())
+    }
 
-fn put_agent(inner: &Inner, instance_id: &str, a: &AgentRecord) -> Result<()> {
-    Ok(inner.store.put(AGENTS, instance_id, &[], a)?)
-}
+    fn put_agent(&self, instance_id: &str, a: &AgentRecord) -> Result<()> {
+        Ok(self.store.put(AGENTS, instance_id, &[], a)?)
+    }
 
-fn put_invocation(inner: &Inner, i: &InvocationInfo) -> Result<()> {
-    Ok(inner.store.put(
-        AGENT_INVOCATIONS,
-        &i.invocation_id,
-        &[
-            i.instance_id.clone().into(),
-            i.invocation_status.as_str().to_string().into(),
-        ],
-        i,
-    )?)
-}
+    fn put_invocation(&self, i: &InvocationInfo) -> Result<()> {
+        Ok(self.store.put(
+            AGENT_INVOCATIONS,
+            &i.invocation_id,
+            &[
+                i.instance_id.clone().into(),
+                i.invocation_status.as_str().to_string().into(),
+            ],
+            i,
+        )?)
+    }
 
-fn invocation(inner: &Inner, id: &str) -> Result<Option<InvocationInfo>> {
-    Ok(inner.store.get(AGENT_INVOCATIONS, id)?)
+    fn invocation(&self, id: &str) -> Result<Option<InvocationInfo>> {
+        Ok(self.store.get(AGENT_INVOCATIONS, id)?)
+    }
+
+    /// What is known of whether `h` answers (see `Engine::reachability`).
+    pub(crate) fn reachability(&self, h: &Host) -> Option<std::result::Result<(), String>> {
+        crate::resources::reachability(&self.exec, &self.events, h)
+    }
+
+    /// Tells the front ends that these instances' agents changed, with their rows as they are
+    /// now.
+    fn emit_agents(&self, instance_ids: Vec<String>) {
+        let agents = instance_ids
+            .iter()
+            .filter_map(|id| self.hosts.get(id))
+            .filter(|h| h.kind == HostKind::Server)
+            .filter_map(|h| self.summary(h).ok())
+            .collect();
+        let _ = self.events.send(Change::AgentsChanged {
+            instance_ids,
+            agents,
+        });
+    }
+
+    /// One server's agent and its last task, as the agents list shows it.
+    pub(crate) fn summary(&self, h: &Host) -> Result<AgentSummary> {
+        let a = self.agent(&h.id)?;
+        let (_, last): (u64, Vec<InvocationInfo>) = self.store.select(
+            AGENT_INVOCATIONS,
+            &Select {
+                equal: vec![("instance_id", h.id.clone().into())],
+                limit: 1,
+                ..Default::default()
+            },
+        )?;
+        Ok(AgentSummary {
+            instance_id: h.id.clone(),
+            agent_state: a
+                .state(self.reachability(h).is_none_or(|r| r.is_ok()))
+                .map(str::to_string),
+            version: a.version.clone(),
+            installer: a.installer,
+            last_invocation: last.into_iter().next(),
+        })
+    }
 }
 
 fn new_info(host: &Host, kind: InvocationType, target: Option<String>, now: i64) -> InvocationInfo {
@@ -116,9 +163,9 @@ fn new_info(host: &Host, kind: InvocationType, target: Option<String>, now: i64)
 }
 
 /// After a crash: tasks that were running have an unknown result.
-pub(crate) fn recover(inner: &Inner) -> Result<()> {
+pub(crate) fn recover(w: &Work) -> Result<()> {
     for status in [InvocationStatus::Pending, InvocationStatus::Running] {
-        let (_, open): (u64, Vec<InvocationInfo>) = inner.store.select(
+        let (_, open): (u64, Vec<InvocationInfo>) = w.store.select(
             AGENT_INVOCATIONS,
             &Select {
                 equal: vec![("status", status.as_str().to_string().into())],
@@ -130,12 +177,12 @@ pub(crate) fn recover(inner: &Inner) -> Result<()> {
             i.invocation_status = InvocationStatus::Failed;
             i.result_msg = Some(super::RESTART_REASON.into());
             i.update_time = now_ms();
-            put_invocation(inner, &i)?;
-            let mut a = agent(inner, &i.instance_id)?;
+            w.put_invocation(&i)?;
+            let mut a = w.agent(&i.instance_id)?;
             if a.busy {
                 a.busy = false;
                 a.failed = a.version.is_none();
-                put_agent(inner, &i.instance_id, &a)?;
+                w.put_agent(&i.instance_id, &a)?;
             }
         }
     }
@@ -150,8 +197,8 @@ impl Engine {
         body: &BatchCreateInvocationRequestBody,
     ) -> Result<Vec<BatchCreateInvocationInfo>> {
         let kind = check(body)?;
-        let inner = &self.inner;
-        let settings = &inner.agent_settings;
+        let w = &self.inner.agent_work();
+        let settings = &w.settings;
         let now = now_ms();
         let mut answers = Vec::new();
         let mut tasks = Vec::new();
@@ -163,7 +210,7 @@ impl Engine {
         match kind {
             InvocationType::Install | InvocationType::Update => {
                 for id in unique(body.instance_ids.as_deref().unwrap_or_default()) {
-                    let Some(host) = inner.hosts.get(id) else {
+                    let Some(host) = w.hosts.get(id) else {
                         answers.push(BatchCreateInvocationInfo::error(
                             id,
                             None,
@@ -172,7 +219,7 @@ impl Engine {
                         ));
                         continue;
                     };
-                    let a = agent(inner, id)?;
+                    let a = w.agent(id)?;
                     if a.busy {
                         answers.push(busy(id, None));
                         continue;
@@ -284,19 +331,19 @@ impl Engine {
         }
         let mut touched = Vec::new();
         for t in &tasks {
-            put_invocation(inner, &t.info)?;
+            w.put_invocation(&t.info)?;
             if t.records_agent {
-                let mut a = agent(inner, &t.info.instance_id)?;
+                let mut a = w.agent(&t.info.instance_id)?;
                 a.busy = true;
-                put_agent(inner, &t.info.instance_id, &a)?;
+                w.put_agent(&t.info.instance_id, &a)?;
             }
             touched.push(t.info.instance_id.clone());
         }
         if !touched.is_empty() {
-            emit_agents(inner, touched);
+            w.emit_agents(touched);
         }
         for t in tasks {
-            spawn(inner.clone(), t);
+            spawn(w.clone(), t);
         }
         Ok(answers)
     }
@@ -318,7 +365,7 @@ fn busy(id: &str, invocation: Option<&str>) -> BatchCreateInvocationInfo {
 
 /// Runs an agent command on `host` to its end: the verdict and the output's tail.
 pub(crate) async fn run_command(
-    inner: &Inner,
+    w: &Work,
     host: &Host,
     command: &str,
     env: Vec<(String, String)>,
@@ -339,11 +386,11 @@ pub(crate) async fn run_command(
         limits: Default::default(),
     };
     let (verdict, out) = exec::run_captured(
-        &inner.exec,
+        &w.exec,
         host,
         &launch,
         &format!("agent-{tag}"),
-        Duration::from_secs(inner.agent_settings.timeout.max(1)),
+        Duration::from_secs(w.settings.timeout.max(1)),
         secrets,
         64 * 1024,
     )

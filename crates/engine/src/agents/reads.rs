@@ -72,6 +72,7 @@ impl Engine {
             )
             .into());
         }
+        let w = self.inner.agent_work();
         let mut out = Vec::new();
         for id in unique(&q.instance_ids) {
             let (uniagent, ext) = match self.inner.hosts.get(id) {
@@ -84,8 +85,8 @@ impl Engine {
                     },
                 ),
                 Some(h) => {
-                    let reachable = self.reachable(h);
-                    let a = agent(&self.inner, id)?;
+                    let reachable = self.reachability(h).map(|r| r.is_ok());
+                    let a = w.agent(id)?;
                     let status = match (&a.version, reachable) {
                         (None, _) => "none",
                         (Some(_), Some(true)) => "running",
@@ -129,37 +130,11 @@ impl Engine {
 
     /// Every server's agent, for the console.
     pub fn agents(&self) -> Result<Vec<AgentSummary>> {
-        self.inner
-            .hosts
+        let w = self.inner.agent_work();
+        w.hosts
             .values()
             .filter(|h| h.kind == HostKind::Server)
-            .map(|h| self.agent_summary(h))
+            .map(|h| w.summary(h))
             .collect()
-    }
-
-    /// One server's agent and its last task, as the agents list shows it.
-    pub(super) fn agent_summary(&self, h: &Host) -> Result<AgentSummary> {
-        let a = agent(&self.inner, &h.id)?;
-        let (_, last): (u64, Vec<InvocationInfo>) = self.inner.store.select(
-            AGENT_INVOCATIONS,
-            &Select {
-                equal: vec![("instance_id", h.id.clone().into())],
-                limit: 1,
-                ..Default::default()
-            },
-        )?;
-        Ok(AgentSummary {
-            instance_id: h.id.clone(),
-            agent_state: a
-                .state(self.reachable(h).unwrap_or(true))
-                .map(str::to_string),
-            version: a.version.clone(),
-            installer: a.installer,
-            last_invocation: last.into_iter().next(),
-        })
-    }
-
-    pub(super) fn reachable(&self, h: &Host) -> Option<bool> {
-        self.reachability(h).map(|r| r.is_ok())
     }
 }

@@ -11,8 +11,8 @@ impl Engine {
         id: &str,
         now: i64,
     ) -> Result<std::result::Result<Task, BatchCreateInvocationInfo>> {
-        let inner = &self.inner;
-        let Some(old) = invocation(inner, id)? else {
+        let w = &self.inner.agent_work();
+        let Some(old) = w.invocation(id)? else {
             return Ok(Err(BatchCreateInvocationInfo::error(
                 "",
                 Some(id),
@@ -28,22 +28,22 @@ impl Engine {
                 msg,
             )))
         };
-        let Some(host) = inner.hosts.get(&old.instance_id).or_else(|| {
+        let Some(host) = w.hosts.get(&old.instance_id).or_else(|| {
             (old.invocation_type == InvocationType::RemoteInstall)
                 .then(|| self.installer().ok().flatten())
                 .flatten()
-                .and_then(|h| inner.hosts.get(&h.id))
+                .and_then(|h| w.hosts.get(&h.id))
         }) else {
             return refuse(
                 1,
                 format!("instance {} is not in the inventory", old.instance_id),
             );
         };
-        let a = agent(inner, &old.instance_id)?;
+        let a = w.agent(&old.instance_id)?;
         if a.busy {
             return Ok(Err(busy(&old.instance_id, Some(id))));
         }
-        let settings = &inner.agent_settings;
+        let settings = &w.settings;
         match kind {
             InvocationType::Retry => {
                 if !old.invocation_status.retryable() {
@@ -121,8 +121,8 @@ impl Engine {
     }
 
     pub(super) fn set_installer(&self, id: &str, now: i64) -> Result<BatchCreateInvocationInfo> {
-        let inner = &self.inner;
-        let Some(host) = inner.hosts.get(id) else {
+        let w = &self.inner.agent_work();
+        let Some(host) = w.hosts.get(id) else {
             return Ok(BatchCreateInvocationInfo::error(
                 id,
                 None,
@@ -130,7 +130,7 @@ impl Engine {
                 format!("instance {id} is not in the inventory"),
             ));
         };
-        let mut a = agent(inner, id)?;
+        let mut a = w.agent(id)?;
         if a.version.is_none() || a.busy {
             return Ok(BatchCreateInvocationInfo::error(
                 id,
@@ -142,12 +142,12 @@ impl Engine {
         if let Some(old) = self.installer()?
             && old.id != id
         {
-            let mut o = agent(inner, &old.id)?;
+            let mut o = w.agent(&old.id)?;
             o.installer = false;
-            put_agent(inner, &old.id, &o)?;
+            w.put_agent(&old.id, &o)?;
         }
         a.installer = true;
-        put_agent(inner, id, &a)?;
+        w.put_agent(id, &a)?;
         let mut info = new_info(
             host,
             InvocationType::SetRemoteInstaller,
@@ -157,14 +157,15 @@ impl Engine {
         info.current_version = a.version.clone();
         info.invocation_status = InvocationStatus::Succeeded;
         info.result_msg = Some(format!("{id} is the remote installer"));
-        put_invocation(inner, &info)?;
-        emit_agents(inner, vec![id.to_string()]);
+        w.put_invocation(&info)?;
+        w.emit_agents(vec![id.to_string()]);
         Ok(BatchCreateInvocationInfo::ok(id, &info.invocation_id))
     }
 
     pub(super) fn installer(&self) -> Result<Option<Host>> {
-        for h in self.inner.hosts.values() {
-            if agent(&self.inner, &h.id)?.installer {
+        let w = self.inner.agent_work();
+        for h in w.hosts.values() {
+            if w.agent(&h.id)?.installer {
                 return Ok(Some(h.clone()));
             }
         }

@@ -26,15 +26,15 @@ pub(super) fn agent_env(host: &Host, version: &str) -> Vec<(String, String)> {
     ]
 }
 
-pub(super) fn spawn(inner: Arc<Inner>, t: Task) {
+pub(super) fn spawn(w: Work, t: Task) {
     tokio::spawn(async move {
         let mut info = t.info;
         info.invocation_status = InvocationStatus::Running;
         info.update_time = now_ms();
-        let _ = put_invocation(&inner, &info);
-        emit_agents(&inner, vec![info.instance_id.clone()]);
+        let _ = w.put_invocation(&info);
+        w.emit_agents(vec![info.instance_id.clone()]);
         let (verdict, output) = run_command(
-            &inner,
+            &w,
             &t.host,
             &t.command,
             t.env,
@@ -54,23 +54,23 @@ pub(super) fn spawn(inner: Arc<Inner>, t: Task) {
             Some(r) => format!("{r}\n{output}"),
         });
         info.update_time = now_ms();
-        if let Err(e) = finish(&inner, &info, t.records_agent, t.rolls_back.as_deref()) {
+        if let Err(e) = finish(&w, &info, t.records_agent, t.rolls_back.as_deref()) {
             tracing::error!("agent task {}: {e}", info.invocation_id);
         }
-        emit_agents(&inner, vec![info.instance_id.clone()]);
+        w.emit_agents(vec![info.instance_id.clone()]);
     });
 }
 
 pub(super) fn finish(
-    inner: &Inner,
+    w: &Work,
     info: &InvocationInfo,
     records_agent: bool,
     rolls_back: Option<&str>,
 ) -> Result<()> {
-    put_invocation(inner, info)?;
+    w.put_invocation(info)?;
     let ok = info.invocation_status == InvocationStatus::Succeeded;
     if records_agent {
-        let mut a = agent(inner, &info.instance_id)?;
+        let mut a = w.agent(&info.instance_id)?;
         a.busy = false;
         if ok {
             a.version = info.target_version.clone().filter(|v| !v.is_empty());
@@ -82,15 +82,15 @@ pub(super) fn finish(
         } else if a.version.is_none() {
             a.failed = true;
         }
-        put_agent(inner, &info.instance_id, &a)?;
+        w.put_agent(&info.instance_id, &a)?;
     }
     if ok
         && let Some(id) = rolls_back
-        && let Some(mut old) = invocation(inner, id)?
+        && let Some(mut old) = w.invocation(id)?
     {
         old.invocation_status = InvocationStatus::Rollbacked;
         old.update_time = now_ms();
-        put_invocation(inner, &old)?;
+        w.put_invocation(&old)?;
     }
     Ok(())
 }
