@@ -13,15 +13,17 @@ macro_rules! say {
     };
 }
 
+mod agents;
 pub mod check;
-mod ops;
+mod invokers;
 mod orders;
 mod scripts;
 mod table;
 mod team;
 mod triage;
 
-pub use ops::{AgentCmd, DesktopCmd, InvokerCmd, agent, desktop, invoker};
+pub use agents::{AgentCmd, DesktopCmd, agent, desktop};
+pub use invokers::{InvokerCmd, invoker};
 pub use orders::{follow, order};
 pub use scripts::script;
 pub use team::{AuditArgs, audit, whoami};
