@@ -44,6 +44,9 @@ pub fn flush() {
 /// Lines queued for the writer thread at most: past it, lines are dropped and counted.
 pub const QUEUE: usize = 16 * 1024;
 
+/// How long the writer lets lines gather after a write.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(5);
+
 enum Msg {
     Line(Vec<u8>),
     Flushed(std::sync::mpsc::Sender<()>),
@@ -92,6 +95,9 @@ impl Background {
                     for ack in acks.drain(..) {
                         let _ = ack.send(());
                     }
+                    // Lines that come meanwhile wait for the next write: a busy server wakes
+                    // this thread a few hundred times a second, not once a line.
+                    std::thread::sleep(LINGER);
                 }
             });
         Background { tx, dropped }
