@@ -483,6 +483,34 @@ fn wrapper_clients() -> usize {
     .len()
 }
 
+/// Starts a script on web-01 that runs `before`, says it started (in `marks`), waits there
+/// until `go` appears in `marks`, then runs `after`; returns once it has started.
+async fn run_until_started(
+    e: &cocpit::engine::Engine,
+    marks: &std::path::Path,
+    before: &str,
+    after: &str,
+) -> String {
+    let s = create(
+        e,
+        "waits",
+        &format!(
+            "{before}\ntouch \"$1/started\"\nwhile [ ! -e \"$1/go\" ]; do sleep 0.05; done\n{after}\n"
+        ),
+        vec![param("dir", "", 1, false)],
+    );
+    let dir = marks.display().to_string();
+    let eid = e
+        .execute_script(
+            &s,
+            plan(&[(&["web-01"], Continue)], &[("dir", &dir)], 60, 100.0),
+            "t",
+        )
+        .unwrap();
+    until("the script runs", || marks.join("started").exists()).await;
+    eid
+}
+
 /// Over a host's master, a run opens its session itself: no ssh client process runs for it,
 /// and its output, exit code and the ssh options' environment arrive as over a client.
 #[tokio::test(flavor = "multi_thread")]
@@ -491,21 +519,7 @@ async fn a_run_over_a_master_starts_no_ssh_client() {
     let marks = tempfile::tempdir().unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let e = engine_on(vec![with_tmpdir(sshd.host("web-01"), tmp.path())]);
-    let dir = marks.path().display().to_string();
-    let s = create(
-        &e,
-        "direct",
-        "echo \"tmp=$TMPDIR\"\ntouch \"$1/started\"\nwhile [ ! -e \"$1/go\" ]; do sleep 0.05; done\nexit 3\n",
-        vec![param("dir", "", 1, false)],
-    );
-    let eid = e
-        .execute_script(
-            &s,
-            plan(&[(&["web-01"], Continue)], &[("dir", &dir)], 60, 100.0),
-            "t",
-        )
-        .unwrap();
-    until("the script runs", || marks.path().join("started").exists()).await;
+    let eid = run_until_started(&e, marks.path(), "echo \"tmp=$TMPDIR\"", "exit 3").await;
     assert_eq!(wrapper_clients(), 0, "an ssh client runs the wrapper");
     std::fs::write(marks.path().join("go"), "").unwrap();
     let done = wait_status(&e, &eid, O::Paused).await;
@@ -528,21 +542,7 @@ async fn a_run_whose_master_dies_says_so() {
     let mut cfg = cocpit::config::Config::default();
     cfg.inventory.hosts = vec![sshd.host("web-01")];
     let e = cocpit::engine::Engine::open(data.path(), &cfg.engine_setup()).unwrap();
-    let dir = marks.path().display().to_string();
-    let s = create(
-        &e,
-        "long",
-        "touch \"$1/started\"\nwhile [ ! -e \"$1/go\" ]; do sleep 0.05; done\n",
-        vec![param("dir", "", 1, false)],
-    );
-    let eid = e
-        .execute_script(
-            &s,
-            plan(&[(&["web-01"], Continue)], &[("dir", &dir)], 60, 100.0),
-            "t",
-        )
-        .unwrap();
-    until("the script runs", || marks.path().join("started").exists()).await;
+    let eid = run_until_started(&e, marks.path(), "", "").await;
     assert_eq!(wrapper_clients(), 0, "the run is a session over the master");
     let control = data.path().join("work").join("ssh");
     let pid = master_pid(&sockets(&control)[0]).expect("the master answers");
