@@ -138,7 +138,7 @@ impl Process {
                 (c, GO.to_vec())
             }
             TransportKind::Ssh => {
-                let mut c = Command::new("ssh");
+                let mut c = ssh_command();
                 c.args(&ssh).arg(&wrapper).stdin(Stdio::piped());
                 (c, bundle(launch).into_bytes())
             }

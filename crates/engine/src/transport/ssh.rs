@@ -79,7 +79,7 @@ pub async fn prewarm(host: &Host, ssh: &SshSettings) -> Result<(), String> {
     // as long as it lives.
     let err_path = ssh.control_path(host).with_extension("err");
     let err = std::fs::File::create(&err_path).map_err(|e| e.to_string())?;
-    let status = Command::new("ssh")
+    let status = ssh_command()
         .args(&args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -110,7 +110,7 @@ pub async fn session_env(host: &Host, ssh: &SshSettings) -> Option<Vec<String>> 
     args.extend(ssh_options(host, ssh, false));
     let out = tokio::time::timeout(
         Duration::from_secs(5),
-        Command::new("ssh")
+        ssh_command()
             .args(&args)
             .stdin(Stdio::null())
             .stderr(Stdio::null())
@@ -131,15 +131,40 @@ pub async fn session_env(host: &Host, ssh: &SshSettings) -> Option<Vec<String>> 
             _ => {}
         }
     }
-    // A variable that is not text is not sent (and must not panic the engine).
-    for (k, v) in std::env::vars_os() {
-        if let (Some(k), Some(v)) = (k.to_str(), v.to_str())
-            && sends(&send, k)
-        {
-            env.push(format!("{k}={v}"));
+    env.extend(sent(&send, std::env::vars_os()));
+    Some(env)
+}
+
+/// The variables of `vars` that `SendEnv`'s patterns send, as `NAME=value`: never the engine's
+/// own, and never one that is not text (which must not panic the engine either).
+fn sent(
+    patterns: &[String],
+    vars: impl Iterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+) -> Vec<String> {
+    vars.filter_map(|(k, v)| match (k.to_str(), v.to_str()) {
+        (Some(k), Some(v)) if sends(patterns, k) && !engine_own(k) => Some(format!("{k}={v}")),
+        _ => None,
+    })
+    .collect()
+}
+
+/// The engine's own variables (its keys among them) never travel to a host, whatever a
+/// `SendEnv` says: an ssh client starts without them, a session over a master is not given them.
+fn engine_own(name: &str) -> bool {
+    ["COCPIT_", "HUAWEICLOUD_SDK_", "TENCENTCLOUD_"]
+        .iter()
+        .any(|p| name.starts_with(p))
+}
+
+/// `ssh`, started without the engine's own variables (see [`engine_own`]).
+pub(crate) fn ssh_command() -> Command {
+    let mut c = Command::new("ssh");
+    for (k, _) in std::env::vars_os() {
+        if k.to_str().is_some_and(engine_own) {
+            c.env_remove(k);
         }
     }
-    Some(env)
+    c
 }
 
 /// Whether `SendEnv`'s `patterns` send the variable `name`: one pattern matches it, and no
@@ -173,7 +198,7 @@ pub async fn kill_remote_marked(host: &Host, ssh: &SshSettings, marks: &[String]
 
 /// Runs ssh for its effect only (a remote kill); its output is of no use.
 pub(super) async fn quiet_ssh(args: &[String]) {
-    let _ = Command::new("ssh")
+    let _ = ssh_command()
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -196,5 +221,18 @@ mod tests {
         assert!(!sends(&p, "LANGUAGE") && !sends(&p, "LC_SECRET") && !sends(&p, "XYZ"));
         assert!(!sends(&p, "COCPIT_SERVE_SK"));
         assert!(!sends(&[], "LANG"));
+    }
+
+    #[test]
+    fn the_engines_own_variables_never_travel_to_a_host() {
+        let vars = [
+            ("LANG", "C"),
+            ("COCPIT_SERVE_SK", "s"),
+            ("HUAWEICLOUD_SDK_SK", "h"),
+            ("TENCENTCLOUD_SECRET_KEY", "t"),
+            ("X", "1"),
+        ]
+        .map(|(k, v)| (k.into(), v.into()));
+        assert_eq!(sent(&["*".into()], vars.into_iter()), ["LANG=C", "X=1"]);
     }
 }
