@@ -192,19 +192,19 @@ pub const MAX_LABEL_VALUE: usize = 4096;
 /// Checks a set of labels against [`MAX_LABELS`], [`MAX_LABEL_NAME`] and [`MAX_LABEL_VALUE`],
 /// naming the field (`alerts[0].labels.team`).
 pub fn check_labels<'a>(
-    field: &str,
+    field: impl Fn() -> String,
     labels: impl ExactSizeIterator<Item = (&'a String, &'a String)>,
 ) -> Result<(), super::validate::Invalid> {
-    use super::validate::{invalid, length};
+    use super::validate::{invalid, length_of};
     if labels.len() > MAX_LABELS {
         return Err(invalid(
-            field,
+            field(),
             format!("at most {MAX_LABELS} entries (got {})", labels.len()),
         ));
     }
     for (k, v) in labels {
-        length(&format!("{field} name"), k, 1, MAX_LABEL_NAME)?;
-        length(&format!("{field}.{k}"), v, 0, MAX_LABEL_VALUE)?;
+        length_of(|| format!("{} name", field()), k, 1, MAX_LABEL_NAME)?;
+        length_of(|| format!("{}.{k}", field()), v, 0, MAX_LABEL_VALUE)?;
     }
     Ok(())
 }

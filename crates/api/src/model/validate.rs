@@ -51,6 +51,16 @@ fn chars(s: &str) -> usize {
 
 /// Length in characters within `min..=max`.
 pub fn length(field: &str, value: &str, min: usize, max: usize) -> Checked {
+    length_of(|| field.to_string(), value, min, max)
+}
+
+/// [`length`], naming the field only when the check fails (checks of every label of every
+/// alert would otherwise build a name each time).
+pub fn length_of(field: impl FnOnce() -> String, value: &str, min: usize, max: usize) -> Checked {
+    // A character is 1 to 4 bytes, so the byte length alone often settles it.
+    if value.len() <= max && value.len().div_ceil(4) >= min {
+        return Ok(());
+    }
     let n = chars(value);
     if n < min || n > max {
         let rule = if min == 0 {
@@ -63,7 +73,7 @@ pub fn length(field: &str, value: &str, min: usize, max: usize) -> Checked {
         } else {
             format!("must be {min} to {max} characters (got {n})")
         };
-        return Err(invalid(field, rule));
+        return Err(invalid(field(), rule));
     }
     Ok(())
 }

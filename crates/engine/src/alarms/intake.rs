@@ -76,7 +76,7 @@ pub fn from_custom(key: &str, e: CustomEvent, now: i64) -> std::result::Result<A
             labels.insert(k, v);
         }
     }
-    check_labels("additional", labels.iter())?;
+    check_labels(|| "additional".into(), labels.iter())?;
     let opt = |v: Option<String>, f: &str| -> std::result::Result<String, Invalid> {
         let v = v.unwrap_or_default();
         length(f, &v, 0, 255)?;
@@ -139,14 +139,14 @@ pub fn from_alertmanager(
                     ));
                 }
             };
-            check_labels(&field("labels"), a.labels.iter())?;
-            check_labels(&field("annotations"), a.annotations.iter())?;
+            check_labels(|| field("labels"), a.labels.iter())?;
+            check_labels(|| field("annotations"), a.annotations.iter())?;
             let name = a
                 .labels
                 .get("alertname")
                 .cloned()
                 .ok_or_else(|| invalid(field("labels.alertname"), "is required"))?;
-            length(&field("labels.alertname"), &name, 1, 255)?;
+            length_of(|| field("labels.alertname"), &name, 1, 255)?;
             // Without a fingerprint, the sorted labels identify the alert (as Alertmanager's own
             // fingerprint does).
             let source_id = a
@@ -175,29 +175,36 @@ pub fn from_alertmanager(
                 .or_else(|| a.annotations.get("summary"))
                 .cloned()
                 .unwrap_or_else(|| name.clone());
-            let mut labels = a.labels.clone();
-            for (k, v) in &a.annotations {
-                labels.insert(format!("annotation.{k}"), v.clone());
-            }
             let application = ["application", "app", "service", "job"]
                 .iter()
                 .find_map(|k| a.labels.get(*k).cloned())
                 .unwrap_or_default();
+            let (level, namespace, region_id) = (
+                severity(a.labels.get("severity")),
+                label("namespace"),
+                label("region"),
+            );
+            let instance = label("instance");
+            // The labels and annotations, kept as they came (moved, not copied).
+            let mut labels = a.labels;
+            for (k, v) in a.annotations {
+                labels.insert(format!("annotation.{k}"), v);
+            }
             Ok(AlarmIn {
                 integration_key: key.to_string(),
                 source_id,
-                level: severity(a.labels.get("severity")),
+                level,
                 firing,
                 time,
                 started,
                 ended,
-                namespace: label("namespace"),
-                region_id: label("region"),
+                namespace,
+                region_id,
                 application_id: application,
-                resource_name: label("instance"),
-                resource_id: label("instance"),
+                resource_name: instance.clone(),
+                resource_id: instance,
                 description,
-                url: a.generator_url.clone().unwrap_or_default(),
+                url: a.generator_url.unwrap_or_default(),
                 source: "prometheus".into(),
                 labels,
                 name,

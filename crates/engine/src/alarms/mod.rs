@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use super::{Change, Engine, EngineError, Result, now_ms};
 use cocpit_api::model::alarm::*;
 use cocpit_api::model::incident::{CreateIncident, TYPES, find, keys};
-use cocpit_api::model::validate::{Invalid, invalid, length};
+use cocpit_api::model::validate::{Invalid, invalid, length, length_of};
 pub use intake::{from_alertmanager, from_custom};
 use silence_rules::*;
 pub use writer::Writer;

@@ -60,7 +60,93 @@ CREATE TABLE silences (
 "#,
     // The entries of the writes this database takes (see `crate::audit`).
     crate::store::team::AUDIT_TABLE,
+    // Fewer b-trees per alarm (ingest writes every alarm through them): an alarm's id is its
+    // sequence number (`AL` and ten digits or more), so it needs no index of its own, and ids
+    // given before keep working through `legacy_id`; its history is one table keyed by the
+    // alarm, and the line it fired is `fired_at` on its row, not a row of its own.
+    r#"
+CREATE TABLE alarms_next (
+    seq INTEGER PRIMARY KEY,
+    legacy_id TEXT,
+    integration_key TEXT NOT NULL,
+    source_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    level TEXT NOT NULL,
+    state TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    region_id TEXT NOT NULL,
+    application_id TEXT NOT NULL,
+    resource_name TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    description TEXT NOT NULL,
+    url TEXT NOT NULL,
+    source TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    cleared_at INTEGER,
+    acked_by TEXT,
+    acked_at INTEGER,
+    incident_num TEXT,
+    fired_at INTEGER,
+    UNIQUE (integration_key, source_id)
+);
+INSERT INTO alarms_next SELECT seq, alarm_id, integration_key, source_id, name, level, state,
+    namespace, region_id, application_id, resource_name, resource_id, description, url, source,
+    labels, count, first_seen, last_seen, cleared_at, acked_by, acked_at, incident_num, NULL
+    FROM alarms;
+CREATE TABLE alarm_history_next (
+    alarm_seq INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    who TEXT NOT NULL,
+    action TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    PRIMARY KEY (alarm_seq, n)
+) WITHOUT ROWID;
+INSERT INTO alarm_history_next SELECT a.seq, h.seq, h.at, h.who, h.action, h.detail
+    FROM alarm_history h JOIN alarms a ON a.alarm_id = h.alarm_id;
+DROP TABLE alarm_history;
+DROP TABLE alarms;
+ALTER TABLE alarms_next RENAME TO alarms;
+ALTER TABLE alarm_history_next RENAME TO alarm_history;
+CREATE UNIQUE INDEX alarms_legacy_id ON alarms(legacy_id) WHERE legacy_id IS NOT NULL;
+"#,
 ];
+
+/// An alarm's id: `AL` and its sequence number, ten digits or more. Ids of alarms stored before
+/// (`AL`, the milliseconds and a counter: 19 digits) are kept as they were.
+fn id_of(seq: i64, legacy: Option<String>) -> String {
+    legacy.unwrap_or_else(|| format!("AL{seq:010}"))
+}
+
+/// The sequence number an id of today's form names (only its one spelling).
+fn seq_in(id: &str) -> Option<i64> {
+    let seq: i64 = id.strip_prefix("AL")?.parse().ok()?;
+    (seq > 0 && id_of(seq, None) == id).then_some(seq)
+}
+
+/// The alarm an id names, by its sequence number; `None` when there is no such alarm.
+fn resolve(conn: &Connection, id: &str) -> Result<Option<i64>> {
+    if let Some(seq) = seq_in(id) {
+        let found = conn
+            .prepare_cached("SELECT seq FROM alarms WHERE seq = ?1 AND legacy_id IS NULL")?
+            .query_row([seq], |r| r.get(0))
+            .optional()?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    // An id from before (it may read as a sequence number too).
+    conn.prepare_cached("SELECT seq FROM alarms WHERE legacy_id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()
+}
+
+/// Adds a line to an alarm's history, after its others.
+const HISTORY_LINE: &str = "INSERT INTO alarm_history (alarm_seq, n, at, who, action, detail)
+    VALUES (?1, COALESCE((SELECT MAX(n) FROM alarm_history WHERE alarm_seq = ?1), 0) + 1, ?2, ?3, ?4, ?5)";
 
 pub struct AlarmStore {
     conn: Mutex<Connection>,
@@ -75,7 +161,7 @@ pub struct HistoryRow {
     pub detail: String,
 }
 
-const COLUMNS: &str = "alarm_id, integration_key, source_id, name, level, state, namespace, \
+const COLUMNS: &str = "legacy_id, integration_key, source_id, name, level, state, namespace, \
     region_id, application_id, resource_name, resource_id, description, url, source, labels, \
     count, first_seen, last_seen, cleared_at, acked_by, acked_at, incident_num, seq";
 
@@ -83,9 +169,10 @@ fn alarm_of(r: &rusqlite::Row) -> Result<(Alarm, i64)> {
     let level: String = r.get(4)?;
     let state: String = r.get(5)?;
     let labels: String = r.get(14)?;
+    let seq: i64 = r.get(22)?;
     Ok((
         Alarm {
-            alarm_id: r.get(0)?,
+            alarm_id: id_of(seq, r.get(0)?),
             integration_key: r.get(1)?,
             source_id: r.get(2)?,
             name: r.get(3)?,
@@ -109,7 +196,7 @@ fn alarm_of(r: &rusqlite::Row) -> Result<(Alarm, i64)> {
             incident_num: r.get(21)?,
             silenced_by: None,
         },
-        r.get(22)?,
+        seq,
     ))
 }
 
@@ -154,35 +241,27 @@ impl AlarmStore {
     }
 
     /// Stores a group of alarms in one transaction: new ones are inserted, repeats (same
-    /// integration key and source id) counted, `firing: false` clears. `new_id` names new rows.
-    pub fn write(
-        &self,
-        alarms: &[&AlarmIn],
-        now: i64,
-        mut new_id: impl FnMut() -> String,
-    ) -> Result<Vec<Stored>> {
+    /// integration key and source id) counted, `firing: false` clears.
+    pub fn write(&self, alarms: &[&AlarmIn], now: i64) -> Result<Vec<Stored>> {
         self.change(|tx| {
-        let mut out = Vec::with_capacity(alarms.len());
-        {
+            let mut out = Vec::with_capacity(alarms.len());
             let mut find = tx.prepare_cached(
-                "SELECT alarm_id, state FROM alarms WHERE integration_key = ?1 AND source_id = ?2",
+                "SELECT seq, legacy_id, state FROM alarms WHERE integration_key = ?1 AND source_id = ?2",
             )?;
             let mut insert = tx.prepare_cached(
-                "INSERT INTO alarms (alarm_id, integration_key, source_id, name, level, state,
+                "INSERT INTO alarms (integration_key, source_id, name, level, state,
                     namespace, region_id, application_id, resource_name, resource_id, description,
-                    url, source, labels, count, first_seen, last_seen, cleared_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 1, ?18, ?16, ?17)",
+                    url, source, labels, count, first_seen, last_seen, cleared_at, fired_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 1, ?17, ?15, ?16, ?18)",
             )?;
             let mut repeat = tx.prepare_cached(
                 "UPDATE alarms SET name = ?2, level = ?3, state = ?4, description = ?5, url = ?6,
                     labels = ?7, count = count + (CASE WHEN ?4 = 'firing' THEN 1 ELSE 0 END),
                     last_seen = ?8,
                     cleared_at = CASE WHEN ?4 = 'cleared' THEN COALESCE(cleared_at, ?9) ELSE NULL END
-                 WHERE alarm_id = ?1",
+                 WHERE seq = ?1",
             )?;
-            let mut history = tx.prepare_cached(
-                "INSERT INTO alarm_history (alarm_id, at, who, action, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
+            let mut history = tx.prepare_cached(HISTORY_LINE)?;
             for a in alarms {
                 let state = if a.firing {
                     AlarmState::Firing
@@ -191,17 +270,15 @@ impl AlarmStore {
                 };
                 let labels = serde_json::to_string(&a.labels)
                     .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-                let found: Option<(String, String)> = find
+                let found: Option<(i64, Option<String>, String)> = find
                     .query_row(params![a.integration_key, a.source_id], |r| {
-                        Ok((r.get(0)?, r.get(1)?))
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                     })
                     .optional()?;
                 let deduplicated = found.is_some();
-                let (alarm_id, transition) = match found {
+                let (seq, legacy, transition) = match found {
                     None => {
-                        let id = new_id();
                         insert.execute(params![
-                            id,
                             a.integration_key,
                             a.source_id,
                             a.name,
@@ -220,12 +297,14 @@ impl AlarmStore {
                             (!a.firing).then_some(a.ended.unwrap_or(now)),
                             // It began when its source says it did.
                             a.started.unwrap_or(now),
+                            a.firing.then_some(now),
                         ])?;
-                        (id, Some(if a.firing { "fired" } else { "cleared" }))
+                        let seq = tx.last_insert_rowid();
+                        (seq, None, Some(if a.firing { "fired" } else { "cleared" }))
                     }
-                    Some((id, old)) => {
+                    Some((seq, legacy, old)) => {
                         repeat.execute(params![
-                            id,
+                            seq,
                             a.name,
                             a.level.as_str(),
                             state.as_str(),
@@ -240,31 +319,34 @@ impl AlarmStore {
                             (false, true) => Some("fired again"),
                             _ => None,
                         };
-                        (id, t)
+                        (seq, legacy, t)
                     }
                 };
-                if let Some(t) = transition {
-                    history.execute(params![alarm_id, now, a.source, t, a.description])?;
+                // The line it fired is its `fired_at`.
+                if let Some(t) = transition.filter(|_| deduplicated || !a.firing) {
+                    history.execute(params![seq, now, a.source, t, a.description])?;
                 }
                 out.push(Stored {
-                    alarm_id,
+                    alarm_id: id_of(seq, legacy),
                     transition,
                     deduplicated,
                 });
             }
-        }
-                Ok(out)
+            Ok(out)
         })
     }
 
     pub fn alarm(&self, id: &str) -> Result<Option<Alarm>> {
-        self.conn()
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM alarms WHERE alarm_id = ?1"),
-                [id],
-                |r| alarm_of(r).map(|(a, _)| a),
-            )
-            .optional()
+        let conn = self.conn();
+        let Some(seq) = resolve(&conn, id)? else {
+            return Ok(None);
+        };
+        conn.query_row(
+            &format!("SELECT {COLUMNS} FROM alarms WHERE seq = ?1"),
+            [seq],
+            |r| alarm_of(r).map(|(a, _)| a),
+        )
+        .optional()
     }
 
     /// Alarms newest first (by arrival), from before `marker` (a sequence number) when given;
@@ -295,7 +377,7 @@ impl AlarmStore {
     pub fn ack(&self, ids: &[String], who: &str, now: i64) -> Result<usize> {
         self.touch(
             ids,
-            "UPDATE alarms SET acked_by = ?2, acked_at = ?3 WHERE alarm_id = ?1",
+            "UPDATE alarms SET acked_by = ?2, acked_at = ?3 WHERE seq = ?1",
             who,
             now,
             "acknowledged",
@@ -307,7 +389,7 @@ impl AlarmStore {
         self.touch(
             ids,
             "UPDATE alarms SET state = 'cleared', cleared_at = COALESCE(cleared_at, ?3), acked_by = COALESCE(acked_by, ?2)
-             WHERE alarm_id = ?1",
+             WHERE seq = ?1",
             who,
             now,
             "cleared",
@@ -317,18 +399,18 @@ impl AlarmStore {
 
     pub fn link_incident(&self, ids: &[String], num: &str, who: &str, now: i64) -> Result<usize> {
         self.change(|tx| {
-        let mut n = 0;
-        for id in ids {
-            n += tx.execute(
-                "UPDATE alarms SET incident_num = ?2 WHERE alarm_id = ?1",
-                params![id, num],
-            )?;
-            tx.execute(
-                "INSERT INTO alarm_history (alarm_id, at, who, action, detail) VALUES (?1, ?2, ?3, 'incident', ?4)",
-                params![id, now, who, num],
-            )?;
-        }
-                Ok(n)
+            let mut n = 0;
+            for id in ids {
+                let Some(seq) = resolve(tx, id)? else {
+                    continue;
+                };
+                n += tx.execute(
+                    "UPDATE alarms SET incident_num = ?2 WHERE seq = ?1",
+                    params![seq, num],
+                )?;
+                tx.execute(HISTORY_LINE, params![seq, now, who, "incident", num])?;
+            }
+            Ok(n)
         })
     }
 
@@ -342,27 +424,44 @@ impl AlarmStore {
         detail: &str,
     ) -> Result<usize> {
         self.change(|tx| {
-        let mut n = 0;
-        for id in ids {
-            let changed = tx.execute(sql, params![id, who, now])?;
-            if changed > 0 {
-                tx.execute(
-                    "INSERT INTO alarm_history (alarm_id, at, who, action, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![id, now, who, action, detail],
-                )?;
+            let mut n = 0;
+            for id in ids {
+                let Some(seq) = resolve(tx, id)? else {
+                    continue;
+                };
+                let changed = tx.execute(sql, params![seq, who, now])?;
+                if changed > 0 {
+                    tx.execute(HISTORY_LINE, params![seq, now, who, action, detail])?;
+                }
+                n += changed;
             }
-            n += changed;
-        }
-                Ok(n)
+            Ok(n)
         })
     }
 
+    /// An alarm's history, oldest first: the line it fired (from its row), then the others.
     pub fn history(&self, id: &str) -> Result<Vec<HistoryRow>> {
         let conn = self.conn();
+        let Some(seq) = resolve(&conn, id)? else {
+            return Ok(vec![]);
+        };
+        let fired = conn
+            .prepare_cached("SELECT fired_at, source, description FROM alarms WHERE seq = ?1")?
+            .query_row([seq], |r| {
+                let Some(at) = r.get::<_, Option<i64>>(0)? else {
+                    return Ok(None);
+                };
+                Ok(Some(HistoryRow {
+                    at,
+                    who: r.get(1)?,
+                    action: "fired".into(),
+                    detail: r.get(2)?,
+                }))
+            })?;
         let mut st = conn.prepare_cached(
-            "SELECT at, who, action, detail FROM alarm_history WHERE alarm_id = ?1 ORDER BY seq",
+            "SELECT at, who, action, detail FROM alarm_history WHERE alarm_seq = ?1 ORDER BY n",
         )?;
-        let rows = st.query_map([id], |r| {
+        let rows = st.query_map([seq], |r| {
             Ok(HistoryRow {
                 at: r.get(0)?,
                 who: r.get(1)?,
@@ -370,7 +469,7 @@ impl AlarmStore {
                 detail: r.get(3)?,
             })
         })?;
-        rows.collect()
+        fired.into_iter().map(Ok).chain(rows).collect()
     }
 
     pub fn insert_silence(&self, s: &Silence) -> Result<()> {
@@ -425,6 +524,9 @@ impl AlarmStore {
         rows.collect()
     }
 }
+
+#[cfg(test)]
+mod tests;
 
 impl crate::store::AuditDb for AlarmStore {
     fn connection(&self) -> MutexGuard<'_, Connection> {

@@ -4,7 +4,6 @@
 //! once.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 
 use tokio::sync::{broadcast, oneshot};
@@ -20,18 +19,6 @@ type Reply = oneshot::Sender<Result<Vec<Stored>, String>>;
 
 pub struct Writer {
     tx: mpsc::Sender<(Vec<AlarmIn>, Reply)>,
-}
-
-/// Alarm ids: `AL` + milliseconds + a per-process counter, unique and in arrival order.
-fn id_source() -> impl FnMut() -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    move || {
-        format!(
-            "AL{}{:06}",
-            now_ms(),
-            NEXT.fetch_add(1, Ordering::Relaxed) % 1_000_000
-        )
-    }
 }
 
 /// One commit's measurements.
@@ -50,7 +37,6 @@ impl Writer {
         std::thread::Builder::new()
             .name("alarm-writer".into())
             .spawn(move || {
-                let mut ids = id_source();
                 while let Ok(first) = rx.recv() {
                     let mut jobs = vec![first];
                     let mut n = jobs[0].0.len();
@@ -65,7 +51,7 @@ impl Writer {
                     }
                     let all: Vec<&AlarmIn> = jobs.iter().flat_map(|(a, _)| a.iter()).collect();
                     let began = std::time::Instant::now();
-                    match store.write(&all, now_ms(), &mut ids) {
+                    match store.write(&all, now_ms()) {
                         Ok(stored) => {
                             record(&stored, began.elapsed());
                             let changed: Vec<String> =
