@@ -200,6 +200,22 @@ fn alarm_of(r: &rusqlite::Row) -> Result<(Alarm, i64)> {
     ))
 }
 
+/// An alarm ready for the writer, its labels already JSON: that work is done by the request's
+/// task, beside the others, not by the one writer thread.
+#[derive(Debug)]
+pub struct Ready {
+    pub alarm: AlarmIn,
+    labels: String,
+}
+
+impl Ready {
+    pub fn new(alarm: AlarmIn) -> Ready {
+        // A map of strings is always JSON.
+        let labels = serde_json::to_string(&alarm.labels).unwrap_or_default();
+        Ready { alarm, labels }
+    }
+}
+
 /// What one stored alarm became: its id, and whether it changed state (fired or cleared).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stored {
@@ -242,7 +258,7 @@ impl AlarmStore {
 
     /// Stores a group of alarms in one transaction: new ones are inserted, repeats (same
     /// integration key and source id) counted, `firing: false` clears.
-    pub fn write(&self, alarms: &[&AlarmIn], now: i64) -> Result<Vec<Stored>> {
+    pub fn write(&self, alarms: &[&Ready], now: i64) -> Result<Vec<Stored>> {
         self.change(|tx| {
             let mut out = Vec::with_capacity(alarms.len());
             let mut find = tx.prepare_cached(
@@ -262,14 +278,13 @@ impl AlarmStore {
                  WHERE seq = ?1",
             )?;
             let mut history = tx.prepare_cached(HISTORY_LINE)?;
-            for a in alarms {
+            for ready in alarms {
+                let (a, labels) = (&ready.alarm, &ready.labels);
                 let state = if a.firing {
                     AlarmState::Firing
                 } else {
                     AlarmState::Cleared
                 };
-                let labels = serde_json::to_string(&a.labels)
-                    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
                 let found: Option<(i64, Option<String>, String)> = find
                     .query_row(params![a.integration_key, a.source_id], |r| {
                         Ok((r.get(0)?, r.get(1)?, r.get(2)?))

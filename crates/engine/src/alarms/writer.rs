@@ -1,24 +1,26 @@
 //! Group commit: alarms from every request wait in one queue; a writer thread takes all that
 //! are waiting (up to [`MAX_GROUP`]), stores them in one transaction (one fsync), then answers
 //! each request. Under load, groups grow and the fsync is shared; alone, an alarm is written at
-//! once.
+//! once. What a request can do itself (labels to JSON, freeing the alarms) it does, so the one
+//! writer thread does only the writing.
 
 use std::sync::Arc;
 use std::sync::mpsc;
 
 use tokio::sync::{broadcast, oneshot};
 
-use super::store::{AlarmStore, Stored};
+use super::store::{AlarmStore, Ready, Stored};
 use crate::{Change, now_ms};
 use cocpit_api::model::alarm::AlarmIn;
 
 /// The most alarms one transaction takes.
 pub const MAX_GROUP: usize = 1024;
 
-type Reply = oneshot::Sender<Result<Vec<Stored>, String>>;
+/// The answer, and the alarms given back to be freed by the request.
+type Reply = oneshot::Sender<(Result<Vec<Stored>, String>, Vec<Ready>)>;
 
 pub struct Writer {
-    tx: mpsc::Sender<(Vec<AlarmIn>, Reply)>,
+    tx: mpsc::Sender<(Vec<Ready>, Reply)>,
 }
 
 /// One commit's measurements.
@@ -33,7 +35,7 @@ fn record(stored: &[Stored], took: std::time::Duration) {
 
 impl Writer {
     pub fn start(store: Arc<AlarmStore>, events: broadcast::Sender<Change>) -> Writer {
-        let (tx, rx) = mpsc::channel::<(Vec<AlarmIn>, Reply)>();
+        let (tx, rx) = mpsc::channel::<(Vec<Ready>, Reply)>();
         std::thread::Builder::new()
             .name("alarm-writer".into())
             .spawn(move || {
@@ -49,7 +51,7 @@ impl Writer {
                             Err(_) => break,
                         }
                     }
-                    let all: Vec<&AlarmIn> = jobs.iter().flat_map(|(a, _)| a.iter()).collect();
+                    let all: Vec<&Ready> = jobs.iter().flat_map(|(a, _)| a.iter()).collect();
                     let began = std::time::Instant::now();
                     match store.write(&all, now_ms()) {
                         Ok(stored) => {
@@ -59,13 +61,13 @@ impl Writer {
                             let mut rest = stored.into_iter();
                             for (alarms, reply) in jobs {
                                 let mine: Vec<Stored> = rest.by_ref().take(alarms.len()).collect();
-                                let _ = reply.send(Ok(mine));
+                                let _ = reply.send((Ok(mine), alarms));
                             }
                             let _ = events.send(Change::AlarmsChanged { alarm_ids: changed });
                         }
                         Err(e) => {
-                            for (_, reply) in jobs {
-                                let _ = reply.send(Err(format!("alarm store: {e}")));
+                            for (alarms, reply) in jobs {
+                                let _ = reply.send((Err(format!("alarm store: {e}")), alarms));
                             }
                         }
                     }
@@ -77,11 +79,14 @@ impl Writer {
 
     /// Queues alarms and waits until they are on disk.
     pub async fn write(&self, alarms: Vec<AlarmIn>) -> Result<Vec<Stored>, String> {
+        let ready = alarms.into_iter().map(Ready::new).collect();
         let (reply, done) = oneshot::channel();
         self.tx
-            .send((alarms, reply))
+            .send((ready, reply))
             .map_err(|_| "the alarm writer has stopped".to_string())?;
-        done.await
-            .map_err(|_| "the alarm writer has stopped".to_string())?
+        let (stored, _freed_here) = done
+            .await
+            .map_err(|_| "the alarm writer has stopped".to_string())?;
+        stored
     }
 }

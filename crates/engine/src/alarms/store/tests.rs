@@ -26,6 +26,12 @@ fn alarm(source_id: &str, firing: bool) -> AlarmIn {
     }
 }
 
+/// Writes alarms as the writer does.
+fn write(store: &AlarmStore, alarms: &[AlarmIn], now: i64) -> Vec<Stored> {
+    let ready: Vec<Ready> = alarms.iter().cloned().map(Ready::new).collect();
+    store.write(&ready.iter().collect::<Vec<_>>(), now).unwrap()
+}
+
 fn actions(store: &AlarmStore, id: &str) -> Vec<String> {
     store
         .history(id)
@@ -58,9 +64,7 @@ fn an_id_has_one_spelling() {
 #[test]
 fn a_new_alarm_is_named_by_its_sequence_and_its_history_begins_when_it_fired() {
     let store = AlarmStore::open_in_memory().unwrap();
-    let stored = store
-        .write(&[&alarm("a", true), &alarm("b", false)], T0 + 5)
-        .unwrap();
+    let stored = write(&store, &[alarm("a", true), alarm("b", false)], T0 + 5);
     assert_eq!(stored[0].alarm_id, "AL0000000001");
     assert_eq!(stored[1].alarm_id, "AL0000000002");
     let fired = store.history("AL0000000001").unwrap();
@@ -73,12 +77,12 @@ fn a_new_alarm_is_named_by_its_sequence_and_its_history_begins_when_it_fired() {
     // One that arrives cleared never fired.
     assert_eq!(actions(&store, "AL0000000002"), ["cleared"]);
     // A repeat is the same alarm; clearing and firing again are history lines after the first.
-    let again = store.write(&[&alarm("a", false)], T0 + 6).unwrap();
+    let again = write(&store, &[alarm("a", false)], T0 + 6);
     assert_eq!(
         (again[0].alarm_id.as_str(), again[0].deduplicated),
         ("AL0000000001", true)
     );
-    store.write(&[&alarm("a", true)], T0 + 7).unwrap();
+    write(&store, &[alarm("a", true)], T0 + 7);
     store.ack(&["AL0000000001".into()], "ops", T0 + 8).unwrap();
     assert_eq!(
         actions(&store, "AL0000000001"),
@@ -126,9 +130,7 @@ fn an_alarm_database_from_before_keeps_every_alarm_by_its_id_with_its_history() 
     // Its sequence number is not a second name for it.
     assert_eq!(store.alarm("AL0000000001").unwrap(), None);
     // It still deduplicates, under its own id; a new alarm is named by its sequence.
-    let stored = store
-        .write(&[&alarm("old", false), &alarm("new", true)], T0)
-        .unwrap();
+    let stored = write(&store, &[alarm("old", false), alarm("new", true)], T0);
     assert_eq!(stored[0].alarm_id, legacy);
     assert!(stored[0].deduplicated);
     assert_eq!(stored[1].alarm_id, "AL0000000002");
