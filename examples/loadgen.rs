@@ -2,7 +2,8 @@
 //! concurrency, one request at a time per connection, for a fixed time. `{n}` in the body is
 //! replaced by a counter so every request carries a distinct alert.
 //!
-//! Usage: loadgen URL BODY_FILE CONCURRENCY SECONDS
+//! Usage: loadgen URL BODY_FILE CONCURRENCY SECONDS [FIRST]  (the counter starts at FIRST, 0
+//! unless given, so that repeated runs send new alerts)
 //! Prints: `requests=N ok=N errors=N rps=X p50_ms=X p99_ms=X`.
 
 use std::sync::Arc;
@@ -12,15 +13,16 @@ use std::time::{Duration, Instant};
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.len() != 5 {
-        eprintln!("usage: loadgen URL BODY_FILE CONCURRENCY SECONDS");
+    if !(5..=6).contains(&args.len()) {
+        eprintln!("usage: loadgen URL BODY_FILE CONCURRENCY SECONDS [FIRST]");
         std::process::exit(2);
     }
     let url = args[1].clone();
     let body = Arc::new(std::fs::read_to_string(&args[2]).expect("body file"));
     let conc: usize = args[3].parse().expect("concurrency");
     let secs: u64 = args[4].parse().expect("seconds");
-    let counter = Arc::new(AtomicU64::new(0));
+    let first: u64 = args.get(5).map_or(0, |f| f.parse().expect("first"));
+    let counter = Arc::new(AtomicU64::new(first));
     let end = Instant::now() + Duration::from_secs(secs);
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(conc)
