@@ -63,7 +63,8 @@ CREATE TABLE silences (
     // Fewer b-trees per alarm (ingest writes every alarm through them): an alarm's id is its
     // sequence number (`AL` and ten digits or more), so it needs no index of its own, and ids
     // given before keep working through `legacy_id`; its history is one table keyed by the
-    // alarm, and the line it fired is `fired_at` on its row, not a row of its own.
+    // alarm, and the line it fired is `fired_at` on its row, not a row of its own. (Alarms are
+    // never deleted, so without AUTOINCREMENT a sequence number is still never given twice.)
     r#"
 CREATE TABLE alarms_next (
     seq INTEGER PRIMARY KEY,
