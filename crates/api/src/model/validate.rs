@@ -65,7 +65,7 @@ pub fn length_of(field: impl FnOnce() -> String, value: &str, min: usize, max: u
     if n < min || n > max {
         let rule = if min == 0 {
             format!("must be at most {max} characters (got {n})")
-        } else if n < min {
+        } else if n == 0 {
             format!(
                 "must not be empty (at least {min} character{})",
                 if min == 1 { "" } else { "s" }
@@ -428,5 +428,41 @@ pub fn limit(value: Option<i64>, max: i64) -> Result<i64, Invalid> {
     match value {
         None => Ok(max.min(100)),
         Some(v) => range_i64("limit", v, (1, max)).map(|_| v),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_length_is_counted_in_characters_whatever_their_bytes() {
+        // Two characters of two bytes each: four bytes, still too short for three.
+        let e = length("f", "éé", 3, 10).unwrap_err();
+        assert_eq!(
+            (e.field.as_str(), e.rule.as_str()),
+            ("f", "must be 3 to 10 characters (got 2)")
+        );
+        // Two characters of four bytes each: eight bytes, within two.
+        assert!(length("f", "😀😀", 1, 2).is_ok());
+        assert!(length("f", "😀😀😀", 1, 2).is_err());
+        assert!(length("f", "", 0, 2).is_ok());
+        assert_eq!(
+            length("f", "", 1, 2).unwrap_err().rule,
+            "must not be empty (at least 1 character)"
+        );
+        // The field's name is built only when the check fails.
+        let mut named = false;
+        length_of(
+            || {
+                named = true;
+                "f".into()
+            },
+            "ok",
+            1,
+            2,
+        )
+        .unwrap();
+        assert!(!named);
     }
 }
