@@ -456,13 +456,15 @@ impl AlarmStore {
     }
 
     /// An alarm's history, oldest first: the line it fired (from its row), then the others.
+    /// The fired line carries no detail: the row keeps only the newest description, which a
+    /// repeat may have changed since.
     pub fn history(&self, id: &str) -> Result<Vec<HistoryRow>> {
         let conn = self.conn();
         let Some(seq) = resolve(&conn, id)? else {
             return Ok(vec![]);
         };
         let fired = conn
-            .prepare_cached("SELECT fired_at, source, description FROM alarms WHERE seq = ?1")?
+            .prepare_cached("SELECT fired_at, source FROM alarms WHERE seq = ?1")?
             .query_row([seq], |r| {
                 let Some(at) = r.get::<_, Option<i64>>(0)? else {
                     return Ok(None);
@@ -471,7 +473,7 @@ impl AlarmStore {
                     at,
                     who: r.get(1)?,
                     action: "fired".into(),
-                    detail: r.get(2)?,
+                    detail: String::new(),
                 }))
             })?;
         let mut st = conn.prepare_cached(

@@ -73,7 +73,13 @@ fn a_new_alarm_is_named_by_its_sequence_and_its_history_begins_when_it_fired() {
         (fired[0].at, fired[0].who.as_str(), fired[0].action.as_str()),
         (T0 + 5, "prometheus", "fired")
     );
-    assert_eq!(fired[0].detail, "about a");
+    // Not the description: a repeat may change it, and the line would then tell what it
+    // was not.
+    assert_eq!(fired[0].detail, "");
+    let mut changed = alarm("a", true);
+    changed.description = "about a, later".into();
+    write(&store, &[changed], T0 + 6);
+    assert_eq!(store.history("AL0000000001").unwrap(), fired);
     // One that arrives cleared never fired.
     assert_eq!(actions(&store, "AL0000000002"), ["cleared"]);
     // A repeat is the same alarm; clearing and firing again are history lines after the first.
